@@ -1,0 +1,1 @@
+"""Swarm Market's clearing engine: market files in, optimal verified allocations out."""

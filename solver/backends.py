@@ -1,0 +1,140 @@
+"""The only module that talks to solver classes: CBC (bundled with PuLP) and HiGHS.
+
+Each backend runs a PuLP problem and reports one of four outcomes, plus the
+best bound where the backend tells it. Keeping this in one place makes a move
+to another PuLP version or solver a one-file change.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import pulp
+
+BACKENDS = ("cbc", "highs")
+
+
+class BackendError(RuntimeError):
+    """The solver could not be run or gave no usable answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolveReport:
+    outcome: str                 # "optimal", "feasible" (a limit stopped it), "none" (no solution), "infeasible"
+    objective: float | None
+    bound: float | None
+    seconds: float
+
+
+def available(backend: str) -> bool:
+    if backend == "cbc":
+        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+    if backend == "highs":
+        return bool(pulp.HiGHS(msg=False).available())
+    return False
+
+
+def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None,
+          gap: float | None = None, abs_gap: float | None = None, warm_start: bool = False) -> SolveReport:
+    """Solve `prob` in place (variables get their values) and say how it went."""
+    if backend not in BACKENDS:
+        raise BackendError(f"unknown solver backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if not available(backend):
+        hint = " (pip install highspy)" if backend == "highs" else ""
+        raise BackendError(f"the {backend} solver is not available on this machine{hint}")
+    started = time.perf_counter()
+    if time_limit is not None:
+        time_limit = max(time_limit, 0.01)
+    if backend == "cbc":
+        report = _solve_cbc(prob, time_limit, gap, abs_gap, warm_start)
+    else:
+        report = _solve_highs(prob, time_limit, gap, abs_gap)
+    return SolveReport(report[0], report[1], report[2], time.perf_counter() - started)
+
+
+def _outcome(prob: pulp.LpProblem) -> str:
+    if prob.sol_status == pulp.LpSolutionOptimal:
+        return "optimal"
+    if prob.sol_status == pulp.LpSolutionIntegerFeasible:
+        return "feasible"
+    if prob.status == pulp.LpStatusInfeasible:
+        return "infeasible"
+    return "none"
+
+
+def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
+               abs_gap: float | None, warm_start: bool) -> tuple[str, float | None, float | None]:
+    with tempfile.TemporaryDirectory(prefix="swarm-cbc-") as tmp:
+        log_path = os.path.join(tmp, "cbc.log")
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0,
+                                   gapAbs=abs_gap, warmStart=warm_start, threads=1, logPath=log_path,
+                                   keepFiles=False)
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            raise BackendError(f"CBC failed: {exc}") from None
+        log = open(log_path, encoding="utf-8", errors="replace").read() if os.path.exists(log_path) else ""
+    outcome = _outcome(prob)
+    objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
+    bound = objective if outcome == "optimal" else _cbc_bound(log, prob.sense)
+    if outcome == "optimal" and re.search(r"Result - Stopped on (gap|time|iterations|nodes)", log):
+        outcome = "feasible"       # CBC calls a run stopped by --gap "optimal"; we do not
+    return outcome, objective, bound
+
+
+def _cbc_bound(log: str, sense: int) -> float | None:
+    found = re.findall(r"^Lower bound:\s+(-?[\d.eE+]+)", log, flags=re.M)
+    if not found:
+        return None
+    bound = float(found[-1])
+    return -bound if sense == pulp.LpMaximize else bound   # CBC minimises -objective for a maximum
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """HiGHS prints a banner on stdout once per process even when told to be quiet."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
+                 abs_gap: float | None) -> tuple[str, float | None, float | None]:
+    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0.0,
+                        gapAbs=abs_gap, threads=1)
+    try:
+        with _stdout_silenced():
+            prob.solve(solver)
+    except pulp.PulpSolverError as exc:
+        raise BackendError(f"HiGHS failed: {exc}") from None
+    outcome = _outcome(prob)
+    info = prob.solverModel.getInfo()
+    status = prob.solverModel.getModelStatus()
+    import highspy
+    if outcome == "optimal" and status != highspy.HighsModelStatus.kOptimal:
+        outcome = "feasible"
+    if outcome == "optimal" and gap and info.mip_gap > 1e-9 and info.mip_gap != float("inf"):
+        outcome = "feasible"       # stopped by a positive --gap, not proven
+    bound = info.mip_dual_bound if abs(info.mip_dual_bound) != float("inf") else None
+    if bound is not None and prob.sense == pulp.LpMaximize:
+        bound = -bound             # PuLP hands HiGHS the negated objective of a maximum
+    objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
+    return outcome, objective, bound

@@ -1,0 +1,251 @@
+"""The clearing as a mixed-integer program, one function per rule of the spec.
+
+Variables (created in market order, named by position so user ids never reach
+the solver):
+  accept[bid]        1 if the bid is accepted (spec rule 1: whole or not at all)
+  done[challenge]    1 if the challenge is completed
+  funded[component]  1 if a non-critical component is funded; a critical one is
+                     funded exactly when its challenge is done, so it uses done[]
+  pay[pool, comp]    money (cents, continuous) a pool of pledges pays a component
+
+The model never mentions a challenge or bid that presolve ruled out.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pulp
+
+from .eligibility import Presolve
+from .market import Actor, Bid, Challenge, Component, Market
+from .pools import Pool
+
+# Reliability rows are scaled so that the solver's absolute feasibility
+# tolerance (about 1e-6 to 1e-7) stays far below the log of any real difference.
+RELIABILITY_SCALE = 1e4
+RELIABILITY_SLACK = 1e-9              # log-space slack for targets met exactly (0.9 x 0.9 = 0.81)
+
+
+@dataclass
+class Restrictions:
+    """Switches used to ask "what if" questions of one challenge (see reasons.py)."""
+    challenges: frozenset[str] | None = None   # only these challenges (None: all)
+    money: bool = True                          # False: unlimited unscoped money
+    reliability: bool = True
+    capacity: bool = True
+    pool_amounts: dict[int, int] | None = None  # override what each pool has left
+    budget_left: dict[str, int] | None = None   # override actors' remaining budgets
+    load_left: dict[str, float] | None = None   # override actors' remaining loads
+    groups_taken: frozenset[tuple[str, str]] = frozenset()  # (actor, exclusive group) already used
+
+
+@dataclass
+class ClearingModel:
+    market: Market
+    pools: tuple[Pool, ...]
+    presolve: Presolve
+    restrictions: Restrictions = field(default_factory=Restrictions)
+    prob: pulp.LpProblem = field(init=False)
+    accept: dict[str, pulp.LpVariable] = field(init=False, default_factory=dict)
+    done: dict[str, pulp.LpVariable] = field(init=False, default_factory=dict)
+    funded: dict[str, pulp.LpVariable] = field(init=False, default_factory=dict)
+    pay: dict[tuple[int, str], pulp.LpVariable] = field(init=False, default_factory=dict)
+    value: pulp.LpAffineExpression = field(init=False)
+    cost: pulp.LpAffineExpression = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prob = pulp.LpProblem("clearing", pulp.LpMaximize)
+        self.challenges: list[Challenge] = [
+            c for c in self.market.challenges
+            if c.id not in self.presolve.impossible_challenges
+            and (self.restrictions.challenges is None or c.id in self.restrictions.challenges)]
+        self.components: dict[str, Component] = {
+            k.key: k for c in self.challenges for k in c.components
+            if k.key not in self.presolve.impossible_components}
+        # A bid survives only if every component it touches is still in the model.
+        self.bids: list[Bid] = [b for b in self.presolve.live_bids
+                                if all(item.component in self.components for item in b.items)]
+        self.challenge_of = {k.key: k.challenge_id for k in self.components.values()}
+        self.items_on: dict[str, list[tuple[Bid, int, int]]] = {key: [] for key in self.components}
+        for bid in self.bids:
+            for item in bid.items:
+                self.items_on[item.component].append((bid, item.quantity, item.price))
+        self.add_variables()
+        self.value = pulp.LpAffineExpression(
+            [(self.done[c.id], c.value) for c in self.challenges if c.value]
+            + [(self.funded[k.key], k.value) for k in self.components.values() if not k.critical and k.value])
+        self.cost = pulp.LpAffineExpression([(self.accept[b.id], b.price) for b in self.bids if b.price])
+        self.add_coverage()
+        self.add_completion()
+        self.add_requires()
+        if self.restrictions.money:
+            self.add_payment()
+        if self.restrictions.reliability:
+            self.add_reliability()
+        if self.restrictions.capacity:
+            self.add_capacity()
+
+    # -- variables ------------------------------------------------------------------
+
+    def add_variables(self) -> None:
+        for i, challenge in enumerate(self.challenges):
+            self.done[challenge.id] = pulp.LpVariable(f"done_{i}", cat=pulp.LpBinary)
+        for j, component in enumerate(self.components.values()):
+            if not component.critical:
+                self.funded[component.key] = pulp.LpVariable(f"funded_{j}", cat=pulp.LpBinary)
+        for i, bid in enumerate(self.bids):
+            self.accept[bid.id] = pulp.LpVariable(f"accept_{i}", cat=pulp.LpBinary)
+        if not self.restrictions.money:
+            return
+        for j, component in enumerate(self.components.values()):
+            if not any(price for _, _, price in self.items_on[component.key]):
+                continue                    # nothing on it ever costs money
+            for pool_index in self.presolve.admits[component.key]:
+                self.pay[pool_index, component.key] = pulp.LpVariable(f"pay_{pool_index}_{j}", lowBound=0)
+
+    def is_funded(self, key: str) -> pulp.LpVariable:
+        component = self.components[key]
+        return self.done[component.challenge_id] if component.critical else self.funded[key]
+
+    def _add(self, terms: list[tuple[pulp.LpVariable, float]], sense: int, rhs: float, name: str) -> None:
+        if not terms:
+            return
+        self.prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name, rhs))
+
+    # -- rules ----------------------------------------------------------------------
+
+    def add_coverage(self) -> None:
+        """Rule 2: sum of accepted quantities >= quantity x funded; accept[b] <= funded[k] for b's items.
+
+        Quantities above the need count only up to the need, which tightens the
+        LP relaxation without changing which sets of bids cover the component.
+        """
+        for j, (key, component) in enumerate(self.components.items()):
+            need = component.quantity
+            terms = [(self.accept[bid.id], min(qty, need)) for bid, qty, _ in self.items_on[key]]
+            self._add(terms + [(self.is_funded(key), -need)], pulp.LpConstraintGE, 0, f"cover_{j}")
+        for i, bid in enumerate(self.bids):
+            linked = {}
+            for item in bid.items:
+                var = self.is_funded(item.component)
+                linked[var.name] = var
+            for n, var in enumerate(linked.values()):
+                self._add([(self.accept[bid.id], 1), (var, -1)], pulp.LpConstraintLE, 0, f"link_{i}_{n}")
+
+    def add_completion(self) -> None:
+        """Rule 3: funded[k] <= done[c] for non-critical k (critical ones are done[c] itself)."""
+        for j, (key, component) in enumerate(self.components.items()):
+            if not component.critical:
+                self._add([(self.funded[key], 1), (self.done[component.challenge_id], -1)],
+                          pulp.LpConstraintLE, 0, f"within_{j}")
+
+    def add_requires(self) -> None:
+        """Rule 4: funded[k] <= funded[r] for each r that k requires."""
+        for j, (key, component) in enumerate(self.components.items()):
+            for n, target in enumerate(component.requires):
+                tkey = f"{component.challenge_id}/{target}"
+                a, b = self.is_funded(key), self.is_funded(tkey)
+                if a is not b:
+                    self._add([(a, 1), (b, -1)], pulp.LpConstraintLE, 0, f"requires_{j}_{n}")
+
+    def add_payment(self) -> None:
+        """Rule 5: each component's accepted prices are paid in full by admitted pools;
+        sum over components of pay[p, k] <= amount(p); pay[p, k] <= share(p) x cost(k);
+        in each challenge, pay of a matching pool <= ratio x pay of non-matching pools."""
+        amounts = self.restrictions.pool_amounts
+        by_pool: dict[int, list[pulp.LpVariable]] = {}
+        for j, (key, component) in enumerate(self.components.items()):
+            priced = [(self.accept[bid.id], -price) for bid, _, price in self.items_on[key] if price]
+            if not priced:
+                continue
+            pays = [(pool_index, self.pay[pool_index, key]) for pool_index in self.presolve.admits[key]]
+            self._add([(var, 1) for _, var in pays] + priced, pulp.LpConstraintEQ, 0, f"paid_{j}")
+            for pool_index, var in pays:
+                by_pool.setdefault(pool_index, []).append(var)
+                share = self.pools[pool_index].share_cap
+                if share is not None:
+                    self._add([(var, 1)] + [(acc, coef * share) for acc, coef in priced],
+                              pulp.LpConstraintLE, 0, f"share_{pool_index}_{j}")
+        for pool_index, variables in by_pool.items():
+            amount = self.pools[pool_index].amount if amounts is None else amounts.get(pool_index, 0)
+            self._add([(var, 1) for var in variables], pulp.LpConstraintLE, amount, f"pledged_{pool_index}")
+        self.add_matching()
+
+    def add_matching(self) -> None:
+        matching = [pool for pool in self.pools if pool.match_ratio is not None]
+        if not matching:
+            return
+        per_challenge: dict[str, list[tuple[int, pulp.LpVariable]]] = {}
+        for (pool_index, key), var in self.pay.items():
+            per_challenge.setdefault(self.challenge_of[key], []).append((pool_index, var))
+        for i, challenge in enumerate(self.challenges):
+            flows = per_challenge.get(challenge.id, [])
+            for pool in matching:
+                own = [(var, 1.0) for p, var in flows if p == pool.index]
+                if not own:
+                    continue
+                ratio = pool.match_ratio or 0.0
+                base = [(var, -ratio) for p, var in flows if self.pools[p].match is None]
+                self._add(own + base, pulp.LpConstraintLE, 0, f"match_{pool.index}_{i}")
+
+    def add_reliability(self) -> None:
+        """Rule 6: sum over accepted bids touching c of -ln(r) <= -ln(target).
+
+        A bid touching c is accepted only if c is done, so no big-M is needed.
+        """
+        touching: dict[str, list[Bid]] = {}
+        for bid in self.bids:
+            for cid in dict.fromkeys(self.challenge_of[item.component] for item in bid.items):
+                touching.setdefault(cid, []).append(bid)
+        for i, challenge in enumerate(self.challenges):
+            if challenge.reliability is None:
+                continue
+            terms = [(self.accept[b.id], -math.log(b.reliability) * RELIABILITY_SCALE)
+                     for b in touching.get(challenge.id, []) if b.reliability < 1]
+            if terms:
+                limit = (-math.log(challenge.reliability) + RELIABILITY_SLACK) * RELIABILITY_SCALE
+                self._add(terms, pulp.LpConstraintLE, limit, f"reliability_{i}")
+
+    def add_capacity(self) -> None:
+        """Rule 7: per actor, accepted prices <= budget, accepted loads <= load; one bid per exclusive group."""
+        for a, actor in enumerate(self.market.actors):
+            bids = [b for b in actor.bids if b.id in self.accept]
+            if not bids:
+                continue
+            budget, load = self._capacity_left(actor)
+            if budget is not None:
+                self._add([(self.accept[b.id], b.price) for b in bids if b.price],
+                          pulp.LpConstraintLE, budget, f"budget_{a}")
+            if load is not None:
+                self._add([(self.accept[b.id], b.load) for b in bids if b.load],
+                          pulp.LpConstraintLE, load, f"load_{a}")
+            groups: dict[str, list[Bid]] = {}
+            for bid in bids:
+                if bid.exclusive_group is not None:
+                    groups.setdefault(bid.exclusive_group, []).append(bid)
+            for g, (group, members) in enumerate(groups.items()):
+                if (actor.id, group) in self.restrictions.groups_taken:
+                    self._add([(self.accept[b.id], 1) for b in members], pulp.LpConstraintLE, 0, f"taken_{a}_{g}")
+                elif len(members) > 1:
+                    self._add([(self.accept[b.id], 1) for b in members], pulp.LpConstraintLE, 1, f"exclusive_{a}_{g}")
+
+    def _capacity_left(self, actor: Actor) -> tuple[int | None, float | None]:
+        capacity = actor.capacity
+        budget = capacity.budget if capacity is not None else None
+        load = capacity.load if capacity is not None else None
+        r = self.restrictions
+        if budget is not None and r.budget_left is not None:
+            budget = r.budget_left.get(actor.id, budget)
+        if load is not None and r.load_left is not None:
+            load = r.load_left.get(actor.id, load)
+        return budget, load
+
+    # -- reading a solution -----------------------------------------------------------
+
+    def accepted(self) -> list[Bid]:
+        return [b for b in self.bids if (self.accept[b.id].varValue or 0) > 0.5]
+
+    def size(self) -> dict[str, int]:
+        return {"variables": len(self.prob.variables()), "constraints": len(self.prob.constraints),
+                "binaries": len(self.accept) + len(self.done) + len(self.funded)}

@@ -1,0 +1,67 @@
+"""Pooling pledges: pledges that are interchangeable become one pool in the model.
+
+Pledges with the same scope and the same limits behave as one pool, so flow
+variables grow with distinct scopes, not with pledges. A pledge's only limit
+without `max_share` or `match` is its amount, so such pledges pool by scope
+alone and a pool's money splits back in proportion to amounts. `max_share` and
+`match` cap each pledge separately; pooled pledges meet those caps under a
+proportional split only when their amounts are equal, so for them the amount
+is part of the pool key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .market import Market, Pledge, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    index: int
+    pledges: tuple[Pledge, ...]             # market order
+    scope: Scope | None
+    max_share: float | None
+    match: float | None
+
+    @property
+    def amount(self) -> int:
+        return sum(p.amount for p in self.pledges)
+
+    @property
+    def size(self) -> int:
+        return len(self.pledges)
+
+    @property
+    def share_cap(self) -> float | None:
+        """The pool's cap as a fraction of a component's cost (None: no cap)."""
+        if self.max_share is None or self.max_share * self.size >= 1:
+            return None
+        return self.max_share * self.size
+
+    @property
+    def match_ratio(self) -> float | None:
+        """The pool's matching ratio against non-matching money in a challenge."""
+        return None if self.match is None else self.match * self.size
+
+    def label(self) -> str:
+        first = self.pledges[0].id
+        return first if self.size == 1 else f"{first} (+{self.size - 1} pooled)"
+
+
+def _scope_key(scope: Scope | None) -> tuple[tuple[str, ...], ...] | None:
+    if scope is None:
+        return None
+    return (tuple(sorted(set(scope.challenges))), tuple(sorted(set(scope.components))), tuple(sorted(set(scope.tags))))
+
+
+def make_pools(market: Market) -> tuple[Pool, ...]:
+    groups: dict[tuple[object, ...], list[Pledge]] = {}
+    for pledge in market.pledges:
+        capped = pledge.max_share is not None or pledge.match is not None
+        key = (_scope_key(pledge.scope), pledge.max_share, pledge.match, pledge.amount if capped else None)
+        groups.setdefault(key, []).append(pledge)
+    return tuple(
+        Pool(index=i, pledges=tuple(members), scope=members[0].scope,
+             max_share=members[0].max_share, match=members[0].match)
+        for i, members in enumerate(groups.values())
+    )

@@ -1,0 +1,1 @@
+"""The Flask front end: see issue "Step 3". Not built yet."""
