@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -32,9 +33,16 @@ class SolveReport:
     seconds: float
 
 
+def _cbc(**options: object) -> pulp.LpSolver:
+    """PuLP 3.3's bundled CBC. PuLP warns that 4.0 drops it; we pin 3.3.2 (see pyproject)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**options)
+
+
 def available(backend: str) -> bool:
     if backend == "cbc":
-        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+        return bool(_cbc(msg=False).available())
     if backend == "highs":
         return bool(pulp.HiGHS(msg=False).available())
     return False
@@ -72,14 +80,17 @@ def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None
                abs_gap: float | None, warm_start: bool) -> tuple[str, float | None, float | None]:
     with tempfile.TemporaryDirectory(prefix="swarm-cbc-") as tmp:
         log_path = os.path.join(tmp, "cbc.log")
-        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0,
+        solver = _cbc(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0,
                                    gapAbs=abs_gap, warmStart=warm_start, threads=1, logPath=log_path,
                                    keepFiles=False)
         try:
             prob.solve(solver)
         except pulp.PulpSolverError as exc:
             raise BackendError(f"CBC failed: {exc}") from None
-        log = open(log_path, encoding="utf-8", errors="replace").read() if os.path.exists(log_path) else ""
+        log = ""
+        if os.path.exists(log_path):
+            with open(log_path, encoding="utf-8", errors="replace") as handle:
+                log = handle.read()
     outcome = _outcome(prob)
     objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
     bound = objective if outcome == "optimal" else _cbc_bound(log, prob.sense)

@@ -15,6 +15,7 @@ from typing import Mapping
 
 import pulp
 
+from . import backends
 from .pools import Pool
 
 PoolFlows = dict[tuple[int, str], int]
@@ -131,7 +132,7 @@ def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: 
     prob = pulp.LpProblem("rounding", pulp.LpMinimize)
     z = {}
     for n, ((p, key), v) in enumerate(sorted(exact.items(), key=lambda kv: (kv[0][0], kv[0][1]))):
-        z[p, key] = pulp.LpVariable(f"z_{n}", lowBound=math.floor(v + 1e-9), upBound=math.ceil(v - 1e-9), cat=pulp.LpInteger)
+        z[p, key] = prob.add_variable(f"z_{n}", lowBound=math.floor(v + 1e-9), upBound=math.ceil(v - 1e-9), cat=pulp.LpInteger)
     slack = []
     for j, (key, cost) in enumerate(costs.items()):
         if cost > 0:
@@ -146,12 +147,12 @@ def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: 
         for pool in pools:
             own = [var for (p, k), var in z.items() if p == pool.index and challenge_of[k] == cid]
             if pool.match_ratio is not None and own:
-                s = pulp.LpVariable(f"slack_{pool.index}_{i}", lowBound=0)
+                s = prob.add_variable(f"slack_{pool.index}_{i}", lowBound=0)
                 slack.append(s)
                 prob += pulp.lpSum(own) - pool.match_ratio * pulp.lpSum(base) <= s, f"match_{pool.index}_{i}"
     prob += pulp.lpSum(slack) if slack else pulp.lpSum(z.values()) * 0
-    prob.solve(pulp.PULP_CBC_CMD(msg=False, threads=1))
-    if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+    report = backends.solve(prob, "cbc")
+    if report.outcome not in ("optimal", "feasible"):
         raise RuntimeError("could not round the flows to whole cents")
     return {pk: int(round(var.varValue or 0)) for pk, var in z.items() if round(var.varValue or 0) > 0}
 

@@ -90,19 +90,19 @@ class ClearingModel:
 
     def add_variables(self) -> None:
         for i, challenge in enumerate(self.challenges):
-            self.done[challenge.id] = pulp.LpVariable(f"done_{i}", cat=pulp.LpBinary)
+            self.done[challenge.id] = self.prob.add_variable(f"done_{i}", cat=pulp.LpBinary)
         for j, component in enumerate(self.components.values()):
             if not component.critical:
-                self.funded[component.key] = pulp.LpVariable(f"funded_{j}", cat=pulp.LpBinary)
+                self.funded[component.key] = self.prob.add_variable(f"funded_{j}", cat=pulp.LpBinary)
         for i, bid in enumerate(self.bids):
-            self.accept[bid.id] = pulp.LpVariable(f"accept_{i}", cat=pulp.LpBinary)
+            self.accept[bid.id] = self.prob.add_variable(f"accept_{i}", cat=pulp.LpBinary)
         if not self.restrictions.money:
             return
         for j, component in enumerate(self.components.values()):
             if not any(price for _, _, price in self.items_on[component.key]):
                 continue                    # nothing on it ever costs money
             for pool_index in self.presolve.admits[component.key]:
-                self.pay[pool_index, component.key] = pulp.LpVariable(f"pay_{pool_index}_{j}", lowBound=0)
+                self.pay[pool_index, component.key] = self.prob.add_variable(f"pay_{pool_index}_{j}", lowBound=0)
 
     def is_funded(self, key: str) -> pulp.LpVariable:
         component = self.components[key]
@@ -247,5 +247,5 @@ class ClearingModel:
         return [b for b in self.bids if (self.accept[b.id].varValue or 0) > 0.5]
 
     def size(self) -> dict[str, int]:
-        return {"variables": len(self.prob.variables()), "constraints": len(self.prob.constraints),
+        return {"variables": len(self.prob.variables()), "constraints": self.prob.numConstraints(),
                 "binaries": len(self.accept) + len(self.done) + len(self.funded)}
