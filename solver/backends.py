@@ -92,10 +92,10 @@ def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None
             with open(log_path, encoding="utf-8", errors="replace") as handle:
                 log = handle.read()
     outcome = _outcome(prob)
+    if outcome == "optimal" and re.search(r"Result - (Stopped on|Optimal solution found \(within gap)", log):
+        outcome = "feasible"       # CBC calls a run stopped by --gap "optimal"; we do not
     objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
     bound = objective if outcome == "optimal" else _cbc_bound(log, prob.sense)
-    if outcome == "optimal" and re.search(r"Result - Stopped on (gap|time|iterations|nodes)", log):
-        outcome = "feasible"       # CBC calls a run stopped by --gap "optimal"; we do not
     return outcome, objective, bound
 
 

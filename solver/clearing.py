@@ -180,10 +180,9 @@ def _warm_start(model: ClearingModel, solution: Solution) -> None:
     covered = _covered(solution.accepted)
     for bid_id, var in model.accept.items():
         var.setInitialValue(1 if bid_id in accepted else 0)
-    for cid, var in model.done.items():
-        challenge = next(c for c in model.challenges if c.id == cid)
-        var.setInitialValue(1 if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components
-                                     if k.critical) and any(covered.get(k.key) for k in challenge.components) else 0)
+    for challenge in model.challenges:
+        model.done[challenge.id].setInitialValue(
+            1 if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical) else 0)
     for key, var in model.funded.items():
         var.setInitialValue(1 if covered.get(key, 0) >= model.components[key].quantity else 0)
     for pk, var in model.pay.items():
