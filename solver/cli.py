@@ -144,14 +144,15 @@ def summary(market: Market, allocation: Allocation) -> str:
     targets = {c.id: c.reliability for c in market.challenges}
     titles = {c.id: c.title or "" for c in market.challenges}
     width = max([len(c.id) for c in allocation.challenges] + [9])
-    lines.append(f"  {'challenge':<{width}}  done  {'value':>9}  {'cost':>14}  {'parts':>5}  {'reliab.':>7}  target")
+    parts = {r.id: f"{sum(1 for k in r.components if k.funded)}/{len(r.components)}" for r in allocation.challenges}
+    pwidth = max([len(p) for p in parts.values()] + [5])
+    lines.append(f"  {'challenge':<{width}}  done  {'value':>9}  {'cost':>14}  {'parts':>{pwidth}}  {'reliab.':>7}  target")
     for result in allocation.challenges:
-        funded = sum(1 for k in result.components if k.funded)
         target = targets[result.id]
         lines.append(
             f"  {result.id:<{width}}  {'yes' if result.completed else 'no':<4}  {_num(result.value):>9}  "
-            f"{format_money_grouped(result.cost):>14}  {funded:>2}/{len(result.components):<2}  "
-            f"{result.reliability:>7.3f}  {'' if target is None else f'{target:g}'}")
+            f"{format_money_grouped(result.cost):>14}  {parts[result.id]:>{pwidth}}  "
+            f"{result.reliability:>7.3f}  {'' if target is None else f'{target:g}'}".rstrip())
     if allocation.unfunded:
         lines += ["", "  Not completed, and why:"]
         for entry in allocation.unfunded:
