@@ -1,0 +1,218 @@
+"""`swarm`: the engine's commands (validate, solve, verify) plus the database and rounds.
+
+    swarm db upgrade | db current
+    swarm import MARKET            -> the new round's id as the last line
+    swarm export ROUND [-o FILE]
+    swarm clear ROUND [--solver cbc|highs] [--time-limit S] [--gap G] [--no-explain]
+    swarm rounds
+
+The database is SWARM_DATABASE_URL, else instance/swarm.sqlite3 here. A brand-new, empty SQLite
+database is set up on first use; any other database that is not at the latest migration is refused
+with "run `swarm db upgrade`". Exit codes: 0 done, 2 invalid input or unknown round, 1 other failures.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from solver import backends
+from solver import cli as solver_cli
+from solver.clearing import ClearOptions
+from solver.loading import MarketError, Problem, load_market
+from solver.money import format_money_grouped
+
+from . import migrate, services
+from .db import database_url, make_engine, make_sessionmaker
+from .errors import ClearingFailed, Conflict, MarketDomainError
+from .models import Bid, Pledge, Round, RoundStatus
+
+EXIT_INVALID = 2
+EXIT_FAILED = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log model sizes and timings.")
+def main(verbose: bool) -> None:
+    """Swarm Market: clear funder-swarm challenge markets, and run them in rounds over time."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+
+
+for _name, _command in solver_cli.main.commands.items():
+    main.add_command(_command, _name)
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _first_line(error: BaseException | None) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _engine() -> tuple[Engine, str]:
+    url = database_url()
+    try:
+        return make_engine(url), url
+    except Exception as exc:  # a malformed URL, a missing driver
+        _fail(f"cannot use the database {url!r}: {exc}")
+
+
+@contextmanager
+def _database() -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database at the latest migration; domain errors become one-line messages."""
+    engine, url = _engine()
+    try:
+        try:
+            current = migrate.current(engine)
+            if current is None and url.startswith("sqlite") and migrate.is_empty(engine):
+                migrate.upgrade(engine)
+                click.echo(f"set up a new database at {_shown(url)}", err=True)
+            elif current != migrate.head():
+                state = "is not set up" if current is None else f"is at revision {current}, not {migrate.head()}"
+                _fail(f"the database at {_shown(url)} {state}: run `swarm db upgrade`", EXIT_INVALID)
+        except OperationalError as exc:
+            _fail(f"cannot reach the database at {_shown(url)}: {_first_line(exc.orig)}")
+        try:
+            yield make_sessionmaker(engine)
+        except (ClearingFailed, Conflict) as exc:
+            _fail(str(exc))
+        except MarketDomainError as exc:
+            _fail(str(exc), EXIT_INVALID)
+    finally:
+        engine.dispose()
+
+
+@main.group()
+def db() -> None:
+    """The database: SWARM_DATABASE_URL, else instance/swarm.sqlite3 here."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (to the latest by default)."""
+    engine, url = _engine()
+    try:
+        migrate.upgrade(engine, revision)
+        click.echo(f"database {_shown(url)} is at revision {migrate.current(engine)}")
+    except OperationalError as exc:
+        _fail(f"cannot reach the database at {_shown(url)}: {_first_line(exc.orig)}")
+    finally:
+        engine.dispose()
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's revision and the latest one."""
+    engine, url = _engine()
+    try:
+        current = migrate.current(engine)
+    except OperationalError as exc:
+        _fail(f"cannot reach the database at {_shown(url)}: {_first_line(exc.orig)}")
+    finally:
+        engine.dispose()
+    head = migrate.head()
+    note = "up to date" if current == head else "run `swarm db upgrade`"
+    click.echo(f"database {_shown(url)}: revision {current or '(none)'}, latest {head} ({note})")
+
+
+@main.command("import")
+@click.argument("market_file", metavar="MARKET")
+def import_(market_file: str) -> None:
+    """Create an open round from a market file; the last line printed is the new round's id."""
+    warnings: list[Problem] = []
+    try:
+        market = load_market(market_file, warnings)
+    except MarketError as exc:
+        click.echo(f"{exc.source}: invalid market, {len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EXIT_INVALID)
+    for warning in warnings:
+        click.echo(f"{market_file}: warning: {warning}", err=True)
+    with _database() as sessions:
+        with sessions.begin() as session:
+            rnd = services.import_market(session, None, market)
+            round_id = rnd.id
+    pledged = sum(p.amount for p in market.pledges)
+    click.echo(f"imported {market_file} as round {round_id} \"{market.name}\" (open): {len(market.challenges)} "
+               f"challenges, {len(market.pledges)} pledges ({format_money_grouped(pledged)} {market.currency}), "
+               f"{len(market.bids)} bids")
+    click.echo(str(round_id))
+
+
+@main.command("export")
+@click.argument("round_id", metavar="ROUND", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
+def export(round_id: int, output: str | None) -> None:
+    """Write a round as a market file (swarm-market/1)."""
+    with _database() as sessions:
+        with sessions.begin() as session:
+            document = services.export_round(session, None, round_id)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+    click.echo(f"round {round_id} written to {output}")
+
+
+@main.command("clear")
+@click.argument("round_id", metavar="ROUND", type=int)
+@click.option("--solver", "backend", type=click.Choice(backends.BACKENDS), default="cbc", show_default=True,
+              help="MIP backend.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve.")
+@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap at which to stop.")
+@click.option("--no-explain", is_flag=True, help="Skip the extra solves that explain unfunded challenges.")
+def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | None, no_explain: bool) -> None:
+    """Clear a round (closing it first if it is open), record the run and print the summary."""
+    options = ClearOptions(backend=backend, time_limit=time_limit, gap=gap, explain=not no_explain)
+    with _database() as sessions:
+        with sessions.begin() as session:
+            rnd = session.get(Round, round_id)
+            status = rnd.status if rnd is not None else None
+            if status == RoundStatus.OPEN:
+                services.close_round(session, None, round_id)
+        if status == RoundStatus.OPEN:
+            click.echo(f"round {round_id} closed")
+        cleared = services.clear_round(sessions, None, round_id, options)
+    click.echo(solver_cli.summary(cleared.market, cleared.allocation))
+    click.echo(f"run {cleared.run_id} recorded as the result of round {round_id}")
+
+
+@main.command("rounds")
+def rounds() -> None:
+    """List the rounds: id, status, pledges, bids, name."""
+    with _database() as sessions:
+        with sessions.begin() as session:
+            pledges = dict(session.execute(select(Pledge.round_id, func.count()).where(Pledge.withdrawn.is_(False))
+                                           .group_by(Pledge.round_id)).all())
+            bids = dict(session.execute(select(Bid.round_id, func.count()).where(Bid.withdrawn.is_(False))
+                                        .group_by(Bid.round_id)).all())
+            for rnd in services.list_rounds(session):
+                click.echo(f"{rnd.id:>5}  {rnd.status:<8} {pledges.get(rnd.id, 0):>5} pledges {bids.get(rnd.id, 0):>5} "
+                           f"bids  {rnd.name}")
+
+
+if __name__ == "__main__":
+    main()

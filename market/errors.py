@@ -1,0 +1,41 @@
+"""Domain errors raised by the services; the web, the API and the command line turn them into messages."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class MarketDomainError(Exception):
+    """Base of every refusal a service gives; `str(error)` is a message for people."""
+
+
+class InvalidInput(MarketDomainError):
+    """Bad input: `fields` maps each offending field (a JSON path such as "items[0].price") to a message."""
+
+    def __init__(self, fields: Mapping[str, str] | str, message: str | None = None) -> None:
+        self.fields = dict(fields) if isinstance(fields, Mapping) else {"": fields}
+        text = "; ".join(f"{k}: {v}" if k else v for k, v in sorted(self.fields.items()))
+        super().__init__(message or f"invalid input: {text}")
+
+
+class Forbidden(MarketDomainError):
+    """The user may not do this (wrong role, or someone else's pledge or bid)."""
+
+
+class NotFound(MarketDomainError):
+    """No such round, pledge, bid, user or participant."""
+
+
+class WrongState(MarketDomainError):
+    """The round is not in a state that allows this (a pledge to a closed round, closing a draft...)."""
+
+
+class RoundNotOpen(WrongState):
+    """Pledges and bids change only while their round is open."""
+
+
+class Conflict(MarketDomainError):
+    """The round changed under a long operation (a clearing), which was therefore not recorded."""
+
+
+class ClearingFailed(MarketDomainError):
+    """The solver could not clear the round, or its allocation failed the checker; nothing was recorded."""

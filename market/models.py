@@ -1,0 +1,305 @@
+"""The market over time, as SQLAlchemy 2 typed models. Money is integer cents.
+
+A round holds its own participants (funders and actors keyed as in a market file), so a round
+round-trips exactly to a market file; a user account owns a participant row through `user_id`.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Integer, String,
+                        Text, UniqueConstraint, event)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from .db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Role(enum.StrEnum):
+    FUNDER = "funder"
+    ACTOR = "actor"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+class RoundStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    CLEARED = "cleared"
+
+
+def _one_of(column: str, enum_type: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(str(v.value)) for v in enum_type)})"
+
+
+Stamp = DateTime(timezone=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    @property
+    def label(self) -> str:
+        return self.email
+
+
+class Round(Base):
+    __tablename__ = "rounds"
+    __table_args__ = (CheckConstraint(_one_of("status", RoundStatus), name="status"),
+                      CheckConstraint("length(currency) = 3", name="currency"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[str] = mapped_column(String(16), default=RoundStatus.DRAFT.value)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    challenges: Mapped[list[Challenge]] = relationship(back_populates="round", order_by="Challenge.position")
+    funders: Mapped[list[RoundFunder]] = relationship(back_populates="round", order_by="RoundFunder.position")
+    actors: Mapped[list[RoundActor]] = relationship(back_populates="round", order_by="RoundActor.position")
+
+
+class RoundFunder(Base):
+    """A funder as it appears in one round (the `funders[]` of a market file)."""
+    __tablename__ = "round_funders"
+    __table_args__ = (UniqueConstraint("round_id", "key"), UniqueConstraint("round_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[Optional[str]] = mapped_column(Text)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    round: Mapped[Round] = relationship(back_populates="funders")
+    pledges: Mapped[list[Pledge]] = relationship(back_populates="funder", order_by="Pledge.id")
+
+
+class RoundActor(Base):
+    """An actor as it appears in one round (the `actors[]` of a market file)."""
+    __tablename__ = "round_actors"
+    __table_args__ = (UniqueConstraint("round_id", "key"), UniqueConstraint("round_id", "user_id"),
+                      CheckConstraint("reliability IS NULL OR (reliability > 0 AND reliability <= 1)",
+                                      name="reliability"),
+                      CheckConstraint("budget_cents IS NULL OR budget_cents >= 0", name="budget"),
+                      CheckConstraint("capacity_load IS NULL OR capacity_load >= 0", name="load"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[Optional[str]] = mapped_column(Text)
+    reliability: Mapped[Optional[float]] = mapped_column(Double)     # None: the format's default, 1
+    has_capacity: Mapped[bool] = mapped_column(Boolean, default=False)
+    budget_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
+    capacity_load: Mapped[Optional[float]] = mapped_column(Double)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    round: Mapped[Round] = relationship(back_populates="actors")
+    bids: Mapped[list[Bid]] = relationship(back_populates="actor", order_by="Bid.id")
+
+
+class Challenge(Base):
+    __tablename__ = "challenges"
+    __table_args__ = (UniqueConstraint("round_id", "key"),
+                      CheckConstraint("value >= 0", name="value"),
+                      CheckConstraint("reliability IS NULL OR (reliability > 0 AND reliability <= 1)",
+                                      name="reliability"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[Optional[str]] = mapped_column(Text)
+    value: Mapped[float] = mapped_column(Double, default=0)
+    reliability: Mapped[Optional[float]] = mapped_column(Double)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    round: Mapped[Round] = relationship(back_populates="challenges")
+    components: Mapped[list[Component]] = relationship(back_populates="challenge", order_by="Component.position",
+                                                       cascade="all, delete-orphan")
+
+
+class Component(Base):
+    __tablename__ = "components"
+    __table_args__ = (UniqueConstraint("challenge_id", "key"),
+                      CheckConstraint("quantity >= 1", name="quantity"),
+                      CheckConstraint("value >= 0", name="value"),
+                      CheckConstraint("min_reliability IS NULL OR (min_reliability > 0 AND min_reliability <= 1)",
+                                      name="min_reliability"),
+                      CheckConstraint("max_unit_price_cents IS NULL OR max_unit_price_cents >= 0",
+                                      name="max_unit_price"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[Optional[str]] = mapped_column(Text)
+    unit: Mapped[Optional[str]] = mapped_column(Text)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    critical: Mapped[bool] = mapped_column(Boolean, default=True)
+    value: Mapped[float] = mapped_column(Double, default=0)
+    requires: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_reliability: Mapped[Optional[float]] = mapped_column(Double)
+    max_unit_price_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    challenge: Mapped[Challenge] = relationship(back_populates="components")
+
+    @property
+    def path(self) -> str:
+        return f"{self.challenge.key}/{self.key}"
+
+
+class Pledge(Base):
+    """A pledge; withdrawing keeps the row (withdrawn=True) so nothing pledged is ever lost."""
+    __tablename__ = "pledges"
+    __table_args__ = (UniqueConstraint("round_id", "key"),
+                      CheckConstraint("amount_cents > 0", name="amount"),
+                      CheckConstraint("max_share IS NULL OR (max_share > 0 AND max_share <= 1)", name="max_share"),
+                      CheckConstraint("match IS NULL OR match > 0", name="match"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    funder_id: Mapped[int] = mapped_column(ForeignKey("round_funders.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    scope: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    max_share: Mapped[Optional[float]] = mapped_column(Double)
+    match: Mapped[Optional[float]] = mapped_column(Double)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    round: Mapped[Round] = relationship()
+    funder: Mapped[RoundFunder] = relationship(back_populates="pledges")
+
+
+class Bid(Base):
+    """A sealed bid; withdrawing keeps the row (withdrawn=True)."""
+    __tablename__ = "bids"
+    __table_args__ = (UniqueConstraint("round_id", "key"),
+                      CheckConstraint("reliability IS NULL OR (reliability > 0 AND reliability <= 1)",
+                                      name="reliability"),
+                      CheckConstraint("load >= 0", name="load"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("round_actors.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    reliability: Mapped[Optional[float]] = mapped_column(Double)     # None: the actor's
+    load: Mapped[float] = mapped_column(Double, default=0)
+    exclusive_group: Mapped[Optional[str]] = mapped_column(Text)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    round: Mapped[Round] = relationship()
+    actor: Mapped[RoundActor] = relationship(back_populates="bids")
+    items: Mapped[list[BidItem]] = relationship(back_populates="bid", order_by="BidItem.position",
+                                                cascade="all, delete-orphan")
+
+
+class BidItem(Base):
+    __tablename__ = "bid_items"
+    __table_args__ = (UniqueConstraint("bid_id", "component_id"),
+                      CheckConstraint("quantity IS NULL OR quantity >= 1", name="quantity"),
+                      CheckConstraint("price_cents >= 0", name="price"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), index=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), index=True)
+    quantity: Mapped[Optional[int]] = mapped_column(Integer)         # None: the component's whole quantity
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    bid: Mapped[Bid] = relationship(back_populates="items")
+    component: Mapped[Component] = relationship()
+
+
+class ClearingRun(Base):
+    """One clearing of a round: its input (market document and digest) and its allocation."""
+    __tablename__ = "clearing_runs"
+    __table_args__ = (CheckConstraint("cost_cents >= 0", name="cost"),
+                      CheckConstraint("seconds >= 0", name="seconds"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    backend: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Double)
+    value: Mapped[float] = mapped_column(Double)
+    cost_cents: Mapped[int] = mapped_column(BigInteger)
+    market: Mapped[dict[str, Any]] = mapped_column(JSON)
+    allocation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    is_result: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    awards: Mapped[list[Award]] = relationship(order_by="Award.id", cascade="all, delete-orphan")
+    flows: Mapped[list[Flow]] = relationship(order_by="Flow.id", cascade="all, delete-orphan")
+
+
+class Award(Base):
+    __tablename__ = "awards"
+    __table_args__ = (UniqueConstraint("run_id", "bid_id"), CheckConstraint("price_cents >= 0", name="price"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("clearing_runs.id", ondelete="CASCADE"), index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("round_actors.id"), index=True)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    __table_args__ = (UniqueConstraint("run_id", "pledge_id", "component_id"),
+                      CheckConstraint("amount_cents > 0", name="amount"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("clearing_runs.id", ondelete="CASCADE"), index=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditLog(Base):
+    """Every write: who, what, when. Append-only: rows are never updated or deleted."""
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    who: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[Optional[str]] = mapped_column(String(64))
+    round_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)   # no FK: the log outlives rows
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _append_only(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditLog):
+            raise AuditLogIsAppendOnly("the audit log is append-only: its rows are never changed or deleted")

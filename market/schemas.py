@@ -1,0 +1,186 @@
+"""marshmallow schemas for the payloads of the services: types and ranges only, no database.
+
+Field names and meanings are those of the market format (`pledge.amount`, `bid.items[].price`...).
+Money arrives as the format's money (decimal string or integer) and leaves as integer cents;
+`load()` turns marshmallow's nested messages into `InvalidInput({"items[0].price": "..."})`.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from solver.money import MoneyError, format_money, parse_money
+
+from .errors import InvalidInput
+
+ID_RULE = r"^[A-Za-z0-9_.:\-]{1,64}$"
+ID_MESSAGE = "invalid id: 1-64 characters from A-Z a-z 0-9 _ . : -"
+COMPONENT_RULE = r"^[A-Za-z0-9_.:\-]{1,64}/[A-Za-z0-9_.:\-]{1,64}$"
+
+
+class Text(fields.String):
+    """A string a database can store: no NUL characters, no unpaired surrogates."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _UNSTORABLE.search(text):
+            raise ValidationError("contains a NUL character or an unpaired surrogate")
+        return text
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def Id(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Regexp(ID_RULE, error=ID_MESSAGE), **kwargs)
+
+
+def Probability(**kwargs: Any) -> fields.Float:
+    return fields.Float(validate=validate.Range(min=0, max=1, min_inclusive=False,
+                                                error="must be in (0, 1]"), **kwargs)
+
+
+def NonNegative(**kwargs: Any) -> fields.Float:
+    return fields.Float(validate=validate.Range(min=0, error="must be >= 0"), **kwargs)
+
+
+class Money(fields.Field):
+    """The format's money in, integer cents out; never a float."""
+
+    def __init__(self, positive: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.positive = positive
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        try:
+            cents = parse_money(value)
+        except MoneyError as exc:
+            raise ValidationError(str(exc)) from None
+        if self.positive and cents == 0:
+            raise ValidationError("must be greater than 0")
+        return cents
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else format_money(value)
+
+
+class ScopeSchema(Schema):
+    challenges = fields.List(Id(), load_default=list)
+    components = fields.List(fields.String(validate=validate.Regexp(
+        COMPONENT_RULE, error='expected "<challenge id>/<component id>"')), load_default=list)
+    tags = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list)
+
+
+class PledgeSchema(Schema):
+    id = Id(required=True)
+    funder = Id()                        # only for trusted callers (the command line, imports)
+    amount = Money(positive=True, required=True)
+    scope = fields.Nested(ScopeSchema, allow_none=True)
+    max_share = Probability(allow_none=True)
+    match = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False, error="must be > 0"))
+
+
+class BidItemSchema(Schema):
+    component = fields.String(required=True, validate=validate.Regexp(
+        COMPONENT_RULE, error='expected "<challenge id>/<component id>"'))
+    quantity = fields.Integer(strict=True, allow_none=True,
+                              validate=validate.Range(min=1, error="must be a whole number >= 1"))
+    price = Money(required=True)
+
+
+class BidSchema(Schema):
+    id = Id(required=True)
+    actor = Id()                         # only for trusted callers
+    items = fields.List(fields.Nested(BidItemSchema), required=True,
+                        validate=validate.Length(min=1, error="a bid needs at least one item"))
+    reliability = Probability(allow_none=True)
+    load = NonNegative(load_default=0)
+    exclusive_group = Text(allow_none=True, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def distinct_components(self, data: dict[str, Any], **kwargs: Any) -> None:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(data.get("items", [])):
+            if item["component"] in seen:
+                raise ValidationError(f'component "{item["component"]}" repeats items[{seen[item["component"]]}]',
+                                      f"items[{i}].component")
+            seen[item["component"]] = i
+
+
+class ComponentSchema(Schema):
+    id = Id(required=True)
+    title = Text(allow_none=True)
+    unit = Text(allow_none=True)
+    quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, error="must be >= 1"))
+    critical = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+    value = NonNegative(load_default=0)
+    requires = fields.List(Id(), load_default=list)
+    min_reliability = Probability(allow_none=True)
+    max_unit_price = Money(allow_none=True)
+
+
+class ChallengeSchema(Schema):
+    id = Id(required=True)
+    title = Text(allow_none=True)
+    tags = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list)
+    value = NonNegative(load_default=0)
+    reliability = Probability(allow_none=True)
+    components = fields.List(fields.Nested(ComponentSchema), required=True,
+                             validate=validate.Length(min=1, error="a challenge needs at least one component"))
+
+    @validates_schema
+    def components_consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        components = data.get("components", [])
+        keys = [c["id"] for c in components]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise ValidationError(f'duplicate component id "{key}"', f"components[{i}].id")
+        for i, component in enumerate(components):
+            for r, target in enumerate(component.get("requires", [])):
+                if target not in keys or target == component["id"]:
+                    raise ValidationError(f'unknown component "{target}" in this challenge',
+                                          f"components[{i}].requires[{r}]")
+            if component.get("critical", True) and component.get("value", 0):
+                raise ValidationError("only a non-critical component may carry a value", f"components[{i}].value")
+        if components and not any(c.get("critical", True) for c in components):
+            raise ValidationError("at least one component must be critical", "components")
+
+
+class RoundSchema(Schema):
+    name = Text(load_default="", validate=validate.Length(max=200))
+    currency = fields.String(load_default="USD", validate=validate.Regexp(
+        r"^[A-Z]{3}$", error='not an ISO 4217 code such as "USD"'))
+    note = Text(allow_none=True)
+
+
+def load(schema: Schema, data: Any, partial: bool | tuple[str, ...] = False) -> dict[str, Any]:
+    """Validate `data`; raise InvalidInput naming every bad field with its path."""
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        raise InvalidInput(flatten(exc.messages)) from None
+
+
+def flatten(messages: Any, path: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as {"items[0].price": "message"}."""
+    out: dict[str, str] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if key == "_schema":
+                sub = path
+            elif isinstance(key, int):
+                sub = f"{path}[{key}]"
+            else:
+                sub = f"{path}.{key}" if path else str(key)
+            out.update(flatten(value, sub))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out[path] = "; ".join(messages)
+    elif isinstance(messages, list):
+        for value in messages:
+            out.update(flatten(value, path))
+    else:
+        out[path] = str(messages)
+    return out

@@ -1,0 +1,18 @@
+"""The only code that writes to the database. Plain functions taking the session first and the acting
+user second (None: the trusted command line, audited as "cli"); they add and flush, never commit:
+the caller owns the transaction (`with sessions.begin() as session: ...`). Refusals are
+`market.errors` exceptions. `clear_round` alone takes the sessionmaker: it solves between two
+transactions.
+"""
+from .accounts import create_user, get_user, link_participant
+from .bids import bid, change_bid, visible_bids, withdraw_bid
+from .clearing import Cleared, clear_round, result_run, runs
+from .pledges import change_pledge, pledge, visible_pledges, withdraw_pledge
+from .rounds import add_challenge, close_round, create_round, list_rounds, open_round
+from .transfer import export_round, import_market
+
+__all__ = [
+    "Cleared", "add_challenge", "bid", "change_bid", "change_pledge", "clear_round", "close_round", "create_round",
+    "create_user", "export_round", "get_user", "import_market", "link_participant", "list_rounds", "open_round",
+    "pledge", "result_run", "runs", "visible_bids", "visible_pledges", "withdraw_bid", "withdraw_pledge",
+]

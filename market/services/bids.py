@@ -1,0 +1,112 @@
+"""Sealed bids: an actor adds, changes and withdraws its own, only while the round is open."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import schemas
+from ..errors import Forbidden, InvalidInput, NotFound, WrongState
+from ..models import Bid, BidItem, Challenge, Component, Role, RoundActor, User, utcnow
+from .common import STAFF, audit, lock_round, require_open, touch
+from .participants import actor_for, owns
+
+
+def bid(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Bid:
+    """Add a bid `{"id", "items": [{"component": "c/k", "quantity"?, "price"}], "reliability"?, "load"?,
+    "exclusive_group"?}` (plus `"actor"` from the command line)."""
+    values = schemas.load(schemas.BidSchema(), data)
+    rnd = lock_round(session, round_id)
+    require_open(rnd, "bids are accepted")
+    actor = actor_for(session, user, rnd, values)
+    if session.execute(select(Bid.id).where(Bid.round_id == rnd.id, Bid.key == values["id"])).first():
+        raise InvalidInput({"id": f'bid id "{values["id"]}" is already used in round {rnd.id}'})
+    items = _items(session, rnd.id, values["items"])
+    row = Bid(round_id=rnd.id, actor_id=actor.id, key=values["id"], reliability=values.get("reliability"),
+              load=values.get("load", 0), exclusive_group=values.get("exclusive_group"), items=items)
+    session.add(row)
+    touch(rnd)
+    session.flush()
+    audit(session, user, "create", "bid", row.id, rnd.id, key=row.key, actor=actor.key, **_state(row))
+    return row
+
+
+def change_bid(session: Session, user: User | None, round_id: int, key: str, data: dict[str, Any]) -> Bid:
+    """Change some of items (replaced whole), reliability, load, exclusive_group."""
+    values = schemas.load(schemas.BidSchema(exclude=("id", "actor")), data, partial=True)
+    rnd = lock_round(session, round_id)
+    require_open(rnd, "bids change")
+    row = _own_bid(session, user, rnd.id, key)
+    before = _state(row)
+    if "items" in values:
+        items = _items(session, rnd.id, values["items"])
+        row.items.clear()
+        session.flush()                       # old items go before new ones may reuse their components
+        row.items.extend(items)
+    for name in ("reliability", "load", "exclusive_group"):
+        if name in values:
+            setattr(row, name, values[name])
+    row.changed_at = utcnow()
+    touch(rnd)
+    session.flush()
+    audit(session, user, "change", "bid", row.id, rnd.id, key=row.key, before=before, after=_state(row))
+    return row
+
+
+def withdraw_bid(session: Session, user: User | None, round_id: int, key: str) -> Bid:
+    """The bid stays on record, marked withdrawn; it takes no part in the clearing."""
+    rnd = lock_round(session, round_id)
+    require_open(rnd, "bids are withdrawn")
+    row = _own_bid(session, user, rnd.id, key)
+    row.withdrawn = True
+    row.changed_at = utcnow()
+    touch(rnd)
+    session.flush()
+    audit(session, user, "withdraw", "bid", row.id, rnd.id, key=row.key)
+    return row
+
+
+def visible_bids(session: Session, user: User | None, round_id: int) -> list[Bid]:
+    """Bids are sealed: an actor sees only its own; analysts, admins and the command line see all; funders none."""
+    query = select(Bid).where(Bid.round_id == round_id).order_by(Bid.id)
+    if user is not None and user.role not in STAFF:
+        if user.role != Role.ACTOR:
+            return []
+        query = query.join(Bid.actor).where(RoundActor.user_id == user.id)
+    return list(session.execute(query).scalars())
+
+
+def _own_bid(session: Session, user: User | None, round_id: int, key: str) -> Bid:
+    row = session.execute(select(Bid).where(Bid.round_id == round_id, Bid.key == key)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no bid {key!r} in round {round_id}")
+    if not owns(user, row.actor):
+        raise Forbidden(f"bid {key!r} is not yours: an actor changes only its own bids")
+    if row.withdrawn:
+        raise WrongState(f"bid {key!r} was withdrawn")
+    return row
+
+
+def _items(session: Session, round_id: int, raw: list[dict[str, Any]]) -> list[BidItem]:
+    components = {f"{c}/{k}": component for c, k, component in session.execute(
+        select(Challenge.key, Component.key, Component).join(Component.challenge)
+        .where(Challenge.round_id == round_id))}
+    problems = {}
+    items = []
+    for i, item in enumerate(raw):
+        component = components.get(item["component"])
+        if component is None:
+            problems[f"items[{i}].component"] = f'unknown component "{item["component"]}" in round {round_id}'
+            continue
+        items.append(BidItem(component=component, quantity=item.get("quantity"), price_cents=item["price"],
+                             position=i))
+    if problems:
+        raise InvalidInput(problems)
+    return items
+
+
+def _state(row: Bid) -> dict[str, Any]:
+    return {"items": [{"component_id": i.component_id, "quantity": i.quantity, "price_cents": i.price_cents}
+                      for i in row.items],
+            "reliability": row.reliability, "load": row.load, "exclusive_group": row.exclusive_group}

@@ -1,0 +1,110 @@
+"""Pledges: a funder adds, changes and withdraws its own, only while the round is open."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import schemas
+from ..errors import Forbidden, InvalidInput, NotFound, WrongState
+from ..models import Challenge, Component, Pledge, Role, RoundFunder, User, utcnow
+from .common import STAFF, audit, lock_round, require_open, touch
+from .participants import funder_for, owns
+
+
+def pledge(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Pledge:
+    """Add a pledge `{"id", "amount", "scope"?, "max_share"?, "match"?}` (plus `"funder"` from the command line)."""
+    values = schemas.load(schemas.PledgeSchema(), data)
+    rnd = lock_round(session, round_id)
+    require_open(rnd, "pledges are accepted")
+    funder = funder_for(session, user, rnd, values)
+    if session.execute(select(Pledge.id).where(Pledge.round_id == rnd.id, Pledge.key == values["id"])).first():
+        raise InvalidInput({"id": f'pledge id "{values["id"]}" is already used in round {rnd.id}'})
+    scope = _scope(session, rnd.id, values.get("scope"))
+    row = Pledge(round_id=rnd.id, funder_id=funder.id, key=values["id"], amount_cents=values["amount"],
+                 scope=scope, max_share=values.get("max_share"), match=values.get("match"))
+    session.add(row)
+    touch(rnd)
+    session.flush()
+    audit(session, user, "create", "pledge", row.id, rnd.id, key=row.key, funder=funder.key,
+          amount_cents=row.amount_cents, scope=scope, max_share=row.max_share, match=row.match)
+    return row
+
+
+def change_pledge(session: Session, user: User | None, round_id: int, key: str, data: dict[str, Any]) -> Pledge:
+    """Change some of amount, scope, max_share, match (None removes an optional one)."""
+    values = schemas.load(schemas.PledgeSchema(exclude=("id", "funder")), data, partial=True)
+    rnd = lock_round(session, round_id)
+    require_open(rnd, "pledges change")
+    row = _own_pledge(session, user, rnd.id, key)
+    before = _state(row)
+    if "amount" in values:
+        row.amount_cents = values["amount"]
+    if "scope" in values:
+        row.scope = _scope(session, rnd.id, values["scope"])
+    for name in ("max_share", "match"):
+        if name in values:
+            setattr(row, name, values[name])
+    row.changed_at = utcnow()
+    touch(rnd)
+    session.flush()
+    audit(session, user, "change", "pledge", row.id, rnd.id, key=row.key, before=before, after=_state(row))
+    return row
+
+
+def withdraw_pledge(session: Session, user: User | None, round_id: int, key: str) -> Pledge:
+    """The pledge stays on record, marked withdrawn; it takes no part in the clearing."""
+    rnd = lock_round(session, round_id)
+    require_open(rnd, "pledges are withdrawn")
+    row = _own_pledge(session, user, rnd.id, key)
+    row.withdrawn = True
+    row.changed_at = utcnow()
+    touch(rnd)
+    session.flush()
+    audit(session, user, "withdraw", "pledge", row.id, rnd.id, key=row.key, amount_cents=row.amount_cents)
+    return row
+
+
+def visible_pledges(session: Session, user: User | None, round_id: int) -> list[Pledge]:
+    """A funder sees its own pledges; analysts, admins and the command line see all; actors none."""
+    query = select(Pledge).where(Pledge.round_id == round_id).order_by(Pledge.id)
+    if user is not None and user.role not in STAFF:
+        if user.role != Role.FUNDER:
+            return []
+        query = query.join(Pledge.funder).where(RoundFunder.user_id == user.id)
+    return list(session.execute(query).scalars())
+
+
+def _own_pledge(session: Session, user: User | None, round_id: int, key: str) -> Pledge:
+    row = session.execute(select(Pledge).where(Pledge.round_id == round_id, Pledge.key == key)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no pledge {key!r} in round {round_id}")
+    if not owns(user, row.funder):
+        raise Forbidden(f"pledge {key!r} is not yours: a funder changes only its own pledges")
+    if row.withdrawn:
+        raise WrongState(f"pledge {key!r} was withdrawn")
+    return row
+
+
+def _state(row: Pledge) -> dict[str, Any]:
+    return {"amount_cents": row.amount_cents, "scope": row.scope, "max_share": row.max_share, "match": row.match}
+
+
+def _scope(session: Session, round_id: int, scope: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Check the scope's challenges and components exist in the round; keep only non-empty lists."""
+    if scope is None:
+        return None
+    challenges = set(session.execute(select(Challenge.key).where(Challenge.round_id == round_id)).scalars())
+    components = {f"{c}/{k}" for c, k in session.execute(
+        select(Challenge.key, Component.key).join(Component.challenge).where(Challenge.round_id == round_id))}
+    problems = {}
+    for i, key in enumerate(scope.get("challenges", [])):
+        if key not in challenges:
+            problems[f"scope.challenges[{i}]"] = f'unknown challenge "{key}" in round {round_id}'
+    for i, key in enumerate(scope.get("components", [])):
+        if key not in components:
+            problems[f"scope.components[{i}]"] = f'unknown component "{key}" in round {round_id}'
+    if problems:
+        raise InvalidInput(problems)
+    return {k: list(scope[k]) for k in ("challenges", "components", "tags") if scope.get(k)}

@@ -1,0 +1,89 @@
+"""Rounds and their lifecycle: draft -> open -> closed -> cleared.
+
+Challenges are set while a round is a draft; pledges and bids change only while it is open;
+after close nothing of the round changes but its clearing. Only analysts and admins (or the
+command line) create, open, close and clear rounds.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import schemas
+from ..errors import InvalidInput, WrongState
+from ..models import Challenge, Component, Round, RoundStatus, User
+from .common import STAFF, audit, lock_round, require_role, touch
+
+
+def create_round(session: Session, user: User | None, data: dict[str, Any]) -> Round:
+    require_role(user, STAFF, "create rounds")
+    values = schemas.load(schemas.RoundSchema(), data)
+    rnd = Round(name=values["name"], currency=values["currency"], note=values.get("note"),
+                status=RoundStatus.DRAFT.value)
+    session.add(rnd)
+    session.flush()
+    audit(session, user, "create", "round", rnd.id, rnd.id, name=rnd.name, currency=rnd.currency)
+    return rnd
+
+
+def add_challenge(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Challenge:
+    """A challenge with its components, in the format's shape (`max_unit_price` as money). Drafts only."""
+    require_role(user, STAFF, "add challenges")
+    rnd = lock_round(session, round_id)
+    if rnd.status != RoundStatus.DRAFT:
+        raise WrongState(f"round {rnd.id} is {rnd.status}: challenges are set only while it is a draft")
+    values = schemas.load(schemas.ChallengeSchema(), data)
+    if session.execute(select(Challenge.id).where(Challenge.round_id == rnd.id,
+                                                  Challenge.key == values["id"])).first():
+        raise InvalidInput({"id": f'challenge id "{values["id"]}" is already used in round {rnd.id}'})
+    position = session.execute(select(func.count()).select_from(Challenge)
+                               .where(Challenge.round_id == rnd.id)).scalar_one()
+    challenge = build_challenge(rnd, position, values)
+    session.add(challenge)
+    touch(rnd)
+    session.flush()
+    audit(session, user, "create", "challenge", challenge.id, rnd.id, key=challenge.key,
+          components=[c.key for c in challenge.components])
+    return challenge
+
+
+def build_challenge(rnd: Round, position: int, values: dict[str, Any]) -> Challenge:
+    challenge = Challenge(round=rnd, key=values["id"], title=values.get("title"), value=values.get("value", 0),
+                          reliability=values.get("reliability"), tags=list(values.get("tags", [])),
+                          position=position)
+    for j, c in enumerate(values["components"]):
+        challenge.components.append(Component(
+            key=c["id"], title=c.get("title"), unit=c.get("unit"), quantity=c.get("quantity", 1),
+            critical=c.get("critical", True), value=c.get("value", 0), requires=list(c.get("requires", [])),
+            min_reliability=c.get("min_reliability"), max_unit_price_cents=c.get("max_unit_price"), position=j))
+    return challenge
+
+
+def _transition(session: Session, user: User | None, round_id: int, to: RoundStatus, allowed_from: RoundStatus,
+                doing: str) -> Round:
+    require_role(user, STAFF, f"{doing} rounds")
+    rnd = lock_round(session, round_id)
+    if rnd.status != allowed_from:
+        raise WrongState(f"round {rnd.id} is {rnd.status}: only a round that is {allowed_from} can be {to}")
+    before = rnd.status
+    rnd.status = to.value
+    touch(rnd)
+    session.flush()
+    audit(session, user, doing, "round", rnd.id, rnd.id, before=before, after=rnd.status)
+    return rnd
+
+
+def open_round(session: Session, user: User | None, round_id: int) -> Round:
+    """draft -> open: funders may pledge and actors bid."""
+    return _transition(session, user, round_id, RoundStatus.OPEN, RoundStatus.DRAFT, "open")
+
+
+def close_round(session: Session, user: User | None, round_id: int) -> Round:
+    """open -> closed: no more pledges or bids; the round waits for its clearing."""
+    return _transition(session, user, round_id, RoundStatus.CLOSED, RoundStatus.OPEN, "close")
+
+
+def list_rounds(session: Session) -> list[Round]:
+    return list(session.execute(select(Round).order_by(Round.id)).scalars())

@@ -1,0 +1,89 @@
+"""Market files in and out: `import_market` makes an open round of a checked Market;
+`export_round` gives the round back as a `swarm-market/1` document."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from solver.market import Market
+
+from ..errors import InvalidInput
+from ..models import Bid, BidItem, Challenge, Component, Pledge, Round, RoundActor, RoundFunder, RoundStatus, User
+from ..snapshot import round_document
+from .common import STAFF, audit, get_round, require_role
+
+
+def import_market(session: Session, user: User | None, market: Market) -> Round:
+    """A new round holding the market's challenges, funders, pledges, actors and bids, in file order.
+    The round starts open. Defaults stay defaults (an item without quantity, a bid without its own
+    reliability), so exporting gives the same market back."""
+    require_role(user, STAFF, "import markets")
+    problems = unstorable_text(market)
+    if problems:
+        raise InvalidInput(problems)
+    rnd = Round(name=market.name, currency=market.currency, note=market.note, status=RoundStatus.OPEN.value)
+    session.add(rnd)
+    components: dict[str, Component] = {}
+    for i, c in enumerate(market.challenges):
+        challenge = Challenge(round=rnd, key=c.id, title=c.title, value=c.value, reliability=c.reliability,
+                              tags=list(c.tags), position=i)
+        for j, k in enumerate(c.components):
+            component = Component(key=k.id, title=k.title, unit=k.unit, quantity=k.quantity, critical=k.critical,
+                                  value=k.value, requires=list(k.requires), min_reliability=k.min_reliability,
+                                  max_unit_price_cents=k.max_unit_price, position=j)
+            challenge.components.append(component)
+            components[k.key] = component
+        session.add(challenge)
+    for i, f in enumerate(market.funders):
+        funder = RoundFunder(round=rnd, key=f.id, name=f.name, position=i)
+        session.add(funder)
+        for p in f.pledges:
+            scope = None if p.scope is None else {k: list(getattr(p.scope, k)) for k in
+                                                  ("challenges", "components", "tags") if getattr(p.scope, k)}
+            funder.pledges.append(Pledge(round=rnd, key=p.id, amount_cents=p.amount, scope=scope,
+                                         max_share=p.max_share, match=p.match))
+    for i, a in enumerate(market.actors):
+        actor = RoundActor(round=rnd, key=a.id, name=a.name, position=i,
+                           reliability=None if a.reliability == 1.0 else a.reliability,
+                           has_capacity=a.capacity is not None,
+                           budget_cents=a.capacity.budget if a.capacity else None,
+                           capacity_load=a.capacity.load if a.capacity else None)
+        session.add(actor)
+        for b in a.bids:
+            actor.bids.append(Bid(
+                round=rnd, key=b.id, reliability=b.reliability if b.reliability_given else None, load=b.load,
+                exclusive_group=b.exclusive_group,
+                items=[BidItem(component=components[item.component], position=n, price_cents=item.price,
+                               quantity=item.quantity if item.quantity_given else None)
+                       for n, item in enumerate(b.items)]))
+    session.flush()
+    audit(session, user, "import", "round", rnd.id, rnd.id, name=rnd.name, challenges=len(market.challenges),
+          pledges=len(market.pledges), bids=len(market.bids))
+    return rnd
+
+
+def export_round(session: Session, user: User | None, round_id: int) -> dict[str, Any]:
+    """The round as a market document (staff and the command line: it shows every sealed bid)."""
+    require_role(user, STAFF, "export rounds")
+    return round_document(session, get_round(session, round_id))
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: Any, path: str = "") -> dict[str, str]:
+    """Text no database stores as text: NUL characters and unpaired surrogates (JSON allows both)."""
+    out: dict[str, str] = {}
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            out[path or "text"] = "contains a NUL character or an unpaired surrogate, which cannot be stored"
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            out.update(unstorable_text(getattr(value, f.name), f"{path}.{f.name}" if path else f.name))
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            out.update(unstorable_text(item, f"{path}[{i}]"))
+    return out

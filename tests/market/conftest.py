@@ -1,0 +1,98 @@
+"""Database fixtures: every `db` test runs on SQLite and on PostgreSQL.
+
+SQLite: a temporary file per test (threads share it), copied from one migrated template per worker.
+PostgreSQL: SWARM_TEST_DATABASE_URL (CI: the local server), one schema per xdist worker, migrated
+once and emptied before each test; skipped, with the reason, when the URL is unset or unreachable.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from market import migrate
+from market.db import make_engine, make_sessionmaker
+from market.models import User
+
+PG_ENV = "SWARM_TEST_DATABASE_URL"
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def user(self, email: str, role: str, name: str | None = None) -> User:
+        with self.sessions.begin() as session:
+            user = User(email=email, name=name or email.split("@")[0], role=role)
+            session.add(user)
+        return user
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "swarm.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()                 # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url(worker_id: str) -> str:
+    """A migrated schema of its own for this xdist worker, dropped at the end."""
+    base = os.environ.get(PG_ENV, "").strip()
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    schema = f"swarm_test_{worker_id}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # unreachable, refused, no such database
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at {make_url(base).render_as_string(hide_password=True)} is unreachable: "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _empty_pg(engine: Engine) -> None:
+    with engine.begin() as connection:
+        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        if tables:
+            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if request.param == "sqlite":
+        path = tmp_path / "swarm.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+    else:
+        url = request.getfixturevalue("pg_url")
+        engine = make_engine(url, pool_size=10, max_overflow=10)
+        _empty_pg(engine)
+    database = Database(request.param, url, engine, make_sessionmaker(engine))
+    yield database
+    engine.dispose()
+
+

@@ -1,0 +1,196 @@
+"""Nothing lost: many writers at once into one round, and a close racing with pledges.
+
+Every service locks the round row first (FOR UPDATE on PostgreSQL; on SQLite each transaction
+begins IMMEDIATE), so writes to a round are serialised and each sees the one before it.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from market import services
+from market.errors import InvalidInput, MarketDomainError, RoundNotOpen
+from market.models import AuditLog, Bid, Pledge
+
+from .helpers import draft_round
+
+THREADS = 8
+ROUNDS = 6
+
+
+def run_threads(count: int, body: Callable[[int], None]) -> None:
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def wrapped(n: int) -> None:
+        try:
+            barrier.wait()
+            body(n)
+        except BaseException as exc:  # surfaced below: a thread's crash must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrapped, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+
+
+def test_concurrent_pledges_and_bids_are_each_kept_exactly_once_or_refused(db):
+    round_id = draft_round(db)
+    users = [db.user(f"u{n}@example.org", "funder" if n % 2 == 0 else "actor") for n in range(THREADS)]
+    lock = threading.Lock()
+    accepted: dict[str, dict[str, Any]] = {}        # key -> what the round must hold, or "withdrawn"
+    refused: list[str] = []
+    writes = Counter()
+
+    def attempt(key: str, write: Callable[[Any], Any], expect: Any) -> bool:
+        try:
+            with db.sessions.begin() as session:
+                write(session)
+        except MarketDomainError:
+            with lock:
+                refused.append(key)
+            return False
+        with lock:
+            accepted[key] = expect
+            writes[key] += 1
+        return True
+
+    def body(n: int) -> None:
+        user = users[n]
+        funder = user.role == "funder"
+        for i in range(ROUNDS):
+            own = f"{'p' if funder else 'b'}-{n}-{i}"
+            shared = f"{'p' if funder else 'b'}-shared-{i}"          # every thread of a kind tries it: one wins
+            for key in (own, shared):
+                if funder:
+                    attempt(key, lambda s, key=key: services.pledge(s, user, round_id, {"id": key, "amount": n + 1}),
+                            {"amount_cents": (n + 1) * 100, "owner": user.id})
+                else:
+                    attempt(key, lambda s, key=key: services.bid(s, user, round_id, {
+                        "id": key, "items": [{"component": "wells/drill", "price": n}]}),
+                        {"price_cents": n * 100, "owner": user.id})
+            if funder:                                               # refused: not a valid amount
+                attempt(f"bad-{n}-{i}", lambda s: services.pledge(s, user, round_id, {"id": f"bad-{n}-{i}",
+                                                                                         "amount": "0"}), None)
+                if i % 2:
+                    attempt(own, lambda s: services.change_pledge(s, user, round_id, own, {"amount": 7}),
+                            {"amount_cents": 700, "owner": user.id})
+                if i % 3 == 2:
+                    attempt(own, lambda s: services.withdraw_pledge(s, user, round_id, own), "withdrawn")
+            else:
+                attempt(f"bad-{n}-{i}", lambda s: services.bid(s, user, round_id, {"id": f"bad-{n}-{i}", "items": [
+                    {"component": "wells/nowhere", "price": 1}]}), None)
+                if i % 3 == 1:
+                    attempt(own, lambda s: services.withdraw_bid(s, user, round_id, own), "withdrawn")
+
+    run_threads(THREADS, body)
+
+    with db.sessions.begin() as session:
+        pledges = session.execute(select(Pledge).where(Pledge.round_id == round_id)).scalars().all()
+        bids = session.execute(select(Bid).where(Bid.round_id == round_id)).scalars().all()
+        stored = {p.key: ("withdrawn" if p.withdrawn else {"amount_cents": p.amount_cents,
+                                                            "owner": p.funder.user_id}) for p in pledges}
+        stored.update({b.key: ("withdrawn" if b.withdrawn else {"price_cents": b.items[0].price_cents,
+                                                                 "owner": b.actor.user_id}) for b in bids})
+        audit = session.execute(select(AuditLog).where(AuditLog.entity.in_(["pledge", "bid"]))).scalars().all()
+
+    assert len(pledges) + len(bids) == len(stored)                 # each key exactly once (and unique in the DB)
+    assert stored == accepted
+    for i in range(ROUNDS):
+        assert f"p-shared-{i}" in stored and f"b-shared-{i}" in stored
+        assert refused.count(f"p-shared-{i}") == THREADS // 2 - 1   # all but one funder were refused
+    assert not any(key.startswith("bad-") for key in stored)
+    assert len(audit) == sum(writes.values())                      # one audit row per accepted write
+
+
+def test_closing_while_pledges_arrive_keeps_each_pledge_whole_or_refuses_it(db):
+    round_id = draft_round(db)
+    funders = [db.user(f"f{n}@example.org", "funder") for n in range(THREADS - 1)]
+    lock = threading.Lock()
+    accepted: dict[str, int] = {}
+    refused: list[str] = []
+    closed = threading.Event()
+
+    def pledger(n: int) -> None:
+        for i in range(1000):
+            key = f"p-{n}-{i}"
+            try:
+                with db.sessions.begin() as session:
+                    services.pledge(session, funders[n], round_id, {"id": key, "amount": i + 1,
+                                                                    "scope": {"challenges": ["wells"]}})
+            except RoundNotOpen:
+                with lock:
+                    refused.append(key)
+                return                                   # once refused, always refused: the round stays closed
+            with lock:
+                accepted[key] = (i + 1) * 100
+                if len(accepted) == 20:
+                    closed.set()
+            time.sleep(0.002)                    # leave the closer a gap (SQLite's lock is not fair)
+
+    def body(n: int) -> None:
+        if n < len(funders):
+            pledger(n)
+        else:
+            closed.wait(30)
+            with db.sessions.begin() as session:
+                services.close_round(session, None, round_id)
+
+    run_threads(THREADS, body)
+
+    with db.sessions.begin() as session:
+        rows = session.execute(select(Pledge).where(Pledge.round_id == round_id)).scalars().all()
+        stored = {p.key: p.amount_cents for p in rows}
+        assert all(p.scope == {"challenges": ["wells"]} for p in rows)
+        audit = session.execute(select(AuditLog).where(AuditLog.round_id == round_id)
+                                .order_by(AuditLog.id)).scalars().all()
+        document = services.export_round(session, None, round_id)
+    assert stored == accepted and len(rows) == len(accepted) > 0
+    assert refused and not set(refused) & set(stored)
+    finished = {n for n in range(len(funders)) if f"p-{n}-999" in stored}   # done before the close came
+    assert len(refused) + len(finished) == len(funders)
+    close_at = [a.action for a in audit].index("close")
+    assert {a.details["key"] for a in audit[:close_at] if a.entity == "pledge"} == set(stored)
+    assert not [a for a in audit[close_at + 1:]]                     # nothing after the close
+    assert sum(len(f["pledges"]) for f in document["funders"]) == len(stored)
+
+
+def test_the_invalid_pledge_in_a_busy_round_is_absent(db):
+    """A refused write leaves nothing, even a participant row created on the way."""
+    round_id = draft_round(db)
+    funder = db.user("solo@example.org", "funder")
+    try:
+        with db.sessions.begin() as session:
+            services.pledge(session, funder, round_id, {"id": "p", "amount": 1, "scope": {"challenges": ["x"]}})
+    except InvalidInput:
+        pass
+    with db.sessions.begin() as session:
+        assert services.export_round(session, None, round_id)["funders"] == []
+
+
+def test_concurrent_sign_ups_with_one_email_make_one_account(db):
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def body(n: int) -> None:
+        try:
+            with db.sessions.begin() as session:
+                services.create_user(session, None, "same@example.org", f"Same {n}", "funder")
+            outcome = "created"
+        except InvalidInput as exc:
+            assert exc.fields == {"email": "same@example.org already has an account"}
+            outcome = "refused"
+        with lock:
+            outcomes.append(outcome)
+
+    run_threads(THREADS, body)
+    assert sorted(outcomes) == ["created"] + ["refused"] * (THREADS - 1)
+    with db.sessions.begin() as session:
+        assert session.execute(select(AuditLog).where(AuditLog.entity == "user")).scalars().all()[0].who == "cli"
