@@ -112,8 +112,8 @@ def _tested(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocation: 
         return [f"reliability target {challenge.reliability:g} out of reach with the eligible bids{got}"]
     alone = _min_cost(market, pools, pre, challenge, backend, money=False)
     if alone is None:
-        return ["actor capacity: the bids it needs cannot be accepted together within their actors' "
-                "budgets, loads and exclusive groups"]
+        return ["actor capacity: the bids it needs cannot be accepted together within the limits of "
+                + _limited_actors(market, pre, challenge)]
     cost = int(round(alone))
     admitting = sorted({p for k in challenge.components for p in pre.admits[k.key]})
     in_scope = sum(pools[p].amount for p in admitting)
@@ -135,23 +135,28 @@ def _competition(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocat
     admitting = sorted({p for k in challenge.components for p in pre.admits[k.key]})
     challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
     pledge_pool = {pl.id: pool.index for pool in pools for pl in pool.pledges}
-    rivals = list(dict.fromkeys(challenge_of[f.component] for f in allocation.flows
-                                if pledge_pool[f.pledge] in admitting))
+    # Rivals: completed challenges paid by money that could have paid for this one, most money first.
+    took: dict[str, int] = {}
+    for f in allocation.flows:
+        if pledge_pool[f.pledge] in admitting:
+            took[challenge_of[f.component]] = took.get(challenge_of[f.component], 0) + f.amount
+    rivals = sorted(took, key=lambda cid: (-took[cid], cid))
     results = {r.id: r for r in allocation.challenges}
     with_money_left = _min_cost(market, pools, pre, challenge, backend, pool_amounts=left, capacity=False)
     if with_money_left is None:
-        listed = ", ".join(f"{cid} (value {results[cid].value} for {format_money(results[cid].cost)})"
+        listed = ", ".join(f"{cid} (value {results[cid].value}, took {format_money(took[cid])})"
                            for cid in rivals[:MAX_LISTED])
         more = f" and {len(rivals) - MAX_LISTED} more" if len(rivals) > MAX_LISTED else ""
         left_in_scope = sum(left[p] for p in admitting)
-        return [f"outcompeted: it would cost at least {format_money(cost)} (value {challenge.value}), but the money "
-                f"that may pay for it went to challenges of better value for the same money: {listed}{more}; "
-                f"{format_money(left_in_scope)} of it is left"]
+        return [f"outcompeted for money: it would cost at least {format_money(cost)} (value {challenge.value}), but "
+                f"the money that may pay for it is spent on completed challenges that together deliver more value: "
+                f"{listed}{more}; the {format_money(left_in_scope)} of it left unspent cannot pay for it within "
+                f"the pledges' amounts and limits"]
     budget_left, load_left, groups = _capacity_left(market, allocation)
     if _min_cost(market, pools, pre, challenge, backend, pool_amounts=left, budget_left=budget_left,
                  load_left=load_left, groups_taken=groups) is None:
-        return ["outcompeted for actors: the bids it needs compete for actor budgets, loads or exclusive groups "
-                "that completed challenges use"]
+        return ["outcompeted for actors: the bids it needs compete with completed challenges for the capacity of "
+                + _limited_actors(market, pre, challenge, allocation)]
     if allocation.status != "optimal":
         return ["not reached: the search stopped at its limit before completing it"]
     return ["not chosen: completing it would not raise the total value"]
@@ -171,3 +176,35 @@ def _capacity_left(market: Market, allocation: Allocation
             load[actor.id] = actor.capacity.load - sum(b.load for b in won)
         groups.update((actor.id, b.exclusive_group) for b in won if b.exclusive_group is not None)
     return budget, load, frozenset(groups)
+
+
+def _limited_actors(market: Market, pre: Presolve, challenge: Challenge,
+                    allocation: Allocation | None = None) -> str:
+    """The actors with eligible bids on `challenge` whose budget, load or exclusive groups limit them,
+    each with its limit (and, given an allocation, what completed challenges already use of it)."""
+    keys = {k.key for k in challenge.components}
+    live = {b.id for b in pre.live_bids}
+    won = set() if allocation is None else {a.bid for a in allocation.awards}
+    described = []
+    for actor in market.actors:
+        mine = [b for b in actor.bids if b.id in live and any(i.component in keys for i in b.items)]
+        if not mine:
+            continue
+        taken = [b for b in actor.bids if b.id in won]
+        limits = []
+        cap = actor.capacity
+        if cap is not None and cap.budget is not None:
+            used = f", {format_money(sum(b.price for b in taken))} used" if allocation is not None else ""
+            limits.append(f"budget {format_money(cap.budget)}{used}")
+        if cap is not None and cap.load is not None:
+            used = f", {sum(b.load for b in taken):g} used" if allocation is not None else ""
+            limits.append(f"load {cap.load:g}{used}")
+        groups = sorted({b.exclusive_group for b in mine if b.exclusive_group is not None})
+        if groups:
+            limits.append("one bid of exclusive group " + ", ".join(repr(g) for g in groups))
+        if limits:
+            described.append(f"{actor.id} ({'; '.join(limits)})")
+    if not described:
+        return "their actors"
+    more = f" and {len(described) - MAX_LISTED} more" if len(described) > MAX_LISTED else ""
+    return ", ".join(described[:MAX_LISTED]) + more

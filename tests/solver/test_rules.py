@@ -402,3 +402,32 @@ def test_objective_fractional_values(backend):
         [actor("X", bid("a", ("A/k1", "10.00")), bid("b", ("B/k1", "10.00")), bid("c", ("C/k1", "11.00")))])
     got = cleared(doc, backend)
     assert completed(got) == ["A", "B"] and got["value"] == pytest.approx(2.75)
+
+
+def test_rule7_a_challenge_beyond_one_actors_capacity_names_that_actor(backend):
+    """Only X bids, and its two bids need load 2 of its 1.5: the reason names X and its limit."""
+    doc = market(
+        [{"id": "A", "value": 10, "components": [{"id": "k1"}, {"id": "k2"}]}],
+        [{"id": "p", "amount": "1000.00"}],
+        [actor("X", bid("x1", ("A/k1", "60.00"), load=1), bid("x2", ("A/k2", "60.00"), load=1),
+               capacity={"load": 1.5})])
+    got = cleared(doc, backend)
+    assert got["unfunded"][0]["reasons"] == [
+        "actor capacity: the bids it needs cannot be accepted together within the limits of X (load 1.5)"]
+
+
+def test_outcompeted_names_the_rivals_that_took_the_money_most_first(backend):
+    """60 pledged; A (value 10, 60) beats B (value 5, 30) and C (value 4, 30) together (9); C's reason
+    names A, which took all 60."""
+    doc = market(
+        [{"id": "A", "value": 10, "components": [{"id": "k1"}]}, {"id": "B", "value": 5, "components": [{"id": "k1"}]},
+         {"id": "C", "value": 4, "components": [{"id": "k1"}]}],
+        [{"id": "p", "amount": "60.00"}],
+        [actor("X", bid("a", ("A/k1", "60.00")), bid("b", ("B/k1", "30.00")), bid("c", ("C/k1", "30.00")))])
+    got = cleared(doc, backend)
+    assert completed(got) == ["A"]
+    reasons = {u["challenge"]: u["reasons"] for u in got["unfunded"]}
+    assert reasons["C"] == [
+        "outcompeted for money: it would cost at least 30.00 (value 4), but the money that may pay for it is spent "
+        "on completed challenges that together deliver more value: A (value 10, took 60.00); the 0.00 of it left "
+        "unspent cannot pay for it within the pledges' amounts and limits"]
