@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from solver import backends
 from solver import cli as solver_cli
 from solver.clearing import ClearOptions
-from solver.loading import MarketError, Problem, load_market
 from solver.money import format_money_grouped
 
 from . import migrate, services
@@ -137,16 +136,7 @@ def db_current() -> None:
 @click.argument("market_file", metavar="MARKET")
 def import_(market_file: str) -> None:
     """Create an open round from a market file; the last line printed is the new round's id."""
-    warnings: list[Problem] = []
-    try:
-        market = load_market(market_file, warnings)
-    except MarketError as exc:
-        click.echo(f"{exc.source}: invalid market, {len(exc.problems)} problem(s):", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(EXIT_INVALID)
-    for warning in warnings:
-        click.echo(f"{market_file}: warning: {warning}", err=True)
+    market = solver_cli.load_or_exit(market_file)
     with _database() as sessions:
         with sessions.begin() as session:
             rnd = services.import_market(session, None, market)

@@ -28,7 +28,8 @@ def _invalid(exc: MarketError) -> NoReturn:
     sys.exit(EXIT_INVALID)
 
 
-def _load(path: str) -> Market:
+def load_or_exit(path: str) -> Market:
+    """The market in `path`, or every problem on stderr and exit 2; warnings go to stderr."""
     warnings: list[Problem] = []
     try:
         market = load_market(path, warnings)
@@ -55,7 +56,7 @@ def main(verbose: bool) -> None:
 @click.argument("market_file", metavar="MARKET")
 def validate(market_file: str) -> None:
     """Check a market file; print every problem, or a one-line summary."""
-    market = _load(market_file)
+    market = load_or_exit(market_file)
     pledged = sum(p.amount for p in market.pledges)
     click.echo(f"{market_file}: valid market \"{market.name}\": {len(market.challenges)} challenges, "
                f"{len(market.components)} components, {len(market.funders)} funders, {len(market.pledges)} pledges, "
@@ -76,7 +77,7 @@ def validate(market_file: str) -> None:
 def solve(market_file: str, output: str | None, backend: str, time_limit: float | None, gap: float | None,
           no_explain: bool) -> None:
     """Clear a market: print a summary and write the allocation."""
-    market = _load(market_file)
+    market = load_or_exit(market_file)
     try:
         allocation = clear(market, ClearOptions(backend=backend, time_limit=time_limit, gap=gap,
                                                 explain=not no_explain))
@@ -101,7 +102,7 @@ def solve(market_file: str, output: str | None, backend: str, time_limit: float 
 @click.argument("allocation_file", metavar="ALLOCATION")
 def verify(market_file: str, allocation_file: str) -> None:
     """Re-check an allocation against its market, trusting only its awards and flows."""
-    market = _load(market_file)
+    market = load_or_exit(market_file)
     try:
         doc = json.loads(Path(allocation_file).read_text(encoding="utf-8"))
     except FileNotFoundError:
