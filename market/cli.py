@@ -79,15 +79,10 @@ def _database() -> Iterator[sessionmaker[Session]]:
     engine, url = _engine()
     try:
         try:
-            current = migrate.current(engine)
-            if current is None and url.startswith("sqlite") and migrate.is_empty(engine):
-                migrate.upgrade(engine)
+            if migrate.prepare(engine, url):       # the rule the web app shares
                 click.echo(f"set up a new database at {_shown(url)}", err=True)
-            elif current != migrate.head():
-                state = "is not set up" if current is None else f"is at revision {current}, not {migrate.head()}"
-                _fail(f"the database at {_shown(url)} {state}: run `swarm db upgrade`", EXIT_INVALID)
-        except OperationalError as exc:
-            _fail(f"cannot reach the database at {_shown(url)}: {_first_line(exc.orig)}")
+        except migrate.NotReady as exc:
+            _fail(str(exc), EXIT_FAILED if exc.unreachable else EXIT_INVALID)
         try:
             yield make_sessionmaker(engine)
         except (ClearingFailed, Conflict) as exc:

@@ -40,3 +40,34 @@ def is_empty(engine: Engine) -> bool:
     """No tables at all: a brand-new database."""
     with engine.connect() as connection:
         return not inspect(connection).get_table_names()
+
+
+class NotReady(Exception):
+    """The database is unreachable (`unreachable`), or not at the latest migration and not a brand-new
+    SQLite file."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+def prepare(engine: Engine, url: str) -> bool:
+    """Make sure the database is usable: a brand-new, empty SQLite database is migrated (returns True);
+    one at the latest revision is left alone (False); anything else raises NotReady with what to do."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        revision = current(engine)
+        if revision is None and url.startswith("sqlite") and is_empty(engine):
+            upgrade(engine)
+            return True
+    except OperationalError as exc:
+        lines = str(exc.orig).strip().splitlines()
+        first = lines[0] if lines else type(exc.orig).__name__
+        raise NotReady(f"cannot reach the database at {shown}: {first}", unreachable=True) from None
+    if revision != head():
+        state = "is not set up" if revision is None else f"is at revision {revision}, not {head()}"
+        raise NotReady(f"the database at {shown} {state}: run `swarm db upgrade`")
+    return False

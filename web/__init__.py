@@ -1,1 +1,93 @@
-"""The Flask front end: see issue "Step 3". Not built yet."""
+"""The Flask front end of Swarm Market: funders pledge, actors bid, analysts clear.
+
+    create_app(config: Mapping | None = None) -> Flask
+
+Config keys (all optional): DATABASE_URL (default: `market.db.database_url()`, i.e. SWARM_DATABASE_URL or
+instance/swarm.sqlite3 under the current folder), SECRET_KEY (default: SWARM_SECRET_KEY, else a random key
+kept in instance/secret_key), INSTANCE_PATH, and any Flask / Flask-WTF setting (WTF_CSRF_ENABLED...).
+Session cookies are HttpOnly and SameSite=Lax; behind HTTPS set SWARM_SECURE_COOKIES=1 to mark them Secure.
+Nothing connects at import or in `create_app`; the first request checks the database, and a brand-new
+SQLite file is migrated then (the same rule as the command line: `market.migrate.prepare`).
+
+Blueprints: `auth` (sign up, log in, log out), `challenges` (rounds, challenges, gap signals, outcomes,
+results with the Sankey of money), `pledges` (funders), `bids` (actors), `analyst` (challenges, rounds,
+clearing runs, downloads). Views parse a form, call a `market.services` function inside
+`with sessions.begin() as session:` and render; `web.errors` maps `market.errors` to 400/403/404/409.
+
+Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
+rounds it imports fixtures/water-sdg6.json as an open demo round once). Production: a WSGI server with
+PostgreSQL, e.g.
+
+    SWARM_DATABASE_URL=postgresql+psycopg://user@host/db SWARM_SECRET_KEY=... swarm db upgrade
+    SWARM_DATABASE_URL=... SWARM_SECRET_KEY=... SWARM_SECURE_COOKIES=1 gunicorn -w 4 -b 127.0.0.1:8000 "web:create_app()"
+
+(`pip install -e '.[production]'` brings gunicorn; put it behind a TLS-terminating proxy.)
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from market.db import database_url
+
+from .extensions import csrf, login_manager
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    config = dict(config or {})
+    instance = Path(config.get("INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        SESSION_COOKIE_SECURE=os.environ.get("SWARM_SECURE_COOKIES", "") == "1",
+        REMEMBER_COOKIE_SECURE=os.environ.get("SWARM_SECURE_COOKIES", "") == "1",
+    )
+    app.config.update(config)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = database_url()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("SWARM_SECRET_KEY", "").strip() or _instance_secret(instance)
+
+    from . import db
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import analyst, auth, bids, challenges, errors, filters, pledges
+    filters.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(challenges.bp)
+    app.register_blueprint(pledges.bp)
+    app.register_blueprint(bids.bp)
+    app.register_blueprint(analyst.bp)
+    return app
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key made once and kept in the instance folder, so sessions survive restarts."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text(encoding="utf-8").strip() or _new_secret(path)
+    except FileNotFoundError:
+        return _new_secret(path)
+
+
+def _new_secret(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

@@ -16,3 +16,8 @@ __all__ = [
     "create_user", "export_round", "get_user", "import_market", "link_participant", "list_rounds", "open_round",
     "pledge", "result_run", "runs", "visible_bids", "visible_pledges", "withdraw_bid", "withdraw_pledge",
 ]
+
+from .challenges import change_challenge  # noqa: E402  (added for the web)
+from .signup import sign_up, user_by_email  # noqa: E402
+
+__all__ += ["change_challenge", "sign_up", "user_by_email"]

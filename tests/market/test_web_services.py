@@ -1,0 +1,176 @@
+"""Services and reads added for the web: sign_up, change_challenge, gap signals, outcomes, why a bid lost."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from market import migrate, reads, services
+from market.errors import Forbidden, InvalidInput, NotFound, WrongState
+from market.explain import bid_outcome
+from market.models import AuditLog, Challenge, Role
+from tests.market.helpers import draft_round, import_round, market_doc
+
+
+def cleared(db, doc):
+    round_id = import_round(db, doc)
+    with db.sessions.begin() as session:
+        services.close_round(session, None, round_id)
+    return services.clear_round(db.sessions, None, round_id)
+
+
+def test_sign_up_only_funders_and_actors(db):
+    with db.sessions.begin() as session:
+        user = services.sign_up(session, "New@Example.org", "New", "actor", "hash")
+        assert (user.email, user.role) == ("new@example.org", "actor")
+        assert services.user_by_email(session, " NEW@example.org ").id == user.id
+        assert services.user_by_email(session, "nobody@example.org") is None
+    for role in ("analyst", "admin", "x"):
+        with pytest.raises(InvalidInput) as exc, db.sessions.begin() as session:
+            services.sign_up(session, f"{role}@example.org", "N", role, "hash")
+        assert "role" in exc.value.fields
+    with pytest.raises(InvalidInput) as exc, db.sessions.begin() as session:
+        services.sign_up(session, "new@example.org", "N", "funder", "hash")
+    assert "already has an account" in exc.value.fields["email"]
+    with db.sessions.begin() as session:
+        actions = [a.action for a in session.execute(select(AuditLog).where(AuditLog.entity == "user")).scalars()]
+    assert actions == ["create", "sign-up"]
+
+
+def test_change_challenge_in_a_draft(db):
+    analyst = db.user("ana@example.org", Role.ANALYST)
+    funder = db.user("f@example.org", Role.FUNDER)
+    with db.sessions.begin() as session:
+        rnd = services.create_round(session, analyst, {"name": "r"})
+        services.add_challenge(session, analyst, rnd.id, {"id": "c", "components": [{"id": "a"}, {"id": "b"}]})
+        services.add_challenge(session, analyst, rnd.id, {"id": "d", "components": [{"id": "a"}]})
+        round_id = rnd.id
+    with db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c", {
+            "id": "c2", "title": "T", "tags": ["x"], "value": 5, "reliability": 0.9,
+            "components": [{"id": "b", "quantity": 3}, {"id": "e", "requires": ["b"], "max_unit_price": "10.50"}]})
+    with db.sessions.begin() as session:
+        c = session.execute(select(Challenge).where(Challenge.key == "c2")).scalar_one()
+        assert (c.title, c.tags, c.value, c.reliability) == ("T", ["x"], 5, 0.9)
+        assert [(k.key, k.quantity, k.requires, k.max_unit_price_cents) for k in c.components] == [
+            ("b", 3, [], None), ("e", 1, ["b"], 1050)]
+    with pytest.raises(InvalidInput) as exc, db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c2", {"id": "d", "components": [{"id": "a"}]})
+    assert "already used" in exc.value.fields["id"]
+    with pytest.raises(InvalidInput), db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c2", {"id": "c2", "components": []})
+    with pytest.raises(NotFound), db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "zz", {"id": "zz", "components": [{"id": "a"}]})
+    with pytest.raises(Forbidden), db.sessions.begin() as session:
+        services.change_challenge(session, funder, round_id, "c2", {"id": "c2", "components": [{"id": "a"}]})
+    with db.sessions.begin() as session:
+        services.open_round(session, analyst, round_id)
+    with pytest.raises(WrongState), db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c2", {"id": "c2", "components": [{"id": "a"}]})
+
+
+def test_gap_signals(db):
+    doc = market_doc()
+    doc["actors"][1]["bids"] = []
+    doc["challenges"][0]["components"][2]["max_unit_price"] = "1"      # training: the only bid is above it
+    round_id = import_round(db, doc)
+    with db.sessions.begin() as session:
+        signals = reads.gap_signals(session, round_id)
+    assert [(s.key, s.covered, s.critical, s.missing, s.in_scope_cents) for s in signals] == [
+        ("wells", 2, 2, ["wells/training"], 900000 + 300000 + 250050),
+        ("latrines", 0, 1, ["latrines/build"], 300000 + 250050)]
+
+
+def test_reads_check_ownership(db):
+    round_id = draft_round(db)
+    f1, f2 = db.user("f1@example.org", Role.FUNDER), db.user("f2@example.org", Role.FUNDER)
+    a1, a2 = db.user("a1@example.org", Role.ACTOR), db.user("a2@example.org", Role.ACTOR)
+    analyst = db.user("ana@example.org", Role.ANALYST)
+    with db.sessions.begin() as session:
+        services.pledge(session, f1, round_id, {"id": "p", "amount": "10"})
+        services.bid(session, a1, round_id, {"id": "b", "items": [{"component": "latrines/build", "price": "5"}]})
+    with db.sessions.begin() as session:
+        assert reads.own_pledge(session, f1, round_id, "p").key == "p"
+        assert reads.own_pledge(session, analyst, round_id, "p").key == "p"
+        assert reads.own_bid(session, a1, round_id, "b").key == "b"
+        for user, read, key in ((f2, reads.own_pledge, "p"), (a2, reads.own_bid, "b"), (f1, reads.own_bid, "b"),
+                                (f1, reads.own_pledge, "nope")):
+            with pytest.raises(NotFound):
+                read(session, user, round_id, key)
+        assert reads.participant(session, f1, round_id).key == f"user-{f1.id}"
+        assert reads.participant(session, analyst, round_id) is None
+
+
+def test_outcomes_flows_and_sankey(db):
+    result = cleared(db, market_doc())
+    with db.sessions.begin() as session:
+        run = reads.result(session, result.round_id)
+        outcomes = reads.challenge_outcomes(run)
+        assert outcomes["wells"].completed and outcomes["wells"].payers
+        assert {name for name, _, _ in outcomes["wells"].deliverers} == {"DrillCo"}
+        p1 = reads.pledge_outcome(run, "p1")
+        assert p1.amount_cents == 900000 and p1.spent_cents + p1.returned_cents == 900000
+        assert sum(c for _, c in p1.flows) == p1.spent_cents
+        assert p1.delivered_by["wells/drill"] == ["DrillCo"]
+        assert reads.pledge_outcome(run, "nope") is None
+        table = reads.flows_table(run)
+        assert sum(r["amount_cents"] for r in table) == result.allocation.cost
+        graph = reads.sankey(run)
+        into_actors = sum(l["cents"] for l in graph["links"] if graph["kinds"][l["target"]] == "actor")
+        assert into_actors == result.allocation.cost
+
+
+def outcome(doc, key):
+    cleared_ = None
+    from solver.clearing import clear
+    from solver.loading import parse_market
+    market = parse_market(doc)
+    cleared_ = clear(market)
+    return bid_outcome(doc, cleared_.to_document(), key)
+
+
+def test_bid_outcome_won_and_cheaper_rival():
+    doc = market_doc()
+    doc["actors"][1]["bids"].append({"id": "b4", "items": [{"component": "wells/drill", "price": "9000"},
+                                                           {"component": "wells/pump", "price": "1600"}]})
+    won = outcome(doc, "b1")
+    assert won.won and won.price_cents == 950025 and won.reasons == ()
+    lost = outcome(doc, "b4")
+    assert not lost.won and lost.price_cents == 1060000
+    assert "covered by other awarded bids (b1)" in lost.reasons[0] and "9,500.25 USD" in lost.reasons[0]
+    assert "10,600.00 USD" in lost.reasons[0]
+
+
+def test_bid_outcome_reasons():
+    doc = market_doc()
+    doc["challenges"][1]["components"][0]["max_unit_price"] = "100"       # b3 above the reserve
+    lost = outcome(doc, "b3")
+    assert lost.reasons[0].startswith("not eligible: the price for latrines/build")
+    doc = market_doc()
+    doc["challenges"][1]["components"][0]["min_reliability"] = 0.95       # b3 has 0.9
+    assert "below the 0.95" in outcome(doc, "b3").reasons[0]
+    doc = market_doc()
+    doc["funders"] = [{"id": "f", "pledges": [{"id": "p", "amount": "10", "scope": {"challenges": ["latrines"]}}]}]
+    lost = outcome(doc, "b3")
+    assert 'challenge "latrines" was not completed' in lost.reasons[0]
+    doc = market_doc()
+    doc["actors"][0]["bids"].append({"id": "b5", "items": [{"component": "wells/training", "price": "400"}],
+                                     "exclusive_group": "g"})
+    assert any('your bid "b2" in the same exclusive group "g" won' in r for r in outcome(doc, "b5").reasons)
+    with pytest.raises(KeyError):
+        outcome(market_doc(), "nope")
+
+
+def test_prepare_migrates_only_a_new_sqlite_file(tmp_path):
+    from market.db import make_engine
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    engine = make_engine(url)
+    assert migrate.prepare(engine, url) is True
+    assert migrate.prepare(engine, url) is False
+    engine.dispose()
+    import sqlite3
+    path = tmp_path / "other.sqlite3"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    engine = make_engine(f"sqlite:///{path}")
+    with pytest.raises(migrate.NotReady, match="is not set up: run `swarm db upgrade`"):
+        migrate.prepare(engine, f"sqlite:///{path}")
+    engine.dispose()

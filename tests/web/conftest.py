@@ -1,0 +1,133 @@
+"""Web fixtures: an app on a fresh SQLite file per test (copied from one migrated template), a client,
+accounts and logging in. CSRF is off here except where a test turns it on to see it refuse."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from market import migrate, services
+from market.db import make_engine
+from solver.loading import parse_market
+from tests.market.helpers import market_doc
+from web import create_app
+from web import db as web_db
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture(scope="session")
+def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("web-template") / "swarm.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def make_app(tmp_path: Path, template: Path, **config: Any) -> Flask:
+    path = tmp_path / "swarm.sqlite3"
+    if not path.exists():
+        shutil.copyfile(template, path)
+    settings = {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "test", "TESTING": True,
+                "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "instance")}
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+    application = make_app(tmp_path, web_template)
+    yield application
+    web_db.dispose(application)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Accounts:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def create(self, email: str, role: str, name: str | None = None) -> int:
+        with web_db.sessions(self.app).begin() as session:
+            user = services.create_user(session, None, email, name or email.split("@")[0].title(), role,
+                                        generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"))  # fast in tests
+            return user.id
+
+    def login(self, client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+        return client.post("/login", data={"email": email, "password": password})
+
+    def client_for(self, email: str, role: str) -> FlaskClient:
+        """A new client logged in as a new account."""
+        self.create(email, role)
+        c = self.app.test_client()
+        response = self.login(c, email)
+        assert response.status_code == 302, response.data
+        return c
+
+
+@pytest.fixture
+def accounts(app: Flask) -> Accounts:
+    return Accounts(app)
+
+
+def import_doc(app: Flask, doc: dict[str, Any] | None = None) -> int:
+    with web_db.sessions(app).begin() as session:
+        return services.import_market(session, None, parse_market(doc or market_doc())).id
+
+
+@pytest.fixture
+def empty_round(app: Flask) -> int:
+    """An open round with the small market's challenges and nobody in it yet."""
+    doc = market_doc()
+    doc["funders"], doc["actors"] = [], []
+    return import_doc(app, doc)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest, tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+    """The app on SQLite, and on PostgreSQL (a schema of its own) when SWARM_TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        application = make_app(tmp_path, web_template)
+        yield application
+        web_db.dispose(application)
+        return
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("SWARM_TEST_DATABASE_URL", "").strip()
+    if not base:
+        pytest.skip("PostgreSQL tests need SWARM_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    schema = f"swarm_web_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # unreachable, refused, no such database
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    application = make_app(tmp_path, web_template, DATABASE_URL=url)
+    try:
+        yield application
+    finally:
+        web_db.dispose(application)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -1,0 +1,123 @@
+"""Analysts' pages: rounds, challenges, open / close / clear, runs, downloads, results; and who may not."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+
+import pytest
+
+from solver.loading import parse_market
+from tests.market.helpers import market_doc
+from tests.web.conftest import import_doc
+
+CHALLENGE = {"id": "kisumu-wells", "title": "Wells in Kisumu", "tags": "sdg:6.1, region:kenya", "value": "1200",
+             "reliability": "0.8",
+             "components-0-id": "drill", "components-0-quantity": "2", "components-0-critical": "y",
+             "components-0-max_unit_price": "5,000", "components-0-unit": "well",
+             "components-1-id": "pump", "components-1-critical": "y", "components-1-requires": "drill",
+             "components-2-id": "training", "components-2-value": "50", "components-2-min_reliability": "0.9"}
+
+
+@pytest.fixture
+def analyst(accounts):
+    return accounts.client_for("ana@example.org", "analyst")
+
+
+def test_funders_and_actors_cannot_reach_analyst_pages(accounts, app, empty_round):
+    urls = ["/analyst/", f"/analyst/rounds/{empty_round}", f"/analyst/rounds/{empty_round}/challenges/new",
+            f"/analyst/rounds/{empty_round}/challenges/wells/edit", f"/analyst/rounds/{empty_round}/market.json",
+            f"/analyst/rounds/{empty_round}/allocation.json", f"/analyst/rounds/{empty_round}/allocation.csv"]
+    for email, role in (("f@example.org", "funder"), ("a@example.org", "actor")):
+        client = accounts.client_for(email, role)
+        for url in urls:
+            assert client.get(url).status_code == 403, url
+        for verb in ("open", "close", "clear"):
+            assert client.post(f"/analyst/rounds/{empty_round}/{verb}").status_code == 403
+        assert client.post("/analyst/", data={"name": "x", "currency": "USD"}).status_code == 403
+    assert app.test_client().get("/analyst/").status_code == 302          # to the login page
+
+
+def test_create_round_add_and_edit_a_challenge_then_open(app, analyst):
+    r = analyst.post("/analyst/", data={"name": "Lake Victoria water", "currency": "usd", "note": ""})
+    assert r.status_code == 302
+    round_url = r.headers["Location"]
+    round_id = int(round_url.rstrip("/").split("/")[-1])
+    page = analyst.get(round_url).data.decode()
+    assert "Lake Victoria water" in page and "draft" in page and "Open the round" in page
+    r = analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=CHALLENGE)
+    assert r.status_code == 302, html.unescape(r.data.decode())
+    detail = analyst.get(f"/rounds/{round_id}/challenges/kisumu-wells").data.decode()
+    assert "Wells in Kisumu" in detail and "region:kenya" in detail and "5,000.00 USD" in detail
+    form = analyst.get(f"/analyst/rounds/{round_id}/challenges/kisumu-wells/edit").data.decode()
+    assert 'value="kisumu-wells"' in form and 'value="5000.00"' in form and 'value="drill"' in form
+    edited = CHALLENGE | {"title": "Boreholes in Kisumu", "components-1-id": "", "components-1-requires": ""}
+    r = analyst.post(f"/analyst/rounds/{round_id}/challenges/kisumu-wells/edit", data=edited)
+    assert r.status_code == 302, html.unescape(r.data.decode())
+    detail = analyst.get(f"/rounds/{round_id}/challenges/kisumu-wells").data.decode()
+    assert "Boreholes in Kisumu" in detail and "kisumu-wells/pump" not in detail
+    assert analyst.post(f"/analyst/rounds/{round_id}/open").status_code == 302
+    assert "open" in analyst.get(f"/analyst/rounds/{round_id}").data.decode()
+    r = analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=CHALLENGE | {"id": "other"})
+    assert r.status_code == 409 and "only while it is a draft" in r.data.decode()
+
+
+def test_challenge_form_errors_keep_the_input(app, analyst):
+    round_id = int(analyst.post("/analyst/", data={"name": "R", "currency": "USD"}).headers["Location"].split("/")[-1])
+    bad = CHALLENGE | {"components-1-requires": "nothing", "components-0-max_unit_price": "-5",
+                       "reliability": "2"}
+    r = analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=bad)
+    page = html.unescape(r.data.decode())
+    assert r.status_code == 400
+    assert 'id="components-0-max_unit_price-err"' in page and 'id="reliability-err"' in page
+    assert 'value="Wells in Kisumu"' in page and 'value="nothing"' in page
+    r = analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=CHALLENGE | {"components-1-requires": "nothing"})
+    page = html.unescape(r.data.decode())
+    assert r.status_code == 400 and 'unknown component "nothing"' in page and 'id="components-1-requires-err"' in page
+    r = analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=CHALLENGE | {"id": "bad id!"})
+    assert r.status_code == 400 and 'id="id-err"' in r.data.decode()
+    assert "None yet" in analyst.get(f"/analyst/rounds/{round_id}").data.decode()     # nothing half-saved
+
+
+def test_round_form_errors(analyst):
+    r = analyst.post("/analyst/", data={"name": "R", "currency": "dollars"})
+    assert r.status_code == 400 and "ISO 4217" in html.unescape(r.data.decode()) and 'value="dollars"' in r.data.decode()
+
+
+def test_close_clear_runs_downloads_and_results(app, analyst):
+    round_id = import_doc(app, market_doc())
+    assert analyst.post(f"/analyst/rounds/{round_id}/close").status_code == 302
+    assert analyst.post(f"/analyst/rounds/{round_id}/close").status_code == 409
+    r = analyst.post(f"/analyst/rounds/{round_id}/clear")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/rounds/{round_id}/results")
+    analyst.post(f"/analyst/rounds/{round_id}/clear")                         # again: a second run
+    page = analyst.get(f"/analyst/rounds/{round_id}").data.decode()
+    assert "#1" in page and "#2" in page and "cleared" in page
+    market = analyst.get(f"/analyst/rounds/{round_id}/market.json")
+    assert market.headers["Content-Disposition"].startswith("attachment")
+    assert parse_market(json.loads(market.data)).name == "small water"
+    allocation = json.loads(analyst.get(f"/analyst/rounds/{round_id}/allocation.json").data)
+    assert allocation["format"] == "swarm-allocation/1"
+    first = json.loads(analyst.get(f"/analyst/rounds/{round_id}/allocation.json?run=1").data)
+    assert first["awards"] == allocation["awards"]
+    assert analyst.get(f"/analyst/rounds/{round_id}/allocation.json?run=99").status_code == 404
+    rows = list(csv.DictReader(io.StringIO(analyst.get(f"/analyst/rounds/{round_id}/allocation.csv").data.decode())))
+    assert list(rows[0]) == ["pledge", "funder", "challenge", "component", "amount"]
+    assert [(r["pledge"], r["component"], r["amount"]) for r in rows] == [
+        (f["pledge"], f["component"], f["amount"]) for f in allocation["flows"]]
+    assert all(r["challenge"] == r["component"].split("/")[0] for r in rows)
+    results = analyst.get(f"/rounds/{round_id}/results").data.decode()
+    assert 'id="sankey"' in results and "/vendor/plotly.min.js" in results and "returned to funders" in results
+    assert "allocation (JSON)" in results
+
+
+def test_not_cleared_yet(analyst, empty_round):
+    assert analyst.get(f"/analyst/rounds/{empty_round}/allocation.csv").status_code == 404
+    assert "not been cleared yet" in analyst.get(f"/rounds/{empty_round}/results").data.decode()
+
+
+def test_clearing_a_draft_is_a_409(analyst):
+    round_id = int(analyst.post("/analyst/", data={"name": "R", "currency": "USD"}).headers["Location"].split("/")[-1])
+    assert analyst.post(f"/analyst/rounds/{round_id}/clear").status_code == 409
+    assert analyst.post(f"/analyst/rounds/{round_id}/close").status_code == 409

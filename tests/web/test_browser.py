@@ -1,0 +1,140 @@
+"""A real browser (Playwright on Debian's chromium) through the whole round, with CSRF on:
+a funder signs up and pledges, an actor signs up and bids on a bundle, an analyst closes and clears
+the round, the funder sees the outcome and the Sankey renders. Screenshots are saved (path printed;
+SWARM_SCREENSHOT_DIR chooses the folder). Skipped, with the reason, without chromium or playwright."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
+
+from market import services
+from tests.market.helpers import market_doc
+from tests.web.conftest import import_doc, make_app
+from web import db as web_db
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+    WHY = f"playwright is not importable ({exc}); install the test extra: pip install -e '.[test]'"
+else:
+    WHY = ""
+
+pytestmark = [
+    pytest.mark.skipif(sync_playwright is None, reason=WHY or "playwright missing"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: apt-get install -y chromium "
+                                                     "(.ci/run does this)"),
+]
+
+
+@pytest.fixture
+def server(tmp_path, web_template):
+    app = make_app(tmp_path, web_template, WTF_CSRF_ENABLED=True, TESTING=False)
+    doc = market_doc()
+    doc["funders"], doc["actors"] = [], []
+    round_id = import_doc(app, doc)
+    with web_db.sessions(app).begin() as session:
+        services.create_user(session, None, "analyst@example.org", "Ana Lyst", "analyst",
+                             generate_password_hash("analyst pass", "pbkdf2:sha256:1000"))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", round_id
+    httpd.shutdown()
+    thread.join(5)
+    httpd.server_close()
+    web_db.dispose(app)
+
+
+@pytest.fixture
+def shots(tmp_path, capsys):
+    folder = Path(os.environ.get("SWARM_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    with capsys.disabled():
+        print(f"\nbrowser screenshots: {folder}")
+
+
+def sign_up(page, base, name, email, role):
+    page.goto(f"{base}/signup")
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.fill("#password", "browser pass")
+    page.check(f"input[name=role][value={role}]")
+    page.click("main button[type=submit]")
+    expect(page.locator("p.flash.success")).to_contain_text("signed up as " + role)
+
+
+def test_funder_actor_analyst_round_trip(server, shots):
+    base, round_id = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            funder = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            sign_up(funder, base, "Lake Trust", "trust@example.org", "funder")
+            funder.goto(f"{base}/rounds/{round_id}")
+            funder.click("text=Make a pledge")
+            funder.fill("#amount", "abc")
+            funder.click("main button[type=submit]")
+            expect(funder.locator("#amount-err")).to_contain_text("not an amount")
+            funder.fill("#amount", "12,000.50")
+            funder.check("input[name=challenges][value=wells]")
+            funder.fill("#max_share", "100")
+            funder.screenshot(path=str(shots / "1-funder-pledge-form.png"), full_page=True)
+            funder.click("main button[type=submit]")
+            expect(funder.locator("p.flash.success")).to_contain_text("12,000.50 USD saved")
+
+            actor = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            sign_up(actor, base, "DrillCo", "drill@example.org", "actor")
+            actor.goto(f"{base}/rounds/{round_id}/bids/new")
+            actor.select_option("#items-0-component", "wells/drill")
+            actor.fill("#items-0-price", "8,000")
+            actor.select_option("#items-1-component", "wells/pump")
+            actor.fill("#items-1-price", "1,500.25")
+            actor.fill("#reliability", "0.95")
+            actor.screenshot(path=str(shots / "2-actor-bundle-bid.png"), full_page=True)
+            actor.click("main button[type=submit]")
+            expect(actor.locator("p.flash.success")).to_contain_text("sealed")
+            expect(actor.locator("main")).to_contain_text("9,500.25 USD")
+
+            # sealed: the funder sees no price of the bid, only that the components have an eligible bid
+            funder.goto(f"{base}/rounds/{round_id}/challenges/wells")
+            expect(funder.locator("main")).to_contain_text("2 of 2 critical components have an eligible bid")
+            assert "8,000" not in funder.content()
+
+            analyst = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            analyst.goto(f"{base}/login")
+            analyst.fill("#email", "analyst@example.org")
+            analyst.fill("#password", "analyst pass")
+            analyst.click("main button[type=submit]")
+            analyst.goto(f"{base}/analyst/rounds/{round_id}")
+            analyst.click("text=Close the round")
+            expect(analyst.locator("p.flash.success")).to_contain_text("closed")
+            analyst.click("text=Clear the round")
+            expect(analyst.locator("p.flash.success")).to_contain_text("cleared")
+            analyst.screenshot(path=str(shots / "3-analyst-results.png"), full_page=True)
+
+            funder.goto(f"{base}/rounds/{round_id}/pledges")
+            expect(funder.locator("main")).to_contain_text("Where the money went")
+            expect(funder.locator("main")).to_contain_text("Returned to you")
+            expect(funder.locator("main")).to_contain_text("2,500.25 USD")
+            funder.screenshot(path=str(shots / "4-funder-outcome.png"), full_page=True)
+            funder.goto(f"{base}/rounds/{round_id}/results")
+            expect(funder.locator("#sankey[data-rendered=true]")).to_be_visible()
+            expect(funder.locator("#sankey svg g.sankey")).to_have_count(1)
+            expect(funder.locator("#sankey")).to_contain_text("Lake Trust")
+            funder.screenshot(path=str(shots / "5-funder-sankey.png"), full_page=True)
+        finally:
+            browser.close()
+    for name in ("1-funder-pledge-form.png", "2-actor-bundle-bid.png", "3-analyst-results.png",
+                 "4-funder-outcome.png", "5-funder-sankey.png"):
+        assert (shots / name).stat().st_size > 10_000, name

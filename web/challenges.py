@@ -1,0 +1,78 @@
+"""Rounds and challenges for everyone: the list, each challenge (gap signals while open, the outcome
+after clearing), and the results with the Sankey diagram of money. Bids are never shown here:
+while a round is open only whether a component has an eligible bid; after clearing only the awards."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from flask import Blueprint, Response, render_template, send_from_directory
+from flask_login import current_user
+
+from market import reads
+from market.models import RoundStatus
+from market.services.common import get_round
+from solver.money import parse_money
+
+from .db import sessions
+
+bp = Blueprint("challenges", __name__)
+
+PLOTLY_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
+
+
+@bp.route("/")
+def home():  # type: ignore[no-untyped-def]
+    with sessions().begin() as session:
+        rounds = reads.rounds(session)
+    return render_template("home.html", rounds=rounds)
+
+
+@bp.route(ROUND)
+def round_page(round_id: int):  # type: ignore[no-untyped-def]
+    with sessions().begin() as session:
+        rnd = get_round(session, round_id)
+        challenges = reads.challenges(session, round_id)
+        signals = reads.gap_signals(session, round_id) if rnd.status == RoundStatus.OPEN else None
+        run = reads.result(session, round_id)
+        outcomes = reads.challenge_outcomes(run) if run is not None else None
+    return render_template("challenges/round.html", rnd=rnd, challenges=challenges, signals=signals,
+                           outcomes=outcomes)
+
+
+@bp.route(ROUND + "/challenges/<string(maxlength=64):key>")
+def challenge_page(round_id: int, key: str):  # type: ignore[no-untyped-def]
+    with sessions().begin() as session:
+        rnd = get_round(session, round_id)
+        challenge = reads.challenge(session, round_id, key)
+        signal = None
+        if rnd.status == RoundStatus.OPEN:
+            signal = next((s for s in reads.gap_signals(session, round_id) if s.key == key), None)
+        run = reads.result(session, round_id)
+        outcome = reads.challenge_outcomes(run).get(key) if run is not None else None
+    return render_template("challenges/challenge.html", rnd=rnd, challenge=challenge, signal=signal,
+                           outcome=outcome)
+
+
+@bp.route(ROUND + "/results")
+def results(round_id: int):  # type: ignore[no-untyped-def]
+    with sessions().begin() as session:
+        rnd = get_round(session, round_id)
+        run = reads.result(session, round_id)
+        if run is None:
+            return render_template("challenges/results.html", rnd=rnd, run=None), 200
+        outcomes = reads.challenge_outcomes(run)
+        graph = reads.sankey(run)
+        titles = {c["id"]: c.get("title") or c["id"] for c in run.market.get("challenges", [])}
+        totals = {"pledged": sum(parse_money(p["amount"]) for p in run.allocation["pledges"]),
+                  "spent": sum(parse_money(p["spent"]) for p in run.allocation["pledges"]),
+                  "returned": sum(parse_money(p["returned"]) for p in run.allocation["pledges"])}
+    return render_template("challenges/results.html", rnd=rnd, run=run, outcomes=outcomes, graph=graph,
+                           titles=titles, totals=totals, staff=getattr(current_user, "role", "") in ("analyst", "admin"))
+
+
+@bp.route("/vendor/plotly.min.js")
+def plotly_js() -> Response:
+    """plotly's own bundle from the installed package: no CDN."""
+    return send_from_directory(PLOTLY_DIR, "plotly.min.js", mimetype="text/javascript", max_age=86400)

@@ -1,0 +1,125 @@
+"""`swarm`: every command of market.cli (validate, solve, verify, db, import, export, clear, rounds) plus
+
+    swarm serve [--port 5000] [--host 127.0.0.1]
+    swarm user create --email E --name N --role funder|actor|analyst|admin [--password P]   (else prompted)
+
+`serve` runs the web app on werkzeug's development server. On a database with no rounds at all it first
+imports the repository's fixtures/water-sdg6.json as an open demo round and creates a demo analyst account
+whose password it prints once; a database that has any round is left as it is.
+"""
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
+
+from market import migrate, services
+from market.cli import main
+from market.db import database_url, make_engine, make_sessionmaker
+from market.errors import MarketDomainError
+from market.models import Role, Round
+from solver.loading import MarketError, load_market
+
+import web
+
+DEMO_MARKET = Path(web.__file__).resolve().parents[1] / "fixtures" / "water-sdg6.json"
+DEMO_ANALYST = "analyst@demo.swarm"
+
+__all__ = ["main"]
+
+
+def _prepared() -> tuple[object, str]:
+    url = database_url()
+    engine = make_engine(url)
+    try:
+        if migrate.prepare(engine, url):
+            click.echo(f"set up a new database at {make_url(url).render_as_string(hide_password=True)}", err=True)
+    except migrate.NotReady as exc:
+        engine.dispose()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1 if exc.unreachable else 2)
+    return engine, url
+
+
+def seed_demo(sessions: object, market_file: Path = DEMO_MARKET) -> tuple[int, str] | None:
+    """On a database without rounds: the demo round and a demo analyst (round id, password); else None."""
+    with sessions.begin() as session:  # type: ignore[attr-defined]
+        if session.execute(select(Round.id).limit(1)).first() is not None:
+            return None
+        market = load_market(str(market_file))
+        round_id = services.import_market(session, None, market).id
+        password = None
+        if services.user_by_email(session, DEMO_ANALYST) is None:
+            password = secrets.token_urlsafe(12)
+            services.create_user(session, None, DEMO_ANALYST, "Demo analyst", Role.ANALYST.value,
+                                 generate_password_hash(password))
+        return round_id, password or ""
+
+
+@main.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def serve(port: int, host: str) -> None:
+    """Run the web app (development server; production: gunicorn "web:create_app()")."""
+    from werkzeug.serving import run_simple
+
+    from web import create_app
+
+    engine, url = _prepared()
+    try:
+        seeded = None
+        if DEMO_MARKET.exists():
+            try:
+                seeded = seed_demo(make_sessionmaker(engine))
+            except (MarketError, MarketDomainError) as exc:
+                click.echo(f"warning: the demo round was not imported: {exc}", err=True)
+    finally:
+        engine.dispose()
+    if seeded is not None:
+        round_id, password = seeded
+        click.echo(f"Imported {DEMO_MARKET.name} as the open demo round {round_id}.")
+        if password:
+            click.echo(f"Demo analyst: {DEMO_ANALYST} / {password}  (shown once; more accounts: "
+                       "swarm user create --role analyst ...)")
+    click.echo(f"Swarm Market on http://{host}:{port}/ : sign up as a funder or an actor; "
+               "analysts log in with an account made by `swarm user create --role analyst`.")
+    app = create_app({"DATABASE_URL": url})
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.group("user")
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given.")
+def user_create(email: str, name: str, role: str, password: str) -> None:
+    """Create an account (any role: analysts and admins are made only here)."""
+    if len(password) < 8:
+        click.echo("error: the password needs at least 8 characters", err=True)
+        sys.exit(2)
+    engine, _ = _prepared()
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            created = services.create_user(session, None, email, name, role, generate_password_hash(password))
+            line = f"created {created.role} {created.email} (user {created.id})"
+    except MarketDomainError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        engine.dispose()
+    click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""Forms: types and shapes only (the services check the rest); every field keeps what the user typed.
+
+Money fields accept "1250.5", "1,250.50" and " 1250 " and refuse "-3", "1e9", "abc", "1,25.00": the text
+loses its thousands separators (only between groups of three digits) and goes to solver.money.parse_money,
+which takes plain decimals only. Cents are never floats.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from solver.money import MoneyError, format_money, parse_money
+
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_money_input(text: str | None) -> int:
+    """People's money text to cents; ValueError with a message for people."""
+    raw = (text or "").strip().replace(" ", "")
+    if not raw:
+        raise ValueError("enter an amount such as 1,250.50")
+    if raw.startswith("-"):
+        raise ValueError("must not be negative")
+    if "," in raw:
+        if not _GROUPED.match(raw):
+            raise ValueError("use commas only between groups of three digits, as in 1,250.50")
+        raw = raw.replace(",", "")
+    if re.search(r"[eE]", raw):
+        raise ValueError("write the amount in full digits, as in 1250.50 (no exponents)")
+    try:
+        return parse_money(raw)
+    except MoneyError as exc:
+        message = str(exc)
+        if "fraction digits" in message:
+            raise ValueError("at most two digits after the decimal point") from None
+        if "above" in message:
+            raise ValueError("too large") from None
+        raise ValueError("not an amount: write digits such as 1,250.50") from None
+
+
+class MoneyField(StringField):
+    """Text in, `.cents` out (None when left empty and not required)."""
+    cents: int | None = None
+
+    def pre_validate(self, form: Any) -> None:
+        self.cents = None
+        if not (self.data or "").strip():
+            return
+        try:
+            self.cents = parse_money_input(self.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class NumberText(StringField):
+    """A decimal number typed by a person, kept as text; `.number` is a Decimal (None when empty)."""
+    number: Decimal | None = None
+
+    def __init__(self, *args: Any, low: Decimal | None = None, high: Decimal | None = None,
+                 low_open: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def pre_validate(self, form: Any) -> None:
+        self.number = None
+        text = (self.data or "").strip()
+        if not text:
+            return
+        if not re.match(r"^\d+(\.\d+)?$|^\.\d+$", text):
+            raise ValidationError("must not be negative" if text.startswith("-") else "enter a number such as 0.95")
+        value = Decimal(text)
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            raise ValidationError(f"must be {'above' if self.low_open else 'at least'} {self.low}")
+        if self.high is not None and value > self.high:
+            raise ValidationError(f"must be at most {self.high}")
+        self.number = value
+
+
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class Rows(FieldList):
+    """A FieldList whose empty padding rows read nothing from the request (wtforms' own padding re-reads
+    the submitted rows when their numbers have gaps, duplicating them)."""
+
+    def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
+        wanted, self.min_entries = self.min_entries, 0
+        try:
+            if data is None:
+                super().process(formdata, extra_filters=extra_filters)
+            else:
+                super().process(formdata, data, extra_filters)
+        finally:
+            self.min_entries = wanted
+        while len(self.entries) < self.min_entries:
+            self._add_entry(None)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:   # unknown choices are reported by the service with the name
+        return None
+
+
+class SignupForm(FlaskForm):
+    name = StringField("Name or organisation", validators=[InputRequired(), Length(max=200)])
+    email = StringField("Email", validators=[InputRequired(), Regexp(r"^[^@\s]+@[^@\s]+$", message="not an email address"),
+                                           Length(max=254)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(min=8, max=200,
+                                                     message="at least 8 characters")])
+    role = RadioField("I am a", choices=[SelectChoice("funder", "Funder: I pledge money to challenges"),
+                                         SelectChoice("actor", "Actor: I bid to deliver components")],
+                      validators=[InputRequired(message="choose funder or actor")])
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[InputRequired()])
+    password = PasswordField("Password", validators=[InputRequired()])
+
+
+class PledgeForm(FlaskForm):
+    amount = MoneyField("Amount", validators=[InputRequired()],
+                        description="The most this pledge pays in total, e.g. 1,250.50")
+    challenges = MultiCheckboxField("Challenges", choices=[])
+    tags = MultiCheckboxField("Tags", choices=[])
+    components = MultiCheckboxField("Components", choices=[])
+    max_share = NumberText("Max share of any one component (%)", low=Decimal(0), high=Decimal(100), low_open=True,
+                           description="Optional: pay at most this percentage of any one component's cost")
+    match = NumberText("Matching ratio", low=Decimal(0), low_open=True,
+                       description="Optional: inside each challenge, pay at most this many times what "
+                                   "non-matching pledges pay (1 = one for one)")
+
+    def payload(self) -> dict[str, Any]:
+        scope = {k: list(getattr(self, k).data or []) for k in ("challenges", "components", "tags")}
+        return {"amount": "" if self.amount.cents is None else format_money(self.amount.cents),
+                "scope": scope if any(scope.values()) else None,
+                "max_share": None if self.max_share.number is None else float(self.max_share.number / 100),
+                "match": None if self.match.number is None else float(self.match.number)}
+
+
+class BidItemForm(Form):
+    component = SelectField("Component", choices=[], validate_choice=False)
+    quantity = StringField("Quantity")
+    price = MoneyField("Price")
+
+    def validate_quantity(self, field: Field) -> None:
+        text = (field.data or "").strip()
+        if text and not re.match(r"^[1-9]\d{0,8}$", text):
+            raise ValidationError("a whole number of at least 1")
+
+
+class BidForm(FlaskForm):
+    items = Rows(FormField(BidItemForm), min_entries=4, max_entries=12)
+    reliability = NumberText("Reliability", low=Decimal(0), high=Decimal(1), low_open=True,
+                             description="Optional: the probability you deliver, e.g. 0.95")
+    load = NumberText("Load", low=Decimal(0), description="Optional: how much of your capacity this bid uses")
+    exclusive_group = StringField("Exclusive group", validators=[Optional(), Length(max=200)],
+                                  description="Optional: of your bids with the same group, at most one wins")
+
+    def filled_items(self) -> list[tuple[int, BidItemForm]]:
+        return [(row, entry.form) for row, entry in enumerate(self.items.entries)
+                if (entry.form.component.data or "").strip() or (entry.form.price.data or "").strip()
+                or (entry.form.quantity.data or "").strip()]
+
+    def payload(self) -> tuple[dict[str, Any], list[int]]:
+        """The service payload and, for each payload item, its row in the form (for error messages)."""
+        items, rows = [], []
+        for row, item in self.filled_items():
+            entry: dict[str, Any] = {"component": (item.component.data or "").strip(),
+                                     "price": "" if item.price.cents is None else format_money(item.price.cents)}
+            if (item.quantity.data or "").strip():
+                entry["quantity"] = int(item.quantity.data)
+            items.append(entry)
+            rows.append(row)
+        return ({"items": items,
+                 "reliability": None if self.reliability.number is None else float(self.reliability.number),
+                 "load": 0 if self.load.number is None else float(self.load.number),
+                 "exclusive_group": (self.exclusive_group.data or "").strip() or None}, rows)
+
+    def validate_items(self, field: Field) -> None:
+        for _, item in self.filled_items():
+            if not (item.component.data or "").strip():
+                item.component.errors = list(item.component.errors) + ["choose a component"]
+                raise ValidationError("")
+            if not (item.price.data or "").strip():
+                item.price.errors = list(item.price.errors) + ["enter a price"]
+                raise ValidationError("")
+        if not self.filled_items():
+            raise ValidationError("a bid needs at least one item: choose a component and a price")
+
+
+class ComponentRowForm(Form):
+    id = StringField("Id")
+    title = StringField("Title")
+    unit = StringField("Unit")
+    quantity = StringField("Quantity")
+    critical = BooleanField("Critical", default=True)
+    value = NumberText("Value", low=Decimal(0))
+    requires = StringField("Requires", description="ids of components of this challenge, comma-separated")
+    min_reliability = NumberText("Min. reliability", low=Decimal(0), high=Decimal(1), low_open=True)
+    max_unit_price = MoneyField("Max unit price")
+
+    def validate_quantity(self, field: Field) -> None:
+        text = (field.data or "").strip()
+        if text and not re.match(r"^[1-9]\d{0,8}$", text):
+            raise ValidationError("a whole number of at least 1")
+
+
+class ChallengeForm(FlaskForm):
+    id = StringField("Id", validators=[InputRequired()], description="letters, digits and _ . : - (e.g. kisumu-wells)")
+    title = StringField("Title")
+    tags = StringField("Tags", description="comma-separated, e.g. sdg:6.1, region:kenya")
+    value = NumberText("Value", low=Decimal(0), description="impact when completed, e.g. people served")
+    reliability = NumberText("Reliability target", low=Decimal(0), high=Decimal(1), low_open=True,
+                             description="Optional, e.g. 0.8")
+    components = Rows(FormField(ComponentRowForm), min_entries=6, max_entries=30)
+
+    def payload(self) -> tuple[dict[str, Any], list[int]]:
+        rows, components = [], []
+        for row, entry in enumerate(self.components.entries):
+            f = entry.form
+            if not (f.id.data or "").strip():
+                continue
+            c: dict[str, Any] = {"id": f.id.data.strip(), "critical": bool(f.critical.data)}
+            for name in ("title", "unit"):
+                if (getattr(f, name).data or "").strip():
+                    c[name] = getattr(f, name).data.strip()
+            if (f.quantity.data or "").strip():
+                c["quantity"] = int(f.quantity.data)
+            if f.value.number is not None:
+                c["value"] = float(f.value.number)
+            requires = [r.strip() for r in (f.requires.data or "").split(",") if r.strip()]
+            if requires:
+                c["requires"] = requires
+            if f.min_reliability.number is not None:
+                c["min_reliability"] = float(f.min_reliability.number)
+            if f.max_unit_price.cents is not None:
+                c["max_unit_price"] = format_money(f.max_unit_price.cents)
+            components.append(c)
+            rows.append(row)
+        data: dict[str, Any] = {"id": (self.id.data or "").strip(), "components": components,
+                                "tags": [t.strip() for t in (self.tags.data or "").split(",") if t.strip()]}
+        if (self.title.data or "").strip():
+            data["title"] = self.title.data.strip()
+        if self.value.number is not None:
+            data["value"] = float(self.value.number)
+        if self.reliability.number is not None:
+            data["reliability"] = float(self.reliability.number)
+        return data, rows
+
+
+class RoundForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired(), Length(max=200)])
+    currency = StringField("Currency", default="USD", validators=[InputRequired()],
+                           description="ISO 4217 code, e.g. USD, EUR, KES")
+    note = TextAreaField("Note")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+def attach_errors(form: FlaskForm, problems: Mapping[str, str],
+                  resolve: Callable[[str], Field | None]) -> None:
+    """Put a service's InvalidInput messages next to their fields; the rest go on top of the form."""
+    form.service_errors = True  # type: ignore[attr-defined]
+    for path, message in problems.items():
+        field = resolve(path)
+        if field is None:
+            form.form_errors.append(f"{path}: {message}" if path else message)
+        else:
+            field.errors = list(field.errors or []) + [message]
+
+
+def row_resolver(form: FlaskForm, list_name: str, rows: list[int], top: dict[str, str]) -> Callable[[str], Field | None]:
+    """Paths such as "items[2].price" -> the field of the form's row for payload item 2; "amount" -> top."""
+    def resolve(path: str) -> Field | None:
+        m = re.match(rf"^{list_name}\[(\d+)\]\.?([a-z_]*)", path)
+        if m:
+            index, name = int(m.group(1)), m.group(2) or None
+            if index < len(rows):
+                entry = getattr(form, list_name).entries[rows[index]].form
+                if name and hasattr(entry, name):
+                    return getattr(entry, name)
+                return getattr(entry, "id", None) or getattr(entry, "component", None)
+            return None
+        head = re.split(r"[.\[]", path, maxsplit=1)[0] if path else ""
+        key = top.get(path, top.get(head))
+        return getattr(form, key) if key else None
+    return resolve
+
+
+def status(form: FlaskForm) -> int:
+    """400 when the form is shown again with errors (its own or a service's), else 200."""
+    return 400 if form.errors or form.form_errors or getattr(form, "service_errors", False) else 200
