@@ -303,3 +303,36 @@ def _append_only(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditLog):
             raise AuditLogIsAppendOnly("the audit log is append-only: its rows are never changed or deleted")
+
+
+class ApiToken(Base):
+    """A personal API token: only the sha256 of the secret is kept; `prefix` (its first characters) names
+    it in lists. Revoking stamps `revoked_at`; the row stays for the record."""
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(Stamp)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(Stamp)
+
+    user: Mapped[User] = relationship()
+
+
+class IdempotencyRecord(Base):
+    """The first successful response to an API write sent with an `Idempotency-Key`, replayed to retries."""
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

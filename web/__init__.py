@@ -11,7 +11,8 @@ SQLite file is migrated then (the same rule as the command line: `market.migrate
 
 Blueprints: `auth` (sign up, log in, log out), `challenges` (rounds, challenges, gap signals, outcomes,
 results with the Sankey of money), `pledges` (funders), `bids` (actors), `analyst` (challenges, rounds,
-clearing runs, downloads). Views parse a form, call a `market.services` function inside
+clearing runs, downloads), `tokens` (personal API tokens); and the JSON API under /api/v1
+(`web.api`, token-authenticated, CSRF-exempt, its own JSON errors). Views parse a form, call a `market.services` function inside
 `with sessions.begin() as session:` and render; `web.errors` maps `market.errors` to 400/403/404/409.
 
 Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
@@ -72,6 +73,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pledges.bp)
     app.register_blueprint(bids.bp)
     app.register_blueprint(analyst.bp)
+    from . import api, tokens   # the JSON API (token auth, CSRF-exempt) and the page that makes its tokens
+    app.register_blueprint(tokens.bp)
+    api.init_app(app)
     return app
 
 

@@ -121,5 +121,69 @@ def user_create(email: str, name: str, role: str, password: str) -> None:
     click.echo(line)
 
 
+@main.group("token")
+def token() -> None:
+    """Personal API tokens (only their sha256 is stored; a new token is printed once)."""
+
+
+def _user_id(session: object, email: str) -> int:
+    found = services.user_by_email(session, email)  # type: ignore[arg-type]
+    if found is None:
+        raise click.ClickException(f"no account {email!r}")
+    return found.id
+
+
+@token.command("create")
+@click.option("--email", required=True, help="The account the token acts as.")
+@click.option("--name", default="", help="What the token is for.")
+def token_create(email: str, name: str) -> None:
+    """Make a token; the last line printed is the token itself."""
+    engine, _ = _prepared()
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            row, secret = services.create_token(session, None, _user_id(session, email), name)
+            line = f"created API token {row.id} ({row.prefix}...) for {email}; it is shown only now:"
+    except MarketDomainError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        engine.dispose()
+    click.echo(line, err=True)
+    click.echo(secret)
+
+
+@token.command("list")
+@click.option("--email", required=True)
+def token_list(email: str) -> None:
+    """An account's tokens: id, prefix, name, created, last used, revoked."""
+    engine, _ = _prepared()
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            lines = [f"{t.id}\t{t.prefix}...\t{t.name or '-'}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t"
+                     f"{'used ' + format(t.last_used_at, '%Y-%m-%d %H:%M') if t.last_used_at else 'never used'}\t"
+                     f"{'revoked' if t.revoked_at else 'active'}"
+                     for t in services.list_tokens(session, None, _user_id(session, email))]
+    finally:
+        engine.dispose()
+    click.echo("\n".join(lines) if lines else f"{email} has no API tokens")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its id (see `swarm token list`)."""
+    engine, _ = _prepared()
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            row = services.revoke_token(session, None, token_id)
+            line = f"revoked API token {row.id} ({row.prefix}...)"
+    except MarketDomainError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        engine.dispose()
+    click.echo(line)
+
+
 if __name__ == "__main__":
     main()

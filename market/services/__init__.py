@@ -21,3 +21,8 @@ from .challenges import change_challenge  # noqa: E402  (added for the web)
 from .signup import sign_up, user_by_email  # noqa: E402
 
 __all__ += ["change_challenge", "sign_up", "user_by_email"]
+
+from . import idempotency  # noqa: E402  (added for the JSON API)
+from .tokens import create_token, list_tokens, revoke_token, user_for_token  # noqa: E402
+
+__all__ += ["create_token", "idempotency", "list_tokens", "revoke_token", "user_for_token"]

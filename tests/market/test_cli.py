@@ -84,12 +84,14 @@ def test_errors_exit_2_with_one_line(db, tmp_path):
 
 
 def test_db_upgrade_and_current(tmp_path):
+    from market.migrate import head
     url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    latest = head()                                   # the newest migration (0002: API tokens, idempotency)
     result = run(url, "db", "current")
-    assert result.output == f"database {url}: revision (none), latest 0001 (run `swarm db upgrade`)\n"
+    assert result.output == f"database {url}: revision (none), latest {latest} (run `swarm db upgrade`)\n"
     result = run(url, "db", "upgrade")
-    assert (result.exit_code, result.output) == (0, f"database {url} is at revision 0001\n")
-    assert run(url, "db", "current").output == f"database {url}: revision 0001, latest 0001 (up to date)\n"
+    assert (result.exit_code, result.output) == (0, f"database {url} is at revision {latest}\n")
+    assert run(url, "db", "current").output == f"database {url}: revision {latest}, latest {latest} (up to date)\n"
     assert run(url, "db", "upgrade").exit_code == 0                          # idempotent
 
 

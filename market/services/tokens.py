@@ -1,0 +1,82 @@
+"""Personal API tokens: made for one user, shown once, stored only as a sha256 hash, revocable.
+
+A token reads `swm_<43 url-safe characters>` (256 random bits); `prefix` (its first 12 characters)
+names it in lists. The web's token page and `swarm token` call these; the API authenticates with
+`user_for_token`.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Forbidden, InvalidInput, NotFound, WrongState
+from ..models import ApiToken, Role, User, utcnow
+from .common import audit
+
+PREFIX = "swm_"
+MAX_ACTIVE = 20
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _may_manage(by: User | None, owner_id: int) -> None:
+    """Users manage their own tokens; admins and the command line (None) anyone's."""
+    if by is not None and by.id != owner_id and by.role != Role.ADMIN:
+        raise Forbidden("a user manages only its own API tokens")
+
+
+def create_token(session: Session, by: User | None, owner_id: int, name: str = "") -> tuple[ApiToken, str]:
+    """A new token for user `owner_id`: (row, the secret, which is never stored and shown only now)."""
+    _may_manage(by, owner_id)
+    name = (name or "").strip()
+    if len(name) > 100:
+        raise InvalidInput({"name": "at most 100 characters"})
+    owner = session.get(User, owner_id)
+    if owner is None:
+        raise NotFound(f"no user {owner_id}")
+    active = session.execute(select(ApiToken.id).where(ApiToken.user_id == owner_id,
+                                                       ApiToken.revoked_at.is_(None))).all()
+    if len(active) >= MAX_ACTIVE:
+        raise InvalidInput({"name": f"{owner.email} already has {MAX_ACTIVE} active tokens: revoke one first"})
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=owner_id, name=name, prefix=secret[:12], token_hash=hash_token(secret))
+    session.add(row)
+    session.flush()
+    audit(session, by, "create", "api_token", row.id, user=owner.email, name=name, prefix=row.prefix)
+    return row, secret
+
+
+def list_tokens(session: Session, by: User | None, owner_id: int) -> list[ApiToken]:
+    _may_manage(by, owner_id)
+    return list(session.execute(select(ApiToken).where(ApiToken.user_id == owner_id)
+                                .order_by(ApiToken.id)).scalars())
+
+
+def revoke_token(session: Session, by: User | None, token_id: int, owner_id: int | None = None) -> ApiToken:
+    """Revoke a token (someone else's is NotFound for a plain user). `owner_id`, if given, must match."""
+    row = session.get(ApiToken, token_id) if isinstance(token_id, int) and not isinstance(token_id, bool) else None
+    if row is None or (owner_id is not None and row.user_id != owner_id) or \
+            (by is not None and by.role != Role.ADMIN and row.user_id != by.id):
+        raise NotFound(f"no API token {token_id}")
+    if row.revoked_at is not None:
+        raise WrongState(f"API token {token_id} is already revoked")
+    row.revoked_at = utcnow()
+    session.flush()
+    audit(session, by, "revoke", "api_token", row.id, prefix=row.prefix)
+    return row
+
+
+def user_for_token(session: Session, secret: str) -> User | None:
+    """The user of an active token (and stamps its last use), else None."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    row = session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    row.last_used_at = utcnow()
+    return row.user

@@ -1,0 +1,287 @@
+"""Every endpoint of /api/v1 through the test client: roles, ownership, sealed bids, money, pages, clearing,
+the stateless solve, and the one error shape."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from market.models import ApiToken
+from tests.market.helpers import market_doc
+from web import db as web_db
+
+from .conftest import API, Api, assert_error, import_doc
+
+PLEDGE = {"id": "mine", "amount": "1250.50", "scope": {"challenges": ["wells"]}}
+BID = {"id": "offer", "items": [{"component": "wells/drill", "price": "7000"},
+                                {"component": "wells/pump", "price": "900.10"}], "reliability": 0.9}
+
+
+# ---------------------------------------------------------------- auth
+
+def test_no_token_bad_token_and_revoked_token_are_401(app, anonymous, funder):
+    body = assert_error(anonymous.get("/rounds"), 401, "")
+    assert "Bearer" in body["errors"][""][0]
+    response = Api(app, "swm_not-a-real-token").get("/rounds")
+    assert_error(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_error(funder.client.get(API + "/rounds", headers={"Authorization": "Basic abc"}), 401)
+    assert funder.get("/me").get_json()["role"] == "funder"
+    from market import services
+    with web_db.sessions(app).begin() as session:
+        tokens = services.list_tokens(session, None, funder.user_id)
+        services.revoke_token(session, None, tokens[0].id)
+    assert_error(funder.get("/me"), 401)
+
+
+def test_tokens_are_stored_only_as_hashes(app, funder):
+    with web_db.sessions(app).begin() as session:
+        rows = session.execute(select(ApiToken)).scalars().all()
+        assert len(rows) == 1 and rows[0].token_hash != funder.token and funder.token not in rows[0].token_hash
+        assert len(rows[0].token_hash) == 64 and funder.token.startswith(rows[0].prefix)
+    funder.get("/me")
+    with web_db.sessions(app).begin() as session:
+        assert session.execute(select(ApiToken)).scalar_one().last_used_at is not None
+
+
+def test_session_cookies_do_not_authenticate(app, accounts):
+    web_client = accounts.client_for("cookie@example.org", "funder")
+    assert_error(web_client.get(API + "/me"), 401)
+
+
+# ---------------------------------------------------------------- rounds
+
+def test_rounds_are_paginated_newest_first(app, funder):
+    ids = [import_doc(app) for _ in range(3)]
+    response = funder.get("/rounds?page=1&page_size=2")
+    assert response.status_code == 200
+    assert [r["id"] for r in response.get_json()] == ids[::-1][:2]
+    meta = json.loads(response.headers["X-Pagination"])
+    assert meta["total"] == 3 and meta["total_pages"] == 2 and meta["next_page"] == 2
+    assert [r["id"] for r in funder.get("/rounds?page=2&page_size=2").get_json()] == ids[:1]
+    assert_error(funder.get("/rounds?page_size=1000"), 422, "query.page_size")
+    assert_error(funder.get("/rounds?page=0"), 422, "query.page")
+    assert funder.get(f"/rounds/{ids[0]}").get_json()["status"] == "open"
+    assert_error(funder.get("/rounds/999"), 404)
+    assert_error(funder.get("/rounds/99999999999999999999999"), 404)
+
+
+def test_round_lifecycle_for_analysts_only(analyst, funder):
+    response = analyst.post("/rounds", {"name": "Q3", "currency": "EUR"})
+    assert response.status_code == 201, response.data
+    rnd = response.get_json()
+    assert rnd["status"] == "draft" and rnd["currency"] == "EUR" and rnd["created_at"].endswith("+00:00")
+    assert_error(funder.post("/rounds", {"name": "mine"}), 403, "")
+    assert_error(analyst.post("/rounds", {"currency": "euro"}), 422, "currency")
+    assert_error(analyst.post("/rounds", {"nme": "typo"}), 422, "nme")
+    rid = rnd["id"]
+    challenge = {"id": "pipes", "value": 10, "components": [{"id": "dig", "max_unit_price": "99.50"}]}
+    created = analyst.post(f"/rounds/{rid}/challenges", challenge)
+    assert created.status_code == 201, created.data
+    assert created.get_json()["components"][0]["max_unit_price"] == "99.50"
+    assert_error(analyst.post(f"/rounds/{rid}/challenges", challenge), 422, "id")
+    assert_error(analyst.post(f"/rounds/{rid}/challenges", {"id": "x", "components": [{"id": "a", "quantity": 0}]}),
+                 422, "components[0].quantity")
+    assert_error(funder.post(f"/rounds/{rid}/challenges", {**challenge, "id": "other"}), 403)
+    assert_error(funder.post(f"/rounds/{rid}/open"), 403)
+    assert analyst.post(f"/rounds/{rid}/open").get_json()["status"] == "open"
+    assert_error(analyst.post(f"/rounds/{rid}/open"), 409, "")
+    assert_error(analyst.post(f"/rounds/{rid}/challenges", {**challenge, "id": "late"}), 409)
+    assert analyst.post(f"/rounds/{rid}/close").get_json()["status"] == "closed"
+    assert_error(analyst.post(f"/rounds/{rid}/close"), 409)
+    assert_error(analyst.post("/rounds/424242/open"), 404)
+
+
+def test_challenges_list_and_get(app, funder, empty_round):
+    listed = funder.get(f"/rounds/{empty_round}/challenges")
+    assert [c["id"] for c in listed.get_json()] == ["wells", "latrines"]
+    wells = funder.get(f"/rounds/{empty_round}/challenges/wells").get_json()
+    assert [k["id"] for k in wells["components"]] == ["drill", "pump", "training"]
+    assert wells["components"][0]["max_unit_price"] == "5000.00"
+    assert_error(funder.get(f"/rounds/{empty_round}/challenges/nope"), 404)
+    assert_error(funder.get(f"/rounds/{empty_round}/challenges/%C3%A9%00"), 404)
+    assert_error(funder.get("/rounds/999/challenges"), 404)
+
+
+# ---------------------------------------------------------------- pledges
+
+def test_pledges_are_own_with_money_as_strings(users, funder, empty_round):
+    url = f"/rounds/{empty_round}/pledges"
+    created = funder.post(url, PLEDGE)
+    assert created.status_code == 201, created.data
+    pledge = created.get_json()
+    assert pledge["amount"] == "1250.50" and pledge["scope"] == {"challenges": ["wells"]} and not pledge["withdrawn"]
+    assert [p["id"] for p in funder.get(url).get_json()] == ["mine"]
+    assert funder.get(f"{url}/mine").get_json() == pledge
+    changed = funder.patch(f"{url}/mine", {"amount": "99.9", "max_share": 0.5})
+    assert changed.status_code == 200 and changed.get_json()["amount"] == "99.90"
+    other = users("other@example.org", "funder")
+    assert other.get(url).get_json() == []
+    assert_error(other.get(f"{url}/mine"), 404)                    # someone else's looks absent
+    assert_error(other.patch(f"{url}/mine", {"amount": "1"}), 404)
+    assert_error(other.delete(f"{url}/mine"), 404)
+    actor = users("actor2@example.org", "actor")
+    assert_error(actor.get(url), 403)
+    assert_error(actor.post(url, {"id": "nope", "amount": "5"}), 403)
+    analyst = users("an@example.org", "analyst")
+    assert [p["id"] for p in analyst.get(url).get_json()] == ["mine"]
+    withdrawn = funder.delete(f"{url}/mine")
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["withdrawn"] is True
+    assert_error(funder.delete(f"{url}/mine"), 409)
+
+
+def test_pledge_validation_errors_name_their_fields(funder, empty_round):
+    url = f"/rounds/{empty_round}/pledges"
+    assert_error(funder.post(url, {"id": "a", "amount": "1.234"}), 422, "amount")
+    assert_error(funder.post(url, {"id": "a", "amount": 12.5}), 422, "amount")
+    assert_error(funder.post(url, {"id": "a", "amount": "-5"}), 422, "amount")
+    assert_error(funder.post(url, {"id": "bad id!", "amount": "5"}), 422, "id")
+    assert_error(funder.post(url, {"id": "a", "amount": "5", "scope": {"challenges": ["nowhere"]}}), 422,
+                 "scope.challenges[0]")
+    assert_error(funder.post(url, {"id": "a", "amount": "5", "funder": "someone"}), 422, "funder")
+    assert_error(funder.post(url, {"id": "a", "amount": "5", "max_share": 2}), 422, "max_share")
+    assert_error(funder.post(url, [1, 2]), 422)
+    bad_json = funder.client.post(API + url, data="{not json", content_type="application/json",
+                                  headers=funder.headers())
+    assert_error(bad_json, 400)
+    assert funder.post(url, {"id": "a", "amount": 7}).get_json()["amount"] == "7.00"     # integers: whole units
+    assert_error(funder.post(url, {"id": "a", "amount": "5"}), 422, "id")                # id already used
+
+
+def test_pledges_only_while_open(app, analyst, funder, empty_round):
+    analyst.post(f"/rounds/{empty_round}/close")
+    assert_error(funder.post(f"/rounds/{empty_round}/pledges", PLEDGE), 409, "")
+
+
+# ---------------------------------------------------------------- bids
+
+def test_bids_are_sealed(users, actor, funder, empty_round):
+    url = f"/rounds/{empty_round}/bids"
+    created = actor.post(url, BID)
+    assert created.status_code == 201, created.data
+    bid = created.get_json()
+    assert [i["price"] for i in bid["items"]] == ["7000.00", "900.10"] and bid["reliability"] == 0.9
+    assert actor.get(f"{url}/offer").get_json() == bid
+    rival = users("rival@example.org", "actor")
+    assert rival.get(url).get_json() == []
+    assert_error(rival.get(f"{url}/offer"), 404)
+    assert_error(rival.patch(f"{url}/offer", {"load": 1}), 404)
+    assert_error(rival.delete(f"{url}/offer"), 404)
+    assert_error(funder.get(url), 403)
+    assert_error(funder.get(f"{url}/offer"), 404)
+    assert_error(funder.post(url, {**BID, "id": "f"}), 403)
+    changed = actor.patch(f"{url}/offer", {"items": [{"component": "latrines/build", "price": "10"}]})
+    assert changed.status_code == 200 and changed.get_json()["items"] == [
+        {"component": "latrines/build", "quantity": None, "price": "10.00"}]
+    assert actor.delete(f"{url}/offer").get_json()["withdrawn"] is True
+    assert_error(actor.delete(f"{url}/offer"), 409)
+
+
+def test_bid_validation_errors(actor, empty_round):
+    url = f"/rounds/{empty_round}/bids"
+    assert_error(actor.post(url, {"id": "b", "items": []}), 422, "items")
+    assert_error(actor.post(url, {"id": "b", "items": [{"component": "wells/nope", "price": "1"}]}), 422,
+                 "items[0].component")
+    assert_error(actor.post(url, {"id": "b", "items": [{"component": "wells/drill", "price": "x"}]}), 422,
+                 "items[0].price")
+    assert_error(actor.post(url, {"id": "b", "items": [{"component": "wells/drill", "price": "1",
+                                                          "quantity": 2.5}]}), 422, "items[0].quantity")
+
+
+# ---------------------------------------------------------------- clearing runs and allocations
+
+def test_clear_runs_and_allocation(app, analyst, users):
+    rid = import_doc(app)
+    funder = users("f@example.org", "funder")
+    assert_error(funder.get(f"/rounds/{rid}/allocation"), 409)
+    assert_error(analyst.post(f"/rounds/{rid}/clear"), 409)                     # still open
+    analyst.post(f"/rounds/{rid}/close")
+    assert_error(funder.post(f"/rounds/{rid}/clear"), 403)
+    assert_error(analyst.post(f"/rounds/{rid}/clear?time_limit=0"), 422, "query.time_limit")
+    cleared = analyst.post(f"/rounds/{rid}/clear?time_limit=30")
+    assert cleared.status_code == 201, cleared.data
+    body = cleared.get_json()
+    assert body["run"]["is_result"] and body["allocation"]["format"] == "swarm-allocation/1"
+    runs = analyst.get(f"/rounds/{rid}/runs").get_json()
+    assert [r["id"] for r in runs] == [body["run"]["id"]]
+    assert analyst.get(f"/rounds/{rid}/runs/{runs[0]['id']}").get_json() == body
+    assert_error(analyst.get(f"/rounds/{rid}/runs/999"), 404)
+    assert_error(funder.get(f"/rounds/{rid}/runs"), 403)
+    allocation = funder.get(f"/rounds/{rid}/allocation").get_json()["allocation"]
+    assert {p["id"] for p in allocation["pledges"]} == {"p1", "p2", "p3"}
+    assert all(isinstance(p["spent"], str) and isinstance(p["returned"], str) for p in allocation["pledges"])
+    assert allocation["awards"] and all(isinstance(a["price"], str) for a in allocation["awards"])
+    assert_error(funder.get(f"/rounds/{rid}/bids/b1"), 404)     # bids stay sealed; awards are public
+
+
+# ---------------------------------------------------------------- solve
+
+def test_solve_a_market_document(funder):
+    response = funder.post("/solve", market_doc())
+    assert response.status_code == 200, response.data
+    doc = response.get_json()
+    assert doc["format"] == "swarm-allocation/1" and doc["status"] in ("optimal", "feasible")
+    assert doc["unfunded"] == [] or all(u["reasons"] == [] for u in doc["unfunded"])
+    explained = funder.post("/solve?explain=true", market_doc()).get_json()
+    assert explained["cost"] == doc["cost"]
+
+
+def test_solve_errors(funder, anonymous):
+    assert_error(anonymous.post("/solve", market_doc()), 401)
+    bad = market_doc()
+    bad["actors"][0]["bids"][0]["items"][0]["component"] = "wells/nope"
+    body = assert_error(funder.post("/solve", bad), 422)
+    assert any(k.startswith("actors[0].bids[0].items[0]") for k in body["errors"]), body
+    assert_error(funder.post("/solve", [1]), 422, "")
+    assert_error(funder.client.post(API + "/solve", data="nope", content_type="application/json",
+                                    headers=funder.headers()), 400)
+    many = market_doc()
+    many["challenges"] = [{"id": f"c{i}", "components": [{"id": "x"}]} for i in range(501)]
+    assert_error(funder.post("/solve", many), 413, "challenges")
+    huge = funder.client.post(API + "/solve", data=b"{" + b" " * (2 * 1024 * 1024 + 10) + b"}",
+                              content_type="application/json", headers=funder.headers())
+    assert_error(huge, 413)
+    assert_error(funder.post("/solve?time_limit=60", market_doc()), 422, "query.time_limit")
+
+
+# ---------------------------------------------------------------- error shapes
+
+def test_unknown_paths_methods_and_sizes_are_json(funder, empty_round, client):
+    assert_error(funder.get("/nowhere"), 404, "")
+    assert_error(client.get(API + "/nowhere"), 404)
+    response = funder.client.put(API + "/rounds", headers=funder.headers())
+    assert_error(response, 405)
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    big = {"id": "big", "amount": "1", "scope": {"tags": ["x" * 100] * 11000}}
+    assert_error(funder.post(f"/rounds/{empty_round}/pledges", big), 413)
+    assert client.get("/no-such-page").mimetype == "text/html"        # the web keeps its HTML pages
+
+
+def test_spec_and_docs_page(client):
+    spec = client.get(API + "/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/v1/rounds", "/api/v1/rounds/{round_id}/pledges/{key}", "/api/v1/solve",
+                 "/api/v1/rounds/{round_id}/allocation", "/api/v1/rounds/{round_id}/clear"):
+        assert path in spec["paths"]
+    assert spec["components"]["schemas"]["PledgeCreate"]["properties"]["amount"]["type"] == "string"
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    page = client.get(API + "/docs")
+    assert page.status_code == 200 and b"/api/v1/rounds/{round_id}/pledges" in page.data
+    assert b"<script" not in page.data and b"cdn" not in page.data.lower()
+
+
+def test_a_crash_is_a_json_500_without_traceback(tmp_path, web_template, monkeypatch):
+    from market import services
+    from tests.web.conftest import Accounts
+
+    from .conftest import make_app, token_for
+    app = make_app(tmp_path, web_template, TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    user_id = Accounts(app).create("crash@example.org", "funder")
+    api = Api(app, token_for(app, user_id))
+
+    def boom(session):
+        raise RuntimeError("secret internals")
+    monkeypatch.setattr(services, "list_rounds", boom)
+    body = assert_error(api.get("/rounds"), 500, "")
+    assert "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+    web_db.dispose(app)

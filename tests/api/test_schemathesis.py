@@ -1,0 +1,75 @@
+"""Schemathesis against the served OpenAPI document, in process: every operation with generated
+parameters and bodies, as an analyst (who may call every operation) and as a funder, on a database with
+an open, a draft and a cleared round. No 5xx, and every response (status, content type, headers, body)
+matches the spec."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
+
+from market import services
+from market.models import Role
+from solver.clearing import ClearOptions
+from tests.market.helpers import market_doc
+from web import db as web_db
+
+from .conftest import Accounts, import_doc, make_app, token_for
+
+# Checked: no server errors; status codes, content types, headers and bodies as documented; a request
+# without the token is refused (ignored_auth); methods the spec lacks get 405 (unsupported_method).
+# Not checked, being noisy by design here: positive_data_acceptance (a body valid by the schema can still
+# be refused by the database's rules: unknown round, id already used, round not open) and
+# negative_data_rejection (money is documented as a decimal string but integers are accepted too, as in
+# the market file format); the stateful ones (use_after_free, ensure_resource_availability) need links.
+EXAMPLES = 40
+CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
+          checks.response_schema_conformance, checks.response_headers_conformance, checks.ignored_auth,
+          checks.unsupported_method]
+
+
+def seeded_app(tmp_path: Path, template: Path, role: str):  # type: ignore[no-untyped-def]
+    app = make_app(tmp_path, template)
+    import_doc(app)                                   # round 1: open, with pledges and bids
+    draft = market_doc()
+    draft["funders"], draft["actors"] = [], []
+    cleared = import_doc(app)                         # round 2: cleared
+    with web_db.sessions(app).begin() as session:
+        services.close_round(session, None, cleared)
+    services.clear_round(web_db.sessions(app), None, cleared, ClearOptions(time_limit=20))
+    with web_db.sessions(app).begin() as session:
+        services.create_round(session, None, {"name": "draft"})   # round 3: a draft
+    user_id = Accounts(app).create(f"{role}@fuzz.example", role)
+    return app, token_for(app, user_id)
+
+
+def operations(schema):  # type: ignore[no-untyped-def]
+    for result in schema.get_all_operations():
+        yield result.ok()
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST.value, Role.FUNDER.value])
+def test_api_matches_its_spec(role, tmp_path, web_template):  # type: ignore[no-untyped-def]
+    """Each operation with its own hypothesis run (schemathesis' pytest plugin does not run on pytest 9:
+    its lazy fixture loader reads a removed private attribute, so the operations are driven here)."""
+    app, token = seeded_app(tmp_path, web_template, role)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+        headers = {"Authorization": f"Bearer {token}"}
+        seen = []
+        for operation in operations(schema):
+            seen.append(operation.label)
+
+            @given(case=operation.as_strategy())
+            @settings(max_examples=EXAMPLES, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck))
+            def run(case):  # type: ignore[no-untyped-def]
+                case.call_and_validate(headers=headers, checks=CHECKS)
+
+            run()
+        assert len(seen) >= 20, seen
+    finally:
+        web_db.dispose(app)

@@ -1,0 +1,207 @@
+"""The JSON API under /api/v1: flask-smorest views over the same services and schemas as the web pages.
+
+    init_app(app)   (called last in web.create_app)
+
+- Auth: `Authorization: Bearer swm_...` (personal tokens: the web's /tokens page or `swarm token create`);
+  the same role and ownership rules as the web. Session cookies are not accepted, so CSRF does not apply.
+- Errors: always JSON `{"status": 404, "error": "Not Found", "errors": {"field.path": ["message"]}}`
+  (the key "" holds messages about the request as a whole): 400 malformed JSON, 401 no or bad token,
+  403 wrong role, 404 unknown or not yours (someone else's pledge or bid looks absent), 405 (with Allow),
+  409 wrong round state or a changed round, 413 too large, 422 invalid fields, 500/503 server side.
+- Writes (POST, PATCH, DELETE) take an `Idempotency-Key` header: the first successful response is stored
+  with the write in one transaction and replayed to retries (`Idempotent-Replayed: true`); the same key
+  with another request is a 422.
+- Lists are paginated with `?page=1&page_size=20` (at most 100), the counts in the `X-Pagination` header.
+- The spec: /api/v1/openapi.json; a reference page rendered from it: /api/v1/docs (no CDN).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException
+
+from market.errors import MarketDomainError
+
+from ..errors import status_of
+from .schemas import ApiErrorSchema, money_attributes
+
+PREFIX = "/api/v1"
+
+
+def is_api_request() -> bool:
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+def error_response(status: int, errors: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    from werkzeug.http import HTTP_STATUS_CODES
+    body = {"status": status, "error": HTTP_STATUS_CODES.get(status, "Error"),
+            "errors": {str(k): ([str(m) for m in v] if isinstance(v, (list, tuple)) else [str(v)])
+                       for k, v in errors.items()}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_messages(messages: Any, path: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow messages ({"json": {"items": {0: {"price": [...]}}}}) as {"items[0].price": [...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if key == "_schema":
+                sub = path
+            elif isinstance(key, int):
+                sub = f"{path}[{key}]"
+            else:
+                sub = f"{path}.{key}" if path else str(key)
+            for k, v in flatten_messages(value, sub).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
+        out.setdefault(path, []).extend(messages)
+    elif isinstance(messages, (list, tuple)):
+        for value in messages:
+            for k, v in flatten_messages(value, path).items():
+                out.setdefault(k, []).extend(v)
+    else:
+        out.setdefault(path, []).append(str(messages))
+    return out
+
+
+LOCATIONS = {"json": "", "query": "query", "querystring": "query", "headers": "header", "view_args": "path"}
+
+
+def http_error_body(error: HTTPException) -> Response:
+    code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    errors: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for location, inner in messages.items():
+            prefix = LOCATIONS.get(location, location)
+            errors.update(flatten_messages(inner, prefix))
+    if not errors:
+        text = data.get("message") or (error.description if code < 500 else None) or error.name
+        errors = {"": [text]}
+    headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
+    if code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="swarm-market"'
+    return error_response(code, errors, headers)
+
+
+class Api(SmorestApi):
+    """flask-smorest, with JSON errors only under /api/v1 (the web pages keep their HTML error pages), in
+    one shape, keeping werkzeug's headers (a 405 keeps its Allow)."""
+
+    ERROR_SCHEMA = ApiErrorSchema
+
+    def _register_pagination_header(self) -> None:
+        """X-Pagination is a JSON text: documented as a string (flask-smorest gives it an object schema,
+        which no header value can match)."""
+        self.spec.components.header("PAGINATION", {
+            "description": 'Pagination as JSON: {"total", "total_pages", "first_page", "last_page", "page", '
+                           '"previous_page", "next_page"}',
+            "schema": {"type": "string"}}, lazy=True)
+
+    def _register_error_handlers(self) -> None:
+        app = self._app
+        previous = app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
+
+        def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+            if is_api_request() or previous is None:
+                return http_error_body(error)
+            return previous(error)
+
+        app.register_error_handler(HTTPException, http_error)
+
+
+def init_app(app: Flask) -> Api:
+    """One Api (and spec) per app, kept in app.extensions["swarm_api"]."""
+    app.config.setdefault("API_TITLE", "Swarm Market API")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": DESCRIPTION},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+    })
+    api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(money_attributes)
+    from . import views
+    api.register_blueprint(views.blp)
+    document_common(api, views.IDEMPOTENCY_PARAM)
+    app.register_blueprint(views.pages)
+    from ..extensions import csrf
+    csrf.exempt(views.blp)
+    app.extensions["swarm_api"] = api
+    return api
+
+
+def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
+    """Add what every operation shares to the generated spec: the Idempotency-Key header on writes (a
+    `@blp.doc(parameters=...)` would replace the query parameters flask-smorest documents), and the error
+    statuses each operation may answer, all with the one error schema."""
+    for path, operations in api.spec._paths.items():     # apispec keeps the generated paths here
+        for method, operation in operations.items():
+            if method not in ("get", "post", "patch", "delete"):
+                continue
+            codes = [401]
+            if "{round_id}" in path:
+                codes.append(404)
+            if method != "get" and not path.endswith("/solve"):
+                operation.setdefault("parameters", []).append(dict(idempotency_param))
+                codes += [403, 409, 413, 422]
+            if method == "get" and path.endswith(("/pledges", "/bids", "/runs", "/runs/{run_id}")):
+                codes.append(403)
+            if path.endswith("/allocation"):
+                codes.append(409)
+            if path.endswith("/solve"):
+                codes += [400, 413, 422]
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                if str(code) not in responses:
+                    responses[str(code)] = api.spec.components.get_ref("response", HTTPStatus(code).name)
+
+
+def domain_error_response(error: MarketDomainError) -> Response:
+    from market.errors import InvalidInput
+    code, _ = status_of(error)
+    if isinstance(error, InvalidInput):
+        return error_response(422, {k: [v] for k, v in error.fields.items()})
+    return error_response(code, {"": [str(error)]})
+
+
+DESCRIPTION = """
+The Swarm Market API: rounds and their transitions, challenges, your own pledges and sealed bids, clearing
+runs and allocations, and a stateless solver.
+
+**Auth**: `Authorization: Bearer <token>`; make a token on the web's *API tokens* page or with
+`swarm token create --email you@example.org`. Only its sha256 is stored.
+
+**Errors** are always JSON: `{"status": 422, "error": "Unprocessable Entity", "errors": {"items[0].price":
+["amount '1.234' has more than two fraction digits"]}}`. The key `""` holds messages about the request as a
+whole, `query.<name>` and `header.<name>` name query parameters and headers. 400: malformed JSON;
+401: no or bad token; 403: your role may not do this; 404: no such thing, or not yours (pledges and bids of
+others look absent); 405: wrong method (see `Allow`); 409: the round's state forbids this now, or it changed
+during a clearing; 413: request too large; 422: invalid fields.
+
+**Money** is a decimal string with at most two fraction digits (`"1250.50"`), in and out.
+
+**Idempotency**: POST, PATCH and DELETE (all but the stateless `/solve`, which stores nothing) accept
+`Idempotency-Key` (1-255 visible ASCII characters). The first
+successful response is stored with the write, in the same transaction, and replayed (same status and body,
+header `Idempotent-Replayed: true`) to any retry with the same key, method, path and body; the same key
+with a different request is refused with 422. Failed requests store nothing and may be retried.
+
+**Solve**: `POST /api/v1/solve` needs a token (any role); at most 2 MB, 500 challenges, 5000 components,
+20000 bids or pledges (413 beyond); `time_limit` 1-20 s (default 20), `explain=true` for the reasons.
+
+**Pages**: lists take `page` (from 1) and `page_size` (1-100, default 20); the `X-Pagination` header holds
+`{"total", "total_pages", "first_page", "last_page", "page", "previous_page", "next_page"}`.
+""".strip()

@@ -1,0 +1,201 @@
+"""The API's schemas. Request bodies reuse the services' own schemas (market.schemas), subclassed only to
+give each a unique OpenAPI name and to leave out the fields that only the trusted command line may send;
+responses have their own output schemas. Money is a decimal string both ways ("1250.50")."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from market import schemas as market_schemas
+
+MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+KEY_PATTERN = market_schemas.ID_RULE
+
+
+class ApiErrorSchema(Schema):
+    """Every error of the API (see the `errors` description)."""
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
+    error = fields.String(required=True, metadata={"description": "the HTTP status name, e.g. \"Not Found\""})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                         metadata={"description": 'messages by field path, e.g. {"items[0].price": ["..."]}; '
+                                                  'the key "" holds messages about the request as a whole'})
+
+
+# ---- request bodies (the services validate the same payloads again with the same schemas) ----
+
+class PledgeCreate(market_schemas.PledgeSchema):
+    class Meta:
+        exclude = ("funder",)
+
+
+class PledgeChange(market_schemas.PledgeSchema):
+    class Meta:
+        exclude = ("funder", "id")
+
+
+class BidCreate(market_schemas.BidSchema):
+    class Meta:
+        exclude = ("actor",)
+
+
+class BidChange(market_schemas.BidSchema):
+    class Meta:
+        exclude = ("actor", "id")
+
+
+class RoundCreate(market_schemas.RoundSchema):
+    pass
+
+
+class ChallengeCreate(market_schemas.ChallengeSchema):
+    pass
+
+
+class ClearArgs(Schema):
+    time_limit = fields.Float(load_default=60.0, validate=validate.Range(min=1, max=600),
+                              metadata={"description": "seconds for the solve, 1..600"})
+    solver = fields.String(load_default="cbc", validate=validate.OneOf(["cbc", "highs"]))
+
+
+class SolveArgs(Schema):
+    time_limit = fields.Float(load_default=20.0, validate=validate.Range(min=1, max=20),
+                              metadata={"description": "seconds for the solve, 1..20"})
+    explain = fields.Boolean(load_default=False,
+                             metadata={"description": "give the reasons for each challenge not completed"})
+
+
+class MarketDocument(Schema):
+    """A `swarm-market/1` document (see the market format); checked by the engine's loader."""
+
+    class Meta:
+        unknown = "include"
+
+    format = fields.String(required=True, metadata={"example": "swarm-market/1"})
+
+
+# ---- responses ----
+
+class Me(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class RoundOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    currency = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["draft", "open", "closed", "cleared"]})
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    changed_at = fields.DateTime(required=True)
+
+
+class ComponentOut(Schema):
+    id = fields.String(required=True)
+    title = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    quantity = fields.Integer(required=True)
+    critical = fields.Boolean(required=True)
+    value = fields.Float(required=True)
+    requires = fields.List(fields.String(), required=True)
+    min_reliability = fields.Float(allow_none=True)
+    max_unit_price = fields.String(allow_none=True, metadata={"pattern": MONEY_PATTERN})
+
+
+class ChallengeOut(Schema):
+    id = fields.String(required=True)
+    title = fields.String(allow_none=True)
+    value = fields.Float(required=True)
+    reliability = fields.Float(allow_none=True)
+    tags = fields.List(fields.String(), required=True)
+    components = fields.List(fields.Nested(ComponentOut), required=True)
+
+
+class ScopeOut(Schema):
+    challenges = fields.List(fields.String())
+    components = fields.List(fields.String())
+    tags = fields.List(fields.String())
+
+
+class PledgeOut(Schema):
+    id = fields.String(required=True)
+    round = fields.Integer(required=True)
+    funder = fields.String(required=True)
+    amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN, "example": "1250.50"})
+    scope = fields.Nested(ScopeOut, allow_none=True)
+    max_share = fields.Float(allow_none=True)
+    match = fields.Float(allow_none=True)
+    withdrawn = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    changed_at = fields.DateTime(required=True)
+
+
+class BidItemOut(Schema):
+    component = fields.String(required=True)
+    quantity = fields.Integer(allow_none=True)
+    price = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+
+
+class BidOut(Schema):
+    id = fields.String(required=True)
+    round = fields.Integer(required=True)
+    actor = fields.String(required=True)
+    items = fields.List(fields.Nested(BidItemOut), required=True)
+    reliability = fields.Float(allow_none=True)
+    load = fields.Float(required=True)
+    exclusive_group = fields.String(allow_none=True)
+    withdrawn = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    changed_at = fields.DateTime(required=True)
+
+
+class RunOut(Schema):
+    id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    status = fields.String(required=True)
+    backend = fields.String(required=True)
+    seconds = fields.Float(required=True)
+    value = fields.Float(required=True)
+    cost = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    digest = fields.String(required=True)
+    is_result = fields.Boolean(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class Number(fields.Float):
+    """A JSON number passed through as the engine wrote it (whole values stay integers: same bytes as the file)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class AllocationDocument(Schema):
+    """A `swarm-allocation/1` document (see the market format): awards, flows, per-pledge spent and
+    returned, challenges completed, reasons for the others."""
+    format = fields.String(required=True)
+    market = fields.Raw(allow_none=True)
+    status = fields.String(required=True)
+    value = Number(required=True)
+    cost = fields.String(required=True)
+    challenges = fields.List(fields.Dict(), required=True)
+    awards = fields.List(fields.Dict(), required=True)
+    flows = fields.List(fields.Dict(), required=True)
+    pledges = fields.List(fields.Dict(), required=True)
+    unfunded = fields.List(fields.Dict(), required=True)
+    solver = fields.Dict()
+
+
+class RunAllocation(Schema):
+    run = fields.Nested(RunOut, required=True)
+    allocation = fields.Nested(AllocationDocument, required=True)
+
+
+def money_attributes(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """OpenAPI for the services' Money field: a decimal string (integers are accepted too, as in the file)."""
+    if isinstance(field, market_schemas.Money):
+        return {"type": "string", "pattern": MONEY_PATTERN, "example": "1250.50"}
+    return {}

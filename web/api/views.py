@@ -1,0 +1,517 @@
+"""The /api/v1 endpoints. Each parses with the services' schemas, calls a service inside one transaction,
+and dumps with an output schema; see web/api/__init__.py for auth, errors, idempotency and pages."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, render_template, request
+from flask_smorest import Blueprint, Page
+
+from market import reads, services
+from market.errors import Forbidden, InvalidInput, MarketDomainError, NotFound
+from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
+from market.services import idempotency
+from market.migrate import NotReady
+from market.services.common import STAFF, get_round
+from solver.clearing import ClearOptions, ClearingError, clear
+from solver.loading import MarketError, parse_market
+from solver.money import format_money
+
+from ..auth import Account
+from ..db import sessions
+from . import schemas as s
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1",
+                description="Rounds, challenges, own pledges and sealed bids, clearing runs, allocations")
+
+ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
+KEY = "<string(maxlength=64):key>"
+RUN = "<int(max=9223372036854775807):run_id>"
+KEY_RE = re.compile(s.KEY_PATTERN)
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+PAGE = {"page": 1, "page_size": 20, "max_page_size": 100}
+SOLVE_MAX_BYTES = 2 * 1024 * 1024
+SOLVE_MAX = {"challenges": 500, "components": 5000, "bids": 20000, "pledges": 20000}
+UNAUTHENTICATED: set[str] = set()
+
+IDEMPOTENCY_PARAM = {"in": "header", "name": "Idempotency-Key", "required": False,
+                     "description": "makes a retried write safe: the first successful response is replayed",
+                     "schema": {"type": "string", "pattern": r"^[!-~]{1,255}$"}}
+
+
+# ---------------------------------------------------------------- errors, auth and limits
+
+@blp.errorhandler(MarketDomainError)
+def _domain_error(error: MarketDomainError) -> Response:
+    from . import domain_error_response
+    return domain_error_response(error)
+
+
+@blp.errorhandler(NotReady)
+def _not_ready(error: NotReady) -> Response:
+    from . import error_response
+    return error_response(503, {"": [str(error)]})
+
+
+@blp.before_request
+def _authenticate() -> Response | None:
+    if request.endpoint == "api.solve":
+        request.max_content_length = SOLVE_MAX_BYTES
+    if request.endpoint in UNAUTHENTICATED:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(401, description="send a personal API token: Authorization: Bearer <token>")
+    with sessions().begin() as session:
+        user = services.user_for_token(session, token.strip())
+        g.api_user = None if user is None else Account.of(user)
+    if g.api_user is None:
+        abort(401, description="the API token is unknown or revoked")
+    return None
+
+
+def me_() -> Account:
+    return g.api_user  # type: ignore[no-any-return]
+
+
+def _key(key: str, what: str, round_id: int) -> str:
+    if not KEY_RE.match(key):
+        raise NotFound(f"no {what} {key!r} in round {round_id}")
+    return key
+
+
+def _stamp(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+# ---------------------------------------------------------------- idempotent writes
+
+def write(do: Callable[[Any], Any], schema: Any, status: int) -> Response:
+    """Run `do(session)` in one transaction and answer `schema.dump(result)` with `status`; with an
+    Idempotency-Key, store the response in the same transaction, or replay the stored one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        with sessions().begin() as session:
+            body = schema.dump(do(session))
+        return _json(body, status)
+    if not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput({"header.Idempotency-Key": "1 to 255 visible ASCII characters"})
+    user = me_()
+    raw = request.get_data(cache=True)
+    try:
+        payload: Any = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        payload = raw.decode("latin-1")
+    digest = idempotency.request_hash(request.method, request.full_path.rstrip("?"), payload)
+    try:
+        with sessions().begin() as session:
+            found = idempotency.find(session, user.id, key)
+            if found is not None:
+                return _replay(found, digest)
+            body = schema.dump(do(session))
+            idempotency.save(session, user.id, key, request.method, request.path, digest, status, body)
+        return _json(body, status)
+    except (idempotency.DuplicateKey, MarketDomainError) as exc:
+        # A concurrent request with the same key may have won meanwhile: answer as it did.
+        with sessions().begin() as session:
+            found = idempotency.find(session, user.id, key)
+            if found is not None:
+                return _replay(found, digest)
+        raise
+
+
+def _replay(found: Any, digest: str) -> Response:
+    if found.request_hash != digest:
+        raise InvalidInput({"header.Idempotency-Key": "this key was already used for a different request "
+                                                      f"({found.method} {found.path}); use a new key"})
+    response = _json(found.body, found.status)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _json(body: Any, status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+# ---------------------------------------------------------------- output
+
+def round_out(r: Round) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "currency": r.currency, "status": r.status, "note": r.note,
+            "created_at": _stamp(r.created_at), "changed_at": _stamp(r.changed_at)}
+
+
+def challenge_out(c: Any) -> dict[str, Any]:
+    return {"id": c.key, "title": c.title, "value": c.value, "reliability": c.reliability, "tags": list(c.tags or []),
+            "components": [{"id": k.key, "title": k.title, "unit": k.unit, "quantity": k.quantity,
+                            "critical": k.critical, "value": k.value, "requires": list(k.requires or []),
+                            "min_reliability": k.min_reliability,
+                            "max_unit_price": None if k.max_unit_price_cents is None
+                            else format_money(k.max_unit_price_cents)} for k in c.components]}
+
+
+def pledge_out(p: Pledge) -> dict[str, Any]:
+    return {"id": p.key, "round": p.round_id, "funder": p.funder.key, "amount": format_money(p.amount_cents),
+            "scope": p.scope, "max_share": p.max_share, "match": p.match, "withdrawn": p.withdrawn,
+            "created_at": _stamp(p.created_at), "changed_at": _stamp(p.changed_at)}
+
+
+def bid_out(b: Bid) -> dict[str, Any]:
+    return {"id": b.key, "round": b.round_id, "actor": b.actor.key,
+            "items": [{"component": i.component.path, "quantity": i.quantity, "price": format_money(i.price_cents)}
+                      for i in b.items],
+            "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
+            "withdrawn": b.withdrawn, "created_at": _stamp(b.created_at), "changed_at": _stamp(b.changed_at)}
+
+
+def run_out(r: ClearingRun) -> dict[str, Any]:
+    return {"id": r.id, "round": r.round_id, "status": r.status, "backend": r.backend, "seconds": r.seconds,
+            "value": r.value, "cost": format_money(r.cost_cents), "digest": r.digest, "is_result": r.is_result,
+            "created_by": r.created_by, "created_at": _stamp(r.created_at)}
+
+
+# ---------------------------------------------------------------- who am I
+
+@blp.route("/me")
+@blp.response(200, s.Me)
+def me():  # type: ignore[no-untyped-def]
+    """The account the token belongs to."""
+    user = me_()
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role}
+
+
+# ---------------------------------------------------------------- rounds
+
+@blp.route("/rounds")
+@blp.response(200, s.RoundOut(many=True))
+@blp.paginate(Page, **PAGE)
+def rounds():  # type: ignore[no-untyped-def]
+    """All rounds, newest first."""
+    with sessions().begin() as session:
+        return [round_out(r) for r in reversed(services.list_rounds(session))]
+
+
+@blp.route("/rounds", methods=["POST"])
+@blp.arguments(s.RoundCreate, as_kwargs=False)
+@blp.response(201, s.RoundOut)
+def round_create(data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Create a draft round (analysts and admins)."""
+    body = request.get_json()
+    return write(lambda session: round_out(services.create_round(session, me_(), body)), s.RoundOut(), 201)
+
+
+@blp.route(ROUND)
+@blp.response(200, s.RoundOut)
+def round_get(round_id: int):  # type: ignore[no-untyped-def]
+    """One round."""
+    with sessions().begin() as session:
+        return round_out(get_round(session, round_id))
+
+
+def _transition(name: str, service: Callable[..., Round], doc: str) -> None:
+    def view(round_id: int):  # type: ignore[no-untyped-def]
+        return write(lambda session: round_out(service(session, me_(), round_id)), s.RoundOut(), 200)
+    view.__name__ = f"round_{name}"
+    view.__doc__ = doc
+    blp.route(f"{ROUND}/{name}", methods=["POST"])(blp.response(200, s.RoundOut)(view))
+
+
+_transition("open", services.open_round, "draft -> open: funders may pledge and actors bid (analysts, admins).")
+_transition("close", services.close_round, "open -> closed: no more pledges or bids (analysts, admins).")
+
+
+@blp.route(f"{ROUND}/clear", methods=["POST"])
+@blp.arguments(s.ClearArgs, location="query", as_kwargs=False)
+@blp.response(201, s.RunAllocation)
+def round_clear(args: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+    """Clear a closed round (or re-clear a cleared one) and record the run (analysts, admins). Answers when
+    the solve is done. With an Idempotency-Key a retry replays the first run; earlier runs are always kept."""
+    user = me_()
+    key = request.headers.get("Idempotency-Key")
+    digest = idempotency.request_hash("POST", request.full_path.rstrip("?"), None)
+    if key is not None:
+        if not IDEMPOTENCY_KEY.match(key):
+            raise InvalidInput({"header.Idempotency-Key": "1 to 255 visible ASCII characters"})
+        with sessions().begin() as session:
+            found = idempotency.find(session, user.id, key)
+            if found is not None:
+                return _replay(found, digest)
+    options = ClearOptions(backend=args["solver"], time_limit=args["time_limit"])
+    cleared = services.clear_round(sessions(), user, round_id, options)
+    with sessions().begin() as session:
+        run = session.get(ClearingRun, cleared.run_id)
+        body = s.RunAllocation().dump({"run": run_out(run), "allocation": run.allocation})
+        if key is not None:
+            try:
+                idempotency.save(session, user.id, key, "POST", request.path, digest, 201, body)
+            except idempotency.DuplicateKey:
+                pass
+    return _json(body, 201)
+
+
+# ---------------------------------------------------------------- challenges
+
+@blp.route(f"{ROUND}/challenges")
+@blp.response(200, s.ChallengeOut(many=True))
+@blp.paginate(Page, **PAGE)
+def challenges(round_id: int):  # type: ignore[no-untyped-def]
+    """The round's challenges with their components."""
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        return [challenge_out(c) for c in reads.challenges(session, round_id)]
+
+
+@blp.route(f"{ROUND}/challenges", methods=["POST"])
+@blp.arguments(s.ChallengeCreate, as_kwargs=False)
+@blp.response(201, s.ChallengeOut)
+def challenge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+    """Add a challenge to a draft round (analysts, admins); `max_unit_price` is money."""
+    body = request.get_json()
+    return write(lambda session: challenge_out(services.add_challenge(session, me_(), round_id, body)),
+                 s.ChallengeOut(), 201)
+
+
+@blp.route(f"{ROUND}/challenges/{KEY}")
+@blp.response(200, s.ChallengeOut)
+def challenge_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
+    """One challenge."""
+    with sessions().begin() as session:
+        return challenge_out(reads.challenge(session, round_id, _key(key, "challenge", round_id)))
+
+
+# ---------------------------------------------------------------- pledges (own)
+
+def _funder_or_staff() -> None:
+    if me_().role not in (Role.FUNDER, *STAFF):
+        raise Forbidden(f"only funders have pledges; this token's account is {me_().role}")
+
+
+@blp.route(f"{ROUND}/pledges")
+@blp.response(200, s.PledgeOut(many=True))
+@blp.paginate(Page, **PAGE)
+def pledges(round_id: int):  # type: ignore[no-untyped-def]
+    """Your pledges in the round (analysts and admins: all of them)."""
+    _funder_or_staff()
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        return [pledge_out(p) for p in services.visible_pledges(session, me_(), round_id)]
+
+
+@blp.route(f"{ROUND}/pledges", methods=["POST"])
+@blp.arguments(s.PledgeCreate, as_kwargs=False)
+@blp.response(201, s.PledgeOut)
+def pledge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+    """Pledge (funders, while the round is open)."""
+    body = request.get_json()
+    return write(lambda session: pledge_out(services.pledge(session, me_(), round_id, body)), s.PledgeOut(), 201)
+
+
+@blp.route(f"{ROUND}/pledges/{KEY}")
+@blp.response(200, s.PledgeOut)
+def pledge_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
+    """One of your pledges (someone else's is a 404)."""
+    with sessions().begin() as session:
+        return pledge_out(reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id)))
+
+
+@blp.route(f"{ROUND}/pledges/{KEY}", methods=["PATCH"])
+@blp.arguments(s.PledgeChange(partial=True), as_kwargs=False)
+@blp.response(200, s.PledgeOut)
+def pledge_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[no-untyped-def]
+    """Change some of amount, scope, max_share, match (null removes an optional one)."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id))
+        return pledge_out(services.change_pledge(session, me_(), round_id, key, body))
+    return write(do, s.PledgeOut(), 200)
+
+
+@blp.route(f"{ROUND}/pledges/{KEY}", methods=["DELETE"])
+@blp.response(200, s.PledgeOut)
+def pledge_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
+    """Withdraw a pledge: it stays on record, marked withdrawn."""
+    def do(session: Any) -> dict[str, Any]:
+        reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id))
+        return pledge_out(services.withdraw_pledge(session, me_(), round_id, key))
+    return write(do, s.PledgeOut(), 200)
+
+
+# ---------------------------------------------------------------- bids (own, sealed)
+
+def _actor_or_staff() -> None:
+    if me_().role not in (Role.ACTOR, *STAFF):
+        raise Forbidden(f"bids are sealed: only their actors see them; this token's account is {me_().role}")
+
+
+@blp.route(f"{ROUND}/bids")
+@blp.response(200, s.BidOut(many=True))
+@blp.paginate(Page, **PAGE)
+def bids(round_id: int):  # type: ignore[no-untyped-def]
+    """Your bids in the round (analysts and admins: all of them). Others never see a bid; after the
+    clearing the winning ones appear as awards in the allocation."""
+    _actor_or_staff()
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        rows = services.visible_bids(session, me_(), round_id)
+        return [bid_out(b) for b in rows]
+
+
+@blp.route(f"{ROUND}/bids", methods=["POST"])
+@blp.arguments(s.BidCreate, as_kwargs=False)
+@blp.response(201, s.BidOut)
+def bid_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+    """Bid (actors, while the round is open); prices are money."""
+    body = request.get_json()
+    return write(lambda session: bid_out(services.bid(session, me_(), round_id, body)), s.BidOut(), 201)
+
+
+@blp.route(f"{ROUND}/bids/{KEY}")
+@blp.response(200, s.BidOut)
+def bid_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
+    """One of your bids (someone else's is a 404: bids are sealed)."""
+    with sessions().begin() as session:
+        return bid_out(reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id)))
+
+
+@blp.route(f"{ROUND}/bids/{KEY}", methods=["PATCH"])
+@blp.arguments(s.BidChange(partial=True), as_kwargs=False)
+@blp.response(200, s.BidOut)
+def bid_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[no-untyped-def]
+    """Change some of items (replaced whole), reliability, load, exclusive_group."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id))
+        return bid_out(services.change_bid(session, me_(), round_id, key, body))
+    return write(do, s.BidOut(), 200)
+
+
+@blp.route(f"{ROUND}/bids/{KEY}", methods=["DELETE"])
+@blp.response(200, s.BidOut)
+def bid_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
+    """Withdraw a bid: it stays on record, marked withdrawn."""
+    def do(session: Any) -> dict[str, Any]:
+        reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id))
+        return bid_out(services.withdraw_bid(session, me_(), round_id, key))
+    return write(do, s.BidOut(), 200)
+
+
+# ---------------------------------------------------------------- clearing runs and allocations
+
+@blp.route(f"{ROUND}/runs")
+@blp.response(200, s.RunOut(many=True))
+@blp.paginate(Page, **PAGE)
+def runs(round_id: int):  # type: ignore[no-untyped-def]
+    """The round's clearing runs, oldest first (analysts, admins)."""
+    if me_().role not in STAFF:
+        raise Forbidden("only analysts and admins see clearing runs; everyone sees the result's allocation")
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        return [run_out(r) for r in services.runs(session, round_id)]
+
+
+@blp.route(f"{ROUND}/runs/{RUN}")
+@blp.response(200, s.RunAllocation)
+def run_get(round_id: int, run_id: int):  # type: ignore[no-untyped-def]
+    """One clearing run with its allocation (analysts, admins)."""
+    if me_().role not in STAFF:
+        raise Forbidden("only analysts and admins see clearing runs; everyone sees the result's allocation")
+    with sessions().begin() as session:
+        run = session.get(ClearingRun, run_id)
+        if run is None or run.round_id != round_id:
+            raise NotFound(f"no clearing run {run_id} in round {round_id}")
+        return {"run": run_out(run), "allocation": run.allocation}
+
+
+@blp.route(f"{ROUND}/allocation")
+@blp.response(200, s.RunAllocation)
+def allocation(round_id: int):  # type: ignore[no-untyped-def]
+    """The cleared round's result: awards, flows, per-pledge spent and returned, challenges completed and
+    why the others were not (everyone; 409 before the round is cleared)."""
+    with sessions().begin() as session:
+        rnd = get_round(session, round_id)
+        run = reads.result(session, round_id)
+        if run is None or rnd.status != RoundStatus.CLEARED:
+            from market.errors import WrongState
+            raise WrongState(f"round {round_id} is {rnd.status}: it has no allocation until it is cleared")
+        return {"run": run_out(run), "allocation": run.allocation}
+
+
+# ---------------------------------------------------------------- stateless solve
+
+@blp.route("/solve", methods=["POST"])
+@blp.arguments(s.SolveArgs, location="query", as_kwargs=False)
+@blp.response(200, s.AllocationDocument)
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["format"], "additionalProperties": True,
+    "properties": {"format": {"type": "string", "example": "swarm-market/1"}}}}}})
+def solve(args: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Clear a market document (the file format) and return its allocation; stores nothing. Any signed-in
+    role. Limits: 2 MB, 500 challenges, 5000 components, 20000 bids or pledges (413 beyond), `time_limit`
+    at most 20 s (the best allocation found by then, status "feasible"). Invalid markets: 422 with each
+    problem at its JSON path."""
+    raw = request.get_data(cache=True)
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        abort(400, description="the body is not valid JSON")
+    if not isinstance(document, dict):
+        raise InvalidInput({"": "expected a swarm-market/1 document (a JSON object)"})
+    _solve_limits(document)
+    try:
+        market = parse_market(document)
+    except MarketError as exc:
+        problems: dict[str, list[str]] = {}
+        for problem in exc.problems:
+            problems.setdefault(problem.path, []).append(problem.message)
+        from . import error_response
+        return error_response(422, problems)
+    try:
+        result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]))
+    except ClearingError as exc:
+        from market.errors import ClearingFailed
+        raise ClearingFailed(f"the market could not be cleared: {exc}") from None
+    return result.to_document()
+
+
+def _solve_limits(document: dict[str, Any]) -> None:
+    def count(items: Any) -> int:
+        return len(items) if isinstance(items, list) else 0
+    challenges = document.get("challenges")
+    sizes = {"challenges": count(challenges),
+             "components": sum(count(c.get("components")) for c in challenges if isinstance(c, dict))
+             if isinstance(challenges, list) else 0,
+             "bids": sum(count(a.get("bids")) for a in document.get("actors", []) if isinstance(a, dict))
+             if isinstance(document.get("actors"), list) else 0,
+             "pledges": sum(count(f.get("pledges")) for f in document.get("funders", []) if isinstance(f, dict))
+             if isinstance(document.get("funders"), list) else 0}
+    over = {name: f"{sizes[name]} {name}: at most {limit} in one solve" for name, limit in SOLVE_MAX.items()
+            if sizes[name] > limit}
+    if over:
+        from . import error_response
+        from werkzeug.exceptions import RequestEntityTooLarge
+        error = RequestEntityTooLarge()
+        error.data = {"errors": {"json": over}}  # type: ignore[attr-defined]
+        raise error
+
+
+# ---------------------------------------------------------------- docs page
+
+pages = FlaskBlueprint("api_pages", __name__, url_prefix="/api/v1")
+
+
+@pages.route("/docs")
+def docs():  # type: ignore[no-untyped-def]
+    """A reference page rendered here from the OpenAPI document (no scripts, no CDN)."""
+    from flask import current_app
+    spec = current_app.extensions["swarm_api"].spec.to_dict()
+    return render_template("api/docs.html", spec=spec, json=json)
