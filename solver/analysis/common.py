@@ -1,0 +1,293 @@
+"""Shared pieces: building a verified allocation from chosen bids and flows, restricted sub-markets,
+reading allocation files, and the market changes used by what-if and sweeps."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..allocation import (Allocation, Award, AwardItem, ChallengeResult, ComponentResult, Flow, PledgeResult,
+                          Unfunded, normalise_value)
+from ..eligibility import presolve
+from ..market import Bid, Capacity, Funder, Market, Pledge, Scope
+from ..money import MoneyError, parse_money
+from ..pools import make_pools
+from ..verify import verify_allocation
+
+
+class AnalysisError(ValueError):
+    """Input an analysis cannot use (bad option value, unknown id, unreadable allocation)."""
+
+
+# -- allocations ------------------------------------------------------------------------------------
+
+def build_allocation(market: Market, accepted: Iterable[str], flows: Mapping[tuple[str, str], int], *,
+                     status: str, solver: dict[str, Any], why_not: str) -> Allocation:
+    """A `swarm-allocation/1` allocation of `market` from accepted bid ids and (pledge, component) -> cents.
+
+    Everything else is derived; unfunded challenges get presolve's structural reason when there is one,
+    else `why_not`. The result is checked with the independent verifier; a violation raises."""
+    chosen = set(accepted)
+    bids = [b for b in market.bids if b.id in chosen]
+    covered: dict[str, int] = {}
+    item_cost: dict[str, int] = {}
+    for bid in bids:
+        for item in bid.items:
+            covered[item.component] = covered.get(item.component, 0) + item.quantity
+            item_cost[item.component] = item_cost.get(item.component, 0) + item.price
+    challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
+    touching: dict[str, list[Bid]] = {}
+    for bid in bids:
+        for cid in dict.fromkeys(challenge_of[i.component] for i in bid.items):
+            touching.setdefault(cid, []).append(bid)
+    results = []
+    total: float = 0
+    for challenge in market.challenges:
+        completed = all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical)
+        parts = tuple(ComponentResult(k.id, completed and covered.get(k.key, 0) >= k.quantity,
+                                      covered.get(k.key, 0), item_cost.get(k.key, 0)) for k in challenge.components)
+        value: float = 0
+        if completed:
+            value = challenge.value + sum(k.value for k, r in zip(challenge.components, parts)
+                                          if not k.critical and r.funded)
+        total += value
+        reliability = 1.0
+        for bid in touching.get(challenge.id, []):
+            reliability *= bid.reliability
+        results.append(ChallengeResult(challenge.id, completed, normalise_value(value), sum(r.cost for r in parts),
+                                       reliability, parts))
+    order = {k.key: n for n, k in enumerate(market.components)}
+    flow_list, pledges = [], []
+    for pledge in market.pledges:
+        mine = sorted(((key, cents) for (pid, key), cents in flows.items() if pid == pledge.id and cents > 0),
+                      key=lambda kv: order[kv[0]])
+        flow_list.extend(Flow(pledge.id, pledge.funder_id, key, cents) for key, cents in mine)
+        pledges.append(PledgeResult(pledge.id, pledge.funder_id, pledge.amount, sum(c for _, c in mine)))
+    pre = presolve(market, make_pools(market))
+    unfunded = []
+    for challenge, result in zip(market.challenges, results):
+        if not result.completed:
+            reason = pre.impossible_challenges.get(challenge.id) or why_not
+            unfunded.append(Unfunded(challenge.id, (reason,)))
+    allocation = Allocation(market=market.name, status=status, value=normalise_value(total),
+                            cost=sum(b.price for b in bids), challenges=tuple(results),
+                            awards=tuple(Award(b.id, b.actor_id, b.price,
+                                               tuple(AwardItem(i.component, i.quantity, i.price) for i in b.items))
+                                         for b in bids),
+                            flows=tuple(flow_list), pledges=tuple(pledges), unfunded=tuple(unfunded), solver=solver)
+    problems = verify_allocation(market, allocation.to_document())
+    if problems:
+        raise RuntimeError("internal: a baseline allocation breaks a rule: " + "; ".join(problems[:3]))
+    return allocation
+
+
+def load_allocation(path: str, market: Market | None = None) -> dict[str, Any]:
+    """An allocation document from `path`; with a market, it must also pass `verify_allocation`."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AnalysisError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AnalysisError(f"{path}: is a directory, not an allocation file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AnalysisError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != "swarm-allocation/1":
+        raise AnalysisError(f'{path}: not an allocation (expected "format": "swarm-allocation/1")')
+    if market is not None:
+        problems = verify_allocation(market, doc)
+        if problems:
+            raise AnalysisError(f"{path}: not a valid allocation of this market: {problems[0]}"
+                                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    return doc
+
+
+def money_of(raw: Any) -> int:
+    try:
+        return parse_money(raw)
+    except MoneyError:
+        return 0
+
+
+# -- sub-markets ------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Usage:
+    """What earlier partial clearings have taken: bids, actor budget and load, exclusive groups, money."""
+    bids: set[str] = dataclasses.field(default_factory=set)
+    budget: dict[str, int] = dataclasses.field(default_factory=dict)
+    load: dict[str, float] = dataclasses.field(default_factory=dict)
+    groups: set[tuple[str, str]] = dataclasses.field(default_factory=set)
+    spent: dict[str, int] = dataclasses.field(default_factory=dict)
+    done: set[str] = dataclasses.field(default_factory=set)
+    flows: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+
+    def take(self, market: Market, part: Allocation) -> None:
+        bids = {b.id: b for b in market.bids}
+        for award in part.awards:
+            bid = bids[award.bid]
+            self.bids.add(bid.id)
+            self.budget[bid.actor_id] = self.budget.get(bid.actor_id, 0) + bid.price
+            self.load[bid.actor_id] = self.load.get(bid.actor_id, 0) + bid.load
+            if bid.exclusive_group is not None:
+                self.groups.add((bid.actor_id, bid.exclusive_group))
+        for flow in part.flows:
+            self.spent[flow.pledge] = self.spent.get(flow.pledge, 0) + flow.amount
+            self.flows[flow.pledge, flow.component] = self.flows.get((flow.pledge, flow.component), 0) + flow.amount
+        self.done.update(c.id for c in part.challenges if c.completed)
+
+
+def submarket(market: Market, challenges: Iterable[str], pledges: Iterable[Pledge], usage: Usage) -> Market:
+    """The market left for a partial clearing: only `challenges` (minus those done), only `pledges` with
+    what they have left, bids not yet taken and touching only those challenges, actors' remaining capacity,
+    exclusive groups already used closed."""
+    keep = set(challenges) - usage.done
+    chosen = tuple(c for c in market.challenges if c.id in keep)
+    challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
+    funders: dict[str, list[Pledge]] = {}
+    for pledge in pledges:
+        left = pledge.amount - usage.spent.get(pledge.id, 0)
+        if left > 0:
+            funders.setdefault(pledge.funder_id, []).append(dataclasses.replace(pledge, amount=left))
+    actors = []
+    for actor in market.actors:
+        bids = tuple(b for b in actor.bids if b.id not in usage.bids
+                     and all(challenge_of[i.component] in keep for i in b.items)
+                     and (b.exclusive_group is None or (actor.id, b.exclusive_group) not in usage.groups))
+        capacity = actor.capacity
+        if capacity is not None:
+            capacity = Capacity(
+                budget=None if capacity.budget is None else capacity.budget - usage.budget.get(actor.id, 0),
+                load=None if capacity.load is None else capacity.load - usage.load.get(actor.id, 0))
+        actors.append(dataclasses.replace(actor, bids=bids, capacity=capacity))
+    return Market(challenges=chosen, funders=tuple(Funder(fid, tuple(ps)) for fid, ps in funders.items()),
+                  actors=tuple(actors), name=market.name, currency=market.currency)
+
+
+# -- market changes (what-if, sweeps) ---------------------------------------------------------------
+
+def parse_amount(text: str, what: str = "amount") -> int:
+    try:
+        cents = parse_money(text)
+    except MoneyError as exc:
+        raise AnalysisError(f"{what} {text!r}: {exc}") from None
+    if cents <= 0:
+        raise AnalysisError(f"{what} {text!r}: must be more than 0")
+    return cents
+
+
+def parse_scope(market: Market, text: str) -> Scope:
+    """`SCOPE` entries separated by commas: a challenge id, a component "challenge/component", or a tag."""
+    challenges, components, tags = [], [], []
+    ids = {c.id for c in market.challenges}
+    keys = {k.key for k in market.components}
+    all_tags = {t for c in market.challenges for t in c.tags}
+    for entry in (e.strip() for e in text.split(",")):
+        if entry in keys:
+            components.append(entry)
+        elif entry in ids:
+            challenges.append(entry)
+        elif entry in all_tags:
+            tags.append(entry)
+        else:
+            raise AnalysisError(f"scope {entry!r}: not a challenge id, component (challenge/component) or tag "
+                                f"of this market")
+    return Scope(tuple(challenges), tuple(components), tuple(tags))
+
+
+def add_pledge(market: Market, amount: int, scope: Scope | None, pledge_id: str, funder_id: str) -> Market:
+    pledge = Pledge(pledge_id, funder_id, amount, scope)
+    existing = {p.id for p in market.pledges}
+    if pledge_id in existing:
+        raise AnalysisError(f"pledge id {pledge_id!r} already exists in the market")
+    return dataclasses.replace(market, funders=market.funders + (Funder(funder_id, (pledge,), name=funder_id),))
+
+
+def drop_actor(market: Market, actor_id: str) -> Market:
+    if actor_id not in {a.id for a in market.actors}:
+        known = ", ".join(sorted(a.id for a in market.actors)[:5])
+        raise AnalysisError(f"unknown actor {actor_id!r} (actors include {known}, ...)")
+    return dataclasses.replace(market, actors=tuple(a for a in market.actors if a.id != actor_id))
+
+
+def scale_pledges(market: Market, factor: float) -> Market:
+    """Every pledge times `factor`, rounded to the cent (half up); a pledge rounding to 0 is dropped."""
+    if not math.isfinite(factor) or factor <= 0:
+        raise AnalysisError(f"pledge scale {factor!r}: must be a number above 0")
+    funders = []
+    for funder in market.funders:
+        pledges = tuple(dataclasses.replace(p, amount=int(math.floor(p.amount * factor + 0.5)))
+                        for p in funder.pledges)
+        funders.append(dataclasses.replace(funder, pledges=tuple(p for p in pledges if p.amount > 0)))
+    return dataclasses.replace(market, funders=tuple(funders))
+
+
+def set_target(market: Market, challenge_id: str, target: float | None) -> Market:
+    if challenge_id not in {c.id for c in market.challenges}:
+        raise AnalysisError(f"unknown challenge {challenge_id!r}")
+    if target is not None and not (0 < target <= 1):
+        raise AnalysisError(f"reliability target {target!r} for {challenge_id}: must be in (0, 1]")
+    return dataclasses.replace(market, challenges=tuple(
+        dataclasses.replace(c, reliability=target) if c.id == challenge_id else c for c in market.challenges))
+
+
+def parse_target(market: Market, text: str) -> tuple[str, float | None]:
+    """`CHALLENGE=R` (R in (0, 1], or `none` to remove the target)."""
+    if "=" not in text:
+        raise AnalysisError(f"target {text!r}: expected CHALLENGE=R, such as kitui-boreholes=0.9")
+    cid, raw = text.rsplit("=", 1)
+    if cid not in {c.id for c in market.challenges}:
+        raise AnalysisError(f"target {text!r}: unknown challenge {cid!r}")
+    if raw.strip().lower() == "none":
+        return cid, None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise AnalysisError(f"target {text!r}: {raw!r} is not a number") from None
+    if not (0 < value <= 1):
+        raise AnalysisError(f"target {text!r}: the reliability must be in (0, 1]")
+    return cid, value
+
+
+_RANGE = re.compile(r"^\s*([^:]+):([^:]+):([^:]+)\s*$")
+
+
+def parse_range(text: str, what: str) -> list[float]:
+    """`START:STOP:COUNT`, COUNT evenly spaced values including both ends."""
+    match = _RANGE.match(text)
+    if not match:
+        raise AnalysisError(f"{what} {text!r}: expected START:STOP:COUNT, such as 0.5:2.0:16")
+    try:
+        start, stop = float(match.group(1)), float(match.group(2))
+        count = int(match.group(3))
+    except ValueError:
+        raise AnalysisError(f"{what} {text!r}: START and STOP must be numbers and COUNT a whole number") from None
+    if not (math.isfinite(start) and math.isfinite(stop)) or count < 1:
+        raise AnalysisError(f"{what} {text!r}: needs finite START and STOP and COUNT of at least 1")
+    if count > 1000:
+        raise AnalysisError(f"{what} {text!r}: at most 1000 points")
+    if count == 1:
+        return [start]
+    return [round(start + (stop - start) * i / (count - 1), 10) for i in range(count)]
+
+
+def num(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+class Progress:
+    """Where long analyses report progress; the CLI passes one that draws a rich progress bar."""
+
+    def start(self, label: str, total: int) -> None:
+        pass
+
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+QUIET = Progress()

@@ -1,0 +1,71 @@
+"""`swarm report`: one self-contained HTML file; rendered in headless Chromium, the Sankey draws."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .test_analysis_helpers import SMALL, WATER, run, solve, write
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+    WHY = f"playwright is not importable ({exc}); install the test extra: pip install -e '.[test]'"
+else:
+    WHY = ""
+
+
+@pytest.fixture(scope="module")
+def water_report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    allocation = solve(tmp, WATER)
+    sweep = tmp / "sweep.json"
+    swept = run("sweep", WATER, "--scale-pledges", "0.5:1.5:3", "--in-process", "-o", sweep)
+    assert swept.exit_code == 0, swept.output
+    out = tmp / "report.html"
+    result = run("report", WATER, allocation, "-o", out, "--sweep", sweep)
+    assert result.exit_code == 0, result.output
+    assert "self-contained" in result.output
+    return out
+
+
+def test_report_is_self_contained_with_table_and_reasons(water_report):
+    text = water_report.read_text()
+    assert not re.search(r"<script[^>]*\ssrc=", text)             # plotly.js is inlined, nothing fetched
+    assert len(re.findall(r"<script", text)) >= 2
+    assert 'id="sankey"' in text and 'id="sweep-curve"' in text
+    assert "kampala-sanitation" in text and "latrine-blocks: no eligible bid" in text
+
+
+@pytest.mark.skipif(sync_playwright is None, reason=WHY or "playwright missing")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: apt-get install -y chromium")
+def test_the_sankey_draws_in_headless_chromium(water_report):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.route("http*://**", lambda route: route.abort())      # prove no network is needed
+            page.goto(water_report.as_uri())
+            page.wait_for_selector("#sankey g.sankey-node", timeout=20000)
+            nodes = page.locator("#sankey g.sankey-node").count()
+            links = page.locator("#sankey path.sankey-link").count()
+            assert nodes > 20 and links > 20
+            assert page.locator("#sweep-curve g.scatterlayer path").count() >= 1
+            assert page.locator("#challenges tbody tr").count() == 12
+        finally:
+            browser.close()
+
+
+def test_report_bad_input(tmp_path):
+    market = write(tmp_path, SMALL)
+    allocation = solve(tmp_path, market)
+    result = run("report", market, tmp_path / "nope.json", "-o", tmp_path / "r.html")
+    assert result.exit_code == 2 and "no such file" in result.output
+    (tmp_path / "s.json").write_text(json.dumps({"rows": []}))
+    result = run("report", market, allocation, "-o", tmp_path / "r.html", "--sweep", tmp_path / "s.json")
+    assert result.exit_code == 2 and "not a sweep result" in result.output
