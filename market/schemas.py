@@ -164,9 +164,9 @@ def load(schema: Schema, data: Any, partial: bool | tuple[str, ...] = False) -> 
         raise InvalidInput(flatten(exc.messages)) from None
 
 
-def flatten(messages: Any, path: str = "") -> dict[str, str]:
-    """marshmallow's nested messages as {"items[0].price": "message"}."""
-    out: dict[str, str] = {}
+def flatten_messages(messages: Any, path: str = "") -> dict[str, list[str]]:
+    """marshmallow's (or webargs') nested messages as {"items[0].price": ["message", ...]}."""
+    out: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():
             if key == "_schema":
@@ -175,12 +175,17 @@ def flatten(messages: Any, path: str = "") -> dict[str, str]:
                 sub = f"{path}[{key}]"
             else:
                 sub = f"{path}.{key}" if path else str(key)
-            out.update(flatten(value, sub))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        out[path] = "; ".join(messages)
-    elif isinstance(messages, list):
+            for k, v in flatten_messages(value, sub).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, (list, tuple)):
         for value in messages:
-            out.update(flatten(value, path))
+            for k, v in flatten_messages(value, path).items():
+                out.setdefault(k, []).extend(v)
     else:
-        out[path] = str(messages)
+        out.setdefault(path, []).append(str(messages))
     return out
+
+
+def flatten(messages: Any, path: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as {"items[0].price": "message; message"}."""
+    return {k: "; ".join(v) for k, v in flatten_messages(messages, path).items()}

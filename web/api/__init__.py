@@ -25,6 +25,7 @@ from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
 from market.errors import MarketDomainError
+from market.schemas import flatten_messages
 
 from ..errors import status_of
 from .schemas import ApiErrorSchema, money_attributes
@@ -46,30 +47,6 @@ def error_response(status: int, errors: Mapping[str, Any], headers: Mapping[str,
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
-
-
-def flatten_messages(messages: Any, path: str = "") -> dict[str, list[str]]:
-    """webargs/marshmallow messages ({"json": {"items": {0: {"price": [...]}}}}) as {"items[0].price": [...]}."""
-    out: dict[str, list[str]] = {}
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            if key == "_schema":
-                sub = path
-            elif isinstance(key, int):
-                sub = f"{path}[{key}]"
-            else:
-                sub = f"{path}.{key}" if path else str(key)
-            for k, v in flatten_messages(value, sub).items():
-                out.setdefault(k, []).extend(v)
-    elif isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
-        out.setdefault(path, []).extend(messages)
-    elif isinstance(messages, (list, tuple)):
-        for value in messages:
-            for k, v in flatten_messages(value, path).items():
-                out.setdefault(k, []).extend(v)
-    else:
-        out.setdefault(path, []).append(str(messages))
-    return out
 
 
 LOCATIONS = {"json": "", "query": "query", "querystring": "query", "headers": "header", "view_args": "path"}
