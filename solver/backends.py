@@ -78,25 +78,38 @@ def _outcome(prob: pulp.LpProblem) -> str:
 
 def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
                abs_gap: float | None, warm_start: bool) -> tuple[str, float | None, float | None]:
-    with tempfile.TemporaryDirectory(prefix="swarm-cbc-") as tmp:
-        log_path = os.path.join(tmp, "cbc.log")
-        solver = _cbc(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0,
-                                   gapAbs=abs_gap, warmStart=warm_start, threads=1, logPath=log_path,
-                                   keepFiles=False)
+    # No CBC preprocessing: 2.10.3's (the one PuLP bundles) fixes and strengthens rows wrongly on
+    # small clearing models (a pledge too small for one bid, an exclusive group, a cover row with
+    # mixed quantities) and then calls a costlier answer optimal; without it, it is as fast here.
+    # Without it, though, CBC crashes writing the answer of some infeasible models; those it
+    # solves again with preprocessing, which says they are infeasible.
+    try:
+        log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, ["preprocess off"])
+    except pulp.PulpSolverError:
         try:
-            prob.solve(solver)
+            log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, [])
         except pulp.PulpSolverError as exc:
             raise BackendError(f"CBC failed: {exc}") from None
-        log = ""
-        if os.path.exists(log_path):
-            with open(log_path, encoding="utf-8", errors="replace") as handle:
-                log = handle.read()
     outcome = _outcome(prob)
     if outcome == "optimal" and re.search(r"Result - (Stopped on|Optimal solution found \(within gap)", log):
         outcome = "feasible"       # CBC calls a run stopped by --gap "optimal"; we do not
     objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
     bound = objective if outcome == "optimal" else _cbc_bound(log, prob.sense)
     return outcome, objective, bound
+
+
+def _run_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None, abs_gap: float | None,
+             warm_start: bool, options: list[str]) -> str:
+    """Solve with CBC; returns its log."""
+    with tempfile.TemporaryDirectory(prefix="swarm-cbc-") as tmp:
+        log_path = os.path.join(tmp, "cbc.log")
+        solver = _cbc(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0, gapAbs=abs_gap,
+                      warmStart=warm_start, threads=1, logPath=log_path, keepFiles=False, options=options)
+        prob.solve(solver)
+        if not os.path.exists(log_path):
+            return ""
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
 
 
 def _cbc_bound(log: str, sense: int) -> float | None:
@@ -140,6 +153,11 @@ def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | No
     info = prob.solverModel.getInfo()
     status = prob.solverModel.getModelStatus()
     import highspy
+    if status == highspy.HighsModelStatus.kNotset:
+        # HiGHS refused to start, which PuLP reports like a limit hit before any solution. The usual
+        # cause: other code in this process started HiGHS's global scheduler with another thread count.
+        raise BackendError("HiGHS did not run: its thread scheduler was started elsewhere in this process "
+                           "with a thread count other than 1 (highspy.Highs.resetGlobalScheduler clears it)")
     if outcome == "optimal" and status != highspy.HighsModelStatus.kOptimal:
         outcome = "feasible"
     if outcome == "optimal" and gap and info.mip_gap > 1e-9 and info.mip_gap != float("inf"):

@@ -186,7 +186,8 @@ def _warm_start(model: ClearingModel, solution: Solution) -> None:
     for key, var in model.funded.items():
         var.setInitialValue(1 if covered.get(key, 0) >= model.components[key].quantity else 0)
     for pk, var in model.pay.items():
-        var.setInitialValue(solution.pays.get(pk, 0.0))
+        # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
+        var.setInitialValue(max(solution.pays.get(pk, 0.0), 0.0))
 
 
 def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: ClearingModel,

@@ -126,13 +126,19 @@ def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: 
                       admits: Mapping[str, tuple[int, ...]], challenge_of: Mapping[str, str]) -> PoolFlows:
     """The exact fallback: whole-cent flows near the continuous ones, as a small integer program.
 
-    Each flow stays between the floor and ceiling of its continuous value, so a
-    solution exists for totals and amounts; matching slack is minimised.
+    Each flow stays between the floor and ceiling of its continuous value, and
+    within its pool's share cap (the continuous value meets the cap up to solver
+    tolerance, so the floor does too), so a solution exists for totals and
+    amounts; matching slack is minimised.
     """
     prob = pulp.LpProblem("rounding", pulp.LpMinimize)
     z = {}
     for n, ((p, key), v) in enumerate(sorted(exact.items(), key=lambda kv: (kv[0][0], kv[0][1]))):
-        z[p, key] = prob.add_variable(f"z_{n}", lowBound=math.floor(v + 1e-9), upBound=math.ceil(v - 1e-9), cat=pulp.LpInteger)
+        low, high = math.floor(v + 1e-9), math.ceil(v - 1e-9)
+        cap = pools[p].share_cap
+        if cap is not None:
+            high = max(low, min(high, math.ceil(cap * costs[key] - 1e-9)))
+        z[p, key] = prob.add_variable(f"z_{n}", lowBound=low, upBound=high, cat=pulp.LpInteger)
     slack = []
     for j, (key, cost) in enumerate(costs.items()):
         if cost > 0:
