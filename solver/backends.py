@@ -78,9 +78,10 @@ def _outcome(prob: pulp.LpProblem) -> str:
 
 def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
                abs_gap: float | None, warm_start: bool) -> tuple[str, float | None, float | None]:
-    # No CBC preprocessing: 2.10.3's (the one PuLP bundles) fixes and strengthens rows wrongly on
+    # No CBC preprocessing: 2.10.3's (the one PuLP bundles) fixes and substitutes wrongly on some
     # small clearing models (a pledge too small for one bid, an exclusive group, a cover row with
-    # mixed quantities) and then calls a costlier answer optimal; without it, it is as fast here.
+    # mixed quantities) and then calls a costlier answer optimal (tests/solver/test_properties.py).
+    # On the OR-Library markets this is faster on some and slower on others (b05200: 2 s -> 28 s).
     # Without it, though, CBC crashes writing the answer of some infeasible models; those it
     # solves again with preprocessing, which says they are infeasible.
     try:
