@@ -84,9 +84,12 @@ def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None
     # On the OR-Library markets this is faster on some and slower on others (b05200: 2 s -> 28 s).
     # Without it, though, CBC crashes writing the answer of some infeasible models; those it
     # solves again with preprocessing, which says they are infeasible.
+    started = time.perf_counter()
     try:
         log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, ["preprocess off"])
     except pulp.PulpSolverError:
+        if time_limit is not None:          # the retry gets only what is left of the limit
+            time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
         try:
             log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, [])
         except pulp.PulpSolverError as exc:
