@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
-from .market import Number
+from .market import Bid, Market, Number
 from .money import format_money
 
 FORMAT = "swarm-allocation/1"
@@ -130,3 +130,52 @@ def normalise_value(total: float | int) -> Number:
     if isinstance(total, float) and total.is_integer() and abs(total) < 2**53:
         return int(total)
     return total
+
+
+def from_awards(market: Market, accepted: list[Bid], flows: Mapping[str, list[tuple[str, int]]],
+                status: str) -> Allocation:
+    """The allocation that accepted bids (market order) and per-pledge flows [(component, cents)] make:
+    coverage, completion, value, cost, reliability, spent and returned all derived here. `unfunded`
+    and `solver` are left for the caller. Raises ValueError if bids are on a challenge not completed."""
+    covered: dict[str, int] = {}
+    item_cost: dict[str, int] = {}
+    for bid in accepted:
+        for item in bid.items:
+            covered[item.component] = covered.get(item.component, 0) + item.quantity
+            item_cost[item.component] = item_cost.get(item.component, 0) + item.price
+    challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
+    touching: dict[str, list[Bid]] = {}
+    for bid in accepted:
+        for cid in dict.fromkeys(challenge_of[i.component] for i in bid.items):
+            touching.setdefault(cid, []).append(bid)
+    results = []
+    total_value: float = 0
+    for challenge in market.challenges:
+        completed = all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical)
+        if not completed and any(covered.get(k.key) for k in challenge.components):
+            raise ValueError(f"bids accepted on challenge {challenge.id}, which is not completed")
+        components = tuple(ComponentResult(k.id, completed and covered.get(k.key, 0) >= k.quantity,
+                                           covered.get(k.key, 0), item_cost.get(k.key, 0))
+                           for k in challenge.components)
+        value: float = 0
+        if completed:
+            value = challenge.value + sum(k.value for k, r in zip(challenge.components, components)
+                                          if not k.critical and r.funded)
+        total_value += value
+        reliability = 1.0
+        for bid in touching.get(challenge.id, []):
+            reliability *= bid.reliability
+        results.append(ChallengeResult(challenge.id, completed, normalise_value(value),
+                                       sum(r.cost for r in components), reliability, components))
+    order = {k.key: n for n, k in enumerate(market.components)}
+    flow_rows, pledges = [], []
+    for pledge in market.pledges:
+        mine = sorted(((key, cents) for key, cents in flows.get(pledge.id, []) if cents > 0),
+                      key=lambda kv: order[kv[0]])
+        flow_rows.extend(Flow(pledge.id, pledge.funder_id, key, cents) for key, cents in mine)
+        pledges.append(PledgeResult(pledge.id, pledge.funder_id, pledge.amount, sum(c for _, c in mine)))
+    awards = tuple(Award(b.id, b.actor_id, b.price, tuple(AwardItem(i.component, i.quantity, i.price) for i in b.items))
+                   for b in accepted)
+    return Allocation(market=market.name, status=status, value=normalise_value(total_value),
+                      cost=sum(b.price for b in accepted), challenges=tuple(results), awards=awards,
+                      flows=tuple(flow_rows), pledges=tuple(pledges), unfunded=())

@@ -7,15 +7,13 @@ so a time limit always leaves a valid allocation (status "feasible").
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 
 import pulp
 
 from . import backends
-from .allocation import (Allocation, Award, AwardItem, ChallengeResult, ComponentResult, Flow, PledgeResult,
-                         normalise_value)
+from .allocation import Allocation, from_awards
 from .eligibility import Presolve, presolve
 from .flows import round_pool_flows, split_pool
 from .market import Bid, Market
@@ -195,38 +193,12 @@ def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: Clea
     """Everything in the allocation is derived from the accepted bids and the rounded flows."""
     accepted = {b.id for b in solution.accepted}
     awards_bids = [b for b in market.bids if b.id in accepted]
-    covered = _covered(awards_bids)
-    item_cost: dict[str, int] = {}
+    costs: dict[str, int] = {}
     for bid in awards_bids:
         for item in bid.items:
-            item_cost[item.component] = item_cost.get(item.component, 0) + item.price
+            costs[item.component] = costs.get(item.component, 0) + item.price
+    costs = {k.key: costs[k.key] for k in market.components if costs.get(k.key, 0) > 0}
     challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
-    touching: dict[str, list[Bid]] = {}
-    for bid in awards_bids:
-        for cid in dict.fromkeys(challenge_of[i.component] for i in bid.items):
-            touching.setdefault(cid, []).append(bid)
-
-    results = []
-    total_value: float = 0
-    for challenge in market.challenges:
-        completed = all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical)
-        if not completed and any(covered.get(k.key) for k in challenge.components):
-            raise ClearingError(f"internal: bids accepted on challenge {challenge.id}, which is not completed")
-        components = tuple(ComponentResult(k.id, completed and covered.get(k.key, 0) >= k.quantity,
-                                           covered.get(k.key, 0), item_cost.get(k.key, 0))
-                           for k in challenge.components)
-        value: float = 0
-        if completed:
-            value = challenge.value + sum(k.value for k, r in zip(challenge.components, components)
-                                          if not k.critical and r.funded)
-        total_value += value
-        reliability = 1.0
-        for bid in touching.get(challenge.id, []):
-            reliability *= bid.reliability
-        results.append(ChallengeResult(challenge.id, completed, normalise_value(value),
-                                       sum(r.cost for r in components), reliability, components))
-
-    costs = {k.key: item_cost.get(k.key, 0) for k in market.components if item_cost.get(k.key, 0) > 0}
     pool_flows = round_pool_flows(pools, costs, solution.pays, pre.admits, challenge_of)
     order = {k.key: n for n, k in enumerate(market.components)}
     per_pledge: dict[str, list[tuple[str, int]]] = {}
@@ -235,13 +207,7 @@ def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: Clea
                       key=lambda kv: order[kv[0]])
         for pledge_id, key, cents in split_pool(pool, mine):
             per_pledge.setdefault(pledge_id, []).append((key, cents))
-    flows, pledges = [], []
-    for pledge in market.pledges:
-        mine = sorted(per_pledge.get(pledge.id, []), key=lambda kv: order[kv[0]])
-        flows.extend(Flow(pledge.id, pledge.funder_id, key, cents) for key, cents in mine)
-        pledges.append(PledgeResult(pledge.id, pledge.funder_id, pledge.amount, sum(c for _, c in mine)))
-    awards = tuple(Award(b.id, b.actor_id, b.price, tuple(AwardItem(i.component, i.quantity, i.price) for i in b.items))
-                   for b in awards_bids)
-    return Allocation(market=market.name, status=status, value=normalise_value(total_value),
-                      cost=sum(b.price for b in awards_bids), challenges=tuple(results), awards=awards,
-                      flows=tuple(flows), pledges=tuple(pledges), unfunded=())
+    try:
+        return from_awards(market, awards_bids, per_pledge, status)
+    except ValueError as exc:
+        raise ClearingError(f"internal: {exc}") from None

@@ -9,8 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..allocation import (Allocation, Award, AwardItem, ChallengeResult, ComponentResult, Flow, PledgeResult,
-                          Unfunded, normalise_value)
+from ..allocation import Allocation, Unfunded, from_awards
 from ..eligibility import presolve
 from ..market import Bid, Capacity, Funder, Market, Pledge, Scope
 from ..money import MoneyError, parse_money
@@ -32,52 +31,17 @@ def build_allocation(market: Market, accepted: Iterable[str], flows: Mapping[tup
     else `why_not`. The result is checked with the independent verifier; a violation raises."""
     chosen = set(accepted)
     bids = [b for b in market.bids if b.id in chosen]
-    covered: dict[str, int] = {}
-    item_cost: dict[str, int] = {}
-    for bid in bids:
-        for item in bid.items:
-            covered[item.component] = covered.get(item.component, 0) + item.quantity
-            item_cost[item.component] = item_cost.get(item.component, 0) + item.price
-    challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
-    touching: dict[str, list[Bid]] = {}
-    for bid in bids:
-        for cid in dict.fromkeys(challenge_of[i.component] for i in bid.items):
-            touching.setdefault(cid, []).append(bid)
-    results = []
-    total: float = 0
-    for challenge in market.challenges:
-        completed = all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical)
-        parts = tuple(ComponentResult(k.id, completed and covered.get(k.key, 0) >= k.quantity,
-                                      covered.get(k.key, 0), item_cost.get(k.key, 0)) for k in challenge.components)
-        value: float = 0
-        if completed:
-            value = challenge.value + sum(k.value for k, r in zip(challenge.components, parts)
-                                          if not k.critical and r.funded)
-        total += value
-        reliability = 1.0
-        for bid in touching.get(challenge.id, []):
-            reliability *= bid.reliability
-        results.append(ChallengeResult(challenge.id, completed, normalise_value(value), sum(r.cost for r in parts),
-                                       reliability, parts))
-    order = {k.key: n for n, k in enumerate(market.components)}
-    flow_list, pledges = [], []
-    for pledge in market.pledges:
-        mine = sorted(((key, cents) for (pid, key), cents in flows.items() if pid == pledge.id and cents > 0),
-                      key=lambda kv: order[kv[0]])
-        flow_list.extend(Flow(pledge.id, pledge.funder_id, key, cents) for key, cents in mine)
-        pledges.append(PledgeResult(pledge.id, pledge.funder_id, pledge.amount, sum(c for _, c in mine)))
+    per_pledge: dict[str, list[tuple[str, int]]] = {}
+    for (pledge_id, key), cents in flows.items():
+        per_pledge.setdefault(pledge_id, []).append((key, cents))
+    built = from_awards(market, bids, per_pledge, status)
     pre = presolve(market, make_pools(market))
     unfunded = []
-    for challenge, result in zip(market.challenges, results):
+    for challenge, result in zip(market.challenges, built.challenges):
         if not result.completed:
             reason = pre.impossible_challenges.get(challenge.id) or why_not
             unfunded.append(Unfunded(challenge.id, (reason,)))
-    allocation = Allocation(market=market.name, status=status, value=normalise_value(total),
-                            cost=sum(b.price for b in bids), challenges=tuple(results),
-                            awards=tuple(Award(b.id, b.actor_id, b.price,
-                                               tuple(AwardItem(i.component, i.quantity, i.price) for i in b.items))
-                                         for b in bids),
-                            flows=tuple(flow_list), pledges=tuple(pledges), unfunded=tuple(unfunded), solver=solver)
+    allocation = dataclasses.replace(built, unfunded=tuple(unfunded), solver=solver)
     problems = verify_allocation(market, allocation.to_document())
     if problems:
         raise RuntimeError("internal: a baseline allocation breaks a rule: " + "; ".join(problems[:3]))
