@@ -74,7 +74,7 @@ def _engine() -> tuple[Engine, str]:
 
 
 @contextmanager
-def _database() -> Iterator[sessionmaker[Session]]:
+def database_or_exit() -> Iterator[sessionmaker[Session]]:
     """Sessions on a database at the latest migration; domain errors become one-line messages."""
     engine, url = _engine()
     try:
@@ -132,7 +132,7 @@ def db_current() -> None:
 def import_(market_file: str) -> None:
     """Create an open round from a market file; the last line printed is the new round's id."""
     market = solver_cli.load_or_exit(market_file)
-    with _database() as sessions:
+    with database_or_exit() as sessions:
         with sessions.begin() as session:
             rnd = services.import_market(session, None, market)
             round_id = rnd.id
@@ -148,7 +148,7 @@ def import_(market_file: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
 def export(round_id: int, output: str | None) -> None:
     """Write a round as a market file (swarm-market/1)."""
-    with _database() as sessions:
+    with database_or_exit() as sessions:
         with sessions.begin() as session:
             document = services.export_round(session, None, round_id)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -172,7 +172,7 @@ def export(round_id: int, output: str | None) -> None:
 def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | None, no_explain: bool) -> None:
     """Clear a round (closing it first if it is open), record the run and print the summary."""
     options = ClearOptions(backend=backend, time_limit=time_limit, gap=gap, explain=not no_explain)
-    with _database() as sessions:
+    with database_or_exit() as sessions:
         with sessions.begin() as session:
             rnd = session.get(Round, round_id)
             status = rnd.status if rnd is not None else None
@@ -188,7 +188,7 @@ def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | N
 @main.command("rounds")
 def rounds() -> None:
     """List the rounds: id, status, pledges, bids, name."""
-    with _database() as sessions:
+    with database_or_exit() as sessions:
         with sessions.begin() as session:
             pledges = dict(session.execute(select(Pledge.round_id, func.count()).where(Pledge.withdrawn.is_(False))
                                            .group_by(Pledge.round_id)).all())

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 from market import migrate, services
-from market.cli import main
+from market.cli import database_or_exit, main
 from market.db import database_url, make_engine, make_sessionmaker
 from market.errors import MarketDomainError
 from market.models import Role, Round
@@ -108,16 +108,9 @@ def user_create(email: str, name: str, role: str, password: str) -> None:
     if len(password) < 8:
         click.echo("error: the password needs at least 8 characters", err=True)
         sys.exit(2)
-    engine, _ = _prepared()
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            created = services.create_user(session, None, email, name, role, generate_password_hash(password))
-            line = f"created {created.role} {created.email} (user {created.id})"
-    except MarketDomainError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        engine.dispose()
+    with database_or_exit() as sessions, sessions.begin() as session:
+        created = services.create_user(session, None, email, name, role, generate_password_hash(password))
+        line = f"created {created.role} {created.email} (user {created.id})"
     click.echo(line)
 
 
@@ -138,16 +131,9 @@ def _user_id(session: object, email: str) -> int:
 @click.option("--name", default="", help="What the token is for.")
 def token_create(email: str, name: str) -> None:
     """Make a token; the last line printed is the token itself."""
-    engine, _ = _prepared()
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            row, secret = services.create_token(session, None, _user_id(session, email), name)
-            line = f"created API token {row.id} ({row.prefix}...) for {email}; it is shown only now:"
-    except MarketDomainError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        engine.dispose()
+    with database_or_exit() as sessions, sessions.begin() as session:
+        row, secret = services.create_token(session, None, _user_id(session, email), name)
+        line = f"created API token {row.id} ({row.prefix}...) for {email}; it is shown only now:"
     click.echo(line, err=True)
     click.echo(secret)
 
@@ -156,15 +142,11 @@ def token_create(email: str, name: str) -> None:
 @click.option("--email", required=True)
 def token_list(email: str) -> None:
     """An account's tokens: id, prefix, name, created, last used, revoked."""
-    engine, _ = _prepared()
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            lines = [f"{t.id}\t{t.prefix}...\t{t.name or '-'}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t"
-                     f"{'used ' + format(t.last_used_at, '%Y-%m-%d %H:%M') if t.last_used_at else 'never used'}\t"
-                     f"{'revoked' if t.revoked_at else 'active'}"
-                     for t in services.list_tokens(session, None, _user_id(session, email))]
-    finally:
-        engine.dispose()
+    with database_or_exit() as sessions, sessions.begin() as session:
+        lines = [f"{t.id}\t{t.prefix}...\t{t.name or '-'}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t"
+                 f"{'used ' + format(t.last_used_at, '%Y-%m-%d %H:%M') if t.last_used_at else 'never used'}\t"
+                 f"{'revoked' if t.revoked_at else 'active'}"
+                 for t in services.list_tokens(session, None, _user_id(session, email))]
     click.echo("\n".join(lines) if lines else f"{email} has no API tokens")
 
 
@@ -172,16 +154,9 @@ def token_list(email: str) -> None:
 @click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
 def token_revoke(token_id: int) -> None:
     """Revoke a token by its id (see `swarm token list`)."""
-    engine, _ = _prepared()
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            row = services.revoke_token(session, None, token_id)
-            line = f"revoked API token {row.id} ({row.prefix}...)"
-    except MarketDomainError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        engine.dispose()
+    with database_or_exit() as sessions, sessions.begin() as session:
+        row = services.revoke_token(session, None, token_id)
+        line = f"revoked API token {row.id} ({row.prefix}...)"
     click.echo(line)
 
 
