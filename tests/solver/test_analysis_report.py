@@ -1,24 +1,12 @@
 """`swarm report`: one self-contained HTML file; rendered in headless Chromium, the Sankey draws."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.browser import NEEDS_BROWSER, launch, sync_playwright
+
 from .test_analysis_helpers import SMALL, WATER, run, solve, write
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError as exc:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-    WHY = f"playwright is not importable ({exc}); install the test extra: pip install -e '.[test]'"
-else:
-    WHY = ""
-
 
 @pytest.fixture(scope="module")
 def water_report(tmp_path_factory):
@@ -42,11 +30,10 @@ def test_report_is_self_contained_with_table_and_reasons(water_report):
     assert "kampala-sanitation" in text and "latrine-blocks: no eligible bid" in text
 
 
-@pytest.mark.skipif(sync_playwright is None, reason=WHY or "playwright missing")
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: apt-get install -y chromium")
+@NEEDS_BROWSER
 def test_the_sankey_draws_in_headless_chromium(water_report):
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page()
             page.route("http*://**", lambda route: route.abort())      # prove no network is needed

@@ -15,25 +15,10 @@ from werkzeug.serving import make_server
 from market import services
 from tests.market.helpers import market_doc
 from tests.web.conftest import import_doc, make_app
+from tests.browser import NEEDS_BROWSER, expect, launch, sync_playwright
 from web import db as web_db
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError as exc:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-    WHY = f"playwright is not importable ({exc}); install the test extra: pip install -e '.[test]'"
-else:
-    WHY = ""
-
-pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason=WHY or "playwright missing"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: apt-get install -y chromium "
-                                                     "(.ci/run does this)"),
-]
+pytestmark = NEEDS_BROWSER
 
 
 @pytest.fixture
@@ -77,7 +62,7 @@ def sign_up(page, base, name, email, role):
 def test_funder_actor_analyst_round_trip(server, shots):
     base, round_id = server
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch(pw)
         try:
             funder = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
             sign_up(funder, base, "Lake Trust", "trust@example.org", "funder")
