@@ -6,22 +6,19 @@ once and emptied before each test; skipped, with the reason, when the URL is uns
 """
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from market import migrate
 from market.db import make_engine, make_sessionmaker
 from market.models import User
+from tests.pg import migrated_schema
 
-PG_ENV = "SWARM_TEST_DATABASE_URL"
 
 
 @dataclass
@@ -50,27 +47,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url(worker_id: str) -> str:
     """A migrated schema of its own for this xdist worker, dropped at the end."""
-    base = os.environ.get(PG_ENV, "").strip()
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    schema = f"swarm_test_{worker_id}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # unreachable, refused, no such database
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {make_url(base).render_as_string(hide_password=True)} is unreachable: "
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with migrated_schema(f"swarm_test_{worker_id}") as url:
+        yield url
 
 
 def _empty_pg(engine: Engine) -> None:

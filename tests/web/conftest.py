@@ -16,6 +16,7 @@ from market import migrate, services
 from market.db import make_engine
 from solver.loading import parse_market
 from tests.market.helpers import market_doc
+from tests.pg import migrated_schema
 from web import create_app
 from web import db as web_db
 
@@ -101,33 +102,9 @@ def any_app(request: pytest.FixtureRequest, tmp_path: Path, web_template: Path) 
         yield application
         web_db.dispose(application)
         return
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = os.environ.get("SWARM_TEST_DATABASE_URL", "").strip()
-    if not base:
-        pytest.skip("PostgreSQL tests need SWARM_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    schema = f"swarm_web_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # unreachable, refused, no such database
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    application = make_app(tmp_path, web_template, DATABASE_URL=url)
-    try:
-        yield application
-    finally:
-        web_db.dispose(application)
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with migrated_schema("swarm_web") as url:
+        application = make_app(tmp_path, web_template, DATABASE_URL=url)
+        try:
+            yield application
+        finally:
+            web_db.dispose(application)
