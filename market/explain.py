@@ -90,6 +90,7 @@ def _why_lost(market: dict[str, Any], allocation: dict[str, Any], actor: dict[st
     if unfunded_optional:
         reasons.append("not funded: " + ", ".join(unfunded_optional) + " (an optional component whose extra value "
                        "did not fit the money in scope)")
+    reasons.extend(_as_good(market, components, bid, reliability, awarded, currency))
     if others:
         rival = sum(p for item in bid["items"] for _, p in covering.get(item["component"], []))
         reasons.append(f"the same components were covered by other awarded bids ({', '.join(others)}) that together "
@@ -105,3 +106,31 @@ def _why_lost(market: dict[str, Any], allocation: dict[str, Any], actor: dict[st
     if not reasons:
         reasons.append("a combination of other bids completed the same value at a lower total cost")
     return reasons
+
+
+def _as_good(market: dict[str, Any], components: dict[str, Any], bid: dict[str, Any], reliability: float,
+             awarded: dict[str, dict[str, Any]], currency: str) -> list[str]:
+    """Awarded bids with exactly this bid's items (components and quantities), priced no higher on any
+    item and at least as reliable: offers at least as good for the same work (the clearing sets aside,
+    before solving, a bid that such a bid can always stand in for: solver/dominance.py)."""
+    def items(entries: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+        return {i["component"]: (i.get("quantity", components[i["component"]][1].get("quantity", 1)),
+                                 parse_money(i["price"])) for i in entries}
+
+    mine = items(bid["items"])
+    bids = {b["id"]: (a, b) for a in market.get("actors", []) for b in a.get("bids", [])}
+    out = []
+    for award in awarded.values():
+        theirs = items(award["items"])
+        if award["bid"] == bid["id"] or theirs.keys() != mine.keys():
+            continue
+        if any(theirs[k][0] != mine[k][0] or theirs[k][1] > mine[k][1] for k in mine):
+            continue
+        owner, other = bids.get(award["bid"], ({}, {}))
+        if other.get("reliability", owner.get("reliability", 1)) < reliability:
+            continue
+        price = sum(p for _, p in theirs.values())
+        out.append(f'the awarded bid "{award["bid"]}" offers the same items, no dearer on any of them '
+                   f"({_money(price, currency)} in all) and at least as reliable: an offer at least as good as "
+                   "yours for the same work")
+    return out

@@ -122,7 +122,108 @@ class Allocation:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_document(), indent=2, ensure_ascii=False) + "\n"
+        return dumps_indented(self.to_document()) + "\n"
+
+
+def dumps_indented(doc: Any) -> str:
+    """Exactly `json.dumps(doc, indent=2, ensure_ascii=False)`, several times faster.
+
+    With an indent, json.dumps leaves its C encoder for a pure-Python generator that yields every token
+    through nested generators: most of the time of writing a large allocation. This writes the same
+    bytes in one recursive pass, strings escaped by json's own C function. Anything it does not know
+    (keys that are not strings, types other than JSON's) goes to json.dumps itself."""
+    out: list[str] = []
+    try:
+        _encode(doc, "\n", out)
+    except _Unknown:
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+    return "".join(out)
+
+
+class _Unknown(Exception):
+    pass
+
+
+_escape = json.encoder.encode_basestring          # the C function when available, as json.dumps uses
+
+
+def _scalar(o: Any) -> str | None:
+    """A JSON scalar's text, None for a container."""
+    cls = type(o)
+    if cls is str:
+        return _escape(o)
+    if cls is int:
+        return int.__repr__(o)
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if cls is float:
+        return _float(o)
+    if isinstance(o, (dict, list, tuple)):
+        return None
+    if isinstance(o, str):
+        return _escape(o)
+    if isinstance(o, int):
+        return int.__repr__(o)
+    if isinstance(o, float):
+        return _float(o)
+    raise _Unknown
+
+
+def _encode(o: Any, newline: str, out: list[str]) -> None:
+    """`newline` is "\\n" and the indentation of the line `o` starts on."""
+    text = _scalar(o)
+    if text is not None:
+        out.append(text)
+        return
+    inner = newline + "  "
+    if isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        opening = "{" + inner
+        between = "," + inner
+        sep = opening
+        for key, value in o.items():
+            if type(key) is not str:
+                raise _Unknown
+            text = _scalar(value)
+            if text is not None:
+                out.append(sep + _escape(key) + ": " + text)
+            else:
+                out.append(sep + _escape(key) + ": ")
+                _encode(value, inner, out)
+            sep = between
+        out.append(newline + "}")
+    else:
+        if not o:
+            out.append("[]")
+            return
+        opening = "[" + inner
+        between = "," + inner
+        sep = opening
+        for value in o:
+            text = _scalar(value)
+            if text is not None:
+                out.append(sep + text)
+            else:
+                out.append(sep)
+                _encode(value, inner, out)
+            sep = between
+        out.append(newline + "]")
+
+
+def _float(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == float("inf"):
+        return "Infinity"
+    if o == -float("inf"):
+        return "-Infinity"
+    return float.__repr__(o)
 
 
 def normalise_value(total: float | int) -> Number:

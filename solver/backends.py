@@ -6,11 +6,16 @@ to another PuLP version or solver a one-file change.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
+import itertools
+import operator
 import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -62,7 +67,7 @@ def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None
     if backend == "cbc":
         report = _solve_cbc(prob, time_limit, gap, abs_gap, warm_start)
     else:
-        report = _solve_highs(prob, time_limit, gap, abs_gap)
+        report = _solve_highs(prob, time_limit, gap, abs_gap, warm_start)
     return SolveReport(report[0], report[1], report[2], time.perf_counter() - started)
 
 
@@ -145,29 +150,235 @@ def _stdout_silenced() -> Iterator[None]:
 
 
 def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
-                 abs_gap: float | None) -> tuple[str, float | None, float | None]:
-    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0.0,
-                        gapAbs=abs_gap, threads=1)
+                 abs_gap: float | None, warm_start: bool = False) -> tuple[str, float | None, float | None]:
+    """HiGHS through highspy, with the model passed in bulk.
+
+    PuLP's own HiGHS interface (pulp.HiGHS) adds every column and row from Python one call at a time,
+    walks prob.variables() three times and ignores warm starts; on markets of a million variables the
+    transfer took longer than a short solve. This builds the same model PuLP would (same column order,
+    the negated objective of a maximum, the same bounds and integrality; plus the objective's constant as
+    HiGHS's offset) as numpy arrays, passes it with one call, and writes back what PuLP writes back."""
+    import highspy
+    started = time.perf_counter()
+    wasNone, dummyVar = prob.fixObjective()       # as LpProblem.solve: an objective without variables
     try:
         with _stdout_silenced():
-            prob.solve(solver)
-    except pulp.PulpSolverError as exc:
-        raise BackendError(f"HiGHS failed: {exc}") from None
+            h, variables, constraints, objective = _run_highs(prob, time_limit, gap, abs_gap, warm_start)
+            if warm_start and _start_misreported(h, *objective):
+                # HiGHS 1.16 can return the MIP start itself while reporting the objective the start has
+                # in its presolved model, which may be better than the start's true objective, and stop
+                # there, calling it optimal (tests/solver/test_backends_highs.py). Then solve again without it.
+                if time_limit is not None:
+                    time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
+                h, variables, constraints, _ = _run_highs(prob, time_limit, gap, abs_gap, False)
+            status, sol_status = _read_from_highs(h, prob, variables, constraints)
+    finally:
+        prob.restoreObjective(wasNone, dummyVar)
+    prob.assignStatus(status, sol_status)
     outcome = _outcome(prob)
-    info = prob.solverModel.getInfo()
-    status = prob.solverModel.getModelStatus()
-    import highspy
-    if status == highspy.HighsModelStatus.kNotset:
+    info = h.getInfo()
+    model_status = h.getModelStatus()
+    if model_status == highspy.HighsModelStatus.kNotset:
         # HiGHS refused to start, which PuLP reports like a limit hit before any solution. The usual
         # cause: other code in this process started HiGHS's global scheduler with another thread count.
         raise BackendError("HiGHS did not run: its thread scheduler was started elsewhere in this process "
                            "with a thread count other than 1 (highspy.Highs.resetGlobalScheduler clears it)")
-    if outcome == "optimal" and status != highspy.HighsModelStatus.kOptimal:
+    if outcome == "optimal" and model_status != highspy.HighsModelStatus.kOptimal:
         outcome = "feasible"
     if outcome == "optimal" and gap and info.mip_gap > 1e-9 and info.mip_gap != float("inf"):
         outcome = "feasible"       # stopped by a positive --gap, not proven
     bound = info.mip_dual_bound if abs(info.mip_dual_bound) != float("inf") else None
     if bound is not None and prob.sense == pulp.LpMaximize:
-        bound = -bound             # PuLP hands HiGHS the negated objective of a maximum
+        bound = -bound             # HiGHS is handed the negated objective of a maximum (offset included)
     objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
     return outcome, objective, bound
+
+
+def _run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None, abs_gap: float | None,
+               warm_start: bool
+               ) -> tuple[object, list[pulp.LpVariable], list[pulp.LpConstraint], tuple[object, float]]:
+    """A new Highs object with the options PuLP's interface sets, given `prob` (and its start) and run."""
+    import highspy
+    h = highspy.Highs()
+    prob.solverModel = h                          # as pulp.HiGHS does
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", gap if gap is not None else 0.0)
+    if abs_gap is not None:
+        h.setOptionValue("mip_abs_gap", abs_gap)
+    h.setOptionValue("threads", 1)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    variables, constraints, objective = _pass_to_highs(h, prob)
+    if warm_start:
+        _set_start(h, variables)
+    h.run()
+    return h, variables, constraints, objective
+
+
+def _start_misreported(h: object, cost: object, offset: float) -> bool:
+    """Whether the objective HiGHS reports is not that of the solution it returns (given costs and offset)."""
+    import numpy as np
+    solution = h.getSolution()
+    reported = h.getInfo().objective_function_value
+    if not solution.value_valid or not np.isfinite(reported) or len(solution.col_value) != len(cost):
+        return False
+    actual = float(np.dot(cost, np.asarray(solution.col_value, dtype=np.float64))) + offset
+    return abs(actual - reported) > 1e-6 * max(1.0, abs(actual), abs(reported))
+
+
+def _pass_to_highs(h: object, prob: pulp.LpProblem
+                   ) -> tuple[list[pulp.LpVariable], list[pulp.LpConstraint], tuple[object, float]]:
+    """Pass `prob` to the Highs object `h` in one call; returns the columns and rows in HiGHS's order, and
+    the costs and offset HiGHS was given."""
+    import highspy
+    import numpy as np
+    inf = highspy.kHighsInf
+    constraints = prob.constraints()             # insertion order (PuLP 4.0's call; no deprecation warning)
+    variables, obj_index, a_index = _columns(prob, constraints)
+    n, m = len(variables), len(constraints)
+
+    sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0   # HiGHS minimises the negated objective of a maximum
+    cost = np.zeros(n)
+    objective = prob.objective
+    if objective:
+        cost[obj_index] = np.fromiter(objective.values(), np.float64, len(obj_index))
+        cost *= sign
+    offset = sign * float(objective.constant) + 0.0 if objective is not None else 0.0   # + 0.0: no -0.0
+
+    # None (no bound) becomes nan, then +-inf
+    col_lower = np.array(list(map(operator.attrgetter("lowBound"), variables)), dtype=np.float64)
+    col_upper = np.array(list(map(operator.attrgetter("upBound"), variables)), dtype=np.float64)
+    col_lower[np.isnan(col_lower)] = -inf
+    col_upper[np.isnan(col_upper)] = inf
+    integer = pulp.LpInteger                     # LpBinary variables are LpInteger on [0, 1]
+    integrality = np.fromiter(map(integer.__eq__, map(operator.attrgetter("cat"), variables)), np.int32, n)
+
+    lengths = np.fromiter(map(len, constraints), np.int64, m)
+    nnz = int(lengths.sum())
+    a_value = np.fromiter(itertools.chain.from_iterable(c.values() for c in constraints), np.float64, nnz)
+    if nnz and not a_value.all():                # PuLP leaves out zero coefficients
+        keep = a_value != 0
+        lengths = np.bincount(np.repeat(np.arange(m), lengths)[keep], minlength=m)
+        a_index, a_value = a_index[keep], a_value[keep]
+        nnz = len(a_value)
+    a_start = np.zeros(m + 1, np.int32)          # HighsInt is 32 bits in highspy's wheels
+    np.cumsum(lengths, out=a_start[1:])
+    # as LpConstraint.getLb/getUb: the bound is -constant (the constant sits on the left-hand side)
+    rhs = -np.fromiter((c.constant for c in constraints), np.float64, m)
+    sense = np.fromiter((c.sense for c in constraints), np.int8, m)
+    row_lower = np.where(sense == pulp.LpConstraintLE, -inf, rhs)
+    row_upper = np.where(sense == pulp.LpConstraintGE, inf, rhs)
+
+    status = h.passModel(n, m, nnz, int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize), offset,
+                         cost, col_lower, col_upper, row_lower, row_upper, a_start[:m], a_index, a_value,
+                         integrality)
+    if status == highspy.HighsStatus.kError:
+        raise BackendError("HiGHS refused the model (passModel failed)")
+    return variables, constraints, (cost, offset)
+
+
+_column_numbers = itertools.count(1 << 32)     # never reused in a process: see _columns
+_column_numbers_lock = threading.Lock()
+
+
+def _columns(prob: pulp.LpProblem, constraints: list[pulp.LpConstraint]
+             ) -> tuple[list[pulp.LpVariable], object, object]:
+    """prob.variables() (the columns, sorted by name), and the column of each objective term and row entry.
+
+    prob.variables() registers the variables of every row again, one call per entry, in a dict keyed by
+    id(): seconds on a million variables (the ids are aligned addresses, so the dict's probes collide).
+    PuLP registers a row's variables when the row is added, so they are normally all registered already.
+    This sorts the registered ones as prob.variables() does and numbers them base, base + 1, ... in an
+    attribute of their own, with a base no earlier call in this process used; an entry whose variable was
+    not numbered now (never registered: a row or the objective changed after the fact) has no number or
+    one outside [base, base + n), and then it falls back to prob.variables()."""
+    import numpy as np
+    number_of = operator.attrgetter("_swarm_column")
+    objective = prob.objective
+    obj_keys = list(objective.keys()) if objective else []
+    nnz = sum(map(len, constraints))
+    for registered_only in (True, False):
+        if registered_only:
+            variables = prob._variables
+            variables.sort(key=operator.attrgetter("name"))   # what prob.variables() does after registering
+        else:
+            variables = prob.variables()
+        n = len(variables)
+        with _column_numbers_lock:
+            base = next(_column_numbers)
+            for _ in itertools.islice(_column_numbers, n):  # reserve base .. base + n
+                pass
+        collections.deque(map(setattr, variables, itertools.repeat("_swarm_column"), range(base, base + n)), 0)
+        try:
+            obj_index = np.fromiter(map(number_of, obj_keys), np.int64, len(obj_keys))
+            a_index = np.fromiter(itertools.chain.from_iterable(map(number_of, c.keys()) for c in constraints),
+                                  np.int64, nnz)
+        except AttributeError:                  # a variable never numbered: not registered
+            continue
+        if all(len(index) == 0 or (index.min() >= base and index.max() < base + n)
+               for index in (obj_index, a_index)):
+            return variables, obj_index - base, (a_index - base).astype(np.int32)
+    raise BackendError("internal: could not number the columns of the model for HiGHS")
+
+
+def _set_start(h: object, variables: list[pulp.LpVariable]) -> None:
+    """Hand HiGHS the variables' initial values (setInitialValue) as a MIP start; a partial one if some have none."""
+    import numpy as np
+    given = [(i, v.varValue) for i, v in enumerate(variables) if v.varValue is not None]
+    if not given:
+        return
+    index = np.fromiter((i for i, _ in given), np.int32, len(given))
+    value = np.fromiter((x for _, x in given), np.float64, len(given))
+    h.setSolution(len(given), index, value)
+
+
+def _read_from_highs(h: object, prob: pulp.LpProblem, variables: list[pulp.LpVariable],
+                     constraints: list[pulp.LpConstraint]) -> tuple[int, int]:
+    """What PuLP's interface writes back (values, reduced costs, slacks, duals) and its status pair."""
+    import highspy
+    import numpy as np
+    solution = h.getSolution()
+    n, m = len(variables), len(constraints)
+    col_value, col_dual = solution.col_value, solution.col_dual
+    if len(col_value) == n:                       # zip would stop at the shortest: no dual, no value
+        for var, value, dj in zip(variables, col_value, col_dual if len(col_dual) == n else itertools.repeat(None)):
+            var.varValue = value
+            var.dj = dj
+            var.modified = False
+    row_value, row_dual = solution.row_value, solution.row_dual
+    if m and len(row_value) == m:
+        row_value = np.asarray(row_value, dtype=np.float64)
+        row_dual = row_dual if len(row_dual) == m else itertools.repeat(None)
+        constant = np.fromiter((c.constant for c in constraints), np.float64, len(constraints))
+        slack = constant + row_value
+        le = np.fromiter((c.sense == pulp.LpConstraintLE for c in constraints), bool, len(constraints))
+        slack[le] *= -1.0
+        for i, (constraint, s, pi) in enumerate(zip(constraints, slack.tolist(), row_dual)):
+            constraint.index = i
+            constraint.slack = s
+            constraint.pi = pi
+    status = h.getModelStatus()
+    if h.getObjectiveValue() == highspy.kHighsInf and status in (highspy.HighsModelStatus.kTimeLimit,
+                                                                 highspy.HighsModelStatus.kIterationLimit):
+        return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+    return _highs_status_table().get(int(status), (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound))
+
+
+@functools.lru_cache(maxsize=1)
+def _highs_status_table() -> dict[int, tuple[int, int]]:
+    """pulp.HiGHS.findSolutionValues's table (PuLP 3.3.2), keyed by the HighsModelStatus value."""
+    import highspy
+    S = highspy.HighsModelStatus
+    none = (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+    stopped = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
+    table = {
+        S.kNotset: none, S.kLoadError: none, S.kModelError: none, S.kPresolveError: none,
+        S.kSolveError: none, S.kPostsolveError: none, S.kModelEmpty: none, S.kUnknown: none,
+        S.kOptimal: (pulp.LpStatusOptimal, pulp.LpSolutionOptimal),
+        S.kInfeasible: (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible),
+        S.kUnboundedOrInfeasible: (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible),
+        S.kUnbounded: (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded),
+        S.kObjectiveBound: stopped, S.kObjectiveTarget: stopped, S.kInterrupt: stopped,
+        S.kTimeLimit: stopped, S.kIterationLimit: stopped,
+    }
+    return {int(k): v for k, v in table.items()}

@@ -11,6 +11,7 @@ from typing import Iterator, NoReturn
 import click
 
 from . import backends
+from . import generate as generator
 from .allocation import Allocation
 from .clearing import ClearingError, ClearOptions, clear
 from .loading import MarketError, Problem, load_market
@@ -130,6 +131,44 @@ def verify(market_file: str, allocation_file: str) -> None:
                f"{len(market.challenges)} challenges completed, value {_num(totals['value'])}, cost "
                f"{format_money_grouped(totals['cost'])}, spent {format_money_grouped(totals['spent'])}, returned "
                f"{format_money_grouped(totals['returned'])}")
+
+
+@main.command()
+@click.option("--size", type=click.Choice(list(generator.SIZES), case_sensitive=False),
+              help="A named benchmark size; --challenges/--funders/--actors override its numbers.")
+@click.option("--challenges", type=click.IntRange(min=1), help="Number of challenges.")
+@click.option("--funders", type=click.IntRange(min=1), help="Number of funders (each pledges once or twice).")
+@click.option("--actors", type=click.IntRange(min=1), help="Number of actors (those with no bid are left out).")
+@click.option("--competition", type=click.FloatRange(min=0, min_open=True, max=20),
+              help="Bidders per component as a multiple of the usual 1-4 (default 1; the XL size uses 3).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same market, byte for byte.")
+@click.option("--name", help="The market's name (default: from the sizes and seed).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-", show_default=True,
+              help="Where to write the market; - for standard output.")
+def generate(size: str | None, challenges: int | None, funders: int | None, actors: int | None,
+             competition: float | None, seed: int, name: str | None, output: str) -> None:
+    """Write a synthetic water-and-sanitation market that uses every feature of the format."""
+    base = generator.size_named(size) if size else None
+    counts = {"challenges": challenges, "funders": funders, "actors": actors}
+    for key in counts:
+        if counts[key] is None:
+            if base is None:
+                raise click.UsageError(f"give --{key} or --size")
+            counts[key] = getattr(base, key)
+    if competition is None:
+        competition = base.competition if base is not None else 1.0
+    document = generator.generate(counts["challenges"], counts["funders"], counts["actors"], seed, name, competition)
+    text = generator.to_json(document)
+    bids = sum(len(a["bids"]) for a in document["actors"])
+    pledges = sum(len(f["pledges"]) for f in document["funders"])
+    what = (f'market "{document["name"]}": {len(document["challenges"])} challenges, {len(document["funders"])} '
+            f'funders, {pledges} pledges, {len(document["actors"])} actors, {bids} bids')
+    if output == "-":
+        sys.stdout.write(text)
+        click.echo(what, err=True)
+        return
+    _write(output, text)
+    click.echo(f"{what}; written to {output}")
 
 
 def _num(value: float) -> str:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .dominance import dominated_bids
 from .market import Bid, Challenge, Component, Market
 from .money import format_money
 from .pools import Pool
+
+RELIABILITY_SLACK = 1e-9              # log-space slack for targets met exactly (0.9 x 0.9 = 0.81)
 
 
 @dataclass
@@ -23,6 +26,21 @@ class Presolve:
     impossible_components: dict[str, str] = field(default_factory=dict)  # component key -> reason
     live_bids: tuple[Bid, ...] = ()
     admits: dict[str, tuple[int, ...]] = field(default_factory=dict)    # component key -> pool indices
+    dominated: dict[str, str] = field(default_factory=dict)             # bid id -> why (names the dominating bid)
+    _by_challenge: dict[str, list[Bid]] | None = field(default=None, repr=False, compare=False)
+
+    def live_bids_on(self, challenge_ids: frozenset[str]) -> list[Bid]:
+        """The live bids with an item on one of these challenges, in market order (indexed once)."""
+        if self._by_challenge is None:
+            self._by_challenge = {}
+            for bid in self.live_bids:
+                # A component key is "<challenge>/<component>" and ids have no "/".
+                for cid in dict.fromkeys(item.component.partition("/")[0] for item in bid.items):
+                    self._by_challenge.setdefault(cid, []).append(bid)
+        if len(challenge_ids) == 1:
+            return list(self._by_challenge.get(next(iter(challenge_ids)), ()))
+        found = {id(b) for cid in challenge_ids for b in self._by_challenge.get(cid, ())}
+        return [b for b in self.live_bids if id(b) in found]
 
 
 def bid_ineligibility(bid: Bid, components: dict[str, Component]) -> list[str]:
@@ -41,14 +59,42 @@ def bid_ineligibility(bid: Bid, components: dict[str, Component]) -> list[str]:
     return reasons
 
 
-def presolve(market: Market, pools: tuple[Pool, ...]) -> Presolve:
+def admitting_pools(market: Market, pools: tuple[Pool, ...]) -> dict[str, tuple[int, ...]]:
+    """Component key -> the indices of the pools whose scope admits it, ascending.
+
+    Built from each pool's side (its challenges, tags and components, through a tag
+    index), so the work is the size of the answer, not components x pools.
+    """
+    by_tag: dict[str, list[Challenge]] = {}
+    for challenge in market.challenges:
+        for tag in dict.fromkeys(challenge.tags):
+            by_tag.setdefault(tag, []).append(challenge)
+    by_id = {c.id: c for c in market.challenges}
+    component_of = {k.key: k for c in market.challenges for k in c.components}
+    found: dict[str, list[int]] = {k: [] for k in component_of}
+    for pool in pools:
+        if pool.scope is None:
+            for key in found:
+                found[key].append(pool.index)
+            continue
+        whole = {c.id: c for c in (by_id[i] for i in pool.scope.challenges if i in by_id)}
+        for tag in pool.scope.tags:
+            whole.update((c.id, c) for c in by_tag.get(tag, ()))
+        for challenge in whole.values():
+            for component in challenge.components:
+                found[component.key].append(pool.index)
+        for key in dict.fromkeys(pool.scope.components):
+            if key in component_of and component_of[key].challenge_id not in whole:
+                found[key].append(pool.index)
+    return {key: tuple(indices) for key, indices in found.items()}
+
+
+def presolve(market: Market, pools: tuple[Pool, ...], remove_dominated: bool = True) -> Presolve:
+    """`remove_dominated=False` keeps dominated bids (solver/dominance.py) live: tests compare both."""
     result = Presolve()
     challenges: dict[str, Challenge] = {c.id: c for c in market.challenges}
     components: dict[str, Component] = {k.key: k for c in market.challenges for k in c.components}
-    for challenge in market.challenges:
-        for component in challenge.components:
-            result.admits[component.key] = tuple(
-                pool.index for pool in pools if pool.scope is None or pool.scope.admits(challenge, component))
+    result.admits = admitting_pools(market, pools)
 
     live: dict[str, Bid] = {}
     for bid in market.bids:
@@ -115,4 +161,11 @@ def presolve(market: Market, pools: tuple[Pool, ...]) -> Presolve:
         if not changed:
             break
     result.live_bids = tuple(b for b in market.bids if b.id in live)
+    # After the fixed point: a dominated bid leaves at least as many dominators as a cover can use
+    # (they survived the loop too), and they cover the same quantities, so no component or challenge
+    # found possible above becomes impossible (see dominance.py).
+    if remove_dominated:
+        result.dominated = dominated_bids(market, pools, result.live_bids, result.admits)
+        if result.dominated:
+            result.live_bids = tuple(b for b in result.live_bids if b.id not in result.dominated)
     return result

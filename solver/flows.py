@@ -7,9 +7,17 @@ steps: per component, round each pool's share (matching pools down, the rest by
 largest remainder, so matching money never grows against the money it matches);
 repair any pool left over its amount by moving single cents to pools with room;
 then split each pool back to its pledges in proportion to their amounts.
+
+When money is scarce, pools are spent to the cent and the repair often finds no
+pool with room on the same component. Then all flows are rounded at once, each
+between the floor and ceiling of its continuous value: without matching as a
+transportation problem (a simplex vertex is whole), with matching as a small
+integer program (slack on the ratios minimised), both in HiGHS in this process,
+one thread, deterministic; the PuLP/CBC program only when HiGHS is missing or fails.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from typing import Mapping
 
@@ -58,6 +66,18 @@ def round_pool_flows(pools: tuple[Pool, ...], costs: Mapping[str, int], real: Ma
                 flows[p, key] = cents
     if _repair_pool_amounts(pools, costs, flows, admits, challenge_of) and _pool_rules_hold(pools, costs, flows, challenge_of):
         return flows
+    # With scarce money many pools are spent to the cent, so rounding component by component pushes some
+    # a cent over with no pool sharing a component left to take it: round all at once, as a network (when
+    # no matching pool pays: rounding the matched money down often breaks a ratio by a cent, then only the
+    # integer program helps).
+    if not any(pools[p].match is not None for p, _ in exact):
+        transported = _transport_rounding(pools, costs, exact)
+        if transported is not None and _pool_rules_hold(pools, costs, transported, challenge_of):
+            return transported
+    # Matching ratios too: the integer program, in HiGHS in this process, else with CBC through PuLP.
+    programmed = _transport_rounding(pools, costs, exact, challenge_of)
+    if programmed is not None:
+        return programmed
     return _rounding_program(pools, costs, exact, admits, challenge_of)
 
 
@@ -77,11 +97,17 @@ def _repair_pool_amounts(pools: tuple[Pool, ...], costs: Mapping[str, int], flow
                          admits: Mapping[str, tuple[int, ...]], challenge_of: Mapping[str, str]) -> bool:
     """Move single cents off pools above their amount; False if some cannot be moved."""
     spent = _spent(flows)
+    amount = {pool.index: pool.amount for pool in pools}    # Pool.amount sums its pledges on every call
+    keys_of: dict[int, list[str]] = {}          # pool -> its components, in the order flows gained them
+    for p, key in flows:
+        keys_of.setdefault(p, []).append(key)
     for pool in pools:
-        excess = spent.get(pool.index, 0) - pool.amount
-        for key in [k for (p, k) in list(flows) if p == pool.index]:
+        excess = spent.get(pool.index, 0) - amount[pool.index]
+        for key in list(keys_of.get(pool.index, ())):
             if excess <= 0:
                 break
+            if (pool.index, key) not in flows:
+                continue
             for other in admits[key]:
                 if excess <= 0 or flows.get((pool.index, key), 0) == 0:
                     break
@@ -89,9 +115,11 @@ def _repair_pool_amounts(pools: tuple[Pool, ...], costs: Mapping[str, int], flow
                 if other == pool.index or target.match is not None:
                     continue
                 while (excess > 0 and flows.get((pool.index, key), 0) > 0
-                       and spent.get(other, 0) < target.amount
+                       and spent.get(other, 0) < amount[other]
                        and _share_room(target, costs[key], flows.get((other, key), 0))):
                     flows[pool.index, key] -= 1
+                    if (other, key) not in flows:
+                        keys_of.setdefault(other, []).append(key)
                     flows[other, key] = flows.get((other, key), 0) + 1
                     spent[pool.index] -= 1
                     spent[other] = spent.get(other, 0) + 1
@@ -122,6 +150,140 @@ def _pool_rules_hold(pools: tuple[Pool, ...], costs: Mapping[str, int], flows: P
     return True
 
 
+def _bounds(pools: tuple[Pool, ...], costs: Mapping[str, int], key: tuple[int, str], v: float) -> tuple[int, int]:
+    """A flow's whole-cent range: the floor and ceiling of its continuous value, within its pool's share cap."""
+    p, component = key
+    low, high = math.floor(v + 1e-9), math.ceil(v - 1e-9)
+    cap = pools[p].share_cap
+    if cap is not None:
+        high = max(low, min(high, math.ceil(cap * costs[component] - 1e-9)))
+    return low, high
+
+
+def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: Mapping[tuple[int, str], float],
+                        challenge_of: Mapping[str, str] | None = None) -> PoolFlows | None:
+    """Whole-cent flows with component totals exact and pools within their amounts, or None.
+
+    Without `challenge_of` (no matching rows) these rules are a transportation problem: every flow is in
+    one component's total and one pool's amount, so the rows form a bipartite incidence matrix, which is
+    totally unimodular, and with whole-cent bounds and right-hand sides every vertex of the polytope is
+    whole. A simplex solve (HiGHS in this process, one thread, deterministic) therefore returns whole
+    cents. Its objective rounds up the largest remainders of pools without matching and rounds matching
+    pools down, as the rounding above does; the caller checks matching ratios after.
+
+    With `challenge_of` it is the integer program of `_rounding_program` (matching rows with slack,
+    slack minimised), built straight into HiGHS. None: HiGHS missing, no solution, or one not whole.
+    """
+    try:
+        import highspy
+        import numpy as np
+    except ImportError:
+        return None
+    from .backends import _stdout_silenced
+    # A flow whose ceiling is 0 is 0: leave it out (most pools that may pay a component pay none of it,
+    # and each would otherwise sit in its challenge's matching rows).
+    bounds = {pk: _bounds(pools, costs, pk, v) for pk, v in exact.items() if v > 1e-9}
+    keys = sorted((pk for pk, (_, high) in bounds.items() if high > 0), key=lambda pk: (pk[0], pk[1]))
+    n = len(keys)
+    if n == 0:
+        return {} if not any(cost > 0 for cost in costs.values()) else None
+    amount = {}
+    rows: list[list[tuple[int, float]]] = []      # row -> [(column, coefficient)]
+    row_lower: list[float] = []
+    row_upper: list[float] = []
+    comp_row: dict[str, int] = {}
+    for key, cost in costs.items():
+        if cost > 0:
+            comp_row[key] = len(rows)
+            rows.append([])
+            row_lower.append(cost)
+            row_upper.append(cost)
+    pool_row: dict[int, int] = {}
+    lower, upper, objective = [], [], []
+    for j, pk in enumerate(keys):
+        p, key = pk
+        if p not in pool_row:
+            pool_row[p] = len(rows)
+            amount[p] = sum(pl.amount for pl in pools[p].pledges)
+            rows.append([])
+            row_lower.append(-highspy.kHighsInf)
+            row_upper.append(amount[p])
+        v = exact[pk]
+        low, high = bounds[pk]
+        lower.append(low)
+        upper.append(high)
+        if challenge_of is not None:
+            objective.append(0.0)
+        elif pools[p].match is not None:
+            objective.append(1.0)
+        else:
+            objective.append(-(v - low))
+        rows[comp_row[key]].append((j, 1.0))
+        rows[pool_row[p]].append((j, 1.0))
+    integrality = [0] * n
+    if challenge_of is not None:
+        integrality = [1] * n
+        base_in: dict[str, list[int]] = {}
+        own_in: dict[str, dict[int, list[int]]] = {}
+        for j, (p, key) in enumerate(keys):
+            cid = challenge_of[key]
+            if pools[p].match is None:
+                base_in.setdefault(cid, []).append(j)
+            else:
+                own_in.setdefault(cid, {}).setdefault(p, []).append(j)
+        for cid in sorted(own_in):
+            for p, own in sorted(own_in[cid].items()):
+                ratio = pools[p].match_ratio or 0.0
+                slack = len(lower)
+                lower.append(0.0)
+                upper.append(highspy.kHighsInf)
+                objective.append(1.0)
+                integrality.append(0)
+                entries = [(j, 1.0) for j in own] + [(j, -ratio) for j in base_in.get(cid, [])] + [(slack, -1.0)]
+                rows.append(sorted(entries))
+                row_lower.append(-highspy.kHighsInf)
+                row_upper.append(0.0)
+    start = np.zeros(len(rows), np.int32)
+    np.cumsum([len(r) for r in rows[:-1]], out=start[1:])
+    index = np.fromiter((j for r in rows for j, _ in r), np.int32)
+    value = np.fromiter((c for r in rows for _, c in r), np.float64)
+    with _stdout_silenced():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        if challenge_of is None:
+            h.setOptionValue("solver", "simplex")
+        else:
+            h.setOptionValue("mip_rel_gap", 0.0)
+        status = h.passModel(len(lower), len(rows), len(index), int(highspy.MatrixFormat.kRowwise),
+                             int(highspy.ObjSense.kMinimize), 0.0, np.array(objective, np.float64),
+                             np.array(lower, np.float64), np.array(upper, np.float64),
+                             np.array(row_lower, np.float64), np.array(row_upper, np.float64),
+                             start, index, value, np.array(integrality, np.int32))
+        if status == highspy.HighsStatus.kError:
+            return None
+        h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    values = h.getSolution().col_value
+    flows: PoolFlows = {}
+    total: dict[str, int] = {}
+    spent: dict[int, int] = {}
+    for pk, x in zip(keys, values):
+        cents = round(x)
+        if abs(x - cents) > 1e-6:
+            return None
+        if cents:
+            flows[pk] = cents
+            total[pk[1]] = total.get(pk[1], 0) + cents
+            spent[pk[0]] = spent.get(pk[0], 0) + cents
+    if any(total.get(key, 0) != costs[key] for key in comp_row):
+        return None
+    if any(spent.get(p, 0) > amount[p] for p in pool_row):
+        return None
+    return flows
+
+
 def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: Mapping[tuple[int, str], float],
                       admits: Mapping[str, tuple[int, ...]], challenge_of: Mapping[str, str]) -> PoolFlows:
     """The exact fallback: whole-cent flows near the continuous ones, as a small integer program.
@@ -143,19 +305,29 @@ def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: 
     for j, (key, cost) in enumerate(costs.items()):
         if cost > 0:
             prob += pulp.lpSum(z[p, key] for p in admits[key] if (p, key) in z) == cost, f"total_{j}"
+    # One pass to group the flows by pool and by challenge, so building stays linear.
+    of_pool: dict[int, list[pulp.LpVariable]] = {}
+    base_in: dict[str, list[pulp.LpVariable]] = {}
+    own_in: dict[str, dict[int, list[pulp.LpVariable]]] = {}
+    for (p, k), var in z.items():
+        of_pool.setdefault(p, []).append(var)
+        cid = challenge_of[k]
+        if pools[p].match is None:
+            base_in.setdefault(cid, []).append(var)
+        else:
+            own_in.setdefault(cid, {}).setdefault(p, []).append(var)
     for pool in pools:
-        mine = [var for (p, _), var in z.items() if p == pool.index]
+        mine = of_pool.get(pool.index)
         if mine:
             prob += pulp.lpSum(mine) <= pool.amount, f"amount_{pool.index}"
     challenges = sorted({challenge_of[k] for _, k in z})
     for i, cid in enumerate(challenges):
-        base = [var for (p, k), var in z.items() if challenge_of[k] == cid and pools[p].match is None]
-        for pool in pools:
-            own = [var for (p, k), var in z.items() if p == pool.index and challenge_of[k] == cid]
-            if pool.match_ratio is not None and own:
-                s = prob.add_variable(f"slack_{pool.index}_{i}", lowBound=0)
-                slack.append(s)
-                prob += pulp.lpSum(own) - pool.match_ratio * pulp.lpSum(base) <= s, f"match_{pool.index}_{i}"
+        base = base_in.get(cid, [])
+        for p, own in sorted(own_in.get(cid, {}).items()):
+            pool = pools[p]
+            s = prob.add_variable(f"slack_{pool.index}_{i}", lowBound=0)
+            slack.append(s)
+            prob += pulp.lpSum(own) - (pool.match_ratio or 0.0) * pulp.lpSum(base) <= s, f"match_{pool.index}_{i}"
     prob += pulp.lpSum(slack) if slack else pulp.lpSum(z.values()) * 0
     report = backends.solve(prob, "cbc")
     if report.outcome not in ("optimal", "feasible"):
@@ -189,11 +361,17 @@ def split_pool(pool: Pool, flows: list[tuple[str, int]]) -> list[tuple[str, str,
             ideal[i] += share
             parts[i] = min(math.floor(share), target - done[i])
         left = cents - sum(parts)
-        while left > 0:
-            i = min((i for i in range(len(pledges)) if done[i] + parts[i] < targets[i]),
-                    key=lambda i: (done[i] + parts[i] - ideal[i], i))
-            parts[i] += 1
-            left -= 1
+        if left > 0:
+            # The spare cents, one at a time, to the pledge furthest behind (ties to the earlier one): a
+            # heap gives the same picks as taking the minimum each time, in log time.
+            behind = [(done[i] + parts[i] - ideal[i], i) for i in range(len(pledges)) if done[i] + parts[i] < targets[i]]
+            heapq.heapify(behind)
+            while left > 0:
+                _, i = heapq.heappop(behind)
+                parts[i] += 1
+                left -= 1
+                if done[i] + parts[i] < targets[i]:
+                    heapq.heappush(behind, (done[i] + parts[i] - ideal[i], i))
         for i, part in enumerate(parts):
             done[i] += part
             if part:

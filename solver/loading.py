@@ -21,6 +21,17 @@ _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Free-text keys any object may carry (didactic notes); everything else unknown is a warning.
 _FREE_TEXT = {"note", "description"}
+# The keys each object may carry.
+_MARKET_KEYS = frozenset({"format", "name", "currency", "challenges", "funders", "actors"})
+_CHALLENGE_KEYS = frozenset({"id", "title", "tags", "value", "reliability", "components"})
+_COMPONENT_KEYS = frozenset({"id", "title", "unit", "quantity", "critical", "value", "requires", "min_reliability", "max_unit_price"})
+_FUNDER_KEYS = frozenset({"id", "name", "pledges"})
+_PLEDGE_KEYS = frozenset({"id", "amount", "scope", "max_share", "match"})
+_SCOPE_KEYS = frozenset({"challenges", "components", "tags"})
+_ACTOR_KEYS = frozenset({"id", "name", "reliability", "capacity", "bids"})
+_CAPACITY_KEYS = frozenset({"budget", "load"})
+_BID_KEYS = frozenset({"id", "items", "reliability", "load", "exclusive_group"})
+_ITEM_KEYS = frozenset({"component", "quantity", "price"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,25 +64,38 @@ def load_market(path: str | Path, warnings: list[Problem] | None = None) -> Mark
         raise MarketError([Problem("", "is a directory, not a market file")], str(path)) from None
     except OSError as exc:
         raise MarketError([Problem("", f"cannot read the file: {exc.strerror}")], str(path)) from None
-    return parse_market_text(raw_bytes, str(path), warnings)
+    # One stage at a time, each dropping the one before: the bytes, the text and the decoded document of
+    # a large market are each tens of megabytes, and only the document is needed to build the Market.
+    text = _decode(raw_bytes, str(path))
+    del raw_bytes
+    data = _decode_json(text, str(path))
+    del text
+    return parse_market(data, str(path), warnings)
 
 
 def parse_market_text(raw: bytes | str, source: str = "", warnings: list[Problem] | None = None) -> Market:
     """Parse JSON text into a checked Market."""
+    return parse_market(_decode_json(_decode(raw, source), source), source, warnings)
+
+
+def _decode(raw: bytes | str, source: str) -> str:
     if isinstance(raw, bytes):
         try:
-            raw = raw.decode("utf-8-sig")
+            return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise MarketError([Problem("", f"not UTF-8 text (byte {exc.start})")], source) from None
+    return raw
+
+
+def _decode_json(raw: str, source: str) -> Any:
     if not raw.strip():
         raise MarketError([Problem("", "the file is empty; expected a JSON market object")], source)
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise MarketError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")], source) from None
     except ValueError as exc:
         raise MarketError([Problem("", f"not valid JSON: {exc}")], source) from None
-    return parse_market(data, source, warnings)
 
 
 def _reject_constant(name: str) -> Any:
@@ -105,13 +129,14 @@ class _Reader:
     def error(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
 
-    def keys(self, obj: dict[str, Any], path: str, known: set[str], required: tuple[str, ...] = ()) -> None:
+    def keys(self, obj: dict[str, Any], path: str, known: frozenset[str], required: tuple[str, ...] = ()) -> None:
         for key in required:
             if key not in obj:
                 self.error(path, f'missing required key "{key}"')
-        for key in obj:
-            if key not in known and key not in _FREE_TEXT:
-                self.warnings.append(Problem(_join(path, key), f'unknown key "{key}" (ignored)'))
+        if obj.keys() - known:                  # a set difference in C: most objects have no other key
+            for key in obj:
+                if key not in known and key not in _FREE_TEXT:
+                    self.warnings.append(Problem(_join(path, key), f'unknown key "{key}" (ignored)'))
 
     def obj(self, value: Any, path: str, what: str) -> dict[str, Any] | None:
         if isinstance(value, dict):
@@ -216,7 +241,7 @@ class _Reader:
             hint = " (that is an allocation, not a market)" if fmt == "swarm-allocation/1" else ""
             self.error("format", f'expected "{FORMAT}", got {json.dumps(fmt)}{hint}')
             return None
-        self.keys(data, "", {"format", "name", "currency", "challenges", "funders", "actors"},
+        self.keys(data, "", _MARKET_KEYS,
                   ("challenges", "funders", "actors"))
         name = self.text(data, "name", "") or ""
         currency = self.text(data, "currency", "") or "USD"
@@ -235,7 +260,7 @@ class _Reader:
             obj = self.obj(raw, path, "a challenge")
             if obj is None:
                 continue
-            self.keys(obj, path, {"id", "title", "tags", "value", "reliability", "components"}, ("id", "components"))
+            self.keys(obj, path, _CHALLENGE_KEYS, ("id", "components"))
             cid = self.ident(obj, path)
             if cid is not None and cid in self.challenges:
                 self.error(_join(path, "id"), f'duplicate challenge id "{cid}"')
@@ -268,8 +293,7 @@ class _Reader:
             cobj = self.obj(raw, cpath, "a component")
             if cobj is None:
                 continue
-            self.keys(cobj, cpath, {"id", "title", "unit", "quantity", "critical", "value", "requires",
-                                    "min_reliability", "max_unit_price"}, ("id",))
+            self.keys(cobj, cpath, _COMPONENT_KEYS, ("id",))
             kid = self.ident(cobj, cpath)
             if kid is not None and kid in seen:
                 self.error(_join(cpath, "id"), f'duplicate component id "{kid}" in challenge "{cid}"')
@@ -346,7 +370,7 @@ class _Reader:
             obj = self.obj(raw, path, "a funder")
             if obj is None:
                 continue
-            self.keys(obj, path, {"id", "name", "pledges"}, ("id",))
+            self.keys(obj, path, _FUNDER_KEYS, ("id",))
             fid = self.ident(obj, path)
             if fid is not None and fid in seen:
                 self.error(_join(path, "id"), f'duplicate funder id "{fid}"')
@@ -365,7 +389,7 @@ class _Reader:
         obj = self.obj(raw, path, "a pledge")
         if obj is None:
             return None
-        self.keys(obj, path, {"id", "amount", "scope", "max_share", "match"}, ("id", "amount"))
+        self.keys(obj, path, _PLEDGE_KEYS, ("id", "amount"))
         pid = self.ident(obj, path)
         if pid is not None and pid in self.pledge_ids:
             self.error(_join(path, "id"), f'duplicate pledge id "{pid}"')
@@ -386,7 +410,7 @@ class _Reader:
         obj = self.obj(raw, path, "a scope")
         if obj is None:
             return None
-        self.keys(obj, path, {"challenges", "components", "tags"})
+        self.keys(obj, path, _SCOPE_KEYS)
         challenges = self.strings(obj, "challenges", path)
         for i, cid in enumerate(challenges):
             if cid not in self.challenges:
@@ -409,7 +433,7 @@ class _Reader:
             obj = self.obj(raw, path, "an actor")
             if obj is None:
                 continue
-            self.keys(obj, path, {"id", "name", "reliability", "capacity", "bids"}, ("id",))
+            self.keys(obj, path, _ACTOR_KEYS, ("id",))
             aid = self.ident(obj, path)
             if aid is not None and aid in seen:
                 self.error(_join(path, "id"), f'duplicate actor id "{aid}"')
@@ -432,7 +456,7 @@ class _Reader:
         obj = self.obj(raw, path, "a capacity")
         if obj is None:
             return None
-        self.keys(obj, path, {"budget", "load"})
+        self.keys(obj, path, _CAPACITY_KEYS)
         return Capacity(budget=self.money(obj, "budget", path),
                         load=self.number(obj, "load", path, None, lambda v: v >= 0, ">= 0"))
 
@@ -440,7 +464,7 @@ class _Reader:
         obj = self.obj(raw, path, "a bid")
         if obj is None:
             return None
-        self.keys(obj, path, {"id", "items", "reliability", "load", "exclusive_group"}, ("id", "items"))
+        self.keys(obj, path, _BID_KEYS, ("id", "items"))
         bid_id = self.ident(obj, path)
         if bid_id is not None and bid_id in self.bid_ids:
             self.error(_join(path, "id"), f'duplicate bid id "{bid_id}"')
@@ -456,7 +480,7 @@ class _Reader:
             iobj = self.obj(iraw, ipath, "a bid item")
             if iobj is None:
                 continue
-            self.keys(iobj, ipath, {"component", "quantity", "price"}, ("component", "price"))
+            self.keys(iobj, ipath, _ITEM_KEYS, ("component", "price"))
             key = iobj.get("component")
             component = None
             if "component" in iobj:

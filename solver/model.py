@@ -6,7 +6,21 @@ the solver):
   done[challenge]    1 if the challenge is completed
   funded[component]  1 if a non-critical component is funded; a critical one is
                      funded exactly when its challenge is done, so it uses done[]
-  pay[pool, comp]    money (cents, continuous) a pool of pledges pays a component
+  pay[pool, class]   money (cents, continuous) a pool of pledges pays a payment class
+
+A payment class is the set of a challenge's priced components that the same
+pools admit. Paying a class as one is exact: a pool's flow into a class splits
+over its components in proportion to their costs, which pays each component in
+full and keeps every max_share cap (x <= s x C implies x c/C <= s x c), while
+matching is per challenge anyway. Most scopes name challenges or tags, so a
+challenge is usually one class, and flow variables grow with challenges and
+scopes, not with components.
+
+Money rows are written in units of `money_unit` cents, a power of ten chosen so
+that the largest amount or price stays below about 10^7: pledges of millions in
+cents put right-hand sides near 10^10, which HiGHS calls badly scaled against
+its 1e-6 tolerances. The cost objective stays in cents, so the least cost is
+still exact to the cent.
 
 The model never mentions a challenge or bid that presolve ruled out.
 """
@@ -17,14 +31,13 @@ from dataclasses import dataclass, field
 
 import pulp
 
-from .eligibility import Presolve
+from .eligibility import RELIABILITY_SLACK, Presolve
 from .market import Actor, Bid, Challenge, Component, Market
 from .pools import Pool
 
 # Reliability rows are scaled so that the solver's absolute feasibility
 # tolerance (about 1e-6 to 1e-7) stays far below the log of any real difference.
 RELIABILITY_SCALE = 1e4
-RELIABILITY_SLACK = 1e-9              # log-space slack for targets met exactly (0.9 x 0.9 = 0.81)
 
 
 @dataclass
@@ -50,7 +63,8 @@ class ClearingModel:
     accept: dict[str, pulp.LpVariable] = field(init=False, default_factory=dict)
     done: dict[str, pulp.LpVariable] = field(init=False, default_factory=dict)
     funded: dict[str, pulp.LpVariable] = field(init=False, default_factory=dict)
-    pay: dict[tuple[int, str], pulp.LpVariable] = field(init=False, default_factory=dict)
+    pay: dict[tuple[int, str], pulp.LpVariable] = field(init=False, default_factory=dict)  # (pool, class key)
+    classes: dict[str, list[str]] = field(init=False, default_factory=dict)  # class key -> component keys
     value: pulp.LpAffineExpression = field(init=False)
     cost: pulp.LpAffineExpression = field(init=False)
 
@@ -63,14 +77,20 @@ class ClearingModel:
         self.components: dict[str, Component] = {
             k.key: k for c in self.challenges for k in c.components
             if k.key not in self.presolve.impossible_components}
-        # A bid survives only if every component it touches is still in the model.
-        self.bids: list[Bid] = [b for b in self.presolve.live_bids
+        # A bid survives only if every component it touches is still in the model. A model of a
+        # few challenges (reasons, parts) looks only at their bids, through presolve's index.
+        restricted = self.restrictions.challenges
+        candidates = (self.presolve.live_bids if restricted is None or len(restricted) * 4 > len(self.market.challenges)
+                      else self.presolve.live_bids_on(restricted))
+        self.bids: list[Bid] = [b for b in candidates
                                 if all(item.component in self.components for item in b.items)]
         self.challenge_of = {k.key: k.challenge_id for k in self.components.values()}
         self.items_on: dict[str, list[tuple[Bid, int, int]]] = {key: [] for key in self.components}
         for bid in self.bids:
             for item in bid.items:
                 self.items_on[item.component].append((bid, item.quantity, item.price))
+        largest = max([p.amount for p in self.pools] + [b.price for b in self.bids] + [1])
+        self.money_unit: int = 10 ** max(0, len(str(largest)) - 7)
         self.add_variables()
         self.value = pulp.LpAffineExpression(
             [(self.done[c.id], c.value) for c in self.challenges if c.value]
@@ -96,13 +116,21 @@ class ClearingModel:
                 self.funded[component.key] = self.prob.add_variable(f"funded_{j}", cat=pulp.LpBinary)
         for i, bid in enumerate(self.bids):
             self.accept[bid.id] = self.prob.add_variable(f"accept_{i}", cat=pulp.LpBinary)
+        self.class_of: dict[str, str] = {}
         if not self.restrictions.money:
             return
-        for j, component in enumerate(self.components.values()):
-            if not any(price for _, _, price in self.items_on[component.key]):
-                continue                    # nothing on it ever costs money
-            for pool_index in self.presolve.admits[component.key]:
-                self.pay[pool_index, component.key] = self.prob.add_variable(f"pay_{pool_index}_{j}", lowBound=0)
+        for challenge in self.challenges:
+            first_with: dict[tuple[int, ...], str] = {}
+            for component in challenge.components:
+                key = component.key
+                if key not in self.components or not any(price for _, _, price in self.items_on[key]):
+                    continue                # nothing on it ever costs money
+                cls = first_with.setdefault(self.presolve.admits[key], key)
+                self.classes.setdefault(cls, []).append(key)
+                self.class_of[key] = cls
+        for j, cls in enumerate(self.classes):
+            for pool_index in self.presolve.admits[cls]:
+                self.pay[pool_index, cls] = self.prob.add_variable(f"pay_{pool_index}_{j}", lowBound=0)
 
     def is_funded(self, key: str) -> pulp.LpVariable:
         component = self.components[key]
@@ -155,11 +183,14 @@ class ClearingModel:
         in each challenge, pay of a matching pool <= ratio x pay of non-matching pools."""
         amounts = self.restrictions.pool_amounts
         by_pool: dict[int, list[pulp.LpVariable]] = {}
-        for j, (key, component) in enumerate(self.components.items()):
-            priced = [(self.accept[bid.id], -price) for bid, _, price in self.items_on[key] if price]
-            if not priced:
-                continue
-            pays = [(pool_index, self.pay[pool_index, key]) for pool_index in self.presolve.admits[key]]
+        for j, (cls, keys) in enumerate(self.classes.items()):
+            prices: dict[str, float] = {}       # a bundle may have items on two components of a class
+            for key in keys:
+                for bid, _, price in self.items_on[key]:
+                    if price:
+                        prices[bid.id] = prices.get(bid.id, 0) - price / self.money_unit
+            priced = [(self.accept[bid_id], coef) for bid_id, coef in prices.items()]
+            pays = [(pool_index, self.pay[pool_index, cls]) for pool_index in self.presolve.admits[cls]]
             self._add([(var, 1) for _, var in pays] + priced, pulp.LpConstraintEQ, 0, f"paid_{j}")
             for pool_index, var in pays:
                 by_pool.setdefault(pool_index, []).append(var)
@@ -169,28 +200,43 @@ class ClearingModel:
                               pulp.LpConstraintLE, 0, f"share_{pool_index}_{j}")
         for pool_index, variables in by_pool.items():
             amount = self.pools[pool_index].amount if amounts is None else amounts.get(pool_index, 0)
-            self._add([(var, 1) for var in variables], pulp.LpConstraintLE, amount, f"pledged_{pool_index}")
+            self._add([(var, 1) for var in variables], pulp.LpConstraintLE, amount / self.money_unit,
+                      f"pledged_{pool_index}")
         self.add_matching()
 
     def add_matching(self) -> None:
-        matching = [pool for pool in self.pools if pool.match_ratio is not None]
-        if not matching:
+        """Per challenge: pay of a matching pool <= ratio x pay of the non-matching pools.
+
+        With several matching pools in one challenge, the non-matching pay is named once
+        (matched_i) so that each matching row stays short: rows grow with flows, not with
+        flows x matching pools.
+        """
+        if not any(pool.match_ratio is not None for pool in self.pools):
             return
-        per_challenge: dict[str, list[tuple[int, pulp.LpVariable]]] = {}
-        for (pool_index, key), var in self.pay.items():
-            per_challenge.setdefault(self.challenge_of[key], []).append((pool_index, var))
+        own: dict[str, dict[int, list[pulp.LpVariable]]] = {}
+        base: dict[str, list[pulp.LpVariable]] = {}
+        for (pool_index, cls), var in self.pay.items():
+            cid = self.challenge_of[cls]
+            if self.pools[pool_index].match is None:
+                base.setdefault(cid, []).append(var)
+            else:
+                own.setdefault(cid, {}).setdefault(pool_index, []).append(var)
         for i, challenge in enumerate(self.challenges):
-            flows = per_challenge.get(challenge.id, [])
-            for pool in matching:
-                own = [(var, 1.0) for p, var in flows if p == pool.index]
-                if not own:
-                    continue
-                ratio = pool.match_ratio or 0.0
-                base = [(var, -ratio) for p, var in flows if self.pools[p].match is None]
-                self._add(own + base, pulp.LpConstraintLE, 0, f"match_{pool.index}_{i}")
+            matching = own.get(challenge.id, {})
+            if not matching:
+                continue
+            base_terms = [(var, 1.0) for var in base.get(challenge.id, [])]
+            if len(matching) > 1 and len(base_terms) > 1:
+                matched = self.prob.add_variable(f"matched_{i}", lowBound=0)
+                self._add(base_terms + [(matched, -1.0)], pulp.LpConstraintEQ, 0, f"matched_{i}")
+                base_terms = [(matched, 1.0)]
+            for pool_index, variables in matching.items():
+                ratio = self.pools[pool_index].match_ratio or 0.0
+                self._add([(var, 1.0) for var in variables] + [(var, -ratio * c) for var, c in base_terms],
+                          pulp.LpConstraintLE, 0, f"match_{pool_index}_{i}")
 
     def add_reliability(self) -> None:
-        """Rule 6: sum over accepted bids touching c of -ln(r) <= -ln(target).
+        """Rule 6: sum over accepted bids touching c of -ln(r) <= -ln(target) x done[c].
 
         A bid touching c is accepted only if c is done, so no big-M is needed.
         """
@@ -201,22 +247,37 @@ class ClearingModel:
         for i, challenge in enumerate(self.challenges):
             if challenge.reliability is None:
                 continue
+            limit = (-math.log(challenge.reliability) + RELIABILITY_SLACK) * RELIABILITY_SCALE
             terms = [(self.accept[b.id], -math.log(b.reliability) * RELIABILITY_SCALE)
                      for b in touching.get(challenge.id, []) if b.reliability < 1]
+            for var, coef in terms:
+                if coef > limit:
+                    var.upBound = 0     # alone below the target: never accepted, not even in part
             if terms:
-                limit = (-math.log(challenge.reliability) + RELIABILITY_SLACK) * RELIABILITY_SCALE
-                self._add(terms, pulp.LpConstraintLE, limit, f"reliability_{i}")
+                # The limit is scaled by done[c]: the same rows for whole numbers (a bid touching c is
+                # accepted only if c is done), but the relaxation can no longer half-complete a
+                # challenge whose target its bids cannot meet, which made its bound weak.
+                self._add(terms + [(self.done[challenge.id], -limit)], pulp.LpConstraintLE, 0, f"reliability_{i}")
 
     def add_capacity(self) -> None:
         """Rule 7: per actor, accepted prices <= budget, accepted loads <= load; one bid per exclusive group."""
+        by_actor: dict[str, list[Bid]] = {}
+        for bid in self.bids:
+            by_actor.setdefault(bid.actor_id, []).append(bid)
         for a, actor in enumerate(self.market.actors):
-            bids = [b for b in actor.bids if b.id in self.accept]
+            bids = by_actor.get(actor.id)
             if not bids:
                 continue
             budget, load = self._capacity_left(actor)
+            for bid in bids:
+                # A bid beyond the actor's whole capacity is never accepted; fixing it to 0 also keeps
+                # the relaxation from accepting a fraction of it, which weakened the bound.
+                if (budget is not None and bid.price > budget) or (load is not None and bid.load > load):
+                    self.accept[bid.id].upBound = 0
             if budget is not None:
-                self._add([(self.accept[b.id], b.price) for b in bids if b.price],
-                          pulp.LpConstraintLE, budget, f"budget_{a}")
+                unit = self.money_unit
+                self._add([(self.accept[b.id], b.price / unit) for b in bids if b.price],
+                          pulp.LpConstraintLE, budget / unit, f"budget_{a}")
             if load is not None:
                 self._add([(self.accept[b.id], b.load) for b in bids if b.load],
                           pulp.LpConstraintLE, load, f"load_{a}")
@@ -245,6 +306,33 @@ class ClearingModel:
 
     def accepted(self) -> list[Bid]:
         return [b for b in self.bids if (self.accept[b.id].varValue or 0) > 0.5]
+
+    def component_pays(self, accepted: list[Bid]) -> dict[tuple[int, str], float]:
+        """The solved class flows as money per (pool, component), split in proportion to accepted costs."""
+        cost: dict[str, int] = {}
+        for bid in accepted:
+            for item in bid.items:
+                if item.price:
+                    cost[item.component] = cost.get(item.component, 0) + item.price
+        out: dict[tuple[int, str], float] = {}
+        for (pool_index, cls), var in self.pay.items():
+            value = (var.varValue or 0.0) * self.money_unit
+            total = sum(cost.get(key, 0) for key in self.classes[cls])
+            if value <= 0 or total <= 0:
+                continue
+            for key in self.classes[cls]:
+                if cost.get(key):
+                    out[pool_index, key] = value * cost[key] / total
+        return out
+
+    def class_pays(self, pays: dict[tuple[int, str], float]) -> dict[tuple[int, str], float]:
+        """Money per (pool, component) summed into the model's (pool, class) flows (for a warm start)."""
+        out: dict[tuple[int, str], float] = {}
+        for (pool_index, key), value in pays.items():
+            cls = self.class_of.get(key)
+            if cls is not None and (pool_index, cls) in self.pay:
+                out[pool_index, cls] = out.get((pool_index, cls), 0.0) + value / self.money_unit
+        return out
 
     def size(self) -> dict[str, int]:
         return {"variables": len(self.prob.variables()), "constraints": self.prob.numConstraints(),

@@ -8,60 +8,152 @@ against what the clearing left over: the first test that fails names the cause.
 from __future__ import annotations
 
 import math
+import time
 
 import pulp
 
 from . import backends
 from .allocation import Allocation, Unfunded
 from .eligibility import Presolve
-from .market import Challenge, Market
+from .market import Bid, Challenge, Market
 from .model import ClearingModel, Restrictions
 from .money import format_money
 from .pools import Pool
 
 MAX_LISTED = 3
+PLAIN = "not chosen by the clearing (run with explanations for the detailed cause)"
+
+
+class _Index:
+    """What the reasons look up per challenge, built once per call so that no challenge scans the whole
+    market: bids by component, each pool's amount and what is left of it, the money each pool put into each
+    challenge, and the actors' bids won."""
+
+    def __init__(self, market: Market, pre: Presolve, pools: tuple[Pool, ...] = (),
+                 allocation: Allocation | None = None) -> None:
+        self.market = market
+        self.pre = pre
+        self.bids_on: dict[str, list[Bid]] = {}          # component key -> bids with an item on it, market order
+        self.actor_at: dict[str, int] = {}
+        for n, actor in enumerate(market.actors):
+            self.actor_at[actor.id] = n
+            for bid in actor.bids:
+                for key in dict.fromkeys(item.component for item in bid.items):
+                    self.bids_on.setdefault(key, []).append(bid)
+        self.pools = pools
+        self.allocation = allocation
+        self._money: tuple[dict[int, int], dict[int, int], dict[int, dict[str, int]]] | None = None
+        self._capacity: tuple[dict[str, int], dict[str, float], frozenset[tuple[str, str]]] | None = None
+        self._won: dict[str, list[Bid]] | None = None
+        self._live: set[str] | None = None
+
+    def pool_money(self) -> tuple[dict[int, int], dict[int, int], dict[int, dict[str, int]]]:
+        """Each pool's amount, what the allocation left of it, and what it paid into each challenge."""
+        if self._money is None:
+            assert self.allocation is not None
+            amount = {pool.index: pool.amount for pool in self.pools}
+            spent = {p.id: p.spent for p in self.allocation.pledges}
+            left = {pool.index: amount[pool.index] - sum(spent.get(pl.id, 0) for pl in pool.pledges)
+                    for pool in self.pools}
+            pledge_pool = {pl.id: pool.index for pool in self.pools for pl in pool.pledges}
+            challenge_of = {k.key: c.id for c in self.market.challenges for k in c.components}
+            took: dict[int, dict[str, int]] = {}
+            for f in self.allocation.flows:
+                mine = took.setdefault(pledge_pool[f.pledge], {})
+                cid = challenge_of[f.component]
+                mine[cid] = mine.get(cid, 0) + f.amount
+            self._money = amount, left, took
+        return self._money
+
+    def capacity_left(self) -> tuple[dict[str, int], dict[str, float], frozenset[tuple[str, str]]]:
+        if self._capacity is None:
+            assert self.allocation is not None
+            self._capacity = _capacity_left(self.market, self.allocation)
+        return self._capacity
+
+    def won(self) -> dict[str, list[Bid]]:
+        """Actor id -> its accepted bids, market order."""
+        if self._won is None:
+            accepted = set() if self.allocation is None else {a.bid for a in self.allocation.awards}
+            self._won = {a.id: [b for b in a.bids if b.id in accepted] for a in self.market.actors}
+        return self._won
+
+    def live(self) -> set[str]:
+        if self._live is None:
+            self._live = {b.id for b in self.pre.live_bids}
+        return self._live
 
 
 def plain_reasons(market: Market, pre: Presolve, allocation: Allocation) -> tuple[Unfunded, ...]:
     """Reasons from presolve only, without extra solves."""
+    index = _Index(market, pre) if pre.impossible_challenges else None
     out = []
     for challenge, result in zip(market.challenges, allocation.challenges):
         if result.completed:
             continue
-        reasons = _structural(market, pre, challenge)
+        reasons = _structural(index, challenge) if index is not None else []
         if not reasons:
-            reasons = ["not chosen by the clearing (run with explanations for the detailed cause)"]
+            reasons = [PLAIN]
         out.append(Unfunded(challenge.id, tuple(reasons)))
     return tuple(out)
 
 
 def explain_unfunded(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocation: Allocation,
-                     backend: str) -> tuple[Unfunded, ...]:
+                     backend: str, *, budget_seconds: float | None = None,
+                     max_explained: int | None = None) -> tuple[Unfunded, ...]:
+    """The reasons for every challenge not completed, testing each in detail with small solves.
+
+    Structural reasons (from presolve) and a value of 0 need no solve and are always given. The other
+    challenges are tested in market order; `max_explained` caps how many of them are tested (deterministic:
+    the same market and cap give the same reasons), and `budget_seconds` stops testing once that much time
+    has passed since the call began (a test under way finishes). Challenges left untested get the plain
+    reason, saying why the detailed tests were skipped. None: no limit.
+    """
+    started = time.perf_counter()
+    index = _Index(market, pre, pools, allocation)
+    explained = 0
     out = []
     for challenge, result in zip(market.challenges, allocation.challenges):
         if result.completed:
             continue
-        reasons = _structural(market, pre, challenge)
+        reasons = _structural(index, challenge)
         if not reasons:
-            reasons = _tested(market, pools, pre, allocation, challenge, backend)
+            reasons = _free(challenge)
+        if not reasons:
+            if max_explained is not None and explained >= max_explained:
+                reasons = [f"not chosen by the clearing; detailed tests skipped: only the first {max_explained} "
+                           f"challenges not chosen are tested in detail"]
+            elif budget_seconds is not None and time.perf_counter() - started >= budget_seconds:
+                reasons = [f"not chosen by the clearing; detailed tests skipped: the explanation budget of "
+                           f"{budget_seconds:g} s was used up"]
+            else:
+                explained += 1
+                reasons = _tested(index, challenge, backend)
         out.append(Unfunded(challenge.id, tuple(reasons)))
     return tuple(out)
 
 
-def _structural(market: Market, pre: Presolve, challenge: Challenge) -> list[str]:
+def _structural(index: _Index, challenge: Challenge) -> list[str]:
+    pre = index.pre
     if challenge.id not in pre.impossible_challenges:
         return []
     reasons = [pre.impossible_challenges[challenge.id]]
     for component in challenge.components:
         if not component.critical:
             continue
-        for bid in market.bids:
-            if any(item.component == component.key for item in bid.items):
-                if bid.id in pre.ineligible:
-                    reasons.extend(pre.ineligible[bid.id])
-                elif bid.id in pre.unpayable:
-                    reasons.append(pre.unpayable[bid.id])
+        for bid in index.bids_on.get(component.key, ()):
+            if bid.id in pre.ineligible:
+                reasons.extend(pre.ineligible[bid.id])
+            elif bid.id in pre.unpayable:
+                reasons.append(pre.unpayable[bid.id])
     return list(dict.fromkeys(reasons))[: 1 + 2 * MAX_LISTED]
+
+
+def _free(challenge: Challenge) -> list[str]:
+    """Reasons that need no solve."""
+    if challenge.value == 0 and not any(k.value for k in challenge.components if not k.critical):
+        return ["its value is 0, so completing it would only add cost"]
+    return []
 
 
 def _min_cost(market: Market, pools: tuple[Pool, ...], pre: Presolve, challenge: Challenge, backend: str,
@@ -97,10 +189,8 @@ def _best_reliability(market: Market, pools: tuple[Pool, ...], pre: Presolve, ch
     return product
 
 
-def _tested(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocation: Allocation,
-            challenge: Challenge, backend: str) -> list[str]:
-    if challenge.value == 0 and not any(k.value for k in challenge.components if not k.critical):
-        return ["its value is 0, so completing it would only add cost"]
+def _tested(index: _Index, challenge: Challenge, backend: str) -> list[str]:
+    market, pools, pre = index.market, index.pools, index.pre
     bare = _min_cost(market, pools, pre, challenge, backend, money=False, reliability=False, capacity=False)
     if bare is None:
         return ["its components cannot all be covered by eligible bids together "
@@ -113,10 +203,11 @@ def _tested(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocation: 
     alone = _min_cost(market, pools, pre, challenge, backend, money=False)
     if alone is None:
         return ["actor capacity: the bids it needs cannot be accepted together within the limits of "
-                + _limited_actors(market, pre, challenge)]
+                + _limited_actors(index, challenge)]
     cost = int(round(alone))
     admitting = sorted({p for k in challenge.components for p in pre.admits[k.key]})
-    in_scope = sum(pools[p].amount for p in admitting)
+    amount, _, _ = index.pool_money()
+    in_scope = sum(amount[p] for p in admitting)
     funded_alone = _min_cost(market, pools, pre, challenge, backend)
     if funded_alone is None:
         if cost > in_scope:
@@ -124,26 +215,24 @@ def _tested(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocation: 
                     f"for it total {format_money(in_scope)} (shortfall {format_money(cost - in_scope)})"]
         return [f"pledge limits: the {format_money(in_scope)} in scope cannot cover its cheapest cost of "
                 f"{format_money(cost)} within max_share and match rules"]
-    return _competition(market, pools, pre, allocation, challenge, backend, cost)
+    return _competition(index, challenge, backend, cost)
 
 
-def _competition(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocation: Allocation,
-                 challenge: Challenge, backend: str, cost: int) -> list[str]:
+def _competition(index: _Index, challenge: Challenge, backend: str, cost: int) -> list[str]:
     """It could be done alone: say what it lost to, money or actors."""
-    spent = {p.id: p.spent for p in allocation.pledges}
-    left = {pool.index: pool.amount - sum(spent.get(pl.id, 0) for pl in pool.pledges) for pool in pools}
+    market, pools, pre, allocation = index.market, index.pools, index.pre, index.allocation
+    assert allocation is not None
+    _, left, took_by_pool = index.pool_money()
     admitting = sorted({p for k in challenge.components for p in pre.admits[k.key]})
-    challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
-    pledge_pool = {pl.id: pool.index for pool in pools for pl in pool.pledges}
     # Rivals: completed challenges paid by money that could have paid for this one, most money first.
     took: dict[str, int] = {}
-    for f in allocation.flows:
-        if pledge_pool[f.pledge] in admitting:
-            took[challenge_of[f.component]] = took.get(challenge_of[f.component], 0) + f.amount
+    for p in admitting:
+        for cid, cents in took_by_pool.get(p, {}).items():
+            took[cid] = took.get(cid, 0) + cents
     rivals = sorted(took, key=lambda cid: (-took[cid], cid))
-    results = {r.id: r for r in allocation.challenges}
     with_money_left = _min_cost(market, pools, pre, challenge, backend, pool_amounts=left, capacity=False)
     if with_money_left is None:
+        results = {r.id: r for r in allocation.challenges if r.id in rivals[:MAX_LISTED]}
         listed = ", ".join(f"{cid} (value {results[cid].value}, took {format_money(took[cid])})"
                            for cid in rivals[:MAX_LISTED])
         more = f" and {len(rivals) - MAX_LISTED} more" if len(rivals) > MAX_LISTED else ""
@@ -152,11 +241,11 @@ def _competition(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocat
                 f"the money that may pay for it is spent on completed challenges that together deliver more value: "
                 f"{listed}{more}; the {format_money(left_in_scope)} of it left unspent cannot pay for it within "
                 f"the pledges' amounts and limits"]
-    budget_left, load_left, groups = _capacity_left(market, allocation)
+    budget_left, load_left, groups = index.capacity_left()
     if _min_cost(market, pools, pre, challenge, backend, pool_amounts=left, budget_left=budget_left,
                  load_left=load_left, groups_taken=groups) is None:
         return ["outcompeted for actors: the bids it needs compete with completed challenges for the capacity of "
-                + _limited_actors(market, pre, challenge, allocation)]
+                + _limited_actors(index, challenge, with_allocation=True)]
     if allocation.status != "optimal":
         return ["not reached: the search stopped at its limit before completing it"]
     return ["not chosen: completing it would not raise the total value"]
@@ -178,26 +267,28 @@ def _capacity_left(market: Market, allocation: Allocation
     return budget, load, frozenset(groups)
 
 
-def _limited_actors(market: Market, pre: Presolve, challenge: Challenge,
-                    allocation: Allocation | None = None) -> str:
+def _limited_actors(index: _Index, challenge: Challenge, with_allocation: bool = False) -> str:
     """The actors with eligible bids on `challenge` whose budget, load or exclusive groups limit them,
-    each with its limit (and, given an allocation, what completed challenges already use of it)."""
-    keys = {k.key for k in challenge.components}
-    live = {b.id for b in pre.live_bids}
-    won = set() if allocation is None else {a.bid for a in allocation.awards}
+    each with its limit (and, with the allocation, what completed challenges already use of it)."""
+    live = index.live()
+    found: set[str] = set()
+    for k in challenge.components:
+        found.update(b.id for b in index.bids_on.get(k.key, ()) if b.id in live)
+    actor_ids = sorted({b.actor_id for k in challenge.components for b in index.bids_on.get(k.key, ())
+                        if b.id in found}, key=index.actor_at.__getitem__)
+    won = index.won() if with_allocation else {}
     described = []
-    for actor in market.actors:
-        mine = [b for b in actor.bids if b.id in live and any(i.component in keys for i in b.items)]
-        if not mine:
-            continue
-        taken = [b for b in actor.bids if b.id in won]
+    for actor_id in actor_ids:
+        actor = index.market.actors[index.actor_at[actor_id]]
+        mine = [b for b in actor.bids if b.id in found]
+        taken = won.get(actor.id, [])
         limits = []
         cap = actor.capacity
         if cap is not None and cap.budget is not None:
-            used = f", {format_money(sum(b.price for b in taken))} used" if allocation is not None else ""
+            used = f", {format_money(sum(b.price for b in taken))} used" if with_allocation else ""
             limits.append(f"budget {format_money(cap.budget)}{used}")
         if cap is not None and cap.load is not None:
-            used = f", {sum(b.load for b in taken):g} used" if allocation is not None else ""
+            used = f", {sum(b.load for b in taken):g} used" if with_allocation else ""
             limits.append(f"load {cap.load:g}{used}")
         groups = sorted({b.exclusive_group for b in mine if b.exclusive_group is not None})
         if groups:

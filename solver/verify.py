@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from .allocation import FORMAT
-from .market import Bid, Component, Market
+from .market import Bid, Challenge, Component, Market, Pledge, Scope
 from .money import MoneyError, format_money, parse_money
 
 RELIABILITY_TOLERANCE = 1e-9
@@ -57,6 +57,25 @@ def _covered(accepted: list[Bid]) -> dict[str, int]:
     return covered
 
 
+class _Admits:
+    """Pledge.admits with each scope's lists made sets once, so a flow costs O(1), not the scope's length."""
+
+    def __init__(self) -> None:
+        self.sets: dict[int, tuple[Scope, frozenset[str], frozenset[str], frozenset[str]]] = {}
+
+    def __call__(self, pledge: Pledge, challenge: Challenge, component: Component) -> bool:
+        scope = pledge.scope
+        if scope is None:
+            return True
+        found = self.sets.get(id(scope))
+        if found is None or found[0] is not scope:
+            found = self.sets[id(scope)] = (scope, frozenset(scope.challenges), frozenset(scope.components),
+                                            frozenset(scope.tags))
+        _, challenges, components, tags = found
+        return (challenge.id in challenges or component.key in components
+                or (bool(tags) and any(tag in tags for tag in challenge.tags)))
+
+
 def _money(raw: Any, where: str) -> int:
     if not isinstance(raw, str):
         raise _Bad(f"{where}: money must be a decimal string with two fraction digits, got {raw!r}")
@@ -88,6 +107,7 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
     components: dict[str, Component] = {k.key: k for k in market.components}
     challenge_of = {k.key: k.challenge_id for k in market.components}
     bids = {b.id: b for b in market.bids}
+    position = {bid_id: n for n, bid_id in enumerate(bids)}
     actors = {a.id: a for a in market.actors}
 
     # Rule 1: awards are whole bids at their own prices.
@@ -114,7 +134,7 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
                 {"component": it.get("component"), "quantity": it.get("quantity"), "price": it.get("price")}
                 for it in items if isinstance(it, dict)] != expected:
             problems.append(f"{where}: items are not exactly bid {bid.id}'s items (a bid is accepted whole)")
-    accepted.sort(key=lambda b: list(bids).index(b.id))
+    accepted.sort(key=lambda b: position[b.id])
 
     # Rules 2-4: coverage, completion, requires, reserves and reliability floors.
     covered = _covered(accepted)
@@ -147,6 +167,7 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
             item_cost[item.component] = item_cost.get(item.component, 0) + item.price
     pledges = {p.id: p for p in market.pledges}
     challenges = {c.id: c for c in market.challenges}
+    admits = _Admits()
     paid: dict[str, int] = {}
     spent: dict[str, int] = {}
     pair: dict[tuple[str, str], int] = {}
@@ -175,7 +196,7 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
             problems.append(f"{where}: a second flow from pledge {pledge.id} to {key}")
         pair[pledge.id, key] = pair.get((pledge.id, key), 0) + amount
         k = components[key]
-        if not pledge.admits(challenges[k.challenge_id], k):
+        if not admits(pledge, challenges[k.challenge_id], k):
             problems.append(f"{where}: pledge {pledge.id}'s scope does not admit {key}")
         paid[key] = paid.get(key, 0) + amount
         spent[pledge.id] = spent.get(pledge.id, 0) + amount
@@ -213,8 +234,11 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
         if completed[challenge.id] and target is not None and reliability[challenge.id] < target * (1 - RELIABILITY_TOLERANCE):
             problems.append(f"challenge {challenge.id}: reliability {reliability[challenge.id]:.6f} is below its "
                             f"target {target:g}")
+    won_by: dict[str, list[Bid]] = {}
+    for bid in accepted:
+        won_by.setdefault(bid.actor_id, []).append(bid)
     for actor_id, actor in actors.items():
-        won = [b for b in accepted if b.actor_id == actor_id]
+        won = won_by.get(actor_id, [])
         cap = actor.capacity
         if cap is not None and cap.budget is not None and sum(b.price for b in won) > cap.budget:
             problems.append(f"actor {actor_id}: accepted bids total {format_money(sum(b.price for b in won))}, "
@@ -286,7 +310,11 @@ def _check_summary(market: Market, doc: dict[str, Any], problems: list[str], cov
                                 f"{expect[0]} {expect[1]} {expect[2]} {expect[3]}")
     unfunded = _list(doc, "unfunded")
     named = [u.get("challenge") if isinstance(u, dict) else None for u in unfunded]
-    missing = [c.id for c in market.challenges if not completed[c.id] and named.count(c.id) != 1]
+    times: dict[Any, int] = {}
+    for n in named:
+        if isinstance(n, str):
+            times[n] = times.get(n, 0) + 1
+    missing = [c.id for c in market.challenges if not completed[c.id] and times.get(c.id, 0) != 1]
     extra = [n for n in named if n not in completed or completed.get(n)]
     if missing:
         problems.append(f"unfunded: needs exactly one entry for each challenge not completed; wrong for {', '.join(map(str, missing))}")

@@ -109,7 +109,8 @@ def _narrow_money_first(sub: Market, part: Allocation, breadth: dict[str, int], 
     report = backends.solve(model.prob, backend, time_limit=30)
     if report.outcome not in ("optimal", "feasible"):
         return part
-    solution = Solution(model.accepted(), {pk: var.varValue or 0.0 for pk, var in model.pay.items()})
+    accepted = model.accepted()
+    solution = Solution(accepted, model.component_pays(accepted))
     return assemble(sub, pools, pre, model, solution, "optimal")
 
 

@@ -130,9 +130,10 @@ def least_extra(market: Market, challenge_id: str, keep_value: float, backend: s
     report = backends.solve(model.prob, backend, time_limit=60)
     if report.outcome not in ("optimal", "feasible"):
         return None, [], 0.0
-    paid = sum(max(v.varValue or 0.0, 0.0) for v in mine.values())
+    paid = sum(max(v.varValue or 0.0, 0.0) for v in mine.values()) * model.money_unit
     cents = max(int(math.ceil(paid - 1e-4)), 0)
-    pays_for = sorted(((k, int(round(v.varValue or 0))) for k, v in mine.items() if (v.varValue or 0) > 0.5),
+    per_component = model.component_pays(model.accepted())
+    pays_for = sorted(((k, int(round(v))) for (p, k), v in per_component.items() if p == extra.index and v > 0.5),
                       key=lambda kv: (-kv[1], kv[0]))
     return cents, pays_for, float(pulp.value(model.value) or 0)
 
@@ -172,7 +173,8 @@ def lp_duals(market: Market, backend: str) -> dict[int, float | None]:
         elif row is None:
             out[pool.index] = 0.0                # the pool can pay for nothing eligible
         else:
-            out[pool.index] = None if row.pi is None else abs(row.pi) * 100
+            # The row is in model money units of `money_unit` cents; a currency unit is 100 cents.
+            out[pool.index] = None if row.pi is None else abs(row.pi) * 100 / model.money_unit
     return out
 
 

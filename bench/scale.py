@@ -1,0 +1,153 @@
+"""Benchmark: clearing at scale (issue 7), one table.
+
+Runs generated markets of the named sizes (S, M, L, XL; `swarm generate --size
+X --seed 1`) and the OR-Library set-covering markets scp41-scp410, and prints
+one row per run: market, variables, constraints, build s, solve s, total s,
+peak MB, status, gap, backend.
+
+- Generated markets run through `clear()` exactly as `swarm solve` does, in a
+  child process of their own, so that "peak MB" is that run's peak resident
+  memory (the larger of the child and the processes it started: CBC, parallel
+  part workers). "total s" is the child's wall time from loading the file to
+  the allocation in memory; build and solve are the engine's own split.
+- scp41-scp410 run the real command line, `swarm solve MARKET -o FILE`, and
+  "total s" is the wall time from start to written file.
+- gap is (best bound - value) / best bound of the value phase ("-" when proven).
+
+    .venv/bin/python bench/scale.py                        # everything (about 40 minutes)
+    .venv/bin/python bench/scale.py --only S,M,scp         # a subset
+    .venv/bin/python bench/scale.py --only L --time-limit 60
+
+Nothing here is a test: the big sizes never run in the test suite.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib" / "market"
+SEED = 1
+
+# (market, backend, time limit s): the runs the issue's targets name.
+PLAN = [
+    ("S", "highs", 600), ("S", "cbc", 600),
+    ("M", "highs", 600), ("M", "cbc", 600),
+    ("L", "highs", 60), ("L", "highs", 600),
+    ("XL", "highs", 600),
+] + [(f"scp4{n}", "cbc", None) for n in range(1, 11)] + [(f"scp4{n}", "highs", None) for n in range(1, 11)]
+
+COLUMNS = ("market", "variables", "constraints", "build s", "solve s", "total s", "peak MB", "status", "gap",
+           "backend")
+
+
+def child() -> None:
+    """Runs in its own process: load, clear, print one JSON line of figures."""
+    from solver.clearing import ClearOptions, clear
+    from solver.loading import load_market
+    path, backend, limit = sys.argv[2], sys.argv[3], sys.argv[4]
+    started = time.perf_counter()
+    market = load_market(path)
+    allocation = clear(market, ClearOptions(backend=backend, time_limit=float(limit) if limit != "-" else None))
+    total = time.perf_counter() - started
+    solver = allocation.solver
+    print(json.dumps({"variables": solver["size"]["variables"], "constraints": solver["size"]["constraints"],
+                      "build": solver["build_seconds"], "solve": solver["solve_seconds"], "total": total,
+                      "status": allocation.status, "gap": solver.get("gap"), "value": allocation.value,
+                      "bound": solver.get("bound"), "phases": solver["phases"],
+                      "children_peak": peak_mb(resource.getrusage(resource.RUSAGE_CHILDREN))}))
+
+
+def peak_mb(usage: resource.struct_rusage) -> float:
+    return usage.ru_maxrss / 1024            # Linux reports kilobytes
+
+
+def generated(size: str, folder: Path) -> Path:
+    path = folder / f"{size}-seed{SEED}.json"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "solver.cli", "generate", "--size", size, "--seed", str(SEED),
+                        "-o", str(path)], check=True, cwd=ROOT, capture_output=True)
+    return path
+
+
+def run_generated(path: Path, backend: str, limit: float | None) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), backend,
+               "-" if limit is None else str(limit)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        pid = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err).pid
+        _, status, usage = os.wait4(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        if status != 0:
+            return {"error": (err.read().strip().splitlines() or ["?"])[-1]}
+        figures = json.loads(out.read().strip().splitlines()[-1])
+    figures["peak"] = max(peak_mb(usage), figures.pop("children_peak"))
+    return figures
+
+
+def run_cli(path: Path, backend: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "allocation.json"
+        command = [sys.executable, "-m", "solver.cli", "solve", str(path), "-o", str(out), "--solver", backend]
+        started = time.perf_counter()
+        pid = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).pid
+        _, status, usage = os.wait4(pid, 0)
+        total = time.perf_counter() - started
+        if status != 0:
+            return {"error": f"exit status {status}"}
+        doc = json.loads(out.read_text())
+    solver = doc["solver"]
+    return {"variables": solver["size"]["variables"], "constraints": solver["size"]["constraints"],
+            "build": solver["build_seconds"], "solve": solver["solve_seconds"], "total": total,
+            "status": doc["status"], "gap": solver.get("gap"), "peak": peak_mb(usage)}
+
+
+def row(market: str, backend: str, figures: dict) -> list[str]:
+    if "error" in figures:
+        return [market, "-", "-", "-", "-", "-", "-", "error: " + figures["error"][:60], "-", backend]
+    gap = figures.get("gap")
+    return [market, f"{figures['variables']:,}", f"{figures['constraints']:,}", f"{figures['build']:.2f}",
+            f"{figures['solve']:.2f}", f"{figures['total']:.2f}", f"{figures['peak']:,.0f}", figures["status"],
+            "-" if not gap else f"{gap:.2e}", backend]
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child()
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated names or prefixes: S,M,L,XL,scp")
+    parser.add_argument("--backend", choices=("cbc", "highs"), help="only this backend")
+    parser.add_argument("--time-limit", type=float, help="override the time limit of generated runs")
+    parser.add_argument("--folder", default=str(ROOT / "bench" / "markets"),
+                        help="where generated markets are kept (made once)")
+    args = parser.parse_args()
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = None if not args.only else args.only.split(",")
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|" + "---|" * len(COLUMNS))
+    for market, backend, limit in PLAN:
+        if wanted and not any(market == w or (w == "scp" and market.startswith("scp")) for w in wanted):
+            continue
+        if args.backend and backend != args.backend:
+            continue
+        if market.startswith("scp"):
+            figures = run_cli(ORLIB / f"{market}.json", backend)
+            label = market
+        else:
+            limit = args.time_limit or limit
+            figures = run_generated(generated(market, folder), backend, limit)
+            label = f"{market} ({limit:g} s limit)" if limit else market
+        print("| " + " | ".join(row(label, backend, figures)) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
