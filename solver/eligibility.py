@@ -92,7 +92,6 @@ def admitting_pools(market: Market, pools: tuple[Pool, ...]) -> dict[str, tuple[
 def presolve(market: Market, pools: tuple[Pool, ...], remove_dominated: bool = True) -> Presolve:
     """`remove_dominated=False` keeps dominated bids (solver/dominance.py) live: tests compare both."""
     result = Presolve()
-    challenges: dict[str, Challenge] = {c.id: c for c in market.challenges}
     components: dict[str, Component] = {k.key: k for c in market.challenges for k in c.components}
     result.admits = admitting_pools(market, pools)
 

@@ -28,7 +28,7 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
-from .clearing import Solution
+from .solving import Solution
 from .market import Bid, Challenge
 from .model import RELIABILITY_SLACK, ClearingModel
 

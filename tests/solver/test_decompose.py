@@ -1,4 +1,4 @@
-"""Independent parts (solver/decompose.py) and clearing them apart (solver/clearing.py).
+"""Independent parts (solver/decompose.py) and clearing them apart (solver/parts.py).
 
 The rules that put two challenges in one part, one test each; clearing in parts gives the value and
 cost of one model over the whole market (hypothesis, both backends); and parts cleared in worker
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver import clearing
+from solver import parts
 from solver.clearing import ClearOptions, clear
 from solver.decompose import independent_parts
 from solver.eligibility import presolve
@@ -234,13 +234,13 @@ def test_clearing_in_parts_gives_the_value_and_cost_of_one_model_highs(doc):
 def same_value_and_cost_in_parts(doc: dict[str, Any], backend: str) -> None:
     market = parse_market(doc)
     whole = clear(market, ClearOptions(backend=backend, explain=False, decompose=False)).to_document()
-    with mock.patch.object(clearing, "BATCH_BIDS", 1):          # one model per part, however small
-        parts = clear(market, ClearOptions(backend=backend, explain=False, workers=1)).to_document()
-    assert verify_allocation(market, parts) == []
-    assert (parts["status"], whole["status"]) == ("optimal", "optimal")
-    assert math.isclose(parts["value"], whole["value"], rel_tol=1e-9, abs_tol=1e-9)
-    assert parts["cost"] == whole["cost"]
-    assert parts["solver"]["size"]["models"] == max(parts["solver"]["size"]["parts"], 1)
+    with mock.patch.object(parts, "BATCH_BIDS", 1):          # one model per part, however small
+        split = clear(market, ClearOptions(backend=backend, explain=False, workers=1)).to_document()
+    assert verify_allocation(market, split) == []
+    assert (split["status"], whole["status"]) == ("optimal", "optimal")
+    assert math.isclose(split["value"], whole["value"], rel_tol=1e-9, abs_tol=1e-9)
+    assert split["cost"] == whole["cost"]
+    assert split["solver"]["size"]["models"] == max(split["solver"]["size"]["parts"], 1)
 
 
 def test_a_single_part_takes_the_single_model_path():
@@ -271,13 +271,13 @@ def test_parts_in_worker_processes_give_the_same_allocation(backend, caplog):
     market = parse_market(side_by_side(*docs))
     here = clear(market, ClearOptions(backend=backend, explain=False, workers=1))
     shipped: list[int] = []
-    real = clearing._run_in_workers
+    real = parts._run_in_workers
 
     def spy(*args: Any, **kwargs: Any) -> None:
         shipped.append(len(args[3]))
         real(*args, **kwargs)
 
-    with mock.patch.object(clearing, "_run_in_workers", spy), caplog.at_level(logging.WARNING, "solver.clearing"):
+    with mock.patch.object(parts, "_run_in_workers", spy), caplog.at_level(logging.WARNING, "solver.parts"):
         there = clear(market, ClearOptions(backend=backend, explain=False, workers=2))
     assert not caplog.records, [r.getMessage() for r in caplog.records]
     assert shipped == [3]
@@ -290,10 +290,10 @@ def test_without_worker_processes_the_parts_are_cleared_here(caplog):
     """Where no process can be started, the engine says so and clears every part itself."""
     docs = [json.loads((FIXTURES / name).read_text()) for name in ("didactic-reliability.json", "didactic-bundle.json")]
     market = parse_market(side_by_side(*docs))
-    with mock.patch.object(clearing, "BATCH_BIDS", 1):
+    with mock.patch.object(parts, "BATCH_BIDS", 1):
         here = clear(market, ClearOptions(backend="highs", explain=False, workers=1))
-        with mock.patch.object(clearing, "ProcessPoolExecutor", side_effect=OSError("no processes here")), \
-                caplog.at_level(logging.WARNING, "solver.clearing"):
+        with mock.patch.object(parts, "ProcessPoolExecutor", side_effect=OSError("no processes here")), \
+                caplog.at_level(logging.WARNING, "solver.parts"):
             there = clear(market, ClearOptions(backend="highs", explain=False, workers=2))
     assert "no processes here" in caplog.text
     assert there.solver["size"]["models"] == 2
@@ -309,5 +309,5 @@ def test_without_worker_processes_the_parts_are_cleared_here(caplog):
 ])
 def test_when_worker_processes_are_worth_it(workers, cores, bids, parallel):
     models = [((f"C{n}",), count) for n, count in enumerate(bids)]
-    with mock.patch.object(clearing, "_free_cores", return_value=cores):
-        assert clearing._in_parallel(models, ClearOptions(workers=workers)) is parallel
+    with mock.patch.object(parts, "_free_cores", return_value=cores):
+        assert parts._in_parallel(models, ClearOptions(workers=workers)) is parallel

@@ -7,7 +7,6 @@ in HiGHS, before the PuLP/CBC program of last resort.
 """
 from __future__ import annotations
 
-import heapq
 import math
 import random
 

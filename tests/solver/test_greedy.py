@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from solver import backends
-from solver.clearing import ClearOptions, _value_of, _warm_start, clear
+from solver.clearing import ClearOptions, clear
+from solver.solving import value_of, warm_start
 from solver.eligibility import presolve
 from solver.greedy import greedy_start
 from solver.loading import load_market, parse_market
@@ -33,19 +34,19 @@ def assert_accepted(model, solution):
     """Every row of the model holds at the greedy allocation (set as the variables' values)."""
     for (p, key), cents in solution.pays.items():     # money per (pool, component), whole cents
         assert p in model.presolve.admits[key] and cents >= 0 and float(cents).is_integer(), (p, key, cents)
-    _warm_start(model, solution)                     # sets every variable's value from the solution
+    warm_start(model, solution)                     # sets every variable's value from the solution
     broken = [row.name for row in model.prob.constraints() if not row.valid(eps=1e-6)]
     assert broken == [], broken
     for key in model.components:                     # money adds up exactly, in cents
         cost = sum(price for b, _, price in model.items_on[key] if b in solution.accepted)
         paid = sum(c for (p, k), c in solution.pays.items() if k == key)
         assert paid == cost, key
-    assert math.isclose(pulp.value(model.value) or 0, _value_of(model, solution), abs_tol=1e-9)
+    assert math.isclose(pulp.value(model.value) or 0, value_of(model, solution), abs_tol=1e-9)
 
 
 def assert_solver_accepts(model, solution, backend):
     """Fix the binaries to the greedy allocation: the solver finds the model feasible."""
-    _warm_start(model, solution)
+    warm_start(model, solution)
     for n, var in enumerate([*model.accept.values(), *model.done.values(), *model.funded.values()]):
         model.prob += var == round(var.varValue), f"fix_{n}"
     model.prob.setObjective(model.value)
@@ -65,7 +66,7 @@ def test_a_small_market_greedily():
     solution = greedy_start(model)
     assert sorted(b.id for b in solution.accepted) == ["b2", "bx"]
     assert_accepted(model, solution)
-    assert _value_of(model, solution) == 35
+    assert value_of(model, solution) == 35
 
 
 def test_greedy_meets_reliability_capacity_groups_and_requires():
@@ -140,7 +141,7 @@ def test_the_water_market_greedily():
     model = model_of(load_market("fixtures/water-sdg6.json"))
     solution = greedy_start(model)
     assert_accepted(model, solution)
-    assert _value_of(model, solution) >= 100000
+    assert value_of(model, solution) >= 100000
 
 
 @pytest.mark.parametrize("backend", backends.BACKENDS)

@@ -2,7 +2,7 @@
 import pulp
 import pytest
 
-from solver import clearing
+from solver import solving
 from solver.clearing import ClearOptions, clear
 from solver.eligibility import presolve
 from solver.generate import generate
@@ -40,7 +40,7 @@ def test_relaxation_gives_a_bound_and_an_allocation_the_model_accepts(market, ba
 
 
 def test_a_time_limited_big_model_starts_from_the_relaxation(market, monkeypatch):
-    monkeypatch.setattr(clearing, "RELAX_FIRST_BINARIES", 1)
+    monkeypatch.setattr(solving, "RELAX_FIRST_BINARIES", 1)
     allocation = clear(market, ClearOptions(backend="highs", time_limit=60, explain=False))
     phases = [p["phase"] for p in allocation.solver["phases"]]
     assert phases[:3] == ["greedy", "relaxation", "value"]

@@ -1,0 +1,210 @@
+"""Solving one model: most value first, then least cost at that value.
+
+Phase 1 maximises value. Phase 2 keeps that value and minimises what is paid
+to actors. Both phases share one model; phase 2 starts from phase 1's answer,
+so a time limit always leaves a valid allocation (status "feasible"). Phase 1
+starts from a greedy allocation (greedy.py) and, on big models under a time
+limit, from the LP relaxation's (relaxation.py).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import pulp
+
+from . import backends
+from .market import Bid
+from .model import ClearingModel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClearOptions:
+    backend: str = "cbc"
+    time_limit: float | None = None     # seconds for the whole solve
+    gap: float | None = None            # relative gap at which each phase may stop
+    explain: bool = True                # give reasons for unfunded challenges
+    max_explained: int | None = 50      # test at most this many in detail (market order), plain reasons after
+    workers: int | None = None          # processes for independent parts (None: one per free core; 1: none)
+    decompose: bool = True              # False: one model for the whole market (tests and benchmarks)
+
+
+class ClearingError(RuntimeError):
+    """The market could not be cleared (solver missing or failing)."""
+
+
+@dataclass
+class Solution:
+    accepted: list[Bid]
+    pays: dict[tuple[int, str], float]
+
+
+def remaining_time(options: ClearOptions, started: float) -> float | None:
+    if options.time_limit is None:
+        return None
+    return max(options.time_limit - (time.perf_counter() - started), 0.0)
+
+
+def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float
+                        ) -> tuple[Solution, str, list[dict[str, object]]]:
+    prob = model.prob
+    phases: list[dict[str, object]] = []
+    empty = Solution([], {})
+    status = "optimal"
+    values = [coef for coef in model.value.values()]
+    integral = all(float(v).is_integer() for v in values)
+    best = empty
+    best_value: float = 0.0
+
+    if values:
+        # A greedy allocation (solver/greedy.py) first: phase 1's warm start, and the answer kept when a
+        # time limit stops the solver before it finds anything as good.
+        from .greedy import greedy_start
+        start = greedy_start(model)
+        if start is not None:
+            greedy_value = value_of(model, start)
+            phases.append({"phase": "greedy", "outcome": "feasible", "objective": greedy_value, "value": greedy_value})
+            if start.accepted:
+                best, best_value = start, greedy_value
+                warm_start(model, start)
+        prob.sense = pulp.LpMaximize
+        prob.setObjective(model.value)
+        if _relax_first(model, options):
+            found, phase = _relaxation_start(model, options, started)
+            phases.append(phase)
+            if found is not None and value_of(model, found) > best_value:
+                best, best_value = found, value_of(model, found)
+            if best.accepted:
+                warm_start(model, best)
+        report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started), gap=options.gap,
+                                warm_start=bool(best.accepted))
+        phases.append(_phase("value", report))
+        if report.outcome in ("optimal", "feasible"):
+            candidate = read_solution(model)
+            candidate_value = value_of(model, candidate)
+            if candidate_value >= best_value:
+                best, best_value = candidate, candidate_value
+            else:
+                if report.outcome == "optimal":
+                    logger.warning("the solver called value %s optimal, below the greedy start's %s",
+                                   candidate_value, best_value)
+                status = "feasible"      # the solver stopped below the greedy start: keep the greedy allocation
+            if report.outcome == "feasible":
+                status = "feasible"
+        elif report.outcome == "none":
+            status = "feasible"          # stopped before any solution: the greedy one (or nothing) is still valid
+        else:
+            raise ClearingError(f"the solver found the clearing model {report.outcome}")
+    if not model.bids or (values and best_value <= 0 and not best.accepted and status == "optimal"):
+        return best, status, phases
+
+    # Phase 2: keep the value, pay least. Whole values allow a tolerance of half a unit.
+    tolerance = 0.5 if integral else 1e-6
+    prob.addConstraint(pulp.LpConstraint(model.value, pulp.LpConstraintGE, "keep_value", best_value - tolerance))
+    prob.sense = pulp.LpMinimize
+    prob.setObjective(model.cost)
+    warm_start(model, best)
+    remaining = remaining_time(options, started)
+    if remaining is not None and remaining <= 0:
+        phases.append({"phase": "cost", "outcome": "skipped (time limit)"})
+        return best, "feasible", phases
+    report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=True)
+    phases.append(_phase("cost", report))
+    if report.outcome in ("optimal", "feasible"):
+        candidate = read_solution(model)
+        if value_of(model, candidate) >= best_value - tolerance:
+            best = candidate
+        if report.outcome == "feasible":
+            status = "feasible"
+    else:
+        status = "feasible"
+    return best, status, phases
+
+
+# With a time limit, a model with this many yes/no decisions first takes the LP relaxation's allocation
+# (solver/relaxation.py): branch-and-bound on such models needs minutes before it finds a good one.
+RELAX_FIRST_BINARIES = 5000
+RELAX_SHARE = 0.5                      # of the time left, at most, for the relaxation and its fixing
+
+
+def _relax_first(model: ClearingModel, options: ClearOptions) -> bool:
+    return options.time_limit is not None and len(model.accept) + len(model.done) >= RELAX_FIRST_BINARIES
+
+
+def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float
+                      ) -> tuple[Solution | None, dict[str, object]]:
+    from .relaxation import relax_and_fix
+    remaining = remaining_time(options, started)
+    result = relax_and_fix(model, options.backend, None if remaining is None else remaining * RELAX_SHARE)
+    phase: dict[str, object] = {"phase": "relaxation", "outcome": "feasible" if result.found else "none",
+                                "open_decisions": result.open_decisions, "seconds": round(result.seconds, 3)}
+    if result.bound is not None:
+        phase["bound"] = round(result.bound, 6)
+    if not result.found:
+        return None, phase
+    found = read_solution(model)
+    phase["objective"] = phase["value"] = value_of(model, found)
+    return found, phase
+
+
+def _phase(name: str, report: backends.SolveReport) -> dict[str, object]:
+    out: dict[str, object] = {"phase": name, "outcome": report.outcome, "seconds": round(report.seconds, 3)}
+    if report.objective is not None:
+        out["objective"] = round(report.objective, 6)
+    if report.bound is not None:
+        out["bound"] = round(report.bound, 6)
+    return out
+
+
+def read_solution(model: ClearingModel) -> Solution:
+    accepted = model.accepted()
+    return Solution(accepted, model.component_pays(accepted))
+
+
+def value_of(model: ClearingModel, solution: Solution) -> float:
+    """The value the accepted bids deliver, counted exactly from the market, not from the solver."""
+    covered = _covered(solution.accepted)
+    total: float = 0
+    for challenge in model.challenges:          # a challenge outside the model has no accepted bid
+        if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical):
+            total += challenge.value
+            total += sum(k.value for k in challenge.components
+                         if not k.critical and covered.get(k.key, 0) >= k.quantity)
+    return total
+
+
+def _covered(accepted: list[Bid]) -> dict[str, int]:
+    covered: dict[str, int] = {}
+    for bid in accepted:
+        for item in bid.items:
+            covered[item.component] = covered.get(item.component, 0) + item.quantity
+    return covered
+
+
+def warm_start(model: ClearingModel, solution: Solution) -> None:
+    accepted = {b.id for b in solution.accepted}
+    covered = _covered(solution.accepted)
+    for bid_id, var in model.accept.items():
+        var.setInitialValue(1 if bid_id in accepted else 0)
+    for challenge in model.challenges:
+        model.done[challenge.id].setInitialValue(
+            1 if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical) else 0)
+    for key, var in model.funded.items():
+        var.setInitialValue(1 if covered.get(key, 0) >= model.components[key].quantity else 0)
+    class_pays = model.class_pays(solution.pays)
+    for pk, var in model.pay.items():
+        # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
+        var.setInitialValue(max(class_pays.get(pk, 0.0), 0.0))
+    # A start must set the model's auxiliary sums too (matched_i: the non-matching pay into challenge
+    # i), else a solver sees it break their rows: each is the rest of its defining row.
+    for i in range(len(model.challenges)):
+        name = f"matched_{i}"
+        row = model.prob.get_constraint_by_name(name)
+        if row is not None:
+            aux = [var for var, coef in row.items() if coef == -1 and var.name == name]
+            if len(aux) == 1:
+                rest = sum((var.varValue or 0.0) * coef for var, coef in row.items() if var is not aux[0])
+                aux[0].setInitialValue(max(rest, 0.0))
