@@ -335,5 +335,7 @@ class ClearingModel:
         return out
 
     def size(self) -> dict[str, int]:
-        return {"variables": len(self.prob.variables()), "constraints": self.prob.numConstraints(),
+        # prob.variables() re-registers every nonzero (seconds on big models); every variable of this
+        # model was registered when it was added, so the registry's length is the count.
+        return {"variables": len(self.prob._variables), "constraints": self.prob.numConstraints(),
                 "binaries": len(self.accept) + len(self.done) + len(self.funded)}

@@ -34,7 +34,8 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
     """Leaves the model's variables at the allocation found (when `found`); bounds are restored."""
     started = time.perf_counter()
     prob = model.prob
-    binaries = [v for v in prob.variables() if v.cat == pulp.LpInteger]
+    # The model's own yes/no variables (prob.variables() would re-register every nonzero: slow when big).
+    binaries = [*model.accept.values(), *model.done.values(), *model.funded.values()]
     for var in binaries:
         var.cat = pulp.LpContinuous
     try:

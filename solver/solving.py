@@ -73,10 +73,10 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
         prob.sense = pulp.LpMaximize
         prob.setObjective(model.value)
         if _relax_first(model, options):
-            found, phase = _relaxation_start(model, options, started)
+            found, found_value, phase = _relaxation_start(model, options, started)
             phases.append(phase)
-            if found is not None and value_of(model, found) > best_value:
-                best, best_value = found, value_of(model, found)
+            if found is not None and found_value > best_value:
+                best, best_value = found, found_value
             if best.accepted:
                 warm_start(model, best)
         report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started), gap=options.gap,
@@ -135,7 +135,8 @@ def _relax_first(model: ClearingModel, options: ClearOptions) -> bool:
 
 
 def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float
-                      ) -> tuple[Solution | None, dict[str, object]]:
+                      ) -> tuple[Solution | None, float, dict[str, object]]:
+    """The relaxation's allocation (or None), its value, and the phase's figures."""
     from .relaxation import relax_and_fix
     remaining = remaining_time(options, started)
     result = relax_and_fix(model, options.backend, None if remaining is None else remaining * RELAX_SHARE)
@@ -144,10 +145,11 @@ def _relaxation_start(model: ClearingModel, options: ClearOptions, started: floa
     if result.bound is not None:
         phase["bound"] = round(result.bound, 6)
     if not result.found:
-        return None, phase
+        return None, 0.0, phase
     found = read_solution(model)
-    phase["objective"] = phase["value"] = value_of(model, found)
-    return found, phase
+    found_value = value_of(model, found)
+    phase["objective"] = phase["value"] = found_value
+    return found, found_value, phase
 
 
 def _phase(name: str, report: backends.SolveReport) -> dict[str, object]:
