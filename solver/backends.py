@@ -19,7 +19,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import pulp
 
@@ -54,8 +54,12 @@ def available(backend: str) -> bool:
 
 
 def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None,
-          gap: float | None = None, abs_gap: float | None = None, warm_start: bool = False) -> SolveReport:
-    """Solve `prob` in place (variables get their values) and say how it went."""
+          gap: float | None = None, abs_gap: float | None = None, warm_start: bool = False,
+          highs_options: Mapping[str, object] | None = None) -> SolveReport:
+    """Solve `prob` in place (variables get their values) and say how it went.
+
+    `highs_options` are further HiGHS options (e.g. {"solver": "simplex"} for a vertex of an LP); CBC
+    ignores them."""
     if backend not in BACKENDS:
         raise BackendError(f"unknown solver backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if not available(backend):
@@ -67,7 +71,7 @@ def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None
     if backend == "cbc":
         report = _solve_cbc(prob, time_limit, gap, abs_gap, warm_start)
     else:
-        report = _solve_highs(prob, time_limit, gap, abs_gap, warm_start)
+        report = _solve_highs(prob, time_limit, gap, abs_gap, warm_start, highs_options)
     return SolveReport(report[0], report[1], report[2], time.perf_counter() - started)
 
 
@@ -150,7 +154,8 @@ def _stdout_silenced() -> Iterator[None]:
 
 
 def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
-                 abs_gap: float | None, warm_start: bool = False) -> tuple[str, float | None, float | None]:
+                 abs_gap: float | None, warm_start: bool = False, options: Mapping[str, object] | None = None
+                 ) -> tuple[str, float | None, float | None]:
     """HiGHS through highspy, with the model passed in bulk.
 
     PuLP's own HiGHS interface (pulp.HiGHS) adds every column and row from Python one call at a time,
@@ -163,14 +168,14 @@ def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | No
     wasNone, dummyVar = prob.fixObjective()       # as LpProblem.solve: an objective without variables
     try:
         with _stdout_silenced():
-            h, variables, constraints, objective = _run_highs(prob, time_limit, gap, abs_gap, warm_start)
+            h, variables, constraints, objective = _run_highs(prob, time_limit, gap, abs_gap, warm_start, options)
             if warm_start and _start_misreported(h, *objective):
                 # HiGHS 1.16 can return the MIP start itself while reporting the objective the start has
                 # in its presolved model, which may be better than the start's true objective, and stop
                 # there, calling it optimal (tests/solver/test_backends_highs.py). Then solve again without it.
                 if time_limit is not None:
                     time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
-                h, variables, constraints, _ = _run_highs(prob, time_limit, gap, abs_gap, False)
+                h, variables, constraints, _ = _run_highs(prob, time_limit, gap, abs_gap, False, options)
             status, sol_status = _read_from_highs(h, prob, variables, constraints)
     finally:
         prob.restoreObjective(wasNone, dummyVar)
@@ -195,7 +200,7 @@ def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | No
 
 
 def _run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None, abs_gap: float | None,
-               warm_start: bool
+               warm_start: bool, options: Mapping[str, object] | None = None
                ) -> tuple[object, list[pulp.LpVariable], list[pulp.LpConstraint], tuple[object, float]]:
     """A new Highs object with the options PuLP's interface sets, given `prob` (and its start) and run."""
     import highspy
@@ -208,6 +213,8 @@ def _run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None
     h.setOptionValue("threads", 1)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
+    for name, value in (options or {}).items():
+        h.setOptionValue(name, value)
     variables, constraints, objective = _pass_to_highs(h, prob)
     if warm_start:
         _set_start(h, variables)

@@ -172,57 +172,41 @@ def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact
     pools down, as the rounding above does; the caller checks matching ratios after.
 
     With `challenge_of` it is the integer program of `_rounding_program` (matching rows with slack,
-    slack minimised), built straight into HiGHS. None: HiGHS missing, no solution, or one not whole.
+    slack minimised), leaner: HiGHS in this process, without the flows that must be 0. None: HiGHS
+    missing or failing, no solution, or one not whole.
     """
-    try:
-        import highspy
-        import numpy as np
-    except ImportError:
+    if not backends.available("highs"):
         return None
-    from .backends import _stdout_silenced
     # A flow whose ceiling is 0 is 0: leave it out (most pools that may pay a component pay none of it,
     # and each would otherwise sit in its challenge's matching rows).
     bounds = {pk: _bounds(pools, costs, pk, v) for pk, v in exact.items() if v > 1e-9}
     keys = sorted((pk for pk, (_, high) in bounds.items() if high > 0), key=lambda pk: (pk[0], pk[1]))
-    n = len(keys)
-    if n == 0:
+    if not keys:
         return {} if not any(cost > 0 for cost in costs.values()) else None
-    amount = {}
-    rows: list[list[tuple[int, float]]] = []      # row -> [(column, coefficient)]
-    row_lower: list[float] = []
-    row_upper: list[float] = []
-    comp_row: dict[str, int] = {}
-    for key, cost in costs.items():
+    # Columns are numbered by name (backends sorts them so): flows a_*, in key order, then slacks b_*.
+    prob = pulp.LpProblem("rounding", pulp.LpMinimize)
+    cat = pulp.LpContinuous if challenge_of is None else pulp.LpInteger
+    z = {pk: prob.add_variable(f"a_{j:07d}", lowBound=bounds[pk][0], upBound=bounds[pk][1], cat=cat)
+         for j, pk in enumerate(keys)}
+    on_component: dict[str, list[pulp.LpVariable]] = {}
+    of_pool: dict[int, list[pulp.LpVariable]] = {}
+    for pk in keys:
+        on_component.setdefault(pk[1], []).append(z[pk])
+        of_pool.setdefault(pk[0], []).append(z[pk])
+    for n, (key, cost) in enumerate(costs.items()):
         if cost > 0:
-            comp_row[key] = len(rows)
-            rows.append([])
-            row_lower.append(cost)
-            row_upper.append(cost)
-    pool_row: dict[int, int] = {}
-    lower, upper, objective = [], [], []
-    for j, pk in enumerate(keys):
-        p, key = pk
-        if p not in pool_row:
-            pool_row[p] = len(rows)
-            amount[p] = sum(pl.amount for pl in pools[p].pledges)
-            rows.append([])
-            row_lower.append(-highspy.kHighsInf)
-            row_upper.append(amount[p])
-        v = exact[pk]
-        low, high = bounds[pk]
-        lower.append(low)
-        upper.append(high)
-        if challenge_of is not None:
-            objective.append(0.0)
-        elif pools[p].match is not None:
-            objective.append(1.0)
-        else:
-            objective.append(-(v - low))
-        rows[comp_row[key]].append((j, 1.0))
-        rows[pool_row[p]].append((j, 1.0))
-    integrality = [0] * n
-    if challenge_of is not None:
-        integrality = [1] * n
+            prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in on_component.get(key, [])]),
+                                                 pulp.LpConstraintEQ, f"total_{n}", cost))
+    amount = {p: pools[p].amount for p in of_pool}
+    for p, variables in of_pool.items():                  # ascending pool index: keys are sorted
+        prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in variables]),
+                                             pulp.LpConstraintLE, f"amount_{p}", amount[p]))
+    objective: list[tuple[pulp.LpVariable, float]] = []
+    if challenge_of is None:
+        for pk in keys:
+            low = bounds[pk][0]
+            objective.append((z[pk], 1.0 if pools[pk[0]].match is not None else -(exact[pk] - low)))
+    else:
         base_in: dict[str, list[int]] = {}
         own_in: dict[str, dict[int, list[int]]] = {}
         for j, (p, key) in enumerate(keys):
@@ -234,42 +218,24 @@ def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact
         for cid in sorted(own_in):
             for p, own in sorted(own_in[cid].items()):
                 ratio = pools[p].match_ratio or 0.0
-                slack = len(lower)
-                lower.append(0.0)
-                upper.append(highspy.kHighsInf)
-                objective.append(1.0)
-                integrality.append(0)
-                entries = [(j, 1.0) for j in own] + [(j, -ratio) for j in base_in.get(cid, [])] + [(slack, -1.0)]
-                rows.append(sorted(entries))
-                row_lower.append(-highspy.kHighsInf)
-                row_upper.append(0.0)
-    start = np.zeros(len(rows), np.int32)
-    np.cumsum([len(r) for r in rows[:-1]], out=start[1:])
-    index = np.fromiter((j for r in rows for j, _ in r), np.int32)
-    value = np.fromiter((c for r in rows for _, c in r), np.float64)
-    with _stdout_silenced():
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
-        if challenge_of is None:
-            h.setOptionValue("solver", "simplex")
-        else:
-            h.setOptionValue("mip_rel_gap", 0.0)
-        status = h.passModel(len(lower), len(rows), len(index), int(highspy.MatrixFormat.kRowwise),
-                             int(highspy.ObjSense.kMinimize), 0.0, np.array(objective, np.float64),
-                             np.array(lower, np.float64), np.array(upper, np.float64),
-                             np.array(row_lower, np.float64), np.array(row_upper, np.float64),
-                             start, index, value, np.array(integrality, np.int32))
-        if status == highspy.HighsStatus.kError:
-            return None
-        h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                slack = prob.add_variable(f"b_{len(objective):07d}", lowBound=0)
+                objective.append((slack, 1.0))
+                entries = sorted([(j, 1.0) for j in own] + [(j, -ratio) for j in base_in.get(cid, [])])
+                terms = [(z[keys[j]], c) for j, c in entries] + [(slack, -1.0)]
+                prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE,
+                                                     f"match_{cid}_{p}", 0))
+    prob.setObjective(pulp.LpAffineExpression(objective))
+    try:
+        report = backends.solve(prob, "highs", highs_options={"solver": "simplex"} if challenge_of is None else None)
+    except backends.BackendError:
         return None
-    values = h.getSolution().col_value
+    if report.outcome != "optimal":
+        return None
     flows: PoolFlows = {}
     total: dict[str, int] = {}
     spent: dict[int, int] = {}
-    for pk, x in zip(keys, values):
+    for pk in keys:
+        x = z[pk].varValue or 0.0
         cents = round(x)
         if abs(x - cents) > 1e-6:
             return None
@@ -277,9 +243,9 @@ def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact
             flows[pk] = cents
             total[pk[1]] = total.get(pk[1], 0) + cents
             spent[pk[0]] = spent.get(pk[0], 0) + cents
-    if any(total.get(key, 0) != costs[key] for key in comp_row):
+    if any(total.get(key, 0) != cost for key, cost in costs.items() if cost > 0):
         return None
-    if any(spent.get(p, 0) > amount[p] for p in pool_row):
+    if any(spent.get(p, 0) > amount[p] for p in of_pool):
         return None
     return flows
 
