@@ -19,9 +19,12 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import pulp
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BACKENDS = ("cbc", "highs")
 
@@ -55,11 +58,13 @@ def available(backend: str) -> bool:
 
 def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None,
           gap: float | None = None, abs_gap: float | None = None, warm_start: bool = False,
-          highs_options: Mapping[str, object] | None = None) -> SolveReport:
+          highs_options: Mapping[str, object] | None = None, on_improving: ImprovingHook | None = None
+          ) -> SolveReport:
     """Solve `prob` in place (variables get their values) and say how it went.
 
     `highs_options` are further HiGHS options (e.g. {"solver": "simplex"} for a vertex of an LP); CBC
-    ignores them."""
+    ignores them. HiGHS calls `on_improving` (on the calling thread, while it searches) with each better
+    solution it finds; CBC does not."""
     if backend not in BACKENDS:
         raise BackendError(f"unknown solver backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if not available(backend):
@@ -71,7 +76,7 @@ def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None
     if backend == "cbc":
         report = _solve_cbc(prob, time_limit, gap, abs_gap, warm_start)
     else:
-        report = _solve_highs(prob, time_limit, gap, abs_gap, warm_start, highs_options)
+        report = _solve_highs(prob, time_limit, gap, abs_gap, warm_start, highs_options, on_improving)
     return SolveReport(report[0], report[1], report[2], time.perf_counter() - started)
 
 
@@ -154,8 +159,8 @@ def _stdout_silenced() -> Iterator[None]:
 
 
 def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
-                 abs_gap: float | None, warm_start: bool = False, options: Mapping[str, object] | None = None
-                 ) -> tuple[str, float | None, float | None]:
+                 abs_gap: float | None, warm_start: bool = False, options: Mapping[str, object] | None = None,
+                 on_improving: ImprovingHook | None = None) -> tuple[str, float | None, float | None]:
     """HiGHS through highspy, with the model passed in bulk.
 
     PuLP's own HiGHS interface (pulp.HiGHS) adds every column and row from Python one call at a time,
@@ -163,31 +168,40 @@ def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | No
     transfer took longer than a short solve. This builds the same model PuLP would (same column order,
     the negated objective of a maximum, the same bounds and integrality; plus the objective's constant as
     HiGHS's offset) as numpy arrays, passes it with one call, and writes back what PuLP writes back."""
-    import highspy
     started = time.perf_counter()
     wasNone, dummyVar = prob.fixObjective()       # as LpProblem.solve: an objective without variables
     try:
         with _stdout_silenced():
-            h, variables, constraints, objective = _run_highs(prob, time_limit, gap, abs_gap, warm_start, options)
-            if warm_start and _start_misreported(h, *objective):
+            variables, constraints, arrays = _model_arrays(prob)
+            start = _start_of(variables) if warm_start else None
+            h = _run_highs(arrays, time_limit, gap, abs_gap, start, options,
+                           _improving_handler(variables, prob.sense, on_improving) if on_improving else None)
+            if start is not None and _start_misreported(h, arrays.cost, arrays.offset):
                 # HiGHS 1.16 can return the MIP start itself while reporting the objective the start has
                 # in its presolved model, which may be better than the start's true objective, and stop
                 # there, calling it optimal (tests/solver/test_backends_highs.py). Then solve again without it.
                 if time_limit is not None:
                     time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
-                h, variables, constraints, _ = _run_highs(prob, time_limit, gap, abs_gap, False, options)
+                h = _run_highs(arrays, time_limit, gap, abs_gap, None, options)
+            prob.solverModel = h                  # as pulp.HiGHS does
             status, sol_status = _read_from_highs(h, prob, variables, constraints)
     finally:
         prob.restoreObjective(wasNone, dummyVar)
     prob.assignStatus(status, sol_status)
+    return _highs_outcome(h, prob, gap)
+
+
+def _highs_outcome(h: object, prob: pulp.LpProblem, gap: float | None) -> tuple[str, float | None, float | None]:
+    """Outcome, objective and bound of a HiGHS run whose answer is already written back into `prob`."""
+    import highspy
     outcome = _outcome(prob)
     info = h.getInfo()
     model_status = h.getModelStatus()
     if model_status == highspy.HighsModelStatus.kNotset:
         # HiGHS refused to start, which PuLP reports like a limit hit before any solution. The usual
-        # cause: other code in this process started HiGHS's global scheduler with another thread count.
-        raise BackendError("HiGHS did not run: its thread scheduler was started elsewhere in this process "
-                           "with a thread count other than 1 (highspy.Highs.resetGlobalScheduler clears it)")
+        # cause: other code on this thread started HiGHS's scheduler with another thread count.
+        raise BackendError(f"HiGHS did not run: its thread scheduler was started elsewhere on this thread with a "
+                           f"thread count other than {highs_threads()} (highspy.Highs.resetGlobalScheduler clears it)")
     if outcome == "optimal" and model_status != highspy.HighsModelStatus.kOptimal:
         outcome = "feasible"
     if outcome == "optimal" and gap and info.mip_gap > 1e-9 and info.mip_gap != float("inf"):
@@ -199,27 +213,135 @@ def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | No
     return outcome, objective, bound
 
 
-def _run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None, abs_gap: float | None,
-               warm_start: bool, options: Mapping[str, object] | None = None
-               ) -> tuple[object, list[pulp.LpVariable], list[pulp.LpConstraint], tuple[object, float]]:
-    """A new Highs object with the options PuLP's interface sets, given `prob` (and its start) and run."""
+# Told of each better solution HiGHS finds: the columns (prob.variables() order), their values, and the
+# best bound on the objective at that moment (None before there is one).
+ImprovingHook = Callable[[list[pulp.LpVariable], "np.ndarray", "float | None"], None]
+
+
+def _improving_handler(variables: list[pulp.LpVariable], sense: int, hook: ImprovingHook) -> Callable[[object], None]:
+    import numpy as np
+
+    def handler(event: object) -> None:
+        data = event.data_out                                       # type: ignore[attr-defined]
+        bound = data.mip_dual_bound
+        if abs(bound) == float("inf"):
+            bound = None
+        elif sense == pulp.LpMaximize:
+            bound = -bound
+        hook(variables, np.array(data.mip_solution, dtype=np.float64), bound)
+    return handler
+
+
+class BackgroundRun:
+    """HiGHS solving `prob` as it is when this is made, on a thread of its own, from the start given
+    (a value for every variable); the caller goes on meanwhile and may change `prob`. `finish` waits for
+    the answer and writes it back into `prob` as `solve` would: for the same problem and start, the same
+    answer as `solve(prob, "highs", gap=gap, warm_start=True, highs_options=options)` after
+    setInitialValue of the same start (tests/solver/test_cost_ahead.py). `cancel` stops it early."""
+
+    def __init__(self, prob: pulp.LpProblem, start: Mapping[pulp.LpVariable, float], gap: float | None = None,
+                 options: Mapping[str, object] | None = None) -> None:
+        import numpy as np
+        if not prob.objective:
+            raise BackendError("internal: a background run needs an objective with variables")
+        self.variables, self.constraints, self._arrays = _model_arrays(prob)
+        self._start = (np.arange(len(self.variables), dtype=np.int32),
+                       np.fromiter((start[v] for v in self.variables), np.float64, len(self.variables)))
+        self._gap, self._options = gap, dict(options or {})
+        self._stop = threading.Event()
+        self._h: object = None
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name="swarm-highs-background", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._h = _run_highs(self._arrays, None, self._gap, None, self._start, self._options, None, self._stop)
+            if not self._stop.is_set() and _start_misreported(self._h, self._arrays.cost, self._arrays.offset):
+                self._h = _run_highs(self._arrays, None, self._gap, None, None, self._options, None, self._stop)
+        except BaseException as exc:            # handed to the caller by finish()
+            self._error = exc
+        finally:
+            self.seconds = time.perf_counter() - started
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    def finish(self, prob: pulp.LpProblem) -> SolveReport:
+        self._thread.join()
+        if self._error is not None:
+            raise BackendError(f"HiGHS failed: {self._error}")
+        status, sol_status = _read_from_highs(self._h, prob, self.variables, self.constraints)
+        prob.assignStatus(status, sol_status)
+        outcome, objective, bound = _highs_outcome(self._h, prob, self._gap)
+        return SolveReport(outcome, objective, bound, self.seconds)
+
+
+def highs_threads() -> int:
+    """HiGHS's thread count, the same for every run in this process (HiGHS fixes it per calling thread).
+
+    Two where two cores are free: HiGHS's MIP then computes the root's analytic centre and detects
+    symmetry beside the main search (about 10% off a 200-challenge market; docs/benchmarks.md). One in
+    a worker process (parallel parts, Dask), whose siblings already use the other cores. HiGHS's MIP
+    search is deterministic whatever the count (tests/solver/test_backends_highs.py). The environment
+    variable SWARM_HIGHS_THREADS sets another count."""
+    global _threads
+    if _threads is None:
+        import multiprocessing
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:
+            cores = os.cpu_count() or 1
+        _threads = 1 if multiprocessing.current_process().daemon else max(1, min(2, cores))
+        given = os.environ.get("SWARM_HIGHS_THREADS", "")
+        if given.isdigit() and int(given) > 0:
+            _threads = int(given)
+    return _threads
+
+
+def use_one_thread() -> None:
+    """For worker processes that run beside others: HiGHS in this process runs on one thread."""
+    global _threads
+    _threads = 1
+
+
+_threads: int | None = None
+
+
+def _run_highs(arrays: _Arrays, time_limit: float | None, gap: float | None, abs_gap: float | None,
+               start: tuple[object, object] | None, options: Mapping[str, object] | None = None,
+               on_improving: Callable[[object], None] | None = None, stop: threading.Event | None = None) -> object:
+    """A new Highs object with the options PuLP's interface sets, given the model (and its start) and run."""
     import highspy
     h = highspy.Highs()
-    prob.solverModel = h                          # as pulp.HiGHS does
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", gap if gap is not None else 0.0)
     if abs_gap is not None:
         h.setOptionValue("mip_abs_gap", abs_gap)
-    h.setOptionValue("threads", 1)
+    h.setOptionValue("threads", highs_threads())
+    h.setOptionValue("parallel", "off")           # LPs keep the serial simplex: one answer for one input
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     for name, value in (options or {}).items():
         h.setOptionValue(name, value)
-    variables, constraints, objective = _pass_to_highs(h, prob)
-    if warm_start:
-        _set_start(h, variables)
+    _pass_arrays(h, arrays)
+    if on_improving is not None:
+        h.cbMipImprovingSolution += on_improving
+    if stop is not None:
+        def interrupt(event: object) -> None:
+            if stop.is_set():
+                event.interrupt()                   # type: ignore[attr-defined]
+        h.cbMipInterrupt += interrupt
+    if start is not None and len(start[0]):         # type: ignore[arg-type]
+        h.setSolution(len(start[0]), start[0], start[1])   # type: ignore[arg-type]
     h.run()
-    return h, variables, constraints, objective
+    return h
 
 
 def _start_misreported(h: object, cost: object, offset: float) -> bool:
@@ -233,10 +355,44 @@ def _start_misreported(h: object, cost: object, offset: float) -> bool:
     return abs(actual - reported) > 1e-6 * max(1.0, abs(actual), abs(reported))
 
 
+@dataclass(frozen=True, slots=True)
+class _Arrays:
+    """A PuLP problem as HiGHS takes it (passModel's arguments, row-wise)."""
+    n: int
+    m: int
+    nnz: int
+    offset: float
+    cost: object
+    col_lower: object
+    col_upper: object
+    row_lower: object
+    row_upper: object
+    a_start: object
+    a_index: object
+    a_value: object
+    integrality: object
+
+
 def _pass_to_highs(h: object, prob: pulp.LpProblem
                    ) -> tuple[list[pulp.LpVariable], list[pulp.LpConstraint], tuple[object, float]]:
     """Pass `prob` to the Highs object `h` in one call; returns the columns and rows in HiGHS's order, and
     the costs and offset HiGHS was given."""
+    variables, constraints, arrays = _model_arrays(prob)
+    _pass_arrays(h, arrays)
+    return variables, constraints, (arrays.cost, arrays.offset)
+
+
+def _pass_arrays(h: object, a: _Arrays) -> None:
+    import highspy
+    status = h.passModel(a.n, a.m, a.nnz, int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize),
+                         a.offset, a.cost, a.col_lower, a.col_upper, a.row_lower, a.row_upper, a.a_start[:a.m],
+                         a.a_index, a.a_value, a.integrality)
+    if status == highspy.HighsStatus.kError:
+        raise BackendError("HiGHS refused the model (passModel failed)")
+
+
+def _model_arrays(prob: pulp.LpProblem) -> tuple[list[pulp.LpVariable], list[pulp.LpConstraint], _Arrays]:
+    """The columns and rows of `prob` in HiGHS's order, and the model as HiGHS takes it."""
     import highspy
     import numpy as np
     inf = highspy.kHighsInf
@@ -276,12 +432,8 @@ def _pass_to_highs(h: object, prob: pulp.LpProblem
     row_lower = np.where(sense == pulp.LpConstraintLE, -inf, rhs)
     row_upper = np.where(sense == pulp.LpConstraintGE, inf, rhs)
 
-    status = h.passModel(n, m, nnz, int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize), offset,
-                         cost, col_lower, col_upper, row_lower, row_upper, a_start[:m], a_index, a_value,
-                         integrality)
-    if status == highspy.HighsStatus.kError:
-        raise BackendError("HiGHS refused the model (passModel failed)")
-    return variables, constraints, (cost, offset)
+    return variables, constraints, _Arrays(n, m, nnz, offset, cost, col_lower, col_upper, row_lower, row_upper,
+                                           a_start, a_index, a_value, integrality)
 
 
 _column_numbers = itertools.count(1 << 32)     # never reused in a process: see _columns
@@ -328,15 +480,15 @@ def _columns(prob: pulp.LpProblem, constraints: list[pulp.LpConstraint]
     raise BackendError("internal: could not number the columns of the model for HiGHS")
 
 
-def _set_start(h: object, variables: list[pulp.LpVariable]) -> None:
-    """Hand HiGHS the variables' initial values (setInitialValue) as a MIP start; a partial one if some have none."""
+def _start_of(variables: list[pulp.LpVariable]) -> tuple[object, object] | None:
+    """The variables' initial values (setInitialValue) as a MIP start for HiGHS (column indices, values); a
+    partial one if some have none, None if none has one."""
     import numpy as np
     given = [(i, v.varValue) for i, v in enumerate(variables) if v.varValue is not None]
     if not given:
-        return
-    index = np.fromiter((i for i, _ in given), np.int32, len(given))
-    value = np.fromiter((x for _, x in given), np.float64, len(given))
-    h.setSolution(len(given), index, value)
+        return None
+    return (np.fromiter((i for i, _ in given), np.int32, len(given)),
+            np.fromiter((x for _, x in given), np.float64, len(given)))
 
 
 def _read_from_highs(h: object, prob: pulp.LpProblem, variables: list[pulp.LpVariable],

@@ -13,7 +13,7 @@ pool with room on the same component. Then all flows are rounded at once, each
 between the floor and ceiling of its continuous value: without matching as a
 transportation problem (a simplex vertex is whole), with matching as a small
 integer program (slack on the ratios minimised), both in HiGHS in this process,
-one thread, deterministic; the PuLP/CBC program only when HiGHS is missing or fails.
+serial simplex, deterministic; the PuLP/CBC program only when HiGHS is missing or fails.
 """
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact
     Without `challenge_of` (no matching rows) these rules are a transportation problem: every flow is in
     one component's total and one pool's amount, so the rows form a bipartite incidence matrix, which is
     totally unimodular, and with whole-cent bounds and right-hand sides every vertex of the polytope is
-    whole. A simplex solve (HiGHS in this process, one thread, deterministic) therefore returns whole
+    whole. A simplex solve (HiGHS in this process, serial simplex, deterministic) therefore returns whole
     cents. Its objective rounds up the largest remainders of pools without matching and rounds matching
     pools down, as the rounding above does; the caller checks matching ratios after.
 

@@ -17,10 +17,14 @@ challenge is usually one class, and flow variables grow with challenges and
 scopes, not with components.
 
 Money rows are written in units of `money_unit` cents, a power of ten chosen so
-that the largest amount or price stays below about 10^7: pledges of millions in
-cents put right-hand sides near 10^10, which HiGHS calls badly scaled against
-its 1e-6 tolerances. The cost objective stays in cents, so the least cost is
-still exact to the cent.
+that the largest amount or price stays below 10^5: pledges of millions in cents
+put right-hand sides near 10^10, which HiGHS calls badly scaled against its 1e-6
+tolerances (at 10^7 it still asked for one more power of ten, and generated
+M-size markets cleared 20% slower on average over six seeds; docs/benchmarks.md).
+HiGHS's feasibility tolerance of 1e-6 units stays under a cent while every
+amount is under 10^10 cents (a hundred million), and the whole-cent rounding of
+flows (flows.py) keeps totals exact whatever it leaves. The cost objective stays
+in cents, so the least cost is still exact to the cent.
 
 The model never mentions a challenge or bid that presolve ruled out.
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pulp
 
@@ -38,6 +43,13 @@ from .pools import Pool
 # Reliability rows are scaled so that the solver's absolute feasibility
 # tolerance (about 1e-6 to 1e-7) stays far below the log of any real difference.
 RELIABILITY_SCALE = 1e4
+
+# Money rows count in units that keep every amount and price below 10^MONEY_DIGITS (see above).
+MONEY_DIGITS = 5
+
+
+def _solved(var: pulp.LpVariable) -> float | None:
+    return var.varValue
 
 
 @dataclass
@@ -90,7 +102,7 @@ class ClearingModel:
             for item in bid.items:
                 self.items_on[item.component].append((bid, item.quantity, item.price))
         largest = max([p.amount for p in self.pools] + [b.price for b in self.bids] + [1])
-        self.money_unit: int = 10 ** max(0, len(str(largest)) - 7)
+        self.money_unit: int = 10 ** max(0, len(str(largest)) - MONEY_DIGITS)
         self.add_variables()
         self.value = pulp.LpAffineExpression(
             [(self.done[c.id], c.value) for c in self.challenges if c.value]
@@ -304,11 +316,14 @@ class ClearingModel:
 
     # -- reading a solution -----------------------------------------------------------
 
-    def accepted(self) -> list[Bid]:
-        return [b for b in self.bids if (self.accept[b.id].varValue or 0) > 0.5]
+    def accepted(self, value: Callable[[pulp.LpVariable], float | None] = _solved) -> list[Bid]:
+        return [b for b in self.bids if (value(self.accept[b.id]) or 0) > 0.5]
 
-    def component_pays(self, accepted: list[Bid]) -> dict[tuple[int, str], float]:
-        """The solved class flows as money per (pool, component), split in proportion to accepted costs."""
+    def component_pays(self, accepted: list[Bid], value: Callable[[pulp.LpVariable], float | None] = _solved
+                       ) -> dict[tuple[int, str], float]:
+        """The solved class flows as money per (pool, component), split in proportion to accepted costs.
+
+        `value` reads a variable's value: by default what the solver wrote into it."""
         cost: dict[str, int] = {}
         for bid in accepted:
             for item in bid.items:
@@ -316,13 +331,13 @@ class ClearingModel:
                     cost[item.component] = cost.get(item.component, 0) + item.price
         out: dict[tuple[int, str], float] = {}
         for (pool_index, cls), var in self.pay.items():
-            value = (var.varValue or 0.0) * self.money_unit
+            paid = (value(var) or 0.0) * self.money_unit
             total = sum(cost.get(key, 0) for key in self.classes[cls])
-            if value <= 0 or total <= 0:
+            if paid <= 0 or total <= 0:
                 continue
             for key in self.classes[cls]:
                 if cost.get(key):
-                    out[pool_index, key] = value * cost[key] / total
+                    out[pool_index, key] = paid * cost[key] / total
         return out
 
     def class_pays(self, pays: dict[tuple[int, str], float]) -> dict[tuple[int, str], float]:

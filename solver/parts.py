@@ -99,7 +99,8 @@ def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
 
 def _merge_phases(results: list[_PartResult]) -> list[dict[str, object]]:
     """Per phase: the worst outcome of any model that ran it, how many did, and each figure (objective,
-    bound, ...) summed, or left out when a model that ran the phase did not report it."""
+    bound, ...) summed, or left out when a model that ran the phase did not report it; a flag
+    (started_early) is kept only when every model that ran the phase set it."""
     rank = {"optimal": 0, "feasible": 1, "none": 2}
     merged: dict[str, dict[str, Any]] = {}
     order: list[str] = []
@@ -117,7 +118,10 @@ def _merge_phases(results: list[_PartResult]) -> list[dict[str, object]]:
                     into["outcome"] = phase["outcome"]
                 for key in [k for k in into if k not in ("phase", "outcome", "models")]:
                     value = phase.get(key)
-                    if isinstance(value, (int, float)) and isinstance(into[key], (int, float)):
+                    if isinstance(value, bool) or isinstance(into[key], bool):
+                        if value is not True or into[key] is not True:   # a flag holds for all or is left out
+                            del into[key]
+                    elif isinstance(value, (int, float)) and isinstance(into[key], (int, float)):
                         into[key] += value
                     else:
                         del into[key]
@@ -203,6 +207,7 @@ def _start_worker(market: Market, pools: tuple[Pool, ...], pre: Presolve, option
     """Runs once in each worker process: what every model there starts from."""
     global _worker_market
     _worker_market = (market, pools, pre, options)
+    backends.use_one_thread()                   # the other workers have the other cores
 
 
 def _solve_part_in_worker(part: tuple[str, ...], deadline: float | None) -> _PartResult:

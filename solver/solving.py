@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulp
 
 from . import backends
+from .cost_ahead import CostAhead, keep_value_row
 from .market import Bid
 from .model import ClearingModel
 
@@ -30,6 +31,7 @@ class ClearOptions:
     max_explained: int | None = 50      # test at most this many in detail (market order), plain reasons after
     workers: int | None = None          # processes for independent parts (None: one per free core; 1: none)
     decompose: bool = True              # False: one model for the whole market (tests and benchmarks)
+    cost_early: bool = True             # False: phase 2 never starts beside phase 1 (cost_ahead.py)
 
 
 class ClearingError(RuntimeError):
@@ -50,9 +52,20 @@ def remaining_time(options: ClearOptions, started: float) -> float | None:
 
 def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float
                         ) -> tuple[Solution, str, list[dict[str, object]]]:
+    aheads: list[CostAhead] = []
+    try:
+        return _solve_lexicographic(model, options, started, aheads)
+    finally:
+        for ahead in aheads:                    # a phase 2 started early and not used stops here
+            ahead.close()
+
+
+def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float, aheads: list[CostAhead]
+                         ) -> tuple[Solution, str, list[dict[str, object]]]:
     prob = model.prob
     phases: list[dict[str, object]] = []
     empty = Solution([], {})
+    ahead: CostAhead | None = None
     status = "optimal"
     values = [coef for coef in model.value.values()]
     integral = all(float(v).is_integer() for v in values)
@@ -79,8 +92,11 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
                 best, best_value = found, found_value
             if best.accepted:
                 warm_start(model, best)
+        ahead = _cost_ahead(model, options, 0.5 if integral else 1e-6)
+        if ahead is not None:
+            aheads.append(ahead)
         report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started), gap=options.gap,
-                                warm_start=bool(best.accepted))
+                                warm_start=bool(best.accepted), on_improving=ahead.offer if ahead is not None else None)
         phases.append(_phase("value", report))
         if report.outcome in ("optimal", "feasible"):
             candidate = read_solution(model)
@@ -103,7 +119,7 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
 
     # Phase 2: keep the value, pay least. Whole values allow a tolerance of half a unit.
     tolerance = 0.5 if integral else 1e-6
-    prob.addConstraint(pulp.LpConstraint(model.value, pulp.LpConstraintGE, "keep_value", best_value - tolerance))
+    prob.addConstraint(keep_value_row(model, best_value - tolerance))
     prob.sense = pulp.LpMinimize
     prob.setObjective(model.cost)
     warm_start(model, best)
@@ -111,8 +127,13 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
     if remaining is not None and remaining <= 0:
         phases.append({"phase": "cost", "outcome": "skipped (time limit)"})
         return best, "feasible", phases
-    report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=True)
-    phases.append(_phase("cost", report))
+    early = ahead.answer_for(best, best_value) if ahead is not None else None
+    if early is not None:
+        report = early
+    else:
+        report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=True,
+                                highs_options=COST_PHASE_HIGHS)
+    phases.append({**_phase("cost", report), **({"started_early": True} if early is not None else {})})
     if report.outcome in ("optimal", "feasible"):
         candidate = read_solution(model)
         if value_of(model, candidate) >= best_value - tolerance:
@@ -122,6 +143,22 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
     else:
         status = "feasible"
     return best, status, phases
+
+
+# Phase 2 starts from phase 1's allocation, so its work is the bound, not finding allocations. HiGHS's
+# root heuristics (sub-MIPs around the LP: RINS, RENS, reduced-cost fixing; feasibility jump) spent half
+# of it rediscovering allocations as good as the start: off, the cost phase of 200-challenge markets
+# took 3-5 s instead of 7-8 s (docs/benchmarks.md). Branching still finds cheaper allocations.
+COST_PHASE_HIGHS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
+                    "mip_heuristic_run_root_reduced_cost": False, "mip_heuristic_run_feasibility_jump": False}
+
+def _cost_ahead(model: ClearingModel, options: ClearOptions, tolerance: float) -> CostAhead | None:
+    """Phase 2 may start beside phase 1 (cost_ahead.py) with HiGHS, two cores and no time limit (a limit
+    would make what each phase gets depend on when the other stopped)."""
+    if (not options.cost_early or options.backend != "highs" or options.time_limit is not None
+            or backends.highs_threads() < 2 or not model.cost or not model.bids):
+        return None
+    return CostAhead(model, tolerance, options.gap, COST_PHASE_HIGHS)
 
 
 # With a time limit, a model with this many yes/no decisions first takes the LP relaxation's allocation
@@ -187,19 +224,26 @@ def _covered(accepted: list[Bid]) -> dict[str, int]:
 
 
 def warm_start(model: ClearingModel, solution: Solution) -> None:
+    for var, value in start_values(model, solution).items():
+        var.setInitialValue(value)
+
+
+def start_values(model: ClearingModel, solution: Solution) -> dict[pulp.LpVariable, float]:
+    """A value for every variable of the model: the allocation `solution` as a solver's start."""
     accepted = {b.id for b in solution.accepted}
     covered = _covered(solution.accepted)
+    out: dict[pulp.LpVariable, float] = {}
     for bid_id, var in model.accept.items():
-        var.setInitialValue(1 if bid_id in accepted else 0)
+        out[var] = 1 if bid_id in accepted else 0
     for challenge in model.challenges:
-        model.done[challenge.id].setInitialValue(
+        out[model.done[challenge.id]] = (
             1 if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical) else 0)
     for key, var in model.funded.items():
-        var.setInitialValue(1 if covered.get(key, 0) >= model.components[key].quantity else 0)
+        out[var] = 1 if covered.get(key, 0) >= model.components[key].quantity else 0
     class_pays = model.class_pays(solution.pays)
     for pk, var in model.pay.items():
         # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
-        var.setInitialValue(max(class_pays.get(pk, 0.0), 0.0))
+        out[var] = max(class_pays.get(pk, 0.0), 0.0)
     # A start must set the model's auxiliary sums too (matched_i: the non-matching pay into challenge
     # i), else a solver sees it break their rows: each is the rest of its defining row.
     for i in range(len(model.challenges)):
@@ -208,5 +252,6 @@ def warm_start(model: ClearingModel, solution: Solution) -> None:
         if row is not None:
             aux = [var for var, coef in row.items() if coef == -1 and var.name == name]
             if len(aux) == 1:
-                rest = sum((var.varValue or 0.0) * coef for var, coef in row.items() if var is not aux[0])
-                aux[0].setInitialValue(max(rest, 0.0))
+                rest = sum(out.get(var, 0.0) * coef for var, coef in row.items() if var is not aux[0])
+                out[aux[0]] = max(rest, 0.0)
+    return out

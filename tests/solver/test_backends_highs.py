@@ -121,7 +121,7 @@ def test_same_answers_as_pulps_interface(make):
     ours = backends.solve(prob, "highs")
     mine = [v.varValue for v in variables]
     prob2, variables2 = make()
-    prob2.solve(pulp.HiGHS(msg=False, threads=1, gapRel=0.0))
+    prob2.solve(pulp.HiGHS(msg=False, threads=backends.highs_threads(), gapRel=0.0))
     assert (prob.status, prob.sol_status) == (prob2.status, prob2.sol_status)
     assert mine == pytest.approx([v.varValue for v in variables2])
     assert ours.objective == pytest.approx(pulp.value(prob2.objective))
@@ -137,7 +137,7 @@ def test_lp_duals_slacks_and_reduced_costs_as_pulps_interface():
     prob, variables = relaxed()
     assert backends.solve(prob, "highs").outcome == "optimal"
     prob2, variables2 = relaxed()
-    prob2.solve(pulp.HiGHS(msg=False, threads=1, gapRel=0.0))
+    prob2.solve(pulp.HiGHS(msg=False, threads=backends.highs_threads(), gapRel=0.0))
     for name in ("cap", "one", "link"):
         ours, theirs = prob.get_constraint_by_name(name), prob2.get_constraint_by_name(name)
         assert ours.pi == pytest.approx(theirs.pi), name

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from solver import backends
 from solver.clearing import ClearingError, ClearOptions, clear
 from solver.loading import parse_market
 from solver.market import Bid, Challenge, Component, Market, Pledge
@@ -174,7 +175,7 @@ def _money_feasible(market: Market, item_cost: dict[str, int]) -> bool:
             if pledge.match is not None and own:
                 prob += pulp.lpSum(own) <= pledge.match * pulp.lpSum(base), f"match_{n}_{i}"
     prob += pulp.lpSum([])
-    prob.solve(pulp.HiGHS(msg=False, threads=1))      # the engine's thread count: HiGHS shares one scheduler
+    prob.solve(pulp.HiGHS(msg=False, threads=backends.highs_threads()))  # the engine's: one scheduler per thread
     status = pulp.LpStatus[prob.status]
     assert status in ("Optimal", "Infeasible"), status
     return status == "Optimal"
@@ -299,9 +300,9 @@ _TINY = {"format": "swarm-market/1",
 
 
 def test_highs_refusing_to_run_is_an_error_not_an_empty_allocation():
-    """HiGHS will not run with threads=1 once other code started its scheduler with more threads;
-    PuLP reports that like a limit hit before any solution, and the engine answered "feasible",
-    nothing funded."""
+    """HiGHS will not run with the engine's thread count once other code on this thread started its
+    scheduler with another; PuLP reports that like a limit hit before any solution, and the engine
+    answered "feasible", nothing funded."""
     market = parse_market(_TINY)
     highspy.Highs.resetGlobalScheduler(True)
     try:
@@ -309,7 +310,7 @@ def test_highs_refusing_to_run_is_an_error_not_an_empty_allocation():
         x = other.add_variable("x", lowBound=0, upBound=1)
         other += x >= 0.5, "c"
         other += x
-        other.solve(pulp.HiGHS(msg=False, threads=2))
+        other.solve(pulp.HiGHS(msg=False, threads=backends.highs_threads() + 1))
         with pytest.raises(ClearingError, match="HiGHS did not run"):
             clear(market, ClearOptions(backend="highs", explain=False))
     finally:
