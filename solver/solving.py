@@ -69,6 +69,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     status = "optimal"
     values = [coef for coef in model.value.values()]
     integral = all(float(v).is_integer() for v in values)
+    tolerance = 0.5 if integral else 1e-6        # phase 2 keeps value >= best - tolerance (whole values: half a unit)
     best = empty
     best_value: float = 0.0
 
@@ -92,7 +93,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
                 best, best_value = found, found_value
             if best.accepted:
                 warm_start(model, best)
-        ahead = _cost_ahead(model, options, 0.5 if integral else 1e-6)
+        ahead = _cost_ahead(model, options, tolerance)
         if ahead is not None:
             aheads.append(ahead)
         report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started), gap=options.gap,
@@ -117,8 +118,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     if not model.bids or (values and best_value <= 0 and not best.accepted and status == "optimal"):
         return best, status, phases
 
-    # Phase 2: keep the value, pay least. Whole values allow a tolerance of half a unit.
-    tolerance = 0.5 if integral else 1e-6
+    # Phase 2: keep the value, pay least.
     prob.addConstraint(keep_value_row(model, best_value - tolerance))
     prob.sense = pulp.LpMinimize
     prob.setObjective(model.cost)
@@ -151,6 +151,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
 # took 3-5 s instead of 7-8 s (docs/benchmarks.md). Branching still finds cheaper allocations.
 COST_PHASE_HIGHS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
                     "mip_heuristic_run_root_reduced_cost": False, "mip_heuristic_run_feasibility_jump": False}
+
 
 def _cost_ahead(model: ClearingModel, options: ClearOptions, tolerance: float) -> CostAhead | None:
     """Phase 2 may start beside phase 1 (cost_ahead.py) with HiGHS, two cores and no time limit (a limit
