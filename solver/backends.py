@@ -288,9 +288,10 @@ def highs_threads() -> int:
 
     Two where two cores are free: HiGHS's MIP then computes the root's analytic centre and detects
     symmetry beside the main search (about 10% off a 200-challenge market; docs/benchmarks.md). One in
-    a worker process (parallel parts, Dask), whose siblings already use the other cores. HiGHS's MIP
-    search is deterministic whatever the count (tests/solver/test_backends_highs.py). The environment
-    variable SWARM_HIGHS_THREADS sets another count."""
+    a worker process (parallel parts, Dask), whose siblings already use the other cores. The extra
+    thread changes no answer's determinism: the search waits for those results at fixed points, so the
+    same market gives the same allocation, byte for byte (tests/solver/test_cost_ahead.py). The
+    environment variable SWARM_HIGHS_THREADS sets another count."""
     global _threads
     if _threads is None:
         import multiprocessing

@@ -44,6 +44,12 @@ def test_early_cost_phase_gives_the_same_allocation_byte_for_byte(market, monkey
     assert verify_allocation(market, early.to_document()) == []
 
 
+def test_the_same_market_gives_the_same_bytes_with_highs_threads_and_an_early_start(market):
+    first = clear(market, ClearOptions(backend="highs", decompose=False))
+    again = clear(market, ClearOptions(backend="highs", decompose=False))
+    assert without_timings(first) == without_timings(again)
+
+
 def test_no_early_start_with_a_time_limit_or_cbc(market):
     for options in (ClearOptions(backend="highs", decompose=False, time_limit=120),
                     ClearOptions(backend="cbc", decompose=False, explain=False)):
