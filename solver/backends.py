@@ -237,17 +237,22 @@ class BackgroundRun:
     (a value for every variable); the caller goes on meanwhile and may change `prob`. `finish` waits for
     the answer and writes it back into `prob` as `solve` would: for the same problem and start, the same
     answer as `solve(prob, "highs", gap=gap, warm_start=True, highs_options=options)` after
-    setInitialValue of the same start (tests/solver/test_cost_ahead.py). `cancel` stops it early."""
+    setInitialValue of the same start (tests/solver/test_cost_ahead.py). `cancel` stops it early; a time
+    limit stops it as it stops `solve`."""
 
     def __init__(self, prob: pulp.LpProblem, start: Mapping[pulp.LpVariable, float], gap: float | None = None,
-                 options: Mapping[str, object] | None = None) -> None:
+                 options: Mapping[str, object] | None = None, time_limit: float | None = None) -> None:
+        import highspy
         import numpy as np
         if not prob.objective:
             raise BackendError("internal: a background run needs an objective with variables")
+        with _stdout_silenced():                  # HiGHS's once-per-process banner: not from the other thread
+            highspy.Highs()
         self.variables, self.constraints, self._arrays = _model_arrays(prob)
         self._start = (np.arange(len(self.variables), dtype=np.int32),
                        np.fromiter((start[v] for v in self.variables), np.float64, len(self.variables)))
         self._gap, self._options = gap, dict(options or {})
+        self._time_limit = None if time_limit is None else max(time_limit, 0.01)
         self._stop = threading.Event()
         self._h: object = None
         self._error: BaseException | None = None
@@ -258,9 +263,11 @@ class BackgroundRun:
     def _run(self) -> None:
         started = time.perf_counter()
         try:
-            self._h = _run_highs(self._arrays, None, self._gap, None, self._start, self._options, None, self._stop)
+            self._h = _run_highs(self._arrays, self._time_limit, self._gap, None, self._start, self._options, None,
+                                 self._stop)
             if not self._stop.is_set() and _start_misreported(self._h, self._arrays.cost, self._arrays.offset):
-                self._h = _run_highs(self._arrays, None, self._gap, None, None, self._options, None, self._stop)
+                left = None if self._time_limit is None else max(self._time_limit - (time.perf_counter() - started), 0.01)
+                self._h = _run_highs(self._arrays, left, self._gap, None, None, self._options, None, self._stop)
         except BaseException as exc:            # handed to the caller by finish()
             self._error = exc
         finally:

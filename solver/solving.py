@@ -86,8 +86,20 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
                 warm_start(model, start)
         prob.sense = pulp.LpMaximize
         prob.setObjective(model.value)
+        side: backends.BackgroundRun | None = None
         if _relax_first(model, options):
-            found, found_value, phase = _relaxation_start(model, options, started)
+            if options.backend == "highs" and backends.highs_threads() >= 2:
+                # Two cores: HiGHS searches (and bounds) from the greedy start on one, with the whole
+                # limit, while the relaxation and its sub-MIP take the other, also with the whole limit.
+                side = backends.BackgroundRun(prob, start_values(model, best), options.gap, {"threads": 1},
+                                              time_limit=remaining_time(options, started))
+            try:
+                found, found_value, phase = _relaxation_start(model, options, started,
+                                                              share=1.0 if side else RELAX_SHARE)
+            except BaseException:
+                if side is not None:
+                    side.cancel()
+                raise
             phases.append(phase)
             if found is not None and found_value > best_value:
                 best, best_value = found, found_value
@@ -96,8 +108,12 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
         ahead = _cost_ahead(model, options, tolerance)
         if ahead is not None:
             aheads.append(ahead)
-        report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started), gap=options.gap,
-                                warm_start=bool(best.accepted), on_improving=ahead.offer if ahead is not None else None)
+        if side is not None:
+            report = side.finish(prob)
+        else:
+            report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started),
+                                    gap=options.gap, warm_start=bool(best.accepted),
+                                    on_improving=ahead.offer if ahead is not None else None)
         phases.append(_phase("value", report))
         if report.outcome in ("optimal", "feasible"):
             candidate = read_solution(model)
@@ -172,12 +188,12 @@ def _relax_first(model: ClearingModel, options: ClearOptions) -> bool:
     return options.time_limit is not None and len(model.accept) + len(model.done) >= RELAX_FIRST_BINARIES
 
 
-def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float
+def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float, share: float = RELAX_SHARE
                       ) -> tuple[Solution | None, float, dict[str, object]]:
     """The relaxation's allocation (or None), its value, and the phase's figures."""
     from .relaxation import relax_and_fix
     remaining = remaining_time(options, started)
-    result = relax_and_fix(model, options.backend, None if remaining is None else remaining * RELAX_SHARE)
+    result = relax_and_fix(model, options.backend, None if remaining is None else remaining * share)
     phase: dict[str, object] = {"phase": "relaxation", "outcome": "feasible" if result.found else "none",
                                 "open_decisions": result.open_decisions, "seconds": round(result.seconds, 3)}
     if result.bound is not None:

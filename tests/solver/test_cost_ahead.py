@@ -164,3 +164,24 @@ def test_merged_parts_say_started_early_only_when_every_part_did():
     assert both == [{"phase": "cost", "outcome": "optimal", "models": 2, "seconds": 2.0, "started_early": True}]
     mixed = _merge_phases([part(early), part(late)])
     assert mixed == [{"phase": "cost", "outcome": "optimal", "models": 2, "seconds": 3.0}]
+
+
+def test_a_background_run_keeps_its_time_limit_and_one_thread_when_asked():
+    prob, xs = knapsack()
+    run = backends.BackgroundRun(prob, {x: 1.0 for x in xs}, None, {"threads": 1}, time_limit=30)
+    report = run.finish(prob)
+    assert report.outcome == "optimal" and report.seconds < 30
+
+
+def test_relaxation_and_highs_side_by_side_under_a_time_limit(monkeypatch):
+    """Big models under a time limit: the relaxation in this thread, HiGHS from the greedy start beside it;
+    the allocation is the better of the two, valid, and the bound the tighter one."""
+    from solver import solving
+    monkeypatch.setattr(solving, "RELAX_FIRST_BINARIES", 100)      # make a small market count as big
+    market = parse_market(generator.generate(30, 90, 45, seed=5))
+    allocation = clear(market, ClearOptions(backend="highs", decompose=False, time_limit=20))
+    names = [p["phase"] for p in allocation.solver["phases"]]
+    assert names[:3] == ["greedy", "relaxation", "value"]
+    assert verify_allocation(market, allocation.to_document()) == []
+    exact = clear(market, ClearOptions(backend="highs", decompose=False, explain=False))
+    assert allocation.value == exact.value                          # 20 s is plenty for 30 challenges
