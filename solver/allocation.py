@@ -269,7 +269,8 @@ def from_awards(market: Market, accepted: list[Bid], flows: Mapping[str, list[tu
         results.append(ChallengeResult(challenge.id, completed, normalise_value(value),
                                        sum(r.cost for r in components), reliability, components))
     order = {k.key: n for n, k in enumerate(market.components)}
-    flow_rows, pledges = [], []
+    flow_rows: list[Flow] = []
+    pledges: list[PledgeResult] = []
     for pledge in market.pledges:
         mine = sorted(((key, cents) for key, cents in flows.get(pledge.id, []) if cents > 0),
                       key=lambda kv: order[kv[0]])

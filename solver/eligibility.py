@@ -97,9 +97,9 @@ def presolve(market: Market, pools: tuple[Pool, ...], remove_dominated: bool = T
 
     live: dict[str, Bid] = {}
     for bid in market.bids:
-        why = bid_ineligibility(bid, components)
-        if why:
-            result.ineligible[bid.id] = why
+        faults = bid_ineligibility(bid, components)
+        if faults:
+            result.ineligible[bid.id] = faults
             continue
         unpaid = [item.component for item in bid.items if item.price > 0 and not result.admits[item.component]]
         if unpaid:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 from .money import format_money
 
@@ -48,9 +49,23 @@ SIZES = {
     "XL": Size("XL", 3000, 9000, 4500, competition=3.0),
 }
 
-# What a challenge of each sector is made of: (component id, unit, unit cost in USD,
-# quantity range, skill an actor needs). The first entries are critical.
-CATALOGUE = {
+# (component id, unit, unit cost in USD, quantity range, skill an actor needs)
+Part = tuple[str, str, int, tuple[int, int], str]
+
+
+# Actors (as documents) who have a skill and work in a region.
+Bidders = dict[tuple[str, int], list[dict[str, Any]]]
+
+
+class Sector(TypedDict):
+    sdg: str
+    critical: list[Part]
+    extra: list[Part]
+    optional: list[Part]
+
+
+# What a challenge of each sector is made of. The first entries are critical.
+CATALOGUE: dict[str, Sector] = {
     "water": {
         "sdg": "sdg:6.1",
         "critical": [("boreholes", "borehole", 14000, (2, 16), "drilling"),
@@ -89,7 +104,7 @@ CATALOGUE = {
 }
 SECTORS = tuple(CATALOGUE)
 SECTOR_WEIGHTS = (5, 3, 1, 1)
-ACTOR_KINDS = {
+ACTOR_KINDS: dict[str, tuple[tuple[str, ...], int, float, tuple[float, float]]] = {
     # kind: (skills, share of actors, load per unit of work, reliability range)
     "drilling-firm": (("drilling", "pumps"), 14, 1.0, (0.82, 0.97)),
     "contractor": (("construction", "vehicles"), 28, 0.5, (0.80, 0.96)),
@@ -109,7 +124,7 @@ def size_named(name: str) -> Size:
 
 
 def generate(challenges: int, funders: int, actors: int, seed: int = 0, name: str | None = None,
-             competition: float = 1.0) -> dict:
+             competition: float = 1.0) -> dict[str, Any]:
     if challenges < 1 or funders < 1 or actors < 1:
         raise ValueError("challenges, funders and actors must each be at least 1")
     if not 0 < competition <= 20:
@@ -119,7 +134,7 @@ def generate(challenges: int, funders: int, actors: int, seed: int = 0, name: st
         name or f"generated-c{challenges}-f{funders}-a{actors}-s{seed}{suffix}")
 
 
-def to_json(document: dict) -> str:
+def to_json(document: dict[str, Any]) -> str:
     """One line per challenge, funder and actor: diffable, and compact enough for 100,000 bids."""
     lines = ["{"]
     head = {k: v for k, v in document.items() if not isinstance(v, list)}
@@ -143,7 +158,7 @@ class _Challenge:
     sector: str
     country: int
     region: int
-    doc: dict
+    doc: dict[str, Any]
     cost: int                     # cents: what completing it would cost at reference prices
     parts: list[tuple[str, int, int, str, bool]]   # (component id, quantity, unit cost cents, skill, critical)
 
@@ -162,7 +177,7 @@ class _Generator:
     def country_of(self, region: int) -> int:
         return region * self.n_countries // self.n_regions
 
-    def document(self, name: str) -> dict:
+    def document(self, name: str) -> dict[str, Any]:
         challenges = self.make_challenges()
         actors = self.make_actors(challenges)
         funders = self.make_funders(challenges)
@@ -223,11 +238,11 @@ class _Generator:
 
     # -- actors and bids -------------------------------------------------------------------
 
-    def make_actors(self, challenges: list[_Challenge]) -> list[dict]:
+    def make_actors(self, challenges: list[_Challenge]) -> list[dict[str, Any]]:
         rng = self.rng
         kinds = list(ACTOR_KINDS)
         weights = [ACTOR_KINDS[k][1] for k in kinds]
-        actors = []
+        actors: list[dict[str, Any]] = []
         for a in range(self.n_actors):
             kind = rng.choices(kinds, weights)[0]
             skills, _, _, (lo, hi) = ACTOR_KINDS[kind]
@@ -235,7 +250,7 @@ class _Generator:
             reach = sorted({home} | {min(max(home + d, 0), self.n_regions - 1) for d in (-1, 1) if rng.random() < 0.5})
             actors.append({"id": f"{kind}-{a:05d}", "kind": kind, "skills": skills, "regions": reach,
                            "reliability": round(rng.uniform(lo, hi), 3), "bids": [], "load": 0.0})
-        by_skill_region: dict[tuple[str, int], list[dict]] = {}
+        by_skill_region: Bidders = {}
         for actor in actors:
             for skill in actor["skills"]:
                 for region in actor["regions"]:
@@ -261,7 +276,7 @@ class _Generator:
             out.append(doc)
         return out
 
-    def _bidders(self, skill: str, region: int, by_skill_region: dict, count: int) -> list[dict]:
+    def _bidders(self, skill: str, region: int, by_skill_region: Bidders, count: int) -> list[dict[str, Any]]:
         pool = by_skill_region.get((skill, region), [])
         if not pool:
             # Nobody local: firms from anywhere with the skill may come (rare on big markets).
@@ -270,7 +285,7 @@ class _Generator:
             return []
         return self.rng.sample(pool, min(count, len(pool)))
 
-    def _add_bid(self, actor: dict, items: list[tuple[str, int, int]], load_units: float,
+    def _add_bid(self, actor: dict[str, Any], items: list[tuple[str, int, int]], load_units: float,
                  reliability: float | None = None, group: str | None = None) -> None:
         bid: dict[str, object] = {"id": f"{actor['id']}-b{len(actor['bids']) + 1:03d}",
                                   "items": [{"component": c, "quantity": q, "price": format_money(p)}
@@ -285,7 +300,7 @@ class _Generator:
             bid["exclusive_group"] = group
         actor["bids"].append(bid)
 
-    def bid_on(self, ch: _Challenge, by_skill_region: dict, actors: list[dict]) -> None:
+    def bid_on(self, ch: _Challenge, by_skill_region: Bidders, actors: list[dict[str, Any]]) -> None:
         rng = self.rng
         for comp_id, qty, unit_cents, skill, critical in ch.parts:
             key = f"{ch.id}/{comp_id}"
@@ -323,7 +338,7 @@ class _Generator:
             for c, q, u, _, _ in (first, second):
                 self._add_bid(actor, [(f"{ch.id}/{c}", q, round(q * u * rng.uniform(0.9, 1.25)))], q, group=group)
 
-    def bid_across(self, challenges: list[_Challenge], by_skill_region: dict) -> None:
+    def bid_across(self, challenges: list[_Challenge], by_skill_region: Bidders) -> None:
         """Bundles over two challenges of one region: the same work twice, with one mobilisation."""
         rng = self.rng
         by_region: dict[int, list[_Challenge]] = {}
@@ -350,7 +365,7 @@ class _Generator:
 
     # -- funders and pledges ---------------------------------------------------------------
 
-    def make_funders(self, challenges: list[_Challenge]) -> list[dict]:
+    def make_funders(self, challenges: list[_Challenge]) -> list[dict[str, Any]]:
         rng = self.rng
         total = sum(c.cost for c in challenges)
         budget = total * SCARCITY
@@ -361,7 +376,7 @@ class _Generator:
         kinds = [("foundation", 6, 0.30), ("agency", 6, 0.22), ("government", 14, 0.16),
                  ("corporate", 14, 0.12), ("diaspora", 30, 0.08), ("matching", 5, 0.05), ("crowd", 25, 0.07)]
         counts = _apportion(self.n_funders, [k[1] for k in kinds])
-        funders = []
+        funders: list[dict[str, Any]] = []
         for (kind, _, money_share), count in zip(kinds, counts):
             if count == 0:
                 continue
@@ -376,12 +391,12 @@ class _Generator:
         return funders
 
     def pledges_of(self, kind: str, fid: str, amount: int, challenges: list[_Challenge],
-                   by_region: dict[int, list[_Challenge]], n: int) -> list[dict]:
+                   by_region: dict[int, list[_Challenge]], n: int) -> list[dict[str, Any]]:
         rng = self.rng
         region = rng.randrange(self.n_regions)
         country = self.country_of(region)
         sector = rng.choices(SECTORS, SECTOR_WEIGHTS)[0]
-        scopes: list[dict | None]
+        scopes: list[dict[str, Any] | None]
         limits: dict[str, object] = {}
         if kind == "foundation":        # broad: unscoped, or a goal across countries
             scopes = [None] if rng.random() < 0.5 else [{"tags": [CATALOGUE[sector]["sdg"]]}]

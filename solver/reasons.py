@@ -256,7 +256,7 @@ def _capacity_left(market: Market, allocation: Allocation
     accepted = {a.bid for a in allocation.awards}
     budget: dict[str, int] = {}
     load: dict[str, float] = {}
-    groups = set()
+    groups: set[tuple[str, str]] = set()
     for actor in market.actors:
         won = [b for b in actor.bids if b.id in accepted]
         if actor.capacity is not None and actor.capacity.budget is not None:

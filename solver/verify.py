@@ -115,7 +115,7 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
     seen: set[str] = set()
     for i, award in enumerate(_list(doc, "awards")):
         where = f"awards[{i}]"
-        bid = bids.get(award.get("bid")) if isinstance(award, dict) else None
+        bid = bids.get(award.get("bid", "")) if isinstance(award, dict) else None
         if bid is None:
             problems.append(f"{where}: unknown bid {award.get('bid') if isinstance(award, dict) else award!r}")
             continue
@@ -179,26 +179,26 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
         if not isinstance(flow, dict):
             problems.append(f"{where}: not an object")
             continue
-        pledge = pledges.get(flow.get("pledge"))
-        key = flow.get("component")
+        pledge = pledges.get(flow.get("pledge", ""))
+        component_key = flow.get("component")
         amount = _money(flow.get("amount"), f"{where}.amount")
         if pledge is None:
             problems.append(f"{where}: unknown pledge {flow.get('pledge')!r}")
             continue
-        if key not in components:
-            problems.append(f"{where}: unknown component {key!r}")
+        if not isinstance(component_key, str) or component_key not in components:
+            problems.append(f"{where}: unknown component {component_key!r}")
             continue
         if flow.get("funder") != pledge.funder_id:
             problems.append(f"{where}: pledge {pledge.id} belongs to funder {pledge.funder_id}, not {flow.get('funder')!r}")
         if amount <= 0:
             problems.append(f"{where}: amounts must be > 0")
-        if (pledge.id, key) in pair:
-            problems.append(f"{where}: a second flow from pledge {pledge.id} to {key}")
-        pair[pledge.id, key] = pair.get((pledge.id, key), 0) + amount
-        k = components[key]
+        if (pledge.id, component_key) in pair:
+            problems.append(f"{where}: a second flow from pledge {pledge.id} to {component_key}")
+        pair[pledge.id, component_key] = pair.get((pledge.id, component_key), 0) + amount
+        k = components[component_key]
         if not admits(pledge, challenges[k.challenge_id], k):
-            problems.append(f"{where}: pledge {pledge.id}'s scope does not admit {key}")
-        paid[key] = paid.get(key, 0) + amount
+            problems.append(f"{where}: pledge {pledge.id}'s scope does not admit {component_key}")
+        paid[component_key] = paid.get(component_key, 0) + amount
         spent[pledge.id] = spent.get(pledge.id, 0) + amount
         cid = k.challenge_id
         into[pledge.id, cid] = into.get((pledge.id, cid), 0) + amount
@@ -230,10 +230,10 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
         for cid in dict.fromkeys(challenge_of[item.component] for item in bid.items):
             reliability[cid] *= bid.reliability
     for challenge in market.challenges:
-        target = challenge.reliability
-        if completed[challenge.id] and target is not None and reliability[challenge.id] < target * (1 - RELIABILITY_TOLERANCE):
+        wanted = challenge.reliability
+        if completed[challenge.id] and wanted is not None and reliability[challenge.id] < wanted * (1 - RELIABILITY_TOLERANCE):
             problems.append(f"challenge {challenge.id}: reliability {reliability[challenge.id]:.6f} is below its "
-                            f"target {target:g}")
+                            f"target {wanted:g}")
     won_by: dict[str, list[Bid]] = {}
     for bid in accepted:
         won_by.setdefault(bid.actor_id, []).append(bid)
@@ -303,11 +303,11 @@ def _check_summary(market: Market, doc: dict[str, Any], problems: list[str], cov
     else:
         for pledge, row in zip(market.pledges, rows):
             used = spent.get(pledge.id, 0)
-            expect = (pledge.funder_id, format_money(pledge.amount), format_money(used), format_money(pledge.amount - used))
-            if (row.get("funder"), row.get("amount"), row.get("spent"), row.get("returned")) != expect:
+            flows_make = (pledge.funder_id, format_money(pledge.amount), format_money(used), format_money(pledge.amount - used))
+            if (row.get("funder"), row.get("amount"), row.get("spent"), row.get("returned")) != flows_make:
                 problems.append(f"pledges: {pledge.id} says funder={row.get('funder')!r} amount={row.get('amount')!r} "
                                 f"spent={row.get('spent')!r} returned={row.get('returned')!r}, the flows make it "
-                                f"{expect[0]} {expect[1]} {expect[2]} {expect[3]}")
+                                f"{flows_make[0]} {flows_make[1]} {flows_make[2]} {flows_make[3]}")
     unfunded = _list(doc, "unfunded")
     named = [u.get("challenge") if isinstance(u, dict) else None for u in unfunded]
     times: dict[Any, int] = {}

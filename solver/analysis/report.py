@@ -34,11 +34,11 @@ def sankey(market: Market, doc: dict[str, Any]) -> go.Figure:
     at = {("f", f): n for n, f in enumerate(funders)}
     at.update({("c", c): len(funders) + n for n, c in enumerate(challenges)})
     at.update({("a", a): len(funders) + len(challenges) + n for n, a in enumerate(actors)})
-    source, target, value = [], [], []
-    for (f, c), cents in sorted(funder_to.items()):
-        source.append(at["f", f]), target.append(at["c", c]), value.append(cents / 100)
-    for (c, a), cents in sorted(to_actor.items()):
-        source.append(at["c", c]), target.append(at["a", a]), value.append(cents / 100)
+    links = ([(at["f", f], at["c", c], cents) for (f, c), cents in sorted(funder_to.items())]
+             + [(at["c", c], at["a", a], cents) for (c, a), cents in sorted(to_actor.items())])
+    source = [s for s, _, _ in links]
+    target = [t for _, t, _ in links]
+    value = [cents / 100 for _, _, cents in links]
     figure = go.Figure(go.Sankey(
         node={"label": labels, "color": colours, "pad": 12, "thickness": 14},
         link={"source": source, "target": target, "value": value}))
