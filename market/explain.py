@@ -54,7 +54,8 @@ def _why_lost(market: dict[str, Any], allocation: dict[str, Any], actor: dict[st
         if component.get("max_unit_price") is not None:
             reserve = parse_money(component["max_unit_price"]) * quantity
             if parse_money(item["price"]) > reserve:
-                reasons.append(f"not eligible: the price for {item['component']} ({_money(parse_money(item['price']), currency)}) "
+                price = _money(parse_money(item["price"]), currency)
+                reasons.append(f"not eligible: the price for {item['component']} ({price}) "
                                f"is above its reserve of {_money(reserve, currency)} for {quantity} unit(s)")
         floor = component.get("min_reliability")
         if floor is not None and reliability < floor:
@@ -101,8 +102,9 @@ def _why_lost(market: dict[str, Any], allocation: dict[str, Any], actor: dict[st
     if capacity and capacity.get("budget") is not None:
         won = sum(parse_money(a["price"]) for a in awarded.values() if a["actor"] == actor["id"])
         if won + price > parse_money(capacity["budget"]):
-            reasons.append(f"your budget of {_money(parse_money(capacity['budget']), currency)} left room for "
-                           f"{_money(max(0, parse_money(capacity['budget']) - won), currency)} beside your winning bids")
+            budget = parse_money(capacity["budget"])
+            reasons.append(f"your budget of {_money(budget, currency)} left room for "
+                           f"{_money(max(0, budget - won), currency)} beside your winning bids")
     if not reasons:
         reasons.append("a combination of other bids completed the same value at a lower total cost")
     return reasons

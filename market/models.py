@@ -6,8 +6,8 @@ round-trips exactly to a market file; a user account owns a participant row thro
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import datetime, UTC
+from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Integer, String,
                         Text, UniqueConstraint, event)
@@ -17,7 +17,7 @@ from .db import Base
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Role(enum.StrEnum):
@@ -48,7 +48,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
 
@@ -66,7 +66,7 @@ class Round(Base):
     name: Mapped[str] = mapped_column(Text, default="")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     status: Mapped[str] = mapped_column(String(16), default=RoundStatus.DRAFT.value)
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
 
@@ -83,8 +83,8 @@ class RoundFunder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
-    name: Mapped[Optional[str]] = mapped_column(Text)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     round: Mapped[Round] = relationship(back_populates="funders")
@@ -103,12 +103,12 @@ class RoundActor(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
-    name: Mapped[Optional[str]] = mapped_column(Text)
-    reliability: Mapped[Optional[float]] = mapped_column(Double)     # None: the format's default, 1
+    name: Mapped[str | None] = mapped_column(Text)
+    reliability: Mapped[float | None] = mapped_column(Double)     # None: the format's default, 1
     has_capacity: Mapped[bool] = mapped_column(Boolean, default=False)
-    budget_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
-    capacity_load: Mapped[Optional[float]] = mapped_column(Double)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    budget_cents: Mapped[int | None] = mapped_column(BigInteger)
+    capacity_load: Mapped[float | None] = mapped_column(Double)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     round: Mapped[Round] = relationship(back_populates="actors")
@@ -125,9 +125,9 @@ class Challenge(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
-    title: Mapped[Optional[str]] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Double, default=0)
-    reliability: Mapped[Optional[float]] = mapped_column(Double)
+    reliability: Mapped[float | None] = mapped_column(Double)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -149,14 +149,14 @@ class Component(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
-    title: Mapped[Optional[str]] = mapped_column(Text)
-    unit: Mapped[Optional[str]] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(Text)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     critical: Mapped[bool] = mapped_column(Boolean, default=True)
     value: Mapped[float] = mapped_column(Double, default=0)
     requires: Mapped[list[str]] = mapped_column(JSON, default=list)
-    min_reliability: Mapped[Optional[float]] = mapped_column(Double)
-    max_unit_price_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
+    min_reliability: Mapped[float | None] = mapped_column(Double)
+    max_unit_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     challenge: Mapped[Challenge] = relationship(back_populates="components")
@@ -179,9 +179,9 @@ class Pledge(Base):
     funder_id: Mapped[int] = mapped_column(ForeignKey("round_funders.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    scope: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    max_share: Mapped[Optional[float]] = mapped_column(Double)
-    match: Mapped[Optional[float]] = mapped_column(Double)
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_share: Mapped[float | None] = mapped_column(Double)
+    match: Mapped[float | None] = mapped_column(Double)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
@@ -202,9 +202,9 @@ class Bid(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("round_actors.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
-    reliability: Mapped[Optional[float]] = mapped_column(Double)     # None: the actor's
+    reliability: Mapped[float | None] = mapped_column(Double)     # None: the actor's
     load: Mapped[float] = mapped_column(Double, default=0)
-    exclusive_group: Mapped[Optional[str]] = mapped_column(Text)
+    exclusive_group: Mapped[str | None] = mapped_column(Text)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
@@ -224,7 +224,7 @@ class BidItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), index=True)
     component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), index=True)
-    quantity: Mapped[Optional[int]] = mapped_column(Integer)         # None: the component's whole quantity
+    quantity: Mapped[int | None] = mapped_column(Integer)         # None: the component's whole quantity
     price_cents: Mapped[int] = mapped_column(BigInteger)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -286,11 +286,11 @@ class AuditLog(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     who: Mapped[str] = mapped_column(String(254))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
-    entity_id: Mapped[Optional[str]] = mapped_column(String(64))
-    round_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)   # no FK: the log outlives rows
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    round_id: Mapped[int | None] = mapped_column(Integer, index=True)   # no FK: the log outlives rows
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -316,8 +316,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
-    last_used_at: Mapped[Optional[datetime]] = mapped_column(Stamp)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(Stamp)
+    last_used_at: Mapped[datetime | None] = mapped_column(Stamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Stamp)
 
     user: Mapped[User] = relationship()
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .market import Bid, Market, Number
 from .money import format_money
@@ -113,8 +114,8 @@ class Allocation:
                  "items": [{"component": i.component, "quantity": i.quantity, "price": format_money(i.price)}
                            for i in a.items]}
                 for a in self.awards],
-            "flows": [{"pledge": f.pledge, "funder": f.funder, "component": f.component, "amount": format_money(f.amount)}
-                      for f in self.flows],
+            "flows": [{"pledge": f.pledge, "funder": f.funder, "component": f.component,
+                       "amount": format_money(f.amount)} for f in self.flows],
             "pledges": [{"id": p.id, "funder": p.funder, "amount": format_money(p.amount),
                          "spent": format_money(p.spent), "returned": format_money(p.returned)} for p in self.pledges],
             "unfunded": [{"challenge": u.challenge, "reasons": list(u.reasons)} for u in self.unfunded],

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import pulp
 
@@ -64,7 +64,8 @@ def round_pool_flows(pools: tuple[Pool, ...], costs: Mapping[str, int], real: Ma
         for p, cents in base.items():
             if cents:
                 flows[p, key] = cents
-    if _repair_pool_amounts(pools, costs, flows, admits, challenge_of) and _pool_rules_hold(pools, costs, flows, challenge_of):
+    if (_repair_pool_amounts(pools, costs, flows, admits, challenge_of)
+            and _pool_rules_hold(pools, costs, flows, challenge_of)):
         return flows
     # With scarce money many pools are spent to the cent, so rounding component by component pushes some
     # a cent over with no pool sharing a component left to take it: round all at once, as a network (when
@@ -330,7 +331,8 @@ def split_pool(pool: Pool, flows: list[tuple[str, int]]) -> list[tuple[str, str,
         if left > 0:
             # The spare cents, one at a time, to the pledge furthest behind (ties to the earlier one): a
             # heap gives the same picks as taking the minimum each time, in log time.
-            behind = [(done[i] + parts[i] - ideal[i], i) for i in range(len(pledges)) if done[i] + parts[i] < targets[i]]
+            behind = [(done[i] + parts[i] - ideal[i], i) for i in range(len(pledges))
+                      if done[i] + parts[i] < targets[i]]
             heapq.heapify(behind)
             while left > 0:
                 _, i = heapq.heappop(behind)

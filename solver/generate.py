@@ -302,7 +302,7 @@ class _Generator:
 
     def bid_on(self, ch: _Challenge, by_skill_region: Bidders, actors: list[dict[str, Any]]) -> None:
         rng = self.rng
-        for comp_id, qty, unit_cents, skill, critical in ch.parts:
+        for comp_id, qty, unit_cents, skill, _critical in ch.parts:
             key = f"{ch.id}/{comp_id}"
             wanted = max(1, round(rng.choice((1, 2, 2, 3, 3, 4)) * self.competition))
             bidders = self._bidders(skill, ch.region, by_skill_region, wanted)
@@ -401,7 +401,8 @@ class _Generator:
         if kind == "foundation":        # broad: unscoped, or a goal across countries
             scopes = [None] if rng.random() < 0.5 else [{"tags": [CATALOGUE[sector]["sdg"]]}]
             if rng.random() < 0.5:
-                scopes.append({"tags": [f"country:c{country:02d}", f"country:c{self.country_of(rng.randrange(self.n_regions)):02d}"]})
+                other = self.country_of(rng.randrange(self.n_regions))
+                scopes.append({"tags": [f"country:c{country:02d}", f"country:c{other:02d}"]})
         elif kind == "agency":          # a country, sometimes one sector of it
             scopes = [{"tags": [f"country:c{country:02d}"]}]
             if rng.random() < 0.4:
@@ -425,7 +426,8 @@ class _Generator:
             else:
                 scopes = [{"challenges": [c.id for c in picks]}]
         elif kind == "matching":        # matches what others give in a region or a country
-            scopes = [{"tags": [f"region:r{region:03d}"]}] if rng.random() < 0.6 else [{"tags": [f"country:c{country:02d}"]}]
+            area = f"region:r{region:03d}" if rng.random() < 0.6 else f"country:c{country:02d}"
+            scopes = [{"tags": [area]}]
             limits["match"] = rng.choice((0.5, 1.0))
         else:                           # crowd: many equal pledges to one of a few regional appeals
             scopes = [{"tags": [f"region:r{(n * 7) % self.n_regions:03d}"]}]

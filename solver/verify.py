@@ -127,9 +127,11 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
         if award.get("actor") != bid.actor_id:
             problems.append(f"{where}: bid {bid.id} belongs to actor {bid.actor_id}, not {award.get('actor')!r}")
         if _money(award.get("price"), f"{where}.price") != bid.price:
-            problems.append(f"{where}: price {award.get('price')} is not the bid's {format_money(bid.price)} (pay as bid)")
+            problems.append(f"{where}: price {award.get('price')} is not the bid's {format_money(bid.price)} "
+                            "(pay as bid)")
         items = award.get("items")
-        expected = [{"component": it.component, "quantity": it.quantity, "price": format_money(it.price)} for it in bid.items]
+        expected = [{"component": it.component, "quantity": it.quantity, "price": format_money(it.price)}
+                    for it in bid.items]
         if not isinstance(items, list) or [
                 {"component": it.get("component"), "quantity": it.get("quantity"), "price": it.get("price")}
                 for it in items if isinstance(it, dict)] != expected:
@@ -189,7 +191,8 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
             problems.append(f"{where}: unknown component {component_key!r}")
             continue
         if flow.get("funder") != pledge.funder_id:
-            problems.append(f"{where}: pledge {pledge.id} belongs to funder {pledge.funder_id}, not {flow.get('funder')!r}")
+            problems.append(f"{where}: pledge {pledge.id} belongs to funder {pledge.funder_id}, "
+                            f"not {flow.get('funder')!r}")
         if amount <= 0:
             problems.append(f"{where}: amounts must be > 0")
         if (pledge.id, component_key) in pair:
@@ -231,7 +234,8 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
             reliability[cid] *= bid.reliability
     for challenge in market.challenges:
         wanted = challenge.reliability
-        if completed[challenge.id] and wanted is not None and reliability[challenge.id] < wanted * (1 - RELIABILITY_TOLERANCE):
+        short = wanted is not None and reliability[challenge.id] < wanted * (1 - RELIABILITY_TOLERANCE)
+        if completed[challenge.id] and short:
             problems.append(f"challenge {challenge.id}: reliability {reliability[challenge.id]:.6f} is below its "
                             f"target {wanted:g}")
     won_by: dict[str, list[Bid]] = {}
@@ -244,7 +248,8 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
             problems.append(f"actor {actor_id}: accepted bids total {format_money(sum(b.price for b in won))}, "
                             f"over its budget {format_money(cap.budget)}")
         if cap is not None and cap.load is not None and sum(b.load for b in won) > cap.load * (1 + 1e-12) + 1e-12:
-            problems.append(f"actor {actor_id}: accepted load {sum(b.load for b in won):g} is over its capacity {cap.load:g}")
+            problems.append(f"actor {actor_id}: accepted load {sum(b.load for b in won):g} is over its capacity "
+                            f"{cap.load:g}")
         groups: dict[str, list[str]] = {}
         for bid in won:
             if bid.exclusive_group is not None:
@@ -272,7 +277,8 @@ def _check_summary(market: Market, doc: dict[str, Any], problems: list[str], cov
             value = challenge.value + sum(k.value for k in challenge.components if not k.critical and funded[k.key])
         total_value += value
         if result.get("completed") is not completed[challenge.id]:
-            problems.append(f"{where}: completed is {result.get('completed')!r}, the awards make it {completed[challenge.id]}")
+            problems.append(f"{where}: completed is {result.get('completed')!r}, the awards make it "
+                            f"{completed[challenge.id]}")
         if not _same(result.get("value"), value):
             problems.append(f"{where}: value {result.get('value')!r}, the awards make it {value:g}")
         cost = sum(item_cost.get(k.key, 0) for k in challenge.components)
@@ -288,7 +294,8 @@ def _check_summary(market: Market, doc: dict[str, Any], problems: list[str], cov
             problems.append(f"{where}: components must list every component, in market order")
             continue
         for k, row in zip(challenge.components, comps):
-            expect = (funded[k.key] and completed[challenge.id], covered.get(k.key, 0), format_money(item_cost.get(k.key, 0)))
+            expect = (funded[k.key] and completed[challenge.id], covered.get(k.key, 0),
+                      format_money(item_cost.get(k.key, 0)))
             if (row.get("funded"), row.get("quantity"), row.get("cost")) != expect:
                 problems.append(f"{where}: component {k.id} says funded={row.get('funded')!r} quantity="
                                 f"{row.get('quantity')!r} cost={row.get('cost')!r}, the awards make it "
@@ -303,7 +310,8 @@ def _check_summary(market: Market, doc: dict[str, Any], problems: list[str], cov
     else:
         for pledge, row in zip(market.pledges, rows):
             used = spent.get(pledge.id, 0)
-            flows_make = (pledge.funder_id, format_money(pledge.amount), format_money(used), format_money(pledge.amount - used))
+            flows_make = (pledge.funder_id, format_money(pledge.amount), format_money(used),
+                          format_money(pledge.amount - used))
             if (row.get("funder"), row.get("amount"), row.get("spent"), row.get("returned")) != flows_make:
                 problems.append(f"pledges: {pledge.id} says funder={row.get('funder')!r} amount={row.get('amount')!r} "
                                 f"spent={row.get('spent')!r} returned={row.get('returned')!r}, the flows make it "
@@ -317,7 +325,8 @@ def _check_summary(market: Market, doc: dict[str, Any], problems: list[str], cov
     missing = [c.id for c in market.challenges if not completed[c.id] and times.get(c.id, 0) != 1]
     extra = [n for n in named if n not in completed or completed.get(n)]
     if missing:
-        problems.append(f"unfunded: needs exactly one entry for each challenge not completed; wrong for {', '.join(map(str, missing))}")
+        problems.append("unfunded: needs exactly one entry for each challenge not completed; "
+                        f"wrong for {', '.join(map(str, missing))}")
     if extra:
         problems.append(f"unfunded: entries for challenges that are completed or unknown: {', '.join(map(str, extra))}")
     for u in unfunded:

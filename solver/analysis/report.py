@@ -81,6 +81,7 @@ def render(market: Market, doc: dict[str, Any], sweep: dict[str, Any] | None = N
     if extra is not None:
         figures.append(extra.to_html(full_html=False, include_plotlyjs=False, div_id="sweep-curve"))
     name = e(market.name or "(unnamed market)")
+    paid = f"{money_of(doc['cost']) / 100:,.2f} {e(market.currency)}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Swarm Market report: {name}</title>
 <style>body{{font-family:sans-serif;margin:1.5em;max-width:1200px}}table{{border-collapse:collapse}}
@@ -88,7 +89,7 @@ td,th{{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}}td.n{{text-
 tr.not td{{color:#777}}</style></head>
 <body><h1>Swarm Market report: {name}</h1>
 <p>Status {e(str(doc.get('status')))}; {len(done)} of {len(doc['challenges'])} challenges completed, value
-{num(doc['value'])}; paid to actors {money_of(doc['cost']) / 100:,.2f} {e(market.currency)} of {pledged / 100:,.2f} pledged;
+{num(doc['value'])}; paid to actors {paid} of {pledged / 100:,.2f} pledged;
 returned to funders {(pledged - spent) / 100:,.2f}.</p>
 <h2>Where the money goes</h2>
 {figures[0]}

@@ -8,7 +8,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -77,18 +78,18 @@ def test_concurrent_pledges_and_bids_are_each_kept_exactly_once_or_refused(db):
                         "id": key, "items": [{"component": "wells/drill", "price": n}]}),
                         {"price_cents": n * 100, "owner": user.id})
             if funder:                                               # refused: not a valid amount
-                attempt(f"bad-{n}-{i}", lambda s: services.pledge(s, user, round_id, {"id": f"bad-{n}-{i}",
+                attempt(f"bad-{n}-{i}", lambda s, i=i: services.pledge(s, user, round_id, {"id": f"bad-{n}-{i}",
                                                                                          "amount": "0"}), None)
                 if i % 2:
-                    attempt(own, lambda s: services.change_pledge(s, user, round_id, own, {"amount": 7}),
+                    attempt(own, lambda s, own=own: services.change_pledge(s, user, round_id, own, {"amount": 7}),
                             {"amount_cents": 700, "owner": user.id})
                 if i % 3 == 2:
-                    attempt(own, lambda s: services.withdraw_pledge(s, user, round_id, own), "withdrawn")
+                    attempt(own, lambda s, own=own: services.withdraw_pledge(s, user, round_id, own), "withdrawn")
             else:
-                attempt(f"bad-{n}-{i}", lambda s: services.bid(s, user, round_id, {"id": f"bad-{n}-{i}", "items": [
+                attempt(f"bad-{n}-{i}", lambda s, i=i: services.bid(s, user, round_id, {"id": f"bad-{n}-{i}", "items": [
                     {"component": "wells/nowhere", "price": 1}]}), None)
                 if i % 3 == 1:
-                    attempt(own, lambda s: services.withdraw_bid(s, user, round_id, own), "withdrawn")
+                    attempt(own, lambda s, own=own: services.withdraw_bid(s, user, round_id, own), "withdrawn")
 
     run_threads(THREADS, body)
 
