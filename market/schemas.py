@@ -12,13 +12,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from solver.ids import COMPONENT_KEY_PATTERN, ID_CHARACTERS, ID_PATTERN
 from solver.money import MoneyError, format_money, parse_money
 
 from .errors import InvalidInput
 
-ID_RULE = r"^[A-Za-z0-9_.:\-]{1,64}$"
-ID_MESSAGE = "invalid id: 1-64 characters from A-Z a-z 0-9 _ . : -"
-COMPONENT_RULE = r"^[A-Za-z0-9_.:\-]{1,64}/[A-Za-z0-9_.:\-]{1,64}$"
+ID_MESSAGE = f"invalid id: {ID_CHARACTERS}"
 
 
 class Text(fields.String):
@@ -35,7 +34,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def Id(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Regexp(ID_RULE, error=ID_MESSAGE), **kwargs)
+    return fields.String(validate=validate.Regexp(ID_PATTERN, error=ID_MESSAGE), **kwargs)
 
 
 def Probability(**kwargs: Any) -> fields.Float:
@@ -70,7 +69,7 @@ class Money(fields.Field):
 class ScopeSchema(Schema):
     challenges = fields.List(Id(), load_default=list)
     components = fields.List(fields.String(validate=validate.Regexp(
-        COMPONENT_RULE, error='expected "<challenge id>/<component id>"')), load_default=list)
+        COMPONENT_KEY_PATTERN, error='expected "<challenge id>/<component id>"')), load_default=list)
     tags = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list)
 
 
@@ -85,7 +84,7 @@ class PledgeSchema(Schema):
 
 class BidItemSchema(Schema):
     component = fields.String(required=True, validate=validate.Regexp(
-        COMPONENT_RULE, error='expected "<challenge id>/<component id>"'))
+        COMPONENT_KEY_PATTERN, error='expected "<challenge id>/<component id>"'))
     quantity = fields.Integer(strict=True, allow_none=True,
                               validate=validate.Range(min=1, error="must be a whole number >= 1"))
     price = Money(required=True)

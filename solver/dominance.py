@@ -1,18 +1,21 @@
 """Dominated bids: bids another bid can always stand in for, removed before the model is built.
 
+Presolve (eligibility.py) runs this after its fixed point; which rule of the spec each condition
+below keeps is in docs/rules.md. The conditions are lettered so as not to read as the spec's rules.
+
 Bid A dominates bid B (A ≻ B) when all of these hold:
 
-  1. the same items: the same components with the same quantities;
-  2. A's price is at most B's on every item (item by item, not just in total: money flows per
-     component, so a pledge scope or a max_share that can pay B's item can pay A's);
-  3. A's reliability is at least B's, and A's load at most B's;
-  4. A faces no actor constraint that B does not: either A and B are bids of the same actor and A is
-     in no exclusive group or in B's, or A's actor has no capacity (no budget, no load) and A is in no
-     exclusive group;
-  5. no challenge the items are on is one a matching pool (`match`) may pay into (see below);
+  (a) same items: the same components with the same quantities;
+  (b) no dearer item: A's price is at most B's on every item (item by item, not just in total: money
+      flows per component, so a pledge scope or a max_share that can pay B's item can pay A's);
+  (c) no less sure, no heavier: A's reliability is at least B's, and A's load at most B's;
+  (d) no tighter actor limits: either A and B are bids of the same actor and A is in no exclusive
+      group or in B's, or A's actor has no capacity (no budget, no load) and A is in no exclusive group;
+  (e) outside matching: no challenge the items are on is one a matching pool (`match`) may pay into
+      (see below);
 
-and, when A and B are alike in 1-4 both ways (equal prices, reliability and load, and each passes 4
-for the other), A comes first in market order, so of identical bids the first is kept.
+and, when A and B are alike in (a)-(d) both ways (equal prices, reliability and load, and each passes
+(d) for the other), A comes first in market order, so of identical bids the first is kept.
 
 A bid B is removed when at least `m` bids dominate it, where `m` is the most bids of this shape a
 cover can use: `m = max over B's items of ceil(component quantity / item quantity)` (1 when each item
@@ -33,12 +36,12 @@ value and no higher cost in which B is no longer used, and repeat.
   more than before, and each `max_share` cap (a fraction of the component's cost) still holds. A
   `match` row adds payments over a whole challenge: scaling one component down can lower the
   non-matching money a matching pool's payment elsewhere in the challenge leans on, which is why
-  rule 5 keeps matching challenges out.
+  condition (e) keeps matching challenges out.
 - Drop. If every bid dominating B is in S, S holds at least m + 1 bids with B's items, and the m
   dominators alone cover B's components; S' = S - B keeps every coverage and funded component, so
   the value; the cost falls by price(B); reliability, capacity and exclusive groups only loosen; the
   payments scale down as above. (With a matching pool in play, a redundant bid can pay for itself by
-  unlocking matched money elsewhere in its challenge: another reason for rule 5.)
+  unlocking matched money elsewhere in its challenge: another reason for condition (e).)
 
 Each swap moves S up the market's dominance order (a strict partial order; the sort below is a
 linear extension of it) and each drop makes S smaller, so this ends, with a set of the same value and
@@ -73,7 +76,8 @@ def _free_actors(market: Market) -> set[str]:
 
 
 def dominates(a: Bid, b: Bid, free: set[str]) -> bool:
-    """Whether bid `a` may always stand in for bid `b` (rules 1-4 of the module docstring)."""
+    """Whether bid `a` may always stand in for bid `b`: conditions (a)-(d) of the module docstring
+    ((e), matching, is decided per challenge by `dominated_bids`)."""
     if a.reliability < b.reliability or a.load > b.load:
         return False
     if a.actor_id == b.actor_id:

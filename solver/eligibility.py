@@ -4,6 +4,10 @@ Runs before the model is built: a bid that breaks a reserve price or a minimum
 reliability is out, and so is every bid that touches a challenge that cannot be
 completed or a component that cannot be funded. What is removed here is also
 what `reasons` uses to explain unfunded challenges.
+
+So rule 4's `max_unit_price` and `min_reliability` are kept here and nowhere in
+the model (which has a row for `requires` only); docs/rules.md maps every rule
+of the spec to where it is kept.
 """
 from __future__ import annotations
 

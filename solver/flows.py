@@ -14,6 +14,11 @@ between the floor and ceiling of its continuous value: without matching as a
 transportation problem (a simplex vertex is whole), with matching as a small
 integer program (slack on the ratios minimised), both in HiGHS in this process,
 serial simplex, deterministic; the PuLP/CBC program only when HiGHS is missing or fails.
+
+This is where rule 5 becomes whole cents: the model meets amounts, share caps and
+matching exactly with real-valued money, and after rounding a share cap may be
+exceeded by less than a cent and a matching ratio by less than (1 + ratio) cents
+per flow, as the spec allows (docs/rules.md).
 """
 from __future__ import annotations
 

@@ -21,6 +21,9 @@ payments that satisfies every row of the model (model.py) exactly:
   added the same way, best value per cost first.
 
 Money is whole cents throughout, so each component's payments add up to its cost exactly.
+
+The greedy start must satisfy every rule because a time limit may return it as is: it is phase 1's
+warm start and the answer kept when the solver finds nothing better in time (docs/rules.md).
 """
 from __future__ import annotations
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .ids import ID, ID_CHARACTERS
 from .market import Actor, Bid, BidItem, Capacity, Challenge, Component, Funder, Market, Pledge, Scope
 from .money import MoneyError, parse_money
 
 FORMAT = "swarm-market/1"
-_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Free-text keys any object may carry (didactic notes); everything else unknown is a warning.
 _FREE_TEXT = {"note", "description"}
@@ -160,8 +160,8 @@ class _Reader:
         if not isinstance(value, str):
             self.error(_join(path, key), f"expected an id string, got {_kind(value)}")
             return None
-        if not _ID.match(value):
-            self.error(_join(path, key), f'invalid id "{value}": 1-64 characters from A-Z a-z 0-9 _ . : -')
+        if not ID.match(value):
+            self.error(_join(path, key), f'invalid id "{value}": {ID_CHARACTERS}')
             return None
         return value
 

@@ -26,7 +26,9 @@ amount is under 10^10 cents (a hundred million), and the whole-cent rounding of
 flows (flows.py) keeps totals exact whatever it leaves. The cost objective stays
 in cents, so the least cost is still exact to the cent.
 
-The model never mentions a challenge or bid that presolve ruled out.
+The model never mentions a challenge or bid that presolve ruled out. Rule 4's
+reserves and reliability floors are kept there (eligibility.py), not here; where
+every rule is kept, outside the model too, is in docs/rules.md.
 """
 from __future__ import annotations
 
@@ -181,7 +183,8 @@ class ClearingModel:
                           pulp.LpConstraintLE, 0, f"within_{j}")
 
     def add_requires(self) -> None:
-        """Rule 4: funded[k] <= funded[r] for each r that k requires."""
+        """Rule 4: funded[k] <= funded[r] for each r that k requires (reserves and
+        min_reliability are applied before the model: eligibility.py)."""
         for j, (key, component) in enumerate(self.components.items()):
             for n, target in enumerate(component.requires):
                 tkey = f"{component.challenge_id}/{target}"

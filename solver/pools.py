@@ -7,6 +7,9 @@ alone and a pool's money splits back in proportion to amounts. `max_share` and
 `match` cap each pledge separately; pooled pledges meet those caps under a
 proportional split only when their amounts are equal, so for them the amount
 is part of the pool key.
+
+Pools are where rule 5's money starts; docs/rules.md follows it through the
+model, the rounding (flows.py), the greedy start and the checker.
 """
 from __future__ import annotations
 

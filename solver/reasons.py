@@ -4,6 +4,7 @@ Structural reasons come from presolve (no eligible bid, and why the others are
 not eligible). Otherwise the challenge is tried on its own, adding one rule at a
 time (coverage, reliability target, actor capacity, pledged money), and then
 against what the clearing left over: the first test that fails names the cause.
+Which reason speaks for which rule of the spec is in docs/rules.md.
 """
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ Trusts nothing in the allocation but the awards and the flows: coverage,
 completion, value, cost, spent and returned are all recomputed from those and
 from the market, then every rule of the spec is checked and every summary field
 compared. Written apart from the model so that a bug in one is caught by the other.
+It checks again what presolve keeps out of the model (reserves, reliability floors)
+and rule 5 with the rounding tolerances of the spec; docs/rules.md maps each rule
+to its check here and to the other places that keep it.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dominated-bid removal (solver/dominance.py): each rule on a hand-made market, each case that must
+"""Dominated-bid removal (solver/dominance.py): each condition on a hand-made market, each case that must
 not count as dominance, and a property: the optimum (value, then cost) is the same with and without it.
 """
 from __future__ import annotations

@@ -10,7 +10,6 @@ from marshmallow import Schema, fields, validate
 from market import schemas as market_schemas
 
 MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
-KEY_PATTERN = market_schemas.ID_RULE
 
 
 class ApiErrorSchema(Schema):

@@ -18,6 +18,7 @@ from market.services import idempotency
 from market.migrate import NotReady
 from market.services.common import STAFF, get_round
 from solver.clearing import ClearOptions, ClearingError, clear
+from solver.ids import ID
 from solver.loading import MarketError, parse_market
 from solver.money import format_money
 
@@ -31,7 +32,6 @@ blp = Blueprint("api", __name__, url_prefix="/api/v1",
 ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
 KEY = "<string(maxlength=64):key>"
 RUN = "<int(max=9223372036854775807):run_id>"
-KEY_RE = re.compile(s.KEY_PATTERN)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 PAGE = {"page": 1, "page_size": 20, "max_page_size": 100}
 SOLVE_MAX_BYTES = 2 * 1024 * 1024
@@ -80,7 +80,7 @@ def me_() -> Account:
 
 
 def _key(key: str, what: str, round_id: int) -> str:
-    if not KEY_RE.match(key):
+    if not ID.match(key):
         raise NotFound(f"no {what} {key!r} in round {round_id}")
     return key
 
