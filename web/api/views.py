@@ -319,7 +319,7 @@ def pledge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyp
 def pledge_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """One of your pledges (someone else's is a 404)."""
     with sessions().begin() as session:
-        return pledge_out(reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id)))
+        return pledge_out(services.pledge_for(session, me_(), round_id, _key(key, "pledge", round_id)))
 
 
 @blp.route(f"{ROUND}/pledges/{KEY}", methods=["PATCH"])
@@ -330,8 +330,7 @@ def pledge_change(data: dict[str, Any], round_id: int, key: str):  # type: ignor
     body = request.get_json()
 
     def do(session: Any) -> dict[str, Any]:
-        reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id))
-        return pledge_out(services.change_pledge(session, me_(), round_id, key, body))
+        return pledge_out(services.change_pledge(session, me_(), round_id, _key(key, "pledge", round_id), body))
     return write(do, s.PledgeOut(), 200)
 
 
@@ -340,8 +339,7 @@ def pledge_change(data: dict[str, Any], round_id: int, key: str):  # type: ignor
 def pledge_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """Withdraw a pledge: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
-        reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id))
-        return pledge_out(services.withdraw_pledge(session, me_(), round_id, key))
+        return pledge_out(services.withdraw_pledge(session, me_(), round_id, _key(key, "pledge", round_id)))
     return write(do, s.PledgeOut(), 200)
 
 
@@ -379,7 +377,7 @@ def bid_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-
 def bid_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """One of your bids (someone else's is a 404: bids are sealed)."""
     with sessions().begin() as session:
-        return bid_out(reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id)))
+        return bid_out(services.bid_for(session, me_(), round_id, _key(key, "bid", round_id)))
 
 
 @blp.route(f"{ROUND}/bids/{KEY}", methods=["PATCH"])
@@ -390,8 +388,7 @@ def bid_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[n
     body = request.get_json()
 
     def do(session: Any) -> dict[str, Any]:
-        reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id))
-        return bid_out(services.change_bid(session, me_(), round_id, key, body))
+        return bid_out(services.change_bid(session, me_(), round_id, _key(key, "bid", round_id), body))
     return write(do, s.BidOut(), 200)
 
 
@@ -400,8 +397,7 @@ def bid_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[n
 def bid_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """Withdraw a bid: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
-        reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id))
-        return bid_out(services.withdraw_bid(session, me_(), round_id, key))
+        return bid_out(services.withdraw_bid(session, me_(), round_id, _key(key, "bid", round_id)))
     return write(do, s.BidOut(), 200)
 
 
