@@ -1,5 +1,6 @@
 """The /api/v1 endpoints. Each parses with the services' schemas, calls a service inside one transaction,
-and dumps with an output schema; see web/api/__init__.py for auth, errors, idempotency and pages."""
+and dumps with an output schema; see web/api/__init__.py for auth, errors, idempotency and pages, and
+web/api/errors.py for the one error shape."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from market import reads, services
 from market.errors import Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
-from market.migrate import NotReady
 from market.services.common import STAFF, get_round
 from solver.clearing import ClearOptions, ClearingError, clear
 from solver.loading import MarketError, parse_market
@@ -23,7 +23,7 @@ from solver.money import format_money
 
 from ..auth import Account
 from ..db import sessions
-from . import schemas as s
+from . import errors, schemas as s
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1",
                 description="Rounds, challenges, own pledges and sealed bids, clearing runs, allocations")
@@ -45,16 +45,7 @@ IDEMPOTENCY_PARAM = {"in": "header", "name": "Idempotency-Key", "required": Fals
 
 # ---------------------------------------------------------------- errors, auth and limits
 
-@blp.errorhandler(MarketDomainError)
-def _domain_error(error: MarketDomainError) -> Response:
-    from . import domain_error_response
-    return domain_error_response(error)
-
-
-@blp.errorhandler(NotReady)
-def _not_ready(error: NotReady) -> Response:
-    from . import error_response
-    return error_response(503, {"": [str(error)]})
+errors.register(blp)
 
 
 @blp.before_request
@@ -469,8 +460,7 @@ def solve(args: dict[str, Any]):  # type: ignore[no-untyped-def]
         problems: dict[str, list[str]] = {}
         for problem in exc.problems:
             problems.setdefault(problem.path, []).append(problem.message)
-        from . import error_response
-        return error_response(422, problems)
+        return errors.error_response(422, problems)
     try:
         result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]))
     except ClearingError as exc:
@@ -493,7 +483,6 @@ def _solve_limits(document: dict[str, Any]) -> None:
     over = {name: f"{sizes[name]} {name}: at most {limit} in one solve" for name, limit in SOLVE_MAX.items()
             if sizes[name] > limit}
     if over:
-        from . import error_response
         from werkzeug.exceptions import RequestEntityTooLarge
         error = RequestEntityTooLarge()
         error.data = {"errors": {"json": over}}  # type: ignore[attr-defined]
