@@ -18,11 +18,16 @@ class InvalidInput(MarketDomainError):
 
 
 class Forbidden(MarketDomainError):
-    """The user may not do this (wrong role, or someone else's pledge or bid)."""
+    """The user may not do this (wrong role, or a pledge or bid it may see but not change)."""
 
 
 class NotFound(MarketDomainError):
     """No such round, pledge, bid, user or participant."""
+
+
+class NotYours(NotFound, Forbidden):
+    """Someone else's pledge or bid: refused, and answered as a NotFound (it comes first) with the message of
+    an unknown key, so that no answer tells whether someone else holds a key."""
 
 
 class WrongState(MarketDomainError):
@@ -31,6 +36,10 @@ class WrongState(MarketDomainError):
 
 class RoundNotOpen(WrongState):
     """Pledges and bids change only while their round is open."""
+
+
+class Withdrawn(WrongState):
+    """A withdrawn pledge or bid stays on record as it was: it changes no more."""
 
 
 class Conflict(MarketDomainError):

@@ -1,6 +1,7 @@
-"""Read-only views for the web pages: ownership-checked look-ups, gap signals of an open round, and a
-cleared round's outcome per challenge, pledge and bid. Nothing here writes; sealed bids stay sealed:
-gap signals say only whether a component has an eligible bid, never who bid or at what price.
+"""Read-only views for the web pages: gap signals of an open round, and a cleared round's outcome per
+challenge, pledge and bid (who may see one pledge or bid is `services.access`'s to say). Nothing here
+writes; sealed bids stay sealed: gap signals say only whether a component has an eligible bid, never who
+bid or at what price.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from solver.money import parse_money
 
 from .errors import Forbidden, NotFound
-from .models import Bid, BidItem, Challenge, ClearingRun, Pledge, Role, Round, RoundActor, RoundFunder, User
+from .models import Challenge, ClearingRun, Role, Round, RoundActor, RoundFunder, User
 from .services.common import STAFF, get_round
 from .snapshot import round_document
 
@@ -30,25 +31,6 @@ def challenge(session: Session, round_id: int, key: str) -> Challenge:
     if found is None:
         raise NotFound(f"no challenge {key!r} in round {round_id}")
     return found
-
-
-def own_pledge(session: Session, user: User, round_id: int, key: str) -> Pledge:
-    """The user's own pledge (staff: any); someone else's is NotFound, as if it did not exist."""
-    row = session.execute(select(Pledge).where(Pledge.round_id == round_id, Pledge.key == key)
-                          .options(selectinload(Pledge.funder))).scalar_one_or_none()
-    if row is None or (user.role not in STAFF and row.funder.user_id != user.id):
-        raise NotFound(f"no pledge {key!r} of yours in round {round_id}")
-    return row
-
-
-def own_bid(session: Session, user: User, round_id: int, key: str) -> Bid:
-    """The user's own bid (staff: any); someone else's is NotFound: bids are sealed."""
-    row = session.execute(select(Bid).where(Bid.round_id == round_id, Bid.key == key)
-                          .options(selectinload(Bid.actor), selectinload(Bid.items).selectinload(BidItem.component))
-                          ).scalar_one_or_none()
-    if row is None or (user.role not in STAFF and row.actor.user_id != user.id):
-        raise NotFound(f"no bid {key!r} of yours in round {round_id}")
-    return row
 
 
 def require_staff(user: User) -> None:

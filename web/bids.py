@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from market import reads, services
-from market.errors import Forbidden, InvalidInput
+from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.explain import bid_outcome
 from market.models import Role, RoundStatus
 from market.services.common import STAFF, get_round
@@ -98,9 +98,10 @@ def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
     _require_actor()
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
-        row = reads.own_bid(session, current(), round_id, key)
-        if row.withdrawn:
-            abort(404)
+        try:
+            row = services.bid_for(session, current(), round_id, key, change=True)
+        except Withdrawn:
+            abort(404)                                  # a withdrawn bid has no form
         prefill = {"items": _item_rows(row), "reliability": "" if row.reliability is None else f"{row.reliability:g}",
                    "load": f"{row.load:g}" if row.load else "", "exclusive_group": row.exclusive_group or ""}
         form = BidForm() if BidForm().is_submitted() else BidForm(data=prefill)
@@ -123,7 +124,6 @@ def withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
     _require_actor()
     if ActionForm().validate_on_submit():
         with sessions().begin() as session:
-            reads.own_bid(session, current(), round_id, key)
             services.withdraw_bid(session, current(), round_id, key)
         flash(f"Bid {key} withdrawn.", "success")
     return redirect(url_for(".mine", round_id=round_id))

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from market import reads, services
-from market.errors import Forbidden, InvalidInput
+from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.models import Role, RoundStatus
 from market.services.common import STAFF, get_round
 from solver.money import format_money_grouped
@@ -89,9 +89,10 @@ def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
     form = PledgeForm()
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
-        row = reads.own_pledge(session, current(), round_id, key)
-        if row.withdrawn:
-            abort(404)
+        try:
+            row = services.pledge_for(session, current(), round_id, key, change=True)
+        except Withdrawn:
+            abort(404)                                  # a withdrawn pledge has no form
         _choices(session, round_id, form)
         form.amount.label.text = f"Amount ({rnd.currency})"
         if not form.is_submitted():
@@ -119,7 +120,6 @@ def withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
     _require_funder()
     if ActionForm().validate_on_submit():
         with sessions().begin() as session:
-            reads.own_pledge(session, current(), round_id, key)
             services.withdraw_pledge(session, current(), round_id, key)
         flash(f"Pledge {key} withdrawn.", "success")
     return redirect(url_for(".mine", round_id=round_id))

@@ -4,17 +4,19 @@ the caller owns the transaction (`with sessions.begin() as session: ...`). Refus
 `market.errors` exceptions. `clear_round` alone takes the sessionmaker: it solves between two
 transactions.
 """
+from .access import bid_for, pledge_for, visible_bids, visible_pledges
 from .accounts import create_user, get_user, link_participant
-from .bids import bid, change_bid, visible_bids, withdraw_bid
+from .bids import bid, change_bid, withdraw_bid
 from .clearing import Cleared, clear_round, result_run, runs
-from .pledges import change_pledge, pledge, visible_pledges, withdraw_pledge
+from .pledges import change_pledge, pledge, withdraw_pledge
 from .rounds import add_challenge, close_round, create_round, list_rounds, open_round
 from .transfer import export_round, import_market
 
 __all__ = [
-    "Cleared", "add_challenge", "bid", "change_bid", "change_pledge", "clear_round", "close_round", "create_round",
-    "create_user", "export_round", "get_user", "import_market", "link_participant", "list_rounds", "open_round",
-    "pledge", "result_run", "runs", "visible_bids", "visible_pledges", "withdraw_bid", "withdraw_pledge",
+    "Cleared", "add_challenge", "bid", "bid_for", "change_bid", "change_pledge", "clear_round", "close_round",
+    "create_round", "create_user", "export_round", "get_user", "import_market", "link_participant", "list_rounds",
+    "open_round", "pledge", "pledge_for", "result_run", "runs", "visible_bids", "visible_pledges", "withdraw_bid",
+    "withdraw_pledge",
 ]
 
 from .challenges import change_challenge  # noqa: E402  (added for the web)

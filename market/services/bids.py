@@ -1,4 +1,4 @@
-"""Sealed bids: an actor adds, changes and withdraws its own, only while the round is open."""
+"""Sealed bids: an actor adds, changes and withdraws its own, only while the round is open (who may: `access`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,10 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import schemas
-from ..errors import Forbidden, InvalidInput, NotFound, WrongState
-from ..models import Bid, BidItem, Challenge, Component, Role, RoundActor, User, utcnow
-from .common import STAFF, audit, lock_round, require_open, touch
-from .participants import actor_for, owns
+from ..errors import InvalidInput
+from ..models import Bid, BidItem, Challenge, Component, User, utcnow
+from .access import bid_for
+from .common import audit, lock_round, require_open, touch
+from .participants import actor_for
 
 
 def bid(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Bid:
@@ -36,8 +37,8 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
     """Change some of items (replaced whole), reliability, load, exclusive_group."""
     values = schemas.load(schemas.BidSchema(exclude=("id", "actor")), data, partial=True)
     rnd = lock_round(session, round_id)
+    row = bid_for(session, user, rnd.id, key, change=True)
     require_open(rnd, "bids change")
-    row = _own_bid(session, user, rnd.id, key)
     before = _state(row)
     if "items" in values:
         items = _items(session, rnd.id, values["items"])
@@ -57,34 +58,13 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
 def withdraw_bid(session: Session, user: User | None, round_id: int, key: str) -> Bid:
     """The bid stays on record, marked withdrawn; it takes no part in the clearing."""
     rnd = lock_round(session, round_id)
+    row = bid_for(session, user, rnd.id, key, change=True)
     require_open(rnd, "bids are withdrawn")
-    row = _own_bid(session, user, rnd.id, key)
     row.withdrawn = True
     row.changed_at = utcnow()
     touch(rnd)
     session.flush()
     audit(session, user, "withdraw", "bid", row.id, rnd.id, key=row.key)
-    return row
-
-
-def visible_bids(session: Session, user: User | None, round_id: int) -> list[Bid]:
-    """Bids are sealed: an actor sees only its own; analysts, admins and the command line see all; funders none."""
-    query = select(Bid).where(Bid.round_id == round_id).order_by(Bid.id)
-    if user is not None and user.role not in STAFF:
-        if user.role != Role.ACTOR:
-            return []
-        query = query.join(Bid.actor).where(RoundActor.user_id == user.id)
-    return list(session.execute(query).scalars())
-
-
-def _own_bid(session: Session, user: User | None, round_id: int, key: str) -> Bid:
-    row = session.execute(select(Bid).where(Bid.round_id == round_id, Bid.key == key)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no bid {key!r} in round {round_id}")
-    if not owns(user, row.actor):
-        raise Forbidden(f"bid {key!r} is not yours: an actor changes only its own bids")
-    if row.withdrawn:
-        raise WrongState(f"bid {key!r} was withdrawn")
     return row
 
 

@@ -53,7 +53,3 @@ def _new(session: Session, rnd: Round, model: Any, key: str, name: str | None, u
     session.flush()
     return row
 
-
-def owns(user: User | None, row: RoundFunder | RoundActor) -> bool:
-    """Only the owning account (or the command line) touches a participant's pledges or bids."""
-    return user is None or (row.user_id is not None and row.user_id == user.id)

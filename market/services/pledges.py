@@ -1,4 +1,4 @@
-"""Pledges: a funder adds, changes and withdraws its own, only while the round is open."""
+"""Pledges: a funder adds, changes and withdraws its own, only while the round is open (who may: `access`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,10 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import schemas
-from ..errors import Forbidden, InvalidInput, NotFound, WrongState
-from ..models import Challenge, Component, Pledge, Role, RoundFunder, User, utcnow
-from .common import STAFF, audit, lock_round, require_open, touch
-from .participants import funder_for, owns
+from ..errors import InvalidInput
+from ..models import Challenge, Component, Pledge, User, utcnow
+from .access import pledge_for
+from .common import audit, lock_round, require_open, touch
+from .participants import funder_for
 
 
 def pledge(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Pledge:
@@ -36,8 +37,8 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
     """Change some of amount, scope, max_share, match (None removes an optional one)."""
     values = schemas.load(schemas.PledgeSchema(exclude=("id", "funder")), data, partial=True)
     rnd = lock_round(session, round_id)
+    row = pledge_for(session, user, rnd.id, key, change=True)
     require_open(rnd, "pledges change")
-    row = _own_pledge(session, user, rnd.id, key)
     before = _state(row)
     if "amount" in values:
         row.amount_cents = values["amount"]
@@ -56,34 +57,13 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
 def withdraw_pledge(session: Session, user: User | None, round_id: int, key: str) -> Pledge:
     """The pledge stays on record, marked withdrawn; it takes no part in the clearing."""
     rnd = lock_round(session, round_id)
+    row = pledge_for(session, user, rnd.id, key, change=True)
     require_open(rnd, "pledges are withdrawn")
-    row = _own_pledge(session, user, rnd.id, key)
     row.withdrawn = True
     row.changed_at = utcnow()
     touch(rnd)
     session.flush()
     audit(session, user, "withdraw", "pledge", row.id, rnd.id, key=row.key, amount_cents=row.amount_cents)
-    return row
-
-
-def visible_pledges(session: Session, user: User | None, round_id: int) -> list[Pledge]:
-    """A funder sees its own pledges; analysts, admins and the command line see all; actors none."""
-    query = select(Pledge).where(Pledge.round_id == round_id).order_by(Pledge.id)
-    if user is not None and user.role not in STAFF:
-        if user.role != Role.FUNDER:
-            return []
-        query = query.join(Pledge.funder).where(RoundFunder.user_id == user.id)
-    return list(session.execute(query).scalars())
-
-
-def _own_pledge(session: Session, user: User | None, round_id: int, key: str) -> Pledge:
-    row = session.execute(select(Pledge).where(Pledge.round_id == round_id, Pledge.key == key)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no pledge {key!r} in round {round_id}")
-    if not owns(user, row.funder):
-        raise Forbidden(f"pledge {key!r} is not yours: a funder changes only its own pledges")
-    if row.withdrawn:
-        raise WrongState(f"pledge {key!r} was withdrawn")
     return row
 
 

@@ -89,11 +89,11 @@ def test_reads_check_ownership(db):
         services.pledge(session, f1, round_id, {"id": "p", "amount": "10"})
         services.bid(session, a1, round_id, {"id": "b", "items": [{"component": "latrines/build", "price": "5"}]})
     with db.sessions.begin() as session:
-        assert reads.own_pledge(session, f1, round_id, "p").key == "p"
-        assert reads.own_pledge(session, analyst, round_id, "p").key == "p"
-        assert reads.own_bid(session, a1, round_id, "b").key == "b"
-        for user, read, key in ((f2, reads.own_pledge, "p"), (a2, reads.own_bid, "b"), (f1, reads.own_bid, "b"),
-                                (f1, reads.own_pledge, "nope")):
+        assert services.pledge_for(session, f1, round_id, "p").key == "p"
+        assert services.pledge_for(session, analyst, round_id, "p").key == "p"
+        assert services.bid_for(session, a1, round_id, "b").key == "b"
+        for user, read, key in ((f2, services.pledge_for, "p"), (a2, services.bid_for, "b"),
+                                (f1, services.bid_for, "b"), (f1, services.pledge_for, "nope")):
             with pytest.raises(NotFound):
                 read(session, user, round_id, key)
         assert reads.participant(session, f1, round_id).key == f"user-{f1.id}"

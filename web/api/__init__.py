@@ -4,9 +4,10 @@
 
 - Auth: `Authorization: Bearer swm_...` (personal tokens: the web's /tokens page or `swarm token create`);
   the same role and ownership rules as the web. Session cookies are not accepted, so CSRF does not apply.
-- Errors: always JSON `{"status": 404, "error": "Not Found", "errors": {"field.path": ["message"]}}`
+- Errors (web/api/errors.py): always JSON `{"status": 404, "error": "Not Found", "errors": {"field.path": ["message"]}}`
   (the key "" holds messages about the request as a whole): 400 malformed JSON, 401 no or bad token,
-  403 wrong role, 404 unknown or not yours (someone else's pledge or bid looks absent), 405 (with Allow),
+  403 wrong role (analysts and admins see every pledge and bid but change none), 404 unknown or not yours
+  (someone else's pledge or bid looks absent; `market.services.access` decides), 405 (with Allow),
   409 wrong round state or a changed round, 413 too large, 422 invalid fields, 500/503 server side.
 - Writes (POST, PATCH, DELETE) take an `Idempotency-Key` header: the first successful response is stored
   with the write in one transaction and replayed to retries (`Idempotent-Replayed: true`); the same key
@@ -16,18 +17,14 @@
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, request
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
-from market.errors import MarketDomainError
-from market.schemas import flatten_messages
-
-from ..errors import status_of
+from .errors import http_error_body
 from .schemas import ApiErrorSchema, money_attributes
 
 PREFIX = "/api/v1"
@@ -35,39 +32,6 @@ PREFIX = "/api/v1"
 
 def is_api_request() -> bool:
     return request.path == PREFIX or request.path.startswith(PREFIX + "/")
-
-
-def error_response(status: int, errors: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
-    from werkzeug.http import HTTP_STATUS_CODES
-    body = {"status": status, "error": HTTP_STATUS_CODES.get(status, "Error"),
-            "errors": {str(k): ([str(m) for m in v] if isinstance(v, (list, tuple)) else [str(v)])
-                       for k, v in errors.items()}}
-    response = jsonify(body)
-    response.status_code = status
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-LOCATIONS = {"json": "", "query": "query", "querystring": "query", "headers": "header", "view_args": "path"}
-
-
-def http_error_body(error: HTTPException) -> Response:
-    code = error.code or 500
-    data = getattr(error, "data", None) or {}
-    messages = data.get("errors") or data.get("messages")
-    errors: dict[str, list[str]] = {}
-    if isinstance(messages, Mapping):
-        for location, inner in messages.items():
-            prefix = LOCATIONS.get(location, location)
-            errors.update(flatten_messages(inner, prefix))
-    if not errors:
-        text = data.get("message") or (error.description if code < 500 else None) or error.name
-        errors = {"": [text]}
-    headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
-    if code == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="swarm-market"'
-    return error_response(code, errors, headers)
 
 
 class Api(SmorestApi):
@@ -144,14 +108,6 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
             for code in codes:
                 if str(code) not in responses:
                     responses[str(code)] = api.spec.components.get_ref("response", HTTPStatus(code).name)
-
-
-def domain_error_response(error: MarketDomainError) -> Response:
-    from market.errors import InvalidInput
-    code, _ = status_of(error)
-    if isinstance(error, InvalidInput):
-        return error_response(422, {k: [v] for k, v in error.fields.items()})
-    return error_response(code, {"": [str(error)]})
 
 
 DESCRIPTION = """

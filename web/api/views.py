@@ -1,5 +1,6 @@
 """The /api/v1 endpoints. Each parses with the services' schemas, calls a service inside one transaction,
-and dumps with an output schema; see web/api/__init__.py for auth, errors, idempotency and pages."""
+and dumps with an output schema; see web/api/__init__.py for auth, errors, idempotency and pages, and
+web/api/errors.py for the one error shape."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from market import reads, services
 from market.errors import Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
-from market.migrate import NotReady
 from market.services.common import STAFF, get_round
 from solver.clearing import ClearOptions, ClearingError, clear
 from solver.ids import ID
@@ -24,7 +24,7 @@ from solver.money import format_money
 
 from ..auth import Account
 from ..db import sessions
-from . import schemas as s
+from . import errors, schemas as s
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1",
                 description="Rounds, challenges, own pledges and sealed bids, clearing runs, allocations")
@@ -45,16 +45,7 @@ IDEMPOTENCY_PARAM = {"in": "header", "name": "Idempotency-Key", "required": Fals
 
 # ---------------------------------------------------------------- errors, auth and limits
 
-@blp.errorhandler(MarketDomainError)
-def _domain_error(error: MarketDomainError) -> Response:
-    from . import domain_error_response
-    return domain_error_response(error)
-
-
-@blp.errorhandler(NotReady)
-def _not_ready(error: NotReady) -> Response:
-    from . import error_response
-    return error_response(503, {"": [str(error)]})
+errors.register(blp)
 
 
 @blp.before_request
@@ -319,7 +310,7 @@ def pledge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyp
 def pledge_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """One of your pledges (someone else's is a 404)."""
     with sessions().begin() as session:
-        return pledge_out(reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id)))
+        return pledge_out(services.pledge_for(session, me_(), round_id, _key(key, "pledge", round_id)))
 
 
 @blp.route(f"{ROUND}/pledges/{KEY}", methods=["PATCH"])
@@ -330,8 +321,7 @@ def pledge_change(data: dict[str, Any], round_id: int, key: str):  # type: ignor
     body = request.get_json()
 
     def do(session: Any) -> dict[str, Any]:
-        reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id))
-        return pledge_out(services.change_pledge(session, me_(), round_id, key, body))
+        return pledge_out(services.change_pledge(session, me_(), round_id, _key(key, "pledge", round_id), body))
     return write(do, s.PledgeOut(), 200)
 
 
@@ -340,8 +330,7 @@ def pledge_change(data: dict[str, Any], round_id: int, key: str):  # type: ignor
 def pledge_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """Withdraw a pledge: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
-        reads.own_pledge(session, me_(), round_id, _key(key, "pledge", round_id))
-        return pledge_out(services.withdraw_pledge(session, me_(), round_id, key))
+        return pledge_out(services.withdraw_pledge(session, me_(), round_id, _key(key, "pledge", round_id)))
     return write(do, s.PledgeOut(), 200)
 
 
@@ -379,7 +368,7 @@ def bid_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-
 def bid_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """One of your bids (someone else's is a 404: bids are sealed)."""
     with sessions().begin() as session:
-        return bid_out(reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id)))
+        return bid_out(services.bid_for(session, me_(), round_id, _key(key, "bid", round_id)))
 
 
 @blp.route(f"{ROUND}/bids/{KEY}", methods=["PATCH"])
@@ -390,8 +379,7 @@ def bid_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[n
     body = request.get_json()
 
     def do(session: Any) -> dict[str, Any]:
-        reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id))
-        return bid_out(services.change_bid(session, me_(), round_id, key, body))
+        return bid_out(services.change_bid(session, me_(), round_id, _key(key, "bid", round_id), body))
     return write(do, s.BidOut(), 200)
 
 
@@ -400,8 +388,7 @@ def bid_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[n
 def bid_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
     """Withdraw a bid: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
-        reads.own_bid(session, me_(), round_id, _key(key, "bid", round_id))
-        return bid_out(services.withdraw_bid(session, me_(), round_id, key))
+        return bid_out(services.withdraw_bid(session, me_(), round_id, _key(key, "bid", round_id)))
     return write(do, s.BidOut(), 200)
 
 
@@ -473,8 +460,7 @@ def solve(args: dict[str, Any]):  # type: ignore[no-untyped-def]
         problems: dict[str, list[str]] = {}
         for problem in exc.problems:
             problems.setdefault(problem.path, []).append(problem.message)
-        from . import error_response
-        return error_response(422, problems)
+        return errors.error_response(422, problems)
     try:
         result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]))
     except ClearingError as exc:
@@ -497,7 +483,6 @@ def _solve_limits(document: dict[str, Any]) -> None:
     over = {name: f"{sizes[name]} {name}: at most {limit} in one solve" for name, limit in SOLVE_MAX.items()
             if sizes[name] > limit}
     if over:
-        from . import error_response
         from werkzeug.exceptions import RequestEntityTooLarge
         error = RequestEntityTooLarge()
         error.data = {"errors": {"json": over}}  # type: ignore[attr-defined]

@@ -1,0 +1,66 @@
+"""The API's one error shape, `{"status": 404, "error": "Not Found", "errors": {"field.path": ["message"]}}`
+(the key "" for the request as a whole), and the answers in it: to werkzeug's HTTP errors, to the services'
+refusals (market.errors, with the web pages' statuses; invalid fields are a 422 here) and to a database
+that is not migrated yet."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from market.errors import InvalidInput, MarketDomainError
+from market.migrate import NotReady
+from market.schemas import flatten_messages
+
+from ..errors import status_of
+
+LOCATIONS = {"json": "", "query": "query", "querystring": "query", "headers": "header", "view_args": "path"}
+
+
+def error_response(status: int, errors: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    body = {"status": status, "error": HTTP_STATUS_CODES.get(status, "Error"),
+            "errors": {str(k): ([str(m) for m in v] if isinstance(v, (list, tuple)) else [str(v)])
+                       for k, v in errors.items()}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def http_error_body(error: HTTPException) -> Response:
+    code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    errors: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for location, inner in messages.items():
+            prefix = LOCATIONS.get(location, location)
+            errors.update(flatten_messages(inner, prefix))
+    if not errors:
+        text = data.get("message") or (error.description if code < 500 else None) or error.name
+        errors = {"": [text]}
+    headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
+    if code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="swarm-market"'
+    return error_response(code, errors, headers)
+
+
+def domain_error_response(error: MarketDomainError) -> Response:
+    if isinstance(error, InvalidInput):
+        return error_response(422, {k: [v] for k, v in error.fields.items()})
+    code, _ = status_of(error)
+    return error_response(code, {"": [str(error)]})
+
+
+def not_ready_response(error: NotReady) -> Response:
+    return error_response(503, {"": [str(error)]})
+
+
+def register(blueprint: Blueprint) -> None:
+    """Answer the refusals raised in the blueprint's views in the one shape (HTTP errors are `Api`'s)."""
+    blueprint.register_error_handler(MarketDomainError, domain_error_response)
+    blueprint.register_error_handler(NotReady, not_ready_response)
