@@ -284,7 +284,6 @@ def test_cbc_warm_start_survives_pays_reported_as_tiny_negatives():
           {"id": "b4", "items": [{"component": "C2/k0", "price": "2.00"}]}]}]},
      "2.00"),
 ], ids=["exclusive-group", "two-challenges"])
-@pytest.mark.parametrize("backend", ["cbc", "highs"])
 def test_the_cheapest_set_of_the_best_value_wins(doc, cost, backend):
     """CBC 2.10's preprocessing fixed and strengthened rows wrongly on these models and called a
     costlier set optimal (0.02: b5 + b6; 3.00: b0 + b3 + b4); the engine now solves without it."""

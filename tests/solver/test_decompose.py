@@ -263,7 +263,6 @@ def without_solver(allocation: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in allocation.items() if k != "solver"}, sort_keys=True)
 
 
-@pytest.mark.parametrize("backend", ["cbc", "highs"])
 def test_parts_in_worker_processes_give_the_same_allocation(backend, caplog):
     """Two water markets (73 live bids each, a model apiece) and the didactic ones (sharing a model)."""
     docs = [json.loads((FIXTURES / name).read_text()) for name in

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import pulp
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from solver import backends
@@ -125,12 +124,9 @@ def test_greedy_is_always_accepted_by_the_model(doc):
     assert_accepted(model, solution)
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 @settings(PROPERTY, max_examples=15)
 @given(doc=markets(max_bids=10))
 def test_the_solver_accepts_the_greedy_allocation(backend, doc):
-    if not backends.available(backend):
-        pytest.skip(f"the {backend} backend is not installed")
     model = model_of(doc)
     solution = greedy_start(model)
     if solution is not None:
@@ -144,10 +140,7 @@ def test_the_water_market_greedily():
     assert value_of(model, solution) >= 100000
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_a_time_limit_keeps_at_least_the_greedy_value(backend, monkeypatch):
-    if not backends.available(backend):
-        pytest.skip(f"the {backend} backend is not installed")
     parsed = load_market("fixtures/water-sdg6.json")
     options = ClearOptions(backend=backend, time_limit=0.001, explain=False, decompose=False)
     allocation = clear(parsed, options)

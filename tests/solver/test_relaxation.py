@@ -18,7 +18,6 @@ def market():
     return parse_market(generate(30, 90, 45, seed=11))
 
 
-@pytest.mark.parametrize("backend", ["cbc", "highs"])
 def test_relaxation_gives_a_bound_and_an_allocation_the_model_accepts(market, backend):
     pools = make_pools(market)
     model = ClearingModel(market, pools, presolve(market, pools))

@@ -4,17 +4,9 @@ backends and every allocation must also pass the independent checker.
 """
 import pytest
 
-from solver import backends
 from solver.clearing import ClearOptions, clear
 from solver.loading import parse_market
 from solver.verify import verify_allocation
-
-
-@pytest.fixture(params=backends.BACKENDS)
-def backend(request):
-    if not backends.available(request.param):
-        pytest.skip(f"the {request.param} backend is not installed")
-    return request.param
 
 
 def market(challenges, pledges, actors):
