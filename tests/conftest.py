@@ -1,10 +1,11 @@
+"""Fixtures for every level: the OR-Library benchmarks."""
+from __future__ import annotations
+
 import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "fixtures"
-ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib"
+from tests.paths import ORLIB
 
 
 @pytest.fixture

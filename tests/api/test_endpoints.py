@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from market.models import ApiToken
-from tests.market.helpers import market_doc
+from tests.small_market import market_doc
 from web import db as web_db
 
 from .conftest import API, Api, assert_error, import_doc

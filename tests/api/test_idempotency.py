@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import func, select
 
 from market.models import IdempotencyRecord, Pledge, Round
-from tests.market.helpers import market_doc
+from tests.small_market import market_doc
 from web import db as web_db
 
 from .conftest import Accounts, Api, assert_error, import_doc, token_for

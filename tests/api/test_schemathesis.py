@@ -14,7 +14,7 @@ from schemathesis import checks
 from market import services
 from market.models import Role
 from solver.clearing import ClearOptions
-from tests.market.helpers import market_doc
+from tests.small_market import market_doc
 from web import db as web_db
 
 from .conftest import Accounts, import_doc, make_app, token_for

@@ -8,7 +8,8 @@ from market import migrate, reads, services
 from market.errors import Forbidden, InvalidInput, NotFound, WrongState
 from market.explain import bid_outcome
 from market.models import AuditLog, Challenge, Role
-from tests.market.helpers import draft_round, import_round, market_doc
+from tests.market.helpers import draft_round, import_round
+from tests.small_market import market_doc
 
 
 def cleared(db, doc):

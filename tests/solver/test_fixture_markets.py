@@ -18,7 +18,8 @@ from solver.clearing import ClearOptions, clear
 from solver.loading import Problem, load_market
 from solver.market import Market
 from solver.verify import verify_allocation
-from tests.conftest import FIXTURES
+from tests.paths import FIXTURES
+from tests.solver.helpers import completed, flows, spent
 
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 DIDACTIC = ["didactic-bundle", "didactic-matching", "didactic-max-share", "didactic-reliability", "didactic-requires"]
@@ -55,18 +56,6 @@ def _raw(name: str) -> dict:
 
 def accepted(doc: dict) -> list[str]:
     return [a["bid"] for a in doc["awards"]]
-
-
-def completed(doc: dict) -> list[str]:
-    return [c["id"] for c in doc["challenges"] if c["completed"]]
-
-
-def spent(doc: dict) -> dict[str, str]:
-    return {p["id"]: p["spent"] for p in doc["pledges"]}
-
-
-def flows(doc: dict) -> dict[tuple[str, str], str]:
-    return {(f["pledge"], f["component"]): f["amount"] for f in doc["flows"]}
 
 
 def funded(doc: dict, challenge: str) -> dict[str, bool]:

@@ -11,22 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from solver import backends
 from solver.clearing import ClearOptions, clear
 from solver.solving import value_of, warm_start
-from solver.eligibility import presolve
 from solver.greedy import greedy_start
-from solver.loading import load_market, parse_market
-from solver.model import ClearingModel, Restrictions
-from solver.pools import make_pools
+from solver.loading import load_market
+from solver.model import Restrictions
 from solver.verify import verify_allocation
 from tests.property.strategies import markets
-from tests.solver.test_rules import actor, bid, market
+from tests.solver.helpers import actor, bid, market, model_of
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def model_of(doc, restrictions=None):
-    parsed = doc if not isinstance(doc, dict) else parse_market(doc)
-    pools = make_pools(parsed)
-    return ClearingModel(parsed, pools, presolve(parsed, pools), restrictions or Restrictions())
 
 
 def assert_accepted(model, solution):

@@ -14,9 +14,8 @@ from werkzeug.security import generate_password_hash
 
 from market import migrate, services
 from market.db import make_engine
-from solver.loading import parse_market
-from tests.market.helpers import market_doc
 from tests.pg import migrated_schema
+from tests.small_market import draft_doc, import_market
 from web import create_app
 from web import db as web_db
 
@@ -82,16 +81,13 @@ def accounts(app: Flask) -> Accounts:
 
 
 def import_doc(app: Flask, doc: dict[str, Any] | None = None) -> int:
-    with web_db.sessions(app).begin() as session:
-        return services.import_market(session, None, parse_market(doc or market_doc())).id
+    return import_market(web_db.sessions(app), doc)
 
 
 @pytest.fixture
 def empty_round(app: Flask) -> int:
     """An open round with the small market's challenges and nobody in it yet."""
-    doc = market_doc()
-    doc["funders"], doc["actors"] = [], []
-    return import_doc(app, doc)
+    return import_market(web_db.sessions(app), draft_doc())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

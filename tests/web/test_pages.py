@@ -6,7 +6,7 @@ import json
 import re
 
 from market import services
-from tests.market.helpers import market_doc
+from tests.small_market import market_doc
 from tests.web.conftest import import_doc
 from web import db as web_db
 
