@@ -7,7 +7,7 @@ import re
 
 from market import services
 from tests.small_market import market_doc
-from tests.web.conftest import import_doc
+from tests.web_fixtures import import_doc
 from web import db as web_db
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.small_market import market_doc
-from tests.web.conftest import Accounts, import_doc
+from tests.web_fixtures import Accounts, import_doc
 
 
 def test_pledge_bid_clear_outcome(any_app):
