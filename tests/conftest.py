@@ -1,10 +1,17 @@
+"""Fixtures for every level: the OR-Library benchmarks, and the web's fixtures loaded as a plugin
+(pytest reads `pytest_plugins` only in the root conftest) for tests/web and tests/api."""
+from __future__ import annotations
+
 import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "fixtures"
-ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib"
+from tests.paths import ORLIB
+
+pytest_plugins = ["tests.web_fixtures"]
+
+# The helpers modules tests import assert too: rewrite them as pytest rewrites conftests and test modules.
+pytest.register_assert_rewrite("tests.api.helpers", "tests.solver.helpers")
 
 
 @pytest.fixture

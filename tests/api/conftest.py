@@ -1,70 +1,21 @@
-"""API fixtures: the web's app on a fresh SQLite file (and PostgreSQL with `any_app`), accounts with
-personal API tokens, and an open round."""
+"""API fixtures: accounts with personal API tokens, each as an `Api` client (the app, its accounts and
+an open round come from the web fixtures, tests/web_fixtures.py)."""
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
-from market import services
-from tests.web.conftest import (Accounts, accounts, any_app, app, client, empty_round, import_doc,  # noqa: F401
-                                make_app, web_template)
-from web import db as web_db
-
-API = "/api/v1"
-
-
-class Api:
-    """A test client speaking to /api/v1 as one account (or as nobody: token None)."""
-
-    def __init__(self, app: Flask, token: str | None, user_id: int | None = None) -> None:
-        self.app = app
-        self.client: FlaskClient = app.test_client()
-        self.token = token
-        self.user_id = user_id
-
-    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        out = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        out.update(extra or {})
-        return out
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get(API + path, headers=self.headers(kw.pop("headers", None)), **kw)
-
-    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.post(API + path, json=json, headers=self.headers(kw.pop("headers", None)), **kw)
-
-    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.patch(API + path, json=json, headers=self.headers(kw.pop("headers", None)), **kw)
-
-    def delete(self, path: str, **kw: Any) -> Any:
-        return self.client.delete(API + path, headers=self.headers(kw.pop("headers", None)), **kw)
-
-
-def token_for(app: Flask, user_id: int, name: str = "test") -> str:
-    with web_db.sessions(app).begin() as session:
-        return services.create_token(session, None, user_id, name)[1]
-
-
-class Users:
-    def __init__(self, app: Flask, accounts: Accounts) -> None:
-        self.app = app
-        self.accounts = accounts
-
-    def __call__(self, email: str, role: str) -> Api:
-        user_id = self.accounts.create(email, role)
-        return Api(self.app, token_for(self.app, user_id), user_id)
+from tests.api.helpers import Api, Users
+from tests.web_fixtures import Accounts
 
 
 @pytest.fixture
-def users(app: Flask, accounts: Accounts) -> Users:  # noqa: F811
+def users(app: Flask, accounts: Accounts) -> Users:
     return Users(app, accounts)
 
 
 @pytest.fixture
-def anonymous(app: Flask) -> Api:  # noqa: F811
+def anonymous(app: Flask) -> Api:
     return Api(app, None)
 
 
@@ -81,17 +32,3 @@ def actor(users: Users) -> Api:
 @pytest.fixture
 def analyst(users: Users) -> Api:
     return users("analyst@example.org", "analyst")
-
-
-def assert_error(response: Any, status: int, path: str | None = None) -> dict[str, Any]:
-    """The API's one error shape: {"status", "error", "errors": {path: [messages]}}, always JSON."""
-    assert response.status_code == status, response.data
-    assert response.mimetype == "application/json", response.data
-    body = response.get_json()
-    assert set(body) == {"status", "error", "errors"}, body
-    assert body["status"] == status and isinstance(body["error"], str)
-    assert body["errors"] and all(isinstance(v, list) and all(isinstance(m, str) for m in v)
-                                  for v in body["errors"].values()), body
-    if path is not None:
-        assert path in body["errors"], body
-    return body

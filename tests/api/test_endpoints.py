@@ -7,10 +7,12 @@ import json
 from sqlalchemy import select
 
 from market.models import ApiToken
-from tests.market.helpers import market_doc
+from tests.small_market import market_doc
 from web import db as web_db
 
-from .conftest import API, Api, assert_error, import_doc
+from tests.web_fixtures import import_doc
+
+from .helpers import API, Api, assert_error
 
 PLEDGE = {"id": "mine", "amount": "1250.50", "scope": {"challenges": ["wells"]}}
 BID = {"id": "offer", "items": [{"component": "wells/drill", "price": "7000"},
@@ -272,9 +274,11 @@ def test_spec_and_docs_page(client):
 
 def test_a_crash_is_a_json_500_without_traceback(tmp_path, web_template, monkeypatch):
     from market import services
-    from tests.web.conftest import Accounts
+    from tests.web_fixtures import Accounts
 
-    from .conftest import make_app, token_for
+    from tests.web_fixtures import make_app
+
+    from .helpers import token_for
     app = make_app(tmp_path, web_template, TESTING=False, PROPAGATE_EXCEPTIONS=False)
     user_id = Accounts(app).create("crash@example.org", "funder")
     api = Api(app, token_for(app, user_id))

@@ -7,10 +7,12 @@ import threading
 from sqlalchemy import func, select
 
 from market.models import IdempotencyRecord, Pledge, Round
-from tests.market.helpers import market_doc
+from tests.small_market import market_doc
 from web import db as web_db
 
-from .conftest import Accounts, Api, assert_error, import_doc, token_for
+from tests.web_fixtures import Accounts, import_doc
+
+from .helpers import Api, assert_error, token_for
 
 PLEDGE = {"id": "p-once", "amount": "100.00"}
 

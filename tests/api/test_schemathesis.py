@@ -14,10 +14,12 @@ from schemathesis import checks
 from market import services
 from market.models import Role
 from solver.clearing import ClearOptions
-from tests.market.helpers import market_doc
+from tests.small_market import market_doc
 from web import db as web_db
 
-from .conftest import Accounts, import_doc, make_app, token_for
+from tests.web_fixtures import Accounts, import_doc, make_app
+
+from .helpers import token_for
 
 # Checked: no server errors; status codes, content types, headers and bodies as documented; a request
 # without the token is refused (ignored_auth); methods the spec lacks get 405 (unsupported_method).

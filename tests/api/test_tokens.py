@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import re
 
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from market.db import make_engine, make_sessionmaker
 from market.models import ApiToken
-from web.cli import main
 from web import db as web_db
 
-from .conftest import API, assert_error
+from tests.web_fixtures import run
+
+from .helpers import API, assert_error
 
 SECRET = re.compile(r"swm_[A-Za-z0-9_\-]{43}")
 
@@ -37,9 +37,9 @@ def test_token_page_creates_shows_once_and_revokes(app, accounts):
 
 def test_token_page_needs_login_and_csrf(app, accounts, tmp_path, web_template):
     assert app.test_client().get("/tokens").status_code == 302
-    from .conftest import make_app
+    from tests.web_fixtures import make_app
     strict = make_app(tmp_path, web_template, WTF_CSRF_ENABLED=True)
-    from tests.web.conftest import Accounts
+    from tests.web_fixtures import Accounts
     accounts = Accounts(strict)
     accounts.create("csrf@example.org", "funder")
     client = strict.test_client()
@@ -48,10 +48,6 @@ def test_token_page_needs_login_and_csrf(app, accounts, tmp_path, web_template):
     client.post("/login", data={"email": "csrf@example.org", "password": "correct horse", "csrf_token": token})
     assert client.post("/tokens", data={"name": "x"}).status_code == 400                  # no CSRF token
     web_db.dispose(strict)
-
-
-def run(url, *args):
-    return CliRunner().invoke(main, list(args), env={"SWARM_DATABASE_URL": url})
 
 
 def test_swarm_token_create_list_revoke(tmp_path):

@@ -1,52 +1,42 @@
-"""Small markets and shortcuts shared by the market tests."""
+"""Shortcuts shared by the market tests: the small market (tests/small_market.py) as a round in `db`,
+and what a clearing may touch."""
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from solver.loading import parse_market
+from sqlalchemy import func, select
 
 from market import services
-
-MARKET: dict[str, Any] = {
-    "format": "swarm-market/1", "name": "small water", "currency": "USD",
-    "challenges": [
-        {"id": "wells", "title": "Wells in Kisumu", "tags": ["sdg:6.1"], "value": 1000, "reliability": 0.8,
-         "components": [
-             {"id": "drill", "quantity": 2, "max_unit_price": "5000"},
-             {"id": "pump", "requires": ["drill"]},
-             {"id": "training", "critical": False, "value": 50}]},
-        {"id": "latrines", "value": 400, "components": [{"id": "build", "quantity": 3}]},
-    ],
-    "funders": [
-        {"id": "f1", "name": "Foundation", "pledges": [
-            {"id": "p1", "amount": "9000.00", "scope": {"tags": ["sdg:6.1"]}},
-            {"id": "p2", "amount": 3000, "max_share": 0.5}]},
-        {"id": "f2", "pledges": [{"id": "p3", "amount": "2500.50", "match": 1}]},
-    ],
-    "actors": [
-        {"id": "a1", "name": "DrillCo", "reliability": 0.95, "capacity": {"budget": "20000", "load": 3}, "bids": [
-            {"id": "b1", "items": [{"component": "wells/drill", "price": "8000"},
-                                   {"component": "wells/pump", "price": "1500.25"}], "load": 1},
-            {"id": "b2", "items": [{"component": "wells/training", "price": "300"}], "exclusive_group": "g"}]},
-        {"id": "a2", "bids": [
-            {"id": "b3", "items": [{"component": "latrines/build", "quantity": 3, "price": "2400"}],
-             "reliability": 0.9}]},
-    ],
-}
-
-
-def market_doc() -> dict[str, Any]:
-    return copy.deepcopy(MARKET)
+from market.models import AuditLog, Award, Flow, Round
+from tests.small_market import draft_doc, import_market
 
 
 def import_round(db: Any, doc: dict[str, Any] | None = None) -> int:
-    with db.sessions.begin() as session:
-        return services.import_market(session, None, parse_market(doc or market_doc())).id
+    return import_market(db.sessions, doc)
 
 
 def draft_round(db: Any) -> int:
     """An open round with the small market's challenges and nobody in it yet."""
-    doc = market_doc()
-    doc["funders"], doc["actors"] = [], []
-    return import_round(db, doc)
+    return import_market(db.sessions, draft_doc())
+
+
+def closed_round(db: Any, doc: dict[str, Any] | None = None) -> int:
+    """A round holding `doc` (the small market unless given), closed: ready to clear."""
+    round_id = import_round(db, doc)
+    with db.sessions.begin() as session:
+        services.close_round(session, None, round_id)
+    return round_id
+
+
+def state(db: Any, round_id: int) -> dict[str, Any]:
+    """Everything a clearing may touch, to compare before and after."""
+    with db.sessions.begin() as session:
+        rnd = session.get(Round, round_id)
+        return {
+            "status": rnd.status, "changed_at": rnd.changed_at,
+            "runs": [(r.id, r.is_result) for r in services.runs(session, round_id)],
+            "awards": session.execute(select(func.count()).select_from(Award)).scalar_one(),
+            "flows": session.execute(select(func.count()).select_from(Flow)).scalar_one(),
+            "audit": session.execute(select(func.count()).select_from(AuditLog)).scalar_one(),
+            "document": services.export_round(session, None, round_id),
+        }

@@ -15,28 +15,7 @@ from market.models import AuditLog, Award, Flow, Pledge, Round
 from market.services import clearing as clearing_service
 from market.snapshot import digest, to_market
 
-from .helpers import import_round
-
-
-def state(db, round_id):
-    """Everything a clearing may touch, to compare before and after."""
-    with db.sessions.begin() as session:
-        rnd = session.get(Round, round_id)
-        return {
-            "status": rnd.status, "changed_at": rnd.changed_at,
-            "runs": [(r.id, r.is_result) for r in services.runs(session, round_id)],
-            "awards": session.execute(select(func.count()).select_from(Award)).scalar_one(),
-            "flows": session.execute(select(func.count()).select_from(Flow)).scalar_one(),
-            "audit": session.execute(select(func.count()).select_from(AuditLog)).scalar_one(),
-            "document": services.export_round(session, None, round_id),
-        }
-
-
-def closed_round(db):
-    round_id = import_round(db)
-    with db.sessions.begin() as session:
-        services.close_round(session, None, round_id)
-    return round_id
+from .helpers import closed_round, import_round, state
 
 
 def test_clearing_records_run_awards_and_flows(db):

@@ -13,7 +13,7 @@ from solver.loading import load_market, parse_market
 
 from market.cli import main
 
-from .helpers import market_doc
+from tests.small_market import market_doc
 
 
 def run(url, *args):

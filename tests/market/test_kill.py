@@ -12,7 +12,7 @@ import pytest
 
 from market import services
 
-from .test_clearing import closed_round, state
+from .helpers import closed_round, state
 
 SCRIPT = textwrap.dedent("""
     import sys, time

@@ -15,7 +15,9 @@ from market import services
 from market.errors import InvalidInput
 from market.models import Round
 
-from .helpers import import_round, market_doc
+from tests.small_market import market_doc
+
+from .helpers import import_round
 
 # Text as people type it: any unicode but NUL and lone surrogates (refused on import, see below).
 TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from solver.allocation import dumps_indented
 from solver.clearing import ClearOptions, clear
 from solver.loading import load_market
-from tests.conftest import FIXTURES
+from tests.paths import FIXTURES
 
 scalars = (st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
            | st.floats(allow_nan=True, allow_infinity=True) | st.text())

@@ -7,7 +7,7 @@ from solver.analysis.compare import alone, compare, greedy
 from solver.loading import load_market, parse_market
 from solver.verify import verify_allocation
 
-from .test_analysis_helpers import DIDACTIC, POOLING, SMALL, WATER, run, write
+from .helpers import DIDACTIC, POOLING, SMALL, WATER, run, write
 
 
 @pytest.mark.parametrize("path", DIDACTIC, ids=lambda p: p.stem)

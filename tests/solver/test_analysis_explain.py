@@ -4,7 +4,7 @@ import json
 from solver.analysis.explain import explain, least_extra
 from solver.loading import parse_market
 
-from .test_analysis_helpers import SMALL, WATER, run, solve, write
+from .helpers import SMALL, WATER, run, solve, write
 
 
 def test_least_extra_money_keeps_the_value_delivered():

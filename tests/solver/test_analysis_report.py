@@ -6,7 +6,7 @@ import pytest
 
 from tests.browser import NEEDS_BROWSER, launch, sync_playwright
 
-from .test_analysis_helpers import SMALL, WATER, run, solve, write
+from .helpers import SMALL, WATER, run, solve, write
 
 @pytest.fixture(scope="module")
 def water_report(tmp_path_factory):

@@ -4,7 +4,7 @@ import json
 from solver.analysis.simulate import simulate
 from solver.loading import parse_market
 
-from .test_analysis_helpers import SMALL, WATER, run, solve, write
+from .helpers import SMALL, WATER, run, solve, write
 
 
 def test_simulation_matches_reliabilities_and_is_seeded(tmp_path):

@@ -8,7 +8,7 @@ from solver.analysis.common import AnalysisError
 from solver.analysis.sweep import run_dask, run_local, scenarios
 from solver.loading import parse_market
 
-from .test_analysis_helpers import SMALL, run, write
+from .helpers import SMALL, run, write
 
 
 def test_sweep_on_a_local_cluster_of_two_processes_matches_in_process():

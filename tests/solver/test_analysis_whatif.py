@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from .test_analysis_helpers import SMALL, WATER, run, solve, write
+from .helpers import SMALL, WATER, run, solve, write
 
 
 def test_whatif_add_pledge_gains_a_challenge(tmp_path):

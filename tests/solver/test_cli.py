@@ -5,9 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from solver.cli import main
+from tests.solver.helpers import run
 
 MARKET = {
     "format": "swarm-market/1", "name": "cli-market",
@@ -26,10 +25,6 @@ def market_file(tmp_path):
     path = tmp_path / "market.json"
     path.write_text(json.dumps(MARKET))
     return path
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def test_validate_prints_a_one_line_summary(market_file):

@@ -1,6 +1,4 @@
 """solver/cost_ahead.py: phase 2 started beside phase 1 gives the answer phase 2 gives after it."""
-import json
-
 import pulp
 import pytest
 
@@ -14,14 +12,9 @@ from solver.model import ClearingModel
 from solver.pools import make_pools
 from solver.solving import COST_PHASE_HIGHS, Solution, start_values, value_of
 from solver.verify import verify_allocation
+from tests.solver.helpers import without_solver
 
 pytestmark = pytest.mark.skipif(not backends.available("highs"), reason="highspy is not installed")
-
-
-def without_timings(allocation) -> str:
-    document = allocation.to_document()
-    document.pop("solver")
-    return json.dumps(document, sort_keys=True)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +33,14 @@ def test_early_cost_phase_gives_the_same_allocation_byte_for_byte(market, monkey
     assert cost and cost[0].get("started_early") is True        # it did start early here
     assert not any(p.get("started_early") for p in late.solver["phases"])
     assert early.status == late.status == "optimal"
-    assert without_timings(early) == without_timings(late)
+    assert without_solver(early.to_document()) == without_solver(late.to_document())
     assert verify_allocation(market, early.to_document()) == []
 
 
 def test_the_same_market_gives_the_same_bytes_with_highs_threads_and_an_early_start(market):
     first = clear(market, ClearOptions(backend="highs", decompose=False))
     again = clear(market, ClearOptions(backend="highs", decompose=False))
-    assert without_timings(first) == without_timings(again)
+    assert without_solver(first.to_document()) == without_solver(again.to_document())
 
 
 def test_no_early_start_with_a_time_limit_or_cbc(market):

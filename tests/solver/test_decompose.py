@@ -10,7 +10,6 @@ import copy
 import json
 import logging
 import math
-import pathlib
 from typing import Any
 from unittest import mock
 
@@ -25,9 +24,10 @@ from solver.eligibility import presolve
 from solver.loading import parse_market
 from solver.pools import make_pools
 from solver.verify import verify_allocation
+from tests.paths import FIXTURES
 from tests.property.strategies import markets
+from tests.solver.helpers import without_solver
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def parts_of(doc: dict[str, Any]) -> list[list[str]]:
@@ -259,11 +259,6 @@ def test_small_parts_share_models():
 
 # -- worker processes change nothing ------------------------------------------------------------------
 
-def without_solver(allocation: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in allocation.items() if k != "solver"}, sort_keys=True)
-
-
-@pytest.mark.parametrize("backend", ["cbc", "highs"])
 def test_parts_in_worker_processes_give_the_same_allocation(backend, caplog):
     """Two water markets (73 live bids each, a model apiece) and the didactic ones (sharing a model)."""
     docs = [json.loads((FIXTURES / name).read_text()) for name in

@@ -17,7 +17,7 @@ from solver.loading import parse_market
 from solver.pools import make_pools
 from solver.verify import verify_allocation
 from tests.property.strategies import PROBABILITIES, markets, money
-from tests.solver.test_rules import actor, bid, market
+from tests.solver.helpers import actor, bid, market
 
 WELL = [{"id": "W", "value": 10, "components": [{"id": "k"}, {"id": "t", "quantity": 2}]}]
 MONEY = [{"id": "p", "amount": "1000"}]

@@ -2,17 +2,13 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from solver import generate as generator
 from solver.clearing import ClearOptions, clear
 from solver.loading import Problem, parse_market, parse_market_text
 from solver.pools import make_pools
 from solver.verify import verify_allocation
-
-
-def run(*args):
-    return CliRunner().invoke(__import__("solver.cli", fromlist=["main"]).main, [str(a) for a in args])
+from tests.solver.helpers import run
 
 
 @pytest.fixture(scope="module")

@@ -6,28 +6,19 @@ from __future__ import annotations
 import math
 
 import pulp
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from solver import backends
 from solver.clearing import ClearOptions, clear
 from solver.solving import value_of, warm_start
-from solver.eligibility import presolve
 from solver.greedy import greedy_start
-from solver.loading import load_market, parse_market
-from solver.model import ClearingModel, Restrictions
-from solver.pools import make_pools
+from solver.loading import load_market
+from solver.model import Restrictions
 from solver.verify import verify_allocation
 from tests.property.strategies import markets
-from tests.solver.test_rules import actor, bid, market
+from tests.solver.helpers import actor, bid, market, model_of
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def model_of(doc, restrictions=None):
-    parsed = doc if not isinstance(doc, dict) else parse_market(doc)
-    pools = make_pools(parsed)
-    return ClearingModel(parsed, pools, presolve(parsed, pools), restrictions or Restrictions())
 
 
 def assert_accepted(model, solution):
@@ -125,12 +116,9 @@ def test_greedy_is_always_accepted_by_the_model(doc):
     assert_accepted(model, solution)
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 @settings(PROPERTY, max_examples=15)
 @given(doc=markets(max_bids=10))
 def test_the_solver_accepts_the_greedy_allocation(backend, doc):
-    if not backends.available(backend):
-        pytest.skip(f"the {backend} backend is not installed")
     model = model_of(doc)
     solution = greedy_start(model)
     if solution is not None:
@@ -144,10 +132,7 @@ def test_the_water_market_greedily():
     assert value_of(model, solution) >= 100000
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_a_time_limit_keeps_at_least_the_greedy_value(backend, monkeypatch):
-    if not backends.available(backend):
-        pytest.skip(f"the {backend} backend is not installed")
     parsed = load_market("fixtures/water-sdg6.json")
     options = ClearOptions(backend=backend, time_limit=0.001, explain=False, decompose=False)
     allocation = clear(parsed, options)

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from solver import backends
 from solver.clearing import ClearOptions, clear
 from solver.loading import load_market
 from solver.verify import verify_allocation
@@ -14,7 +13,6 @@ from solver.verify import verify_allocation
 QUICK = ["scp41", "scp45", "scp410", "a05100", "c05100"]
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 @pytest.mark.parametrize("name", QUICK)
 def test_reaches_the_published_optimum(orlib, name, backend):
     entry = json.loads((orlib / "optima.json").read_text())[name]

@@ -15,7 +15,7 @@ from solver.clearing import ClearOptions, clear
 from solver.eligibility import presolve
 from solver.loading import load_market, parse_market
 from solver.pools import make_pools
-from tests.conftest import FIXTURES
+from tests.paths import FIXTURES
 
 BACKEND = "highs" if backends.available("highs") else "cbc"
 

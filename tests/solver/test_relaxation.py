@@ -4,13 +4,11 @@ import pytest
 
 from solver import solving
 from solver.clearing import ClearOptions, clear
-from solver.eligibility import presolve
 from solver.generate import generate
 from solver.loading import parse_market
-from solver.model import ClearingModel
-from solver.pools import make_pools
 from solver.relaxation import relax_and_fix
 from solver.verify import verify_allocation
+from tests.solver.helpers import model_of
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +16,8 @@ def market():
     return parse_market(generate(30, 90, 45, seed=11))
 
 
-@pytest.mark.parametrize("backend", ["cbc", "highs"])
 def test_relaxation_gives_a_bound_and_an_allocation_the_model_accepts(market, backend):
-    pools = make_pools(market)
-    model = ClearingModel(market, pools, presolve(market, pools))
+    model = model_of(market)
     model.prob.sense = pulp.LpMaximize
     model.prob.setObjective(model.value)
     bounds = {var.name: (var.lowBound, var.upBound) for var in model.prob.variables()}

@@ -4,35 +4,10 @@ backends and every allocation must also pass the independent checker.
 """
 import pytest
 
-from solver import backends
 from solver.clearing import ClearOptions, clear
 from solver.loading import parse_market
 from solver.verify import verify_allocation
-
-
-@pytest.fixture(params=backends.BACKENDS)
-def backend(request):
-    if not backends.available(request.param):
-        pytest.skip(f"the {request.param} backend is not installed")
-    return request.param
-
-
-def market(challenges, pledges, actors):
-    """A market document from short specs: pledges and actors each get their own funder/actor."""
-    return {
-        "format": "swarm-market/1", "name": "rules",
-        "challenges": challenges,
-        "funders": [{"id": f"F{n}", "pledges": [p]} for n, p in enumerate(pledges)],
-        "actors": actors,
-    }
-
-
-def actor(aid, *bids, **extra):
-    return {"id": aid, "bids": list(bids), **extra}
-
-
-def bid(bid_id, *items, **extra):
-    return {"id": bid_id, "items": [dict(zip(("component", "price", "quantity"), item)) for item in items], **extra}
+from tests.solver.helpers import actor, bid, completed, flows, market, spent
 
 
 def cleared(doc, backend):
@@ -45,18 +20,6 @@ def cleared(doc, backend):
 
 def awarded(allocation):
     return sorted(a["bid"] for a in allocation["awards"])
-
-
-def spent(allocation):
-    return {p["id"]: p["spent"] for p in allocation["pledges"]}
-
-
-def flows(allocation):
-    return {(f["pledge"], f["component"]): f["amount"] for f in allocation["flows"]}
-
-
-def completed(allocation):
-    return [c["id"] for c in allocation["challenges"] if c["completed"]]
 
 
 # -- rule 1: a bid is accepted whole or not at all; pay as bid -------------------------------------------

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from solver.loading import parse_market
-from tests.market.helpers import market_doc
-from tests.web.conftest import import_doc
+from tests.small_market import market_doc
+from tests.web_fixtures import import_doc
 
 CHALLENGE = {"id": "kisumu-wells", "title": "Wells in Kisumu", "tags": "sdg:6.1, region:kenya", "value": "1200",
              "reliability": "0.8",

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from market.models import User
-from tests.web.conftest import PASSWORD, make_app
+from tests.web_fixtures import PASSWORD, make_app
 from web import db as web_db
 
 

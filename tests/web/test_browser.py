@@ -13,8 +13,8 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from market import services
-from tests.market.helpers import market_doc
-from tests.web.conftest import import_doc, make_app
+from tests.small_market import market_doc
+from tests.web_fixtures import import_doc, make_app
 from tests.browser import NEEDS_BROWSER, expect, launch, sync_playwright
 from web import db as web_db
 

@@ -5,22 +5,18 @@ import re
 
 import pytest
 import werkzeug.serving
-from click.testing import CliRunner
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from market.db import make_engine, make_sessionmaker
 from market.models import Round, User
+from tests.web_fixtures import run
 from web.cli import DEMO_ANALYST, main
 
 
 @pytest.fixture
 def url(tmp_path):
     return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-
-
-def run(url, *args, **kwargs):
-    return CliRunner().invoke(main, list(args), env={"SWARM_DATABASE_URL": url}, **kwargs)
 
 
 def users(url):

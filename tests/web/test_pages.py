@@ -6,8 +6,8 @@ import json
 import re
 
 from market import services
-from tests.market.helpers import market_doc
-from tests.web.conftest import import_doc
+from tests.small_market import market_doc
+from tests.web_fixtures import import_doc
 from web import db as web_db
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import math
 from typing import Any
 
@@ -25,6 +24,7 @@ from solver.loading import parse_market
 from solver.market import Bid, Challenge, Component, Market, Pledge
 from solver.verify import verify_allocation
 from tests.property.strategies import markets, money
+from tests.solver.helpers import without_solver
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RELIABILITY_TOLERANCE = 1e-9
@@ -233,9 +233,6 @@ def test_removing_a_losing_bid_changes_nothing(doc, data):
 @settings(PROPERTY, max_examples=200)
 @given(markets(max_bids=12), st.sampled_from(["cbc", "highs"]))
 def test_the_same_market_gives_the_same_allocation(doc, backend):
-    def without_solver(allocation: dict[str, Any]) -> str:
-        return json.dumps({k: v for k, v in allocation.items() if k != "solver"}, sort_keys=True)
-
     _, first = solve(doc, backend)
     _, second = solve(copy.deepcopy(doc), backend)
     assert without_solver(first) == without_solver(second)
@@ -284,7 +281,6 @@ def test_cbc_warm_start_survives_pays_reported_as_tiny_negatives():
           {"id": "b4", "items": [{"component": "C2/k0", "price": "2.00"}]}]}]},
      "2.00"),
 ], ids=["exclusive-group", "two-challenges"])
-@pytest.mark.parametrize("backend", ["cbc", "highs"])
 def test_the_cheapest_set_of_the_best_value_wins(doc, cost, backend):
     """CBC 2.10's preprocessing fixed and strengthened rows wrongly on these models and called a
     costlier set optimal (0.02: b5 + b6; 3.00: b0 + b3 + b4); the engine now solves without it."""

@@ -8,14 +8,12 @@ from market import migrate, reads, services
 from market.errors import Forbidden, InvalidInput, NotFound, WrongState
 from market.explain import bid_outcome
 from market.models import AuditLog, Challenge, Role
-from tests.market.helpers import draft_round, import_round, market_doc
+from tests.market.helpers import closed_round, draft_round, import_round
+from tests.small_market import market_doc
 
 
 def cleared(db, doc):
-    round_id = import_round(db, doc)
-    with db.sessions.begin() as session:
-        services.close_round(session, None, round_id)
-    return services.clear_round(db.sessions, None, round_id)
+    return services.clear_round(db.sessions, None, closed_round(db, doc))
 
 
 def test_sign_up_only_funders_and_actors(db):

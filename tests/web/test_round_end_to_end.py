@@ -1,8 +1,8 @@
 """The main path with the test client: a pledge, a bundle bid, the analyst clears, everyone sees the outcome."""
 from __future__ import annotations
 
-from tests.market.helpers import market_doc
-from tests.web.conftest import Accounts, import_doc
+from tests.small_market import market_doc
+from tests.web_fixtures import Accounts, import_doc
 
 
 def test_pledge_bid_clear_outcome(any_app):

@@ -1,5 +1,7 @@
-"""Web fixtures: an app on a fresh SQLite file per test (copied from one migrated template), a client,
-accounts and logging in. CSRF is off here except where a test turns it on to see it refuse."""
+"""Web fixtures, loaded as a pytest plugin by tests/conftest.py for the web and API tests: an app on a
+fresh SQLite file per test (copied from one migrated template), a client, accounts and logging in.
+CSRF is off here except where a test turns it on to see it refuse. Tests import the helpers from here
+(make_app, Accounts, import_doc, and `run` for the `swarm` command); never a conftest."""
 from __future__ import annotations
 
 import shutil
@@ -8,17 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from market import migrate, services
 from market.db import make_engine
-from solver.loading import parse_market
-from tests.market.helpers import market_doc
 from tests.pg import migrated_schema
+from tests.small_market import draft_doc, import_market
 from web import create_app
 from web import db as web_db
+from web.cli import main
 
 PASSWORD = "correct horse"
 
@@ -82,16 +85,18 @@ def accounts(app: Flask) -> Accounts:
 
 
 def import_doc(app: Flask, doc: dict[str, Any] | None = None) -> int:
-    with web_db.sessions(app).begin() as session:
-        return services.import_market(session, None, parse_market(doc or market_doc())).id
+    return import_market(web_db.sessions(app), doc)
+
+
+def run(url: str, *args: str, **kwargs: Any) -> Result:
+    """`swarm` (the web's command tree) on the database at `url`."""
+    return CliRunner().invoke(main, list(args), env={"SWARM_DATABASE_URL": url}, **kwargs)
 
 
 @pytest.fixture
 def empty_round(app: Flask) -> int:
     """An open round with the small market's challenges and nobody in it yet."""
-    doc = market_doc()
-    doc["funders"], doc["actors"] = [], []
-    return import_doc(app, doc)
+    return import_market(web_db.sessions(app), draft_doc())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

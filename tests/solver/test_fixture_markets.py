@@ -18,7 +18,8 @@ from solver.clearing import ClearOptions, clear
 from solver.loading import Problem, load_market
 from solver.market import Market
 from solver.verify import verify_allocation
-from tests.conftest import FIXTURES
+from tests.paths import FIXTURES
+from tests.solver.helpers import completed, flows, spent
 
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 DIDACTIC = ["didactic-bundle", "didactic-matching", "didactic-max-share", "didactic-reliability", "didactic-requires"]
@@ -57,18 +58,6 @@ def accepted(doc: dict) -> list[str]:
     return [a["bid"] for a in doc["awards"]]
 
 
-def completed(doc: dict) -> list[str]:
-    return [c["id"] for c in doc["challenges"] if c["completed"]]
-
-
-def spent(doc: dict) -> dict[str, str]:
-    return {p["id"]: p["spent"] for p in doc["pledges"]}
-
-
-def flows(doc: dict) -> dict[tuple[str, str], str]:
-    return {(f["pledge"], f["component"]): f["amount"] for f in doc["flows"]}
-
-
 def funded(doc: dict, challenge: str) -> dict[str, bool]:
     (result,) = [c for c in doc["challenges"] if c["id"] == challenge]
     return {k["id"]: k["funded"] for k in result["components"]}
@@ -85,7 +74,6 @@ def test_the_fixtures_are_there():
     assert set(DIDACTIC) <= set(FIXTURE_NAMES)
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_fixture_clears_optimally_and_verifies(name, backend):
     doc = solve(name, backend)
@@ -130,7 +118,6 @@ def test_didactic_note_states_the_outcome_in_numbers(name):
 
 # -- the didactic markets: the hand-computed outcome, exactly ---------------------------
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_matching_unlocks_only_next_to_non_matching_money(backend):
     doc = solve("didactic-matching", backend)
     assert accepted(doc) == ["drill-well"]
@@ -145,7 +132,6 @@ def test_matching_unlocks_only_next_to_non_matching_money(backend):
     assert reasons(doc)["school-latrine"][0].startswith("pledge limits")
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_reliability_target_buys_the_surer_actor(backend):
     doc = solve("didactic-reliability", backend)
     assert accepted(doc) == ["cheap-tap", "sure-clinic", "tank-clinic"]
@@ -163,7 +149,6 @@ def test_reliability_target_buys_the_surer_actor(backend):
     assert doc["unfunded"] == []
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_bundle_beats_the_cheapest_singles(backend):
     doc = solve("didactic-bundle", backend)
     assert accepted(doc) == ["maji-bundle"]
@@ -177,7 +162,6 @@ def test_bundle_beats_the_cheapest_singles(backend):
     assert singles["rift-boreholes"] + singles["pump-singles"] == 4480000
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_requires_buys_the_prerequisite_for_the_value_behind_it(backend):
     doc = solve("didactic-requires", backend)
     assert accepted(doc) == ["latrine-bid", "tank-bid", "handwashing-bid"]
@@ -191,7 +175,6 @@ def test_requires_buys_the_prerequisite_for_the_value_behind_it(backend):
                           ("school-fund", "school-wash/handwashing"): "1500.00"}
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_max_share_forces_co_funding(backend):
     doc = solve("didactic-max-share", backend)
     assert accepted(doc) == ["pipe-bid", "tank-bid"]
@@ -270,7 +253,6 @@ def test_water_market_structure():
     assert pledged < sum(b.price for b in bids) / 2                   # money is scarce
 
 
-@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_water_market_outcome(backend):
     market = _market("water-sdg6")
     doc = solve("water-sdg6", backend)
