@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Api, Users, assert_error
+from .helpers import Api, Users, assert_error
 
 KEY = "theirs-7"
 KINDS = {"pledge": ("funder", "actor", {"id": KEY, "amount": "10"}, {"amount": "1"}),

@@ -290,7 +290,7 @@ def test_a_positive_gap_is_feasible_not_optimal_unless_proven():
 
 
 def test_a_start_highs_misreports_is_not_taken_for_the_optimum():
-    """A clearing's cost phase (from a market hypothesis drew, tests/solver/test_properties.py): the start pays
+    """A clearing's cost phase (from a market hypothesis drew, tests/solver/test_clearing_properties.py): the start pays
     1.00 for bid 5 where bid 1 does the same for nothing. HiGHS 1.16 presolves, finds the start "feasible in
     the reduced space: objective value is 0", reports optimal with objective 0 and returns the start itself,
     whose objective is 100. The backend notices and solves again without the start: optimum 0."""

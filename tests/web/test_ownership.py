@@ -13,7 +13,7 @@ from market.models import AuditLog
 from web import db as web_db
 from web.errors import status_of
 
-from .conftest import Accounts
+from tests.web_fixtures import Accounts
 
 KEY = "theirs-7"
 KINDS = {"pledge": ("funder", {"id": KEY, "amount": "10"}, {"amount": "1"}),
