@@ -549,3 +549,23 @@ def _highs_status_table() -> dict[int, tuple[int, int]]:
         S.kTimeLimit: stopped, S.kIterationLimit: stopped,
     }
     return {int(k): v for k, v in table.items()}
+
+
+@contextlib.contextmanager
+def row_and_objective(prob: pulp.LpProblem, row: pulp.LpConstraint, sense: int,
+                      objective: pulp.LpAffineExpression) -> Iterator[None]:
+    """`prob` with `row` added and `objective` (`sense`) set for the duration, then exactly as before: the
+    row gone, the objective and sense back. PuLP has no call that removes a row, so this reaches into
+    its problem here, in the one module that knows PuLP's insides."""
+    saved_sense, saved_objective = prob.sense, prob.objective
+    prob.addConstraint(row)
+    prob.sense = sense
+    prob.setObjective(objective)
+    try:
+        yield
+    finally:
+        del prob._constraints[row.name]
+        if prob.modifiedConstraints and prob.modifiedConstraints[-1] is row:
+            prob.modifiedConstraints.pop()
+        prob.sense = saved_sense
+        prob.objective = saved_objective

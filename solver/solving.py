@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import pulp
 
 from . import backends
-from .cost_ahead import CostAhead, keep_value_row
-from .market import Bid
+from .cost_ahead import CostAhead
+from .greedy import greedy_start
 from .model import ClearingModel
+from .relaxation import relax_and_fix
+from .solution import Solution, keep_value_row, read_solution, start_values, value_of, warm_start
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +38,6 @@ class ClearOptions:
 
 class ClearingError(RuntimeError):
     """The market could not be cleared (solver missing or failing)."""
-
-
-@dataclass
-class Solution:
-    accepted: list[Bid]
-    pays: dict[tuple[int, str], float]
 
 
 def remaining_time(options: ClearOptions, started: float) -> float | None:
@@ -76,7 +72,6 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     if values:
         # A greedy allocation (solver/greedy.py) first: phase 1's warm start, and the answer kept when a
         # time limit stops the solver before it finds anything as good.
-        from .greedy import greedy_start
         start = greedy_start(model)
         if start is not None:
             greedy_value = value_of(model, start)
@@ -191,7 +186,6 @@ def _relax_first(model: ClearingModel, options: ClearOptions) -> bool:
 def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float, share: float = RELAX_SHARE
                       ) -> tuple[Solution | None, float, dict[str, object]]:
     """The relaxation's allocation (or None), its value, and the phase's figures."""
-    from .relaxation import relax_and_fix
     remaining = remaining_time(options, started)
     result = relax_and_fix(model, options.backend, None if remaining is None else remaining * share)
     phase: dict[str, object] = {"phase": "relaxation", "outcome": "feasible" if result.found else "none",
@@ -212,63 +206,4 @@ def _phase(name: str, report: backends.SolveReport) -> dict[str, object]:
         out["objective"] = round(report.objective, 6)
     if report.bound is not None:
         out["bound"] = round(report.bound, 6)
-    return out
-
-
-def read_solution(model: ClearingModel) -> Solution:
-    accepted = model.accepted()
-    return Solution(accepted, model.component_pays(accepted))
-
-
-def value_of(model: ClearingModel, solution: Solution) -> float:
-    """The value the accepted bids deliver, counted exactly from the market, not from the solver."""
-    covered = _covered(solution.accepted)
-    total: float = 0
-    for challenge in model.challenges:          # a challenge outside the model has no accepted bid
-        if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical):
-            total += challenge.value
-            total += sum(k.value for k in challenge.components
-                         if not k.critical and covered.get(k.key, 0) >= k.quantity)
-    return total
-
-
-def _covered(accepted: list[Bid]) -> dict[str, int]:
-    covered: dict[str, int] = {}
-    for bid in accepted:
-        for item in bid.items:
-            covered[item.component] = covered.get(item.component, 0) + item.quantity
-    return covered
-
-
-def warm_start(model: ClearingModel, solution: Solution) -> None:
-    for var, value in start_values(model, solution).items():
-        var.setInitialValue(value)
-
-
-def start_values(model: ClearingModel, solution: Solution) -> dict[pulp.LpVariable, float]:
-    """A value for every variable of the model: the allocation `solution` as a solver's start."""
-    accepted = {b.id for b in solution.accepted}
-    covered = _covered(solution.accepted)
-    out: dict[pulp.LpVariable, float] = {}
-    for bid_id, var in model.accept.items():
-        out[var] = 1 if bid_id in accepted else 0
-    for challenge in model.challenges:
-        out[model.done[challenge.id]] = (
-            1 if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical) else 0)
-    for key, var in model.funded.items():
-        out[var] = 1 if covered.get(key, 0) >= model.components[key].quantity else 0
-    class_pays = model.class_pays(solution.pays)
-    for pk, var in model.pay.items():
-        # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
-        out[var] = max(class_pays.get(pk, 0.0), 0.0)
-    # A start must set the model's auxiliary sums too (matched_i: the non-matching pay into challenge
-    # i), else a solver sees it break their rows: each is the rest of its defining row.
-    for i in range(len(model.challenges)):
-        name = f"matched_{i}"
-        row = model.prob.get_constraint_by_name(name)
-        if row is not None:
-            aux = [var for var, coef in row.items() if coef == -1 and var.name == name]
-            if len(aux) == 1:
-                rest = sum(out.get(var, 0.0) * coef for var, coef in row.items() if var is not aux[0])
-                out[aux[0]] = max(rest, 0.0)
     return out

@@ -23,11 +23,12 @@ import pulp
 
 from .. import backends
 from ..allocation import Allocation
-from ..clearing import ClearOptions, Solution, assemble, clear
+from ..clearing import ClearOptions, assemble, clear
 from ..eligibility import presolve
 from ..market import Funder, Market, Pledge
 from ..model import ClearingModel
 from ..pools import make_pools
+from ..solution import read_solution
 from .common import QUIET, Progress, Usage, build_allocation, submarket
 
 UNLIMITED = 10**15          # cents: more than any market pays
@@ -109,9 +110,7 @@ def _narrow_money_first(sub: Market, part: Allocation, breadth: dict[str, int], 
     report = backends.solve(model.prob, backend, time_limit=30)
     if report.outcome not in ("optimal", "feasible"):
         return part
-    accepted = model.accepted()
-    solution = Solution(accepted, model.component_pays(accepted))
-    return assemble(sub, pools, pre, model, solution, "optimal")
+    return assemble(sub, pools, pre, model, read_solution(model), "optimal")
 
 
 def alone(market: Market, backend: str = "cbc", progress: Progress = QUIET) -> Allocation:

@@ -7,12 +7,13 @@ import pytest
 from solver import backends, cost_ahead
 from solver import generate as generator
 from solver.clearing import ClearOptions, clear
-from solver.cost_ahead import CostAhead, keep_value_row
+from solver.cost_ahead import CostAhead
 from solver.eligibility import presolve
 from solver.loading import parse_market
 from solver.model import ClearingModel
 from solver.pools import make_pools
-from solver.solving import COST_PHASE_HIGHS, Solution, start_values, value_of
+from solver.solution import Solution, keep_value_row, start_values, value_of
+from solver.solving import COST_PHASE_HIGHS
 from solver.verify import verify_allocation
 
 pytestmark = pytest.mark.skipif(not backends.available("highs"), reason="highspy is not installed")

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 
 from solver import backends
 from solver.clearing import ClearOptions, clear
-from solver.solving import value_of, warm_start
 from solver.eligibility import presolve
 from solver.greedy import greedy_start
 from solver.loading import load_market, parse_market
 from solver.model import ClearingModel, Restrictions
 from solver.pools import make_pools
+from solver.solution import value_of, warm_start
 from solver.verify import verify_allocation
 from tests.property.strategies import markets
 from tests.solver.test_rules import actor, bid, market
