@@ -17,6 +17,7 @@ from .eligibility import Presolve, presolve
 from .flows import round_pool_flows, split_pool
 from .market import Market
 from .model import ClearingModel
+from .outcome import Outcome
 from .parts import batches, solve_parts
 from .pools import Pool, make_pools
 from .solving import ClearingError, ClearOptions, Solution, solve_lexicographic
@@ -95,7 +96,7 @@ def _fields(allocation: Allocation) -> dict[str, object]:
 
 
 def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: ClearingModel,
-             solution: Solution, status: str) -> Allocation:
+             solution: Solution, status: Outcome) -> Allocation:
     """Everything in the allocation is derived from the accepted bids and the rounded flows."""
     accepted = {b.id for b in solution.accepted}
     awards_bids = [b for b in market.bids if b.id in accepted]
@@ -116,6 +117,6 @@ def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: Clea
         for pledge_id, key, cents in split_pool(pool, mine):
             per_pledge.setdefault(pledge_id, []).append((key, cents))
     try:
-        return from_awards(market, awards_bids, per_pledge, status)
+        return from_awards(market, awards_bids, per_pledge, status.value)   # the document's plain string
     except ValueError as exc:
         raise ClearingError(f"internal: {exc}") from None

@@ -18,6 +18,7 @@ from . import backends
 from .eligibility import Presolve
 from .market import Market
 from .model import ClearingModel, Restrictions
+from .outcome import Outcome
 from .pools import Pool
 from .solving import ClearingError, ClearOptions, Solution, remaining_time, solve_lexicographic
 
@@ -40,7 +41,7 @@ class _PartResult:
     """One model's clearing as plain data, so it crosses from a worker process as is."""
     accepted: tuple[str, ...]                   # bid ids
     pays: dict[tuple[int, str], float]
-    status: str
+    status: Outcome
     phases: list[dict[str, object]]
     size: dict[str, int]                        # the model's size(), its challenges and eligible bids
     build_seconds: float
@@ -75,7 +76,7 @@ def batches(market: Market, pre: Presolve, parts: tuple[tuple[str, ...], ...]
 
 def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
                  models: list[tuple[tuple[str, ...], int]], options: ClearOptions, started: float
-                 ) -> tuple[Solution, str, list[dict[str, object]], dict[str, Any], float, float]:
+                 ) -> tuple[Solution, Outcome, list[dict[str, object]], dict[str, Any], float, float]:
     """Clear each model alone and merge: (solution, status, phases, size, build and solve seconds).
 
     Seconds are summed over models, so they exceed the wall time when models run in parallel.
@@ -87,7 +88,7 @@ def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
     for r in results:
         pays.update(r.pays)                     # each pool and component is in one model only
     solution = Solution([b for b in pre.live_bids if b.id in accepted], pays)
-    status = "optimal" if all(r.status == "optimal" for r in results) else "feasible"
+    status = Outcome.OPTIMAL if all(r.status == Outcome.OPTIMAL for r in results) else Outcome.FEASIBLE
     size: dict[str, Any] = {k: sum(r.size[k] for r in results) for k in ("variables", "constraints", "binaries")}
     size["eligible_bids"] = sum(r.size["bids"] for r in results)
     size["models"] = len(results)
@@ -101,7 +102,7 @@ def _merge_phases(results: list[_PartResult]) -> list[dict[str, object]]:
     """Per phase: the worst outcome of any model that ran it, how many did, and each figure (objective,
     bound, ...) summed, or left out when a model that ran the phase did not report it; a flag
     (started_early) is kept only when every model that ran the phase set it."""
-    rank = {"optimal": 0, "feasible": 1, "none": 2}
+    rank = {Outcome.OPTIMAL: 0, Outcome.FEASIBLE: 1, Outcome.NONE: 2}
     merged: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     for r in results:

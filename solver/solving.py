@@ -18,6 +18,7 @@ from . import backends
 from .cost_ahead import CostAhead
 from .greedy import greedy_start
 from .model import ClearingModel
+from .outcome import Outcome
 from .relaxation import relax_and_fix
 from .solution import Solution, keep_value_row, read_solution, start_values, value_of, warm_start
 
@@ -47,7 +48,7 @@ def remaining_time(options: ClearOptions, started: float) -> float | None:
 
 
 def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float
-                        ) -> tuple[Solution, str, list[dict[str, object]]]:
+                        ) -> tuple[Solution, Outcome, list[dict[str, object]]]:
     aheads: list[CostAhead] = []
     try:
         return _solve_lexicographic(model, options, started, aheads)
@@ -57,12 +58,12 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
 
 
 def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float, aheads: list[CostAhead]
-                         ) -> tuple[Solution, str, list[dict[str, object]]]:
+                         ) -> tuple[Solution, Outcome, list[dict[str, object]]]:
     prob = model.prob
     phases: list[dict[str, object]] = []
     empty = Solution([], {})
     ahead: CostAhead | None = None
-    status = "optimal"
+    status = Outcome.OPTIMAL
     values = [coef for coef in model.value.values()]
     integral = all(float(v).is_integer() for v in values)
     tolerance = 0.5 if integral else 1e-6        # phase 2 keeps value >= best - tolerance (whole values: half a unit)
@@ -75,7 +76,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
         start = greedy_start(model)
         if start is not None:
             greedy_value = value_of(model, start)
-            phases.append({"phase": "greedy", "outcome": "feasible", "objective": greedy_value, "value": greedy_value})
+            phases.append({"phase": "greedy", "outcome": Outcome.FEASIBLE, "objective": greedy_value, "value": greedy_value})
             if start.accepted:
                 best, best_value = start, greedy_value
                 warm_start(model, start)
@@ -110,23 +111,23 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
                                     gap=options.gap, warm_start=bool(best.accepted),
                                     on_improving=ahead.offer if ahead is not None else None)
         phases.append(_phase("value", report))
-        if report.outcome in ("optimal", "feasible"):
+        if report.outcome.found:
             candidate = read_solution(model)
             candidate_value = value_of(model, candidate)
             if candidate_value >= best_value:
                 best, best_value = candidate, candidate_value
             else:
-                if report.outcome == "optimal":
+                if report.outcome == Outcome.OPTIMAL:
                     logger.warning("the solver called value %s optimal, below the greedy start's %s",
                                    candidate_value, best_value)
-                status = "feasible"      # the solver stopped below the greedy start: keep the greedy allocation
-            if report.outcome == "feasible":
-                status = "feasible"
-        elif report.outcome == "none":
-            status = "feasible"          # stopped before any solution: the greedy one (or nothing) is still valid
+                status = Outcome.FEASIBLE      # the solver stopped below the greedy start: keep the greedy allocation
+            if report.outcome == Outcome.FEASIBLE:
+                status = Outcome.FEASIBLE
+        elif report.outcome == Outcome.NONE:
+            status = Outcome.FEASIBLE          # stopped before any solution: the greedy one (or nothing) is still valid
         else:
             raise ClearingError(f"the solver found the clearing model {report.outcome}")
-    if not model.bids or (values and best_value <= 0 and not best.accepted and status == "optimal"):
+    if not model.bids or (values and best_value <= 0 and not best.accepted and status == Outcome.OPTIMAL):
         return best, status, phases
 
     # Phase 2: keep the value, pay least.
@@ -136,8 +137,8 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     warm_start(model, best)
     remaining = remaining_time(options, started)
     if remaining is not None and remaining <= 0:
-        phases.append({"phase": "cost", "outcome": "skipped (time limit)"})
-        return best, "feasible", phases
+        phases.append({"phase": "cost", "outcome": Outcome.SKIPPED})
+        return best, Outcome.FEASIBLE, phases
     early = ahead.answer_for(best, best_value) if ahead is not None else None
     if early is not None:
         report = early
@@ -145,14 +146,14 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
         report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=True,
                                 highs_options=COST_PHASE_HIGHS)
     phases.append({**_phase("cost", report), **({"started_early": True} if early is not None else {})})
-    if report.outcome in ("optimal", "feasible"):
+    if report.outcome.found:
         candidate = read_solution(model)
         if value_of(model, candidate) >= best_value - tolerance:
             best = candidate
-        if report.outcome == "feasible":
-            status = "feasible"
+        if report.outcome == Outcome.FEASIBLE:
+            status = Outcome.FEASIBLE
     else:
-        status = "feasible"
+        status = Outcome.FEASIBLE
     return best, status, phases
 
 
@@ -188,7 +189,7 @@ def _relaxation_start(model: ClearingModel, options: ClearOptions, started: floa
     """The relaxation's allocation (or None), its value, and the phase's figures."""
     remaining = remaining_time(options, started)
     result = relax_and_fix(model, options.backend, None if remaining is None else remaining * share)
-    phase: dict[str, object] = {"phase": "relaxation", "outcome": "feasible" if result.found else "none",
+    phase: dict[str, object] = {"phase": "relaxation", "outcome": Outcome.FEASIBLE if result.found else Outcome.NONE,
                                 "open_decisions": result.open_decisions, "seconds": round(result.seconds, 3)}
     if result.bound is not None:
         phase["bound"] = round(result.bound, 6)

@@ -15,6 +15,7 @@ from solver.eligibility import presolve
 from solver.greedy import greedy_start
 from solver.loading import load_market, parse_market
 from solver.model import ClearingModel, Restrictions
+from solver.outcome import Outcome
 from solver.pools import make_pools
 from solver.solution import value_of, warm_start
 from solver.verify import verify_allocation
@@ -160,7 +161,7 @@ def test_a_time_limit_keeps_at_least_the_greedy_value(backend, monkeypatch):
 
     def stopped(prob, backend, **kwargs):
         report = real(prob, backend, **kwargs)
-        return backends.SolveReport("none", None, None, report.seconds)
+        return backends.SolveReport(Outcome.NONE, None, None, report.seconds)
 
     monkeypatch.setattr(backends, "solve", stopped)
     allocation = clear(parsed, options)
