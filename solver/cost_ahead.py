@@ -18,6 +18,7 @@ timing, only how soon (tests/solver/test_cost_ahead.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pulp
@@ -40,7 +41,7 @@ class CostAhead:
     """Fed by HiGHS's phase 1 (`offer`, on the thread running it), asked by phase 2 (`answer_for`)."""
 
     def __init__(self, model: ClearingModel, tolerance: float, gap: float | None,
-                 options: dict[str, object]) -> None:
+                 options: Mapping[str, object]) -> None:
         self.model = model
         self.tolerance = tolerance               # phase 2 keeps value >= the value - tolerance
         self.gap = gap

@@ -6,8 +6,8 @@ starts and keep their value in phase 2's row; they share it from here, so none i
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pulp
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulp
 
@@ -19,6 +19,7 @@ from .cost_ahead import CostAhead
 from .greedy import greedy_start
 from .model import ClearingModel
 from .outcome import Outcome
+from .phases import CostPhase, GreedyPhase, Phase, RelaxationPhase, ValuePhase
 from .relaxation import relax_and_fix
 from .solution import Solution, keep_value_row, read_solution, start_values, value_of, warm_start
 
@@ -47,8 +48,15 @@ def remaining_time(options: ClearOptions, started: float) -> float | None:
     return max(options.time_limit - (time.perf_counter() - started), 0.0)
 
 
-def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float
-                        ) -> tuple[Solution, Outcome, list[dict[str, object]]]:
+@dataclass(frozen=True, slots=True)
+class SolveResult:
+    """What solving gives: the allocation, whether it is proven best, and each phase in the order run."""
+    solution: Solution
+    status: Outcome                     # optimal or feasible
+    phases: tuple[Phase, ...]
+
+
+def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float) -> SolveResult:
     aheads: list[CostAhead] = []
     try:
         return _solve_lexicographic(model, options, started, aheads)
@@ -58,9 +66,9 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
 
 
 def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float, aheads: list[CostAhead]
-                         ) -> tuple[Solution, Outcome, list[dict[str, object]]]:
+                         ) -> SolveResult:
     prob = model.prob
-    phases: list[dict[str, object]] = []
+    phases: list[Phase] = []
     empty = Solution([], {})
     ahead: CostAhead | None = None
     status = Outcome.OPTIMAL
@@ -76,7 +84,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
         start = greedy_start(model)
         if start is not None:
             greedy_value = value_of(model, start)
-            phases.append({"phase": "greedy", "outcome": Outcome.FEASIBLE, "objective": greedy_value, "value": greedy_value})
+            phases.append(GreedyPhase(Outcome.FEASIBLE, objective=greedy_value, value=greedy_value))
             if start.accepted:
                 best, best_value = start, greedy_value
                 warm_start(model, start)
@@ -110,7 +118,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
             report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started),
                                     gap=options.gap, warm_start=bool(best.accepted),
                                     on_improving=ahead.offer if ahead is not None else None)
-        phases.append(_phase("value", report))
+        phases.append(ValuePhase.from_report(report))
         if report.outcome.found:
             candidate = read_solution(model)
             candidate_value = value_of(model, candidate)
@@ -128,7 +136,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
         else:
             raise ClearingError(f"the solver found the clearing model {report.outcome}")
     if not model.bids or (values and best_value <= 0 and not best.accepted and status == Outcome.OPTIMAL):
-        return best, status, phases
+        return SolveResult(best, status, tuple(phases))
 
     # Phase 2: keep the value, pay least.
     prob.addConstraint(keep_value_row(model, best_value - tolerance))
@@ -137,15 +145,15 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     warm_start(model, best)
     remaining = remaining_time(options, started)
     if remaining is not None and remaining <= 0:
-        phases.append({"phase": "cost", "outcome": Outcome.SKIPPED})
-        return best, Outcome.FEASIBLE, phases
+        phases.append(CostPhase(Outcome.SKIPPED))
+        return SolveResult(best, Outcome.FEASIBLE, tuple(phases))
     early = ahead.answer_for(best, best_value) if ahead is not None else None
     if early is not None:
         report = early
     else:
         report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=True,
                                 highs_options=COST_PHASE_HIGHS)
-    phases.append({**_phase("cost", report), **({"started_early": True} if early is not None else {})})
+    phases.append(replace(CostPhase.from_report(report), started_early=early is not None))
     if report.outcome.found:
         candidate = read_solution(model)
         if value_of(model, candidate) >= best_value - tolerance:
@@ -154,7 +162,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
             status = Outcome.FEASIBLE
     else:
         status = Outcome.FEASIBLE
-    return best, status, phases
+    return SolveResult(best, status, tuple(phases))
 
 
 # Phase 2 starts from phase 1's allocation, so its work is the bound, not finding allocations. HiGHS's
@@ -185,26 +193,15 @@ def _relax_first(model: ClearingModel, options: ClearOptions) -> bool:
 
 
 def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float, share: float = RELAX_SHARE
-                      ) -> tuple[Solution | None, float, dict[str, object]]:
-    """The relaxation's allocation (or None), its value, and the phase's figures."""
+                      ) -> tuple[Solution | None, float, RelaxationPhase]:
+    """The relaxation's allocation (or None), its value, and the phase's record."""
     remaining = remaining_time(options, started)
     result = relax_and_fix(model, options.backend, None if remaining is None else remaining * share)
-    phase: dict[str, object] = {"phase": "relaxation", "outcome": Outcome.FEASIBLE if result.found else Outcome.NONE,
-                                "open_decisions": result.open_decisions, "seconds": round(result.seconds, 3)}
-    if result.bound is not None:
-        phase["bound"] = round(result.bound, 6)
+    bound = None if result.bound is None else round(result.bound, 6)
     if not result.found:
-        return None, 0.0, phase
+        return None, 0.0, RelaxationPhase(Outcome.NONE, result.open_decisions, round(result.seconds, 3), bound)
     found = read_solution(model)
     found_value = value_of(model, found)
-    phase["objective"] = phase["value"] = found_value
-    return found, found_value, phase
+    return found, found_value, RelaxationPhase(Outcome.FEASIBLE, result.open_decisions, round(result.seconds, 3),
+                                               bound, objective=found_value, value=found_value)
 
-
-def _phase(name: str, report: backends.SolveReport) -> dict[str, object]:
-    out: dict[str, object] = {"phase": name, "outcome": report.outcome, "seconds": round(report.seconds, 3)}
-    if report.objective is not None:
-        out["objective"] = round(report.objective, 6)
-    if report.bound is not None:
-        out["bound"] = round(report.bound, 6)
-    return out
