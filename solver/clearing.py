@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import cast
 
 from . import backends
 from .allocation import Allocation, from_awards
@@ -19,9 +18,9 @@ from .market import Market
 from .model import ClearingModel
 from .outcome import Outcome
 from .parts import batches, solve_parts
+from .phases import Phase, RelaxationPhase, ValuePhase
 from .pools import Pool, make_pools
 from .reasons import explain_unfunded, plain_reasons
-from .phases import Phase, RelaxationPhase, ValuePhase
 from .solution import Solution
 from .solving import ClearingError, ClearOptions, SolveResult, solve_lexicographic
 from .verify import verify_allocation
@@ -42,7 +41,6 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
         parts_solved = solve_parts(market, pools, pre, models, options, started)
         solved: SolveResult = parts_solved
         size, build_seconds, solve_seconds = parts_solved.size, parts_solved.build_seconds, parts_solved.solve_seconds
-        model = cast(ClearingModel, None)          # assemble reads only the solution
     else:
         model = ClearingModel(market, pools, pre)
         build_seconds = time.perf_counter() - started
@@ -54,7 +52,7 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
             raise ClearingError(str(exc)) from None
         solve_seconds = time.perf_counter() - started - build_seconds
         size = {**size, "eligible_bids": len(model.bids), "models": 1}
-    allocation = assemble(market, pools, pre, model, solved.solution, solved.status)
+    allocation = assemble(market, pools, pre, solved.solution, solved.status)
     unfunded = ()
     if options.explain:
         unfunded = explain_unfunded(market, pools, pre, allocation, options.backend,
@@ -97,8 +95,8 @@ def _fields(allocation: Allocation) -> dict[str, object]:
     return {name: getattr(allocation, name) for name in Allocation.__slots__}
 
 
-def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: ClearingModel,
-             solution: Solution, status: Outcome) -> Allocation:
+def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, solution: Solution,
+             status: Outcome) -> Allocation:
     """Everything in the allocation is derived from the accepted bids and the rounded flows."""
     accepted = {b.id for b in solution.accepted}
     awards_bids = [b for b in market.bids if b.id in accepted]

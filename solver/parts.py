@@ -19,8 +19,8 @@ from .eligibility import Presolve
 from .market import Market
 from .model import ClearingModel, Restrictions
 from .outcome import Outcome
-from .pools import Pool
 from .phases import Phase, merged
+from .pools import Pool
 from .solution import Solution
 from .solving import ClearingError, ClearOptions, SolveResult, remaining_time, solve_lexicographic
 

@@ -111,7 +111,7 @@ def _narrow_money_first(sub: Market, part: Allocation, breadth: dict[str, int], 
     report = backends.solve(model.prob, backend, time_limit=30)
     if not report.outcome.found:
         return part
-    return assemble(sub, pools, pre, model, read_solution(model), SolverOutcome.OPTIMAL)
+    return assemble(sub, pools, pre, read_solution(model), SolverOutcome.OPTIMAL)
 
 
 def alone(market: Market, backend: str = "cbc", progress: Progress = QUIET) -> Allocation:
