@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import pulp
 
+from .outcome import Outcome
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -35,7 +37,7 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class SolveReport:
-    outcome: str                 # "optimal", "feasible" (a limit stopped it), "none" (no solution), "infeasible"
+    outcome: Outcome             # optimal, feasible (a limit stopped it), none (no solution) or infeasible
     objective: float | None
     bound: float | None
     seconds: float
@@ -80,18 +82,18 @@ def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None
     return SolveReport(report[0], report[1], report[2], time.perf_counter() - started)
 
 
-def _outcome(prob: pulp.LpProblem) -> str:
+def _outcome(prob: pulp.LpProblem) -> Outcome:
     if prob.sol_status == pulp.LpSolutionOptimal:
-        return "optimal"
+        return Outcome.OPTIMAL
     if prob.sol_status == pulp.LpSolutionIntegerFeasible:
-        return "feasible"
+        return Outcome.FEASIBLE
     if prob.status == pulp.LpStatusInfeasible:
-        return "infeasible"
-    return "none"
+        return Outcome.INFEASIBLE
+    return Outcome.NONE
 
 
 def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
-               abs_gap: float | None, warm_start: bool) -> tuple[str, float | None, float | None]:
+               abs_gap: float | None, warm_start: bool) -> tuple[Outcome, float | None, float | None]:
     # No CBC preprocessing: 2.10.3's (the one PuLP bundles) fixes and substitutes wrongly on some
     # small clearing models (a pledge too small for one bid, an exclusive group, a cover row with
     # mixed quantities) and then calls a costlier answer optimal (tests/solver/test_properties.py).
@@ -109,10 +111,10 @@ def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None
         except pulp.PulpSolverError as exc:
             raise BackendError(f"CBC failed: {exc}") from None
     outcome = _outcome(prob)
-    if outcome == "optimal" and re.search(r"Result - (Stopped on|Optimal solution found \(within gap)", log):
-        outcome = "feasible"       # CBC calls a run stopped by --gap "optimal"; we do not
-    objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
-    bound = objective if outcome == "optimal" else _cbc_bound(log, prob.sense)
+    if outcome == Outcome.OPTIMAL and re.search(r"Result - (Stopped on|Optimal solution found \(within gap)", log):
+        outcome = Outcome.FEASIBLE       # CBC calls a run stopped by --gap "optimal"; we do not
+    objective = pulp.value(prob.objective) if outcome.found else None
+    bound = objective if outcome == Outcome.OPTIMAL else _cbc_bound(log, prob.sense)
     return outcome, objective, bound
 
 
@@ -160,7 +162,7 @@ def _stdout_silenced() -> Iterator[None]:
 
 def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
                  abs_gap: float | None, warm_start: bool = False, options: Mapping[str, object] | None = None,
-                 on_improving: ImprovingHook | None = None) -> tuple[str, float | None, float | None]:
+                 on_improving: ImprovingHook | None = None) -> tuple[Outcome, float | None, float | None]:
     """HiGHS through highspy, with the model passed in bulk.
 
     PuLP's own HiGHS interface (pulp.HiGHS) adds every column and row from Python one call at a time,
@@ -191,7 +193,7 @@ def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | No
     return _highs_outcome(h, prob, gap)
 
 
-def _highs_outcome(h: object, prob: pulp.LpProblem, gap: float | None) -> tuple[str, float | None, float | None]:
+def _highs_outcome(h: object, prob: pulp.LpProblem, gap: float | None) -> tuple[Outcome, float | None, float | None]:
     """Outcome, objective and bound of a HiGHS run whose answer is already written back into `prob`."""
     import highspy
     outcome = _outcome(prob)
@@ -202,14 +204,14 @@ def _highs_outcome(h: object, prob: pulp.LpProblem, gap: float | None) -> tuple[
         # cause: other code on this thread started HiGHS's scheduler with another thread count.
         raise BackendError(f"HiGHS did not run: its thread scheduler was started elsewhere on this thread with a "
                            f"thread count other than {highs_threads()} (highspy.Highs.resetGlobalScheduler clears it)")
-    if outcome == "optimal" and model_status != highspy.HighsModelStatus.kOptimal:
-        outcome = "feasible"
-    if outcome == "optimal" and gap and info.mip_gap > 1e-9 and info.mip_gap != float("inf"):
-        outcome = "feasible"       # stopped by a positive --gap, not proven
+    if outcome == Outcome.OPTIMAL and model_status != highspy.HighsModelStatus.kOptimal:
+        outcome = Outcome.FEASIBLE
+    if outcome == Outcome.OPTIMAL and gap and info.mip_gap > 1e-9 and info.mip_gap != float("inf"):
+        outcome = Outcome.FEASIBLE       # stopped by a positive --gap, not proven
     bound = info.mip_dual_bound if abs(info.mip_dual_bound) != float("inf") else None
     if bound is not None and prob.sense == pulp.LpMaximize:
         bound = -bound             # HiGHS is handed the negated objective of a maximum (offset included)
-    objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
+    objective = pulp.value(prob.objective) if outcome.found else None
     return outcome, objective, bound
 
 
@@ -549,3 +551,23 @@ def _highs_status_table() -> dict[int, tuple[int, int]]:
         S.kTimeLimit: stopped, S.kIterationLimit: stopped,
     }
     return {int(k): v for k, v in table.items()}
+
+
+@contextlib.contextmanager
+def row_and_objective(prob: pulp.LpProblem, row: pulp.LpConstraint, sense: int,
+                      objective: pulp.LpAffineExpression) -> Iterator[None]:
+    """`prob` with `row` added and `objective` (`sense`) set for the duration, then exactly as before: the
+    row gone, the objective and sense back. PuLP has no call that removes a row, so this reaches into
+    its problem here, in the one module that knows PuLP's insides."""
+    saved_sense, saved_objective = prob.sense, prob.objective
+    prob.addConstraint(row)
+    prob.sense = sense
+    prob.setObjective(objective)
+    try:
+        yield
+    finally:
+        del prob._constraints[row.name]
+        if prob.modifiedConstraints and prob.modifiedConstraints[-1] is row:
+            prob.modifiedConstraints.pop()
+        prob.sense = saved_sense
+        prob.objective = saved_objective

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import cast
 
 from . import backends
 from .allocation import Allocation, from_awards
@@ -17,9 +16,14 @@ from .eligibility import Presolve, presolve
 from .flows import round_pool_flows, split_pool
 from .market import Market
 from .model import ClearingModel
+from .outcome import Outcome
 from .parts import batches, solve_parts
+from .phases import Phase, RelaxationPhase, ValuePhase
 from .pools import Pool, make_pools
-from .solving import ClearingError, ClearOptions, Solution, solve_lexicographic
+from .reasons import explain_unfunded, plain_reasons
+from .solution import Solution
+from .solving import ClearingError, ClearOptions, SolveResult, solve_lexicographic
+from .verify import verify_allocation
 
 __all__ = ["ClearOptions", "ClearingError", "Solution", "assemble", "clear"]
 
@@ -34,36 +38,34 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
     models = batches(market, pre, parts) if len(parts) > 1 else []
     if len(models) > 1:
         # Parts share no row, so the whole optimum is the parts' optima side by side.
-        solution, status, phases, size, build_seconds, solve_seconds = solve_parts(
-            market, pools, pre, models, options, started)
-        model = cast(ClearingModel, None)          # assemble reads only the solution
+        parts_solved = solve_parts(market, pools, pre, models, options, started)
+        solved: SolveResult = parts_solved
+        size, build_seconds, solve_seconds = parts_solved.size, parts_solved.build_seconds, parts_solved.solve_seconds
     else:
         model = ClearingModel(market, pools, pre)
         build_seconds = time.perf_counter() - started
         size = model.size()
         logger.info("model: %(variables)d variables, %(constraints)d constraints", size)
         try:
-            solution, status, phases = solve_lexicographic(model, options, started)
+            solved = solve_lexicographic(model, options, started)
         except backends.BackendError as exc:
             raise ClearingError(str(exc)) from None
         solve_seconds = time.perf_counter() - started - build_seconds
         size = {**size, "eligible_bids": len(model.bids), "models": 1}
-    allocation = assemble(market, pools, pre, model, solution, status)
+    allocation = assemble(market, pools, pre, solved.solution, solved.status)
     unfunded = ()
     if options.explain:
-        from .reasons import explain_unfunded
         unfunded = explain_unfunded(market, pools, pre, allocation, options.backend,
                                     max_explained=options.max_explained)
     else:
-        from .reasons import plain_reasons
         unfunded = plain_reasons(market, pre, allocation)
-    bound = _best_bound(phases)
+    bound = _best_bound(solved.phases)
     solver_info: dict[str, object] = {
         "backend": options.backend,
         "seconds": round(time.perf_counter() - started, 3),
         "build_seconds": round(build_seconds, 3),
         "solve_seconds": round(solve_seconds, 3),
-        "phases": phases,
+        "phases": [phase.to_document() for phase in solved.phases],
         "size": {**size, "bids": len(market.bids), "pledges": len(market.pledges), "pools": len(pools),
                  **({"parts": len(parts)} if options.decompose else {})},
     }
@@ -72,21 +74,20 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
         solver_info["bound"] = round(max(bound, allocation.value), 6)
         solver_info["gap"] = round(max(bound - allocation.value, 0) / max(abs(bound), 1e-9), 9)
     allocation = Allocation(**{**_fields(allocation), "unfunded": unfunded, "solver": solver_info})
-    from .verify import verify_allocation
     problems = verify_allocation(market, allocation.to_document())
     if problems:
         raise ClearingError("the engine produced an allocation its own checker rejects: " + "; ".join(problems[:5]))
     return allocation
 
 
-def _best_bound(phases: list[dict[str, object]]) -> float | None:
+def _best_bound(phases: tuple[Phase, ...]) -> float | None:
     """The tightest proven upper bound on value: the value phase's, or the relaxation's."""
-    value = next((p for p in phases if p.get("phase") == "value"), None)
+    value = next((p for p in phases if isinstance(p, ValuePhase)), None)
     if value is None:
         return None
     # Merged parts sum their figures: a phase only some models ran bounds only those models.
-    everywhere = [p for p in phases if p.get("phase") in ("value", "relaxation") and p.get("models") == value.get("models")]
-    bounds = [float(cast(float, p["bound"])) for p in everywhere if p.get("bound") is not None]
+    bounds = [p.bound for p in phases if isinstance(p, (ValuePhase, RelaxationPhase))
+              and p.models == value.models and p.bound is not None]
     return min(bounds) if bounds else None
 
 
@@ -94,8 +95,8 @@ def _fields(allocation: Allocation) -> dict[str, object]:
     return {name: getattr(allocation, name) for name in Allocation.__slots__}
 
 
-def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: ClearingModel,
-             solution: Solution, status: str) -> Allocation:
+def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, solution: Solution,
+             status: Outcome) -> Allocation:
     """Everything in the allocation is derived from the accepted bids and the rounded flows."""
     accepted = {b.id for b in solution.accepted}
     awards_bids = [b for b in market.bids if b.id in accepted]
@@ -116,6 +117,6 @@ def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, model: Clea
         for pledge_id, key, cents in split_pool(pool, mine):
             per_pledge.setdefault(pledge_id, []).append((key, cents))
     try:
-        return from_awards(market, awards_bids, per_pledge, status)
+        return from_awards(market, awards_bids, per_pledge, status.value)   # the document's plain string
     except ValueError as exc:
         raise ClearingError(f"internal: {exc}") from None

@@ -18,17 +18,17 @@ timing, only how soon (tests/solver/test_cost_ahead.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pulp
 
 from . import backends
 from .model import ClearingModel
+from .solution import Solution, keep_value_row, read_solution, start_values, value_of
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from .solving import Solution
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class CostAhead:
     """Fed by HiGHS's phase 1 (`offer`, on the thread running it), asked by phase 2 (`answer_for`)."""
 
     def __init__(self, model: ClearingModel, tolerance: float, gap: float | None,
-                 options: dict[str, object]) -> None:
+                 options: Mapping[str, object]) -> None:
         self.model = model
         self.tolerance = tolerance               # phase 2 keeps value >= the value - tolerance
         self.gap = gap
@@ -64,36 +64,23 @@ class CostAhead:
             self.close()
 
     def _offer(self, variables: list[pulp.LpVariable], values: np.ndarray, bound: float | None) -> None:
-        from .solving import Solution, start_values, value_of
         model = self.model
         column = {id(var): n for n, var in enumerate(variables)}
 
         def solved(var: pulp.LpVariable) -> float:
             return float(values[column[id(var)]])
-        accepted = model.accepted(solved)
-        solution = Solution(accepted, model.component_pays(accepted, solved))
+        solution = read_solution(model, solved)
         value = value_of(model, solution)
         if bound is None or bound - value > START_GAP * max(abs(bound), 1.0):
             return
         if self.started_from is not None and value <= self.started_from[1]:
             return
         self.close()
-        prob = model.prob
-        keep = keep_value_row(model, value - self.tolerance)
-        sense, objective = prob.sense, prob.objective
-        prob.addConstraint(keep)
-        prob.sense = pulp.LpMinimize
-        prob.setObjective(model.cost)
-        try:
-            self.run = backends.BackgroundRun(prob, start_values(model, solution), self.gap, self.options)
+        # Phase 2's problem only while its arrays are taken; then phase 1's problem exactly again.
+        with backends.row_and_objective(model.prob, keep_value_row(model, value - self.tolerance),
+                                        pulp.LpMinimize, model.cost):
+            self.run = backends.BackgroundRun(model.prob, start_values(model, solution), self.gap, self.options)
             self.started_from = (solution, value)
-        finally:
-            # Back to phase 1's problem exactly: the row goes, the objective and sense come back.
-            del prob._constraints[keep.name]
-            if prob.modifiedConstraints and prob.modifiedConstraints[-1] is keep:
-                prob.modifiedConstraints.pop()
-            prob.sense = sense
-            prob.objective = objective
 
     def answer_for(self, best: Solution, best_value: float) -> backends.SolveReport | None:
         """Phase 2's report (its answer written into the model's variables) when it was started from
@@ -109,11 +96,6 @@ class CostAhead:
         if self.run is not None:
             self.run.cancel()
             self.run = None
-
-
-def keep_value_row(model: ClearingModel, at_least: float) -> pulp.LpConstraint:
-    """Phase 2's row: value >= at_least (the same row whether phase 2 starts early or late)."""
-    return pulp.LpConstraint(model.value, pulp.LpConstraintGE, "keep_value", at_least)
 
 
 def _same(started: tuple[Solution, float], best: Solution, best_value: float) -> bool:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 import pulp
 
 from . import backends
+from .outcome import Outcome
 from .pools import Pool
 
 PoolFlows = dict[tuple[int, str], int]
@@ -235,7 +236,7 @@ def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact
         report = backends.solve(prob, "highs", highs_options={"solver": "simplex"} if challenge_of is None else None)
     except backends.BackendError:
         return None
-    if report.outcome != "optimal":
+    if report.outcome != Outcome.OPTIMAL:
         return None
     flows: PoolFlows = {}
     total: dict[str, int] = {}
@@ -302,7 +303,7 @@ def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: 
             prob += pulp.lpSum(own) - (pool.match_ratio or 0.0) * pulp.lpSum(base) <= s, f"match_{pool.index}_{i}"
     prob += pulp.lpSum(slack) if slack else pulp.lpSum(z.values()) * 0
     report = backends.solve(prob, "cbc")
-    if report.outcome not in ("optimal", "feasible"):
+    if not report.outcome.found:
         raise RuntimeError("could not round the flows to whole cents")
     return {pk: int(round(var.varValue or 0)) for pk, var in z.items() if round(var.varValue or 0) > 0}
 

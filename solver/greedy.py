@@ -31,9 +31,9 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
-from .solving import Solution
 from .market import Bid, Challenge
 from .model import RELIABILITY_SLACK, ClearingModel
+from .solution import Solution
 
 EPS = 1e-9
 

@@ -18,8 +18,11 @@ from . import backends
 from .eligibility import Presolve
 from .market import Market
 from .model import ClearingModel, Restrictions
+from .outcome import Outcome
+from .phases import Phase, merged
 from .pools import Pool
-from .solving import ClearingError, ClearOptions, Solution, remaining_time, solve_lexicographic
+from .solution import Solution
+from .solving import ClearingError, ClearOptions, SolveResult, remaining_time, solve_lexicographic
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +43,8 @@ class _PartResult:
     """One model's clearing as plain data, so it crosses from a worker process as is."""
     accepted: tuple[str, ...]                   # bid ids
     pays: dict[tuple[int, str], float]
-    status: str
-    phases: list[dict[str, object]]
+    status: Outcome
+    phases: tuple[Phase, ...]
     size: dict[str, int]                        # the model's size(), its challenges and eligible bids
     build_seconds: float
     solve_seconds: float
@@ -73,13 +76,19 @@ def batches(market: Market, pre: Presolve, parts: tuple[tuple[str, ...], ...]
     return out
 
 
-def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
-                 models: list[tuple[tuple[str, ...], int]], options: ClearOptions, started: float
-                 ) -> tuple[Solution, str, list[dict[str, object]], dict[str, Any], float, float]:
-    """Clear each model alone and merge: (solution, status, phases, size, build and solve seconds).
+@dataclass(frozen=True, slots=True)
+class PartsResult(SolveResult):
+    """The models' results merged: the whole market's solution, the worst status, each phase merged over
+    the models that ran it; their size, and build and solve seconds summed over models (so above the
+    wall time when models run in parallel)."""
+    size: dict[str, Any]
+    build_seconds: float                # with the time to split the market into parts
+    solve_seconds: float
 
-    Seconds are summed over models, so they exceed the wall time when models run in parallel.
-    """
+
+def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
+                models: list[tuple[tuple[str, ...], int]], options: ClearOptions, started: float) -> PartsResult:
+    """Clear each model alone and merge."""
     split_seconds = time.perf_counter() - started
     results = _run_parts(market, pools, pre, models, options, started)
     accepted = {bid_id for r in results for bid_id in r.accepted}
@@ -87,46 +96,30 @@ def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
     for r in results:
         pays.update(r.pays)                     # each pool and component is in one model only
     solution = Solution([b for b in pre.live_bids if b.id in accepted], pays)
-    status = "optimal" if all(r.status == "optimal" for r in results) else "feasible"
+    status = Outcome.OPTIMAL if all(r.status == Outcome.OPTIMAL for r in results) else Outcome.FEASIBLE
     size: dict[str, Any] = {k: sum(r.size[k] for r in results) for k in ("variables", "constraints", "binaries")}
     size["eligible_bids"] = sum(r.size["bids"] for r in results)
     size["models"] = len(results)
     size["largest_model"] = max((r.size for r in results), key=lambda s: s["variables"])
     logger.info("model: %(models)d models, %(variables)d variables, %(constraints)d constraints", size)
-    return (solution, status, _merge_phases(results), size,
-            split_seconds + sum(r.build_seconds for r in results), sum(r.solve_seconds for r in results))
+    return PartsResult(solution, status, _merge_phases(results), size,
+                       split_seconds + sum(r.build_seconds for r in results), sum(r.solve_seconds for r in results))
 
 
-def _merge_phases(results: list[_PartResult]) -> list[dict[str, object]]:
-    """Per phase: the worst outcome of any model that ran it, how many did, and each figure (objective,
-    bound, ...) summed, or left out when a model that ran the phase did not report it; a flag
-    (started_early) is kept only when every model that ran the phase set it."""
-    rank = {"optimal": 0, "feasible": 1, "none": 2}
-    merged: dict[str, dict[str, Any]] = {}
+def _merge_phases(results: list[_PartResult]) -> tuple[Phase, ...]:
+    """Each phase merged over the models that ran it (phases.merged), in the order they ran: a phase
+    only some models run keeps its place among the others."""
+    runs: dict[str, list[Phase]] = {}
     order: list[str] = []
     for r in results:
-        names = [str(phase["phase"]) for phase in r.phases]
-        for i, (name, phase) in enumerate(zip(names, r.phases)):
-            if name not in merged:              # a phase only some models run keeps its place
-                later = [order.index(n) for n in names[i + 1:] if n in merged]
-                order.insert(later[0] if later else len(order), name)
-                merged[name] = {"phase": phase["phase"], "outcome": phase["outcome"], "models": 0,
-                                **{k: v for k, v in phase.items() if k not in ("phase", "outcome")}}
-            else:
-                into = merged[name]
-                if rank.get(str(phase["outcome"]), 3) > rank.get(str(into["outcome"]), 3):
-                    into["outcome"] = phase["outcome"]
-                for key in [k for k in into if k not in ("phase", "outcome", "models")]:
-                    value = phase.get(key)
-                    if isinstance(value, bool) or isinstance(into[key], bool):
-                        if value is not True or into[key] is not True:   # a flag holds for all or is left out
-                            del into[key]
-                    elif isinstance(value, (int, float)) and isinstance(into[key], (int, float)):
-                        into[key] += value
-                    else:
-                        del into[key]
-            merged[name]["models"] += 1
-    return [{k: round(v, 6) if isinstance(v, float) else v for k, v in merged[name].items()} for name in order]
+        names = [phase.name for phase in r.phases]
+        for i, phase in enumerate(r.phases):
+            if phase.name not in runs:
+                later = [order.index(n) for n in names[i + 1:] if n in runs]
+                order.insert(later[0] if later else len(order), phase.name)
+                runs[phase.name] = []
+            runs[phase.name].append(phase)
+    return tuple(merged(runs[name]) for name in order)
 
 
 def _run_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve, models: list[tuple[tuple[str, ...], int]],
@@ -193,11 +186,11 @@ def _solve_part(market: Market, pools: tuple[Pool, ...], pre: Presolve, part: tu
     size = {**model.size(), "challenges": len(model.challenges), "bids": len(model.bids)}
     built = time.perf_counter()
     try:
-        solution, status, phases = solve_lexicographic(model, options, started)
+        solved = solve_lexicographic(model, options, started)
     except backends.BackendError as exc:
         raise ClearingError(str(exc)) from None
-    return _PartResult(tuple(b.id for b in solution.accepted), solution.pays, status, phases, size,
-                       built - begun, time.perf_counter() - built)
+    return _PartResult(tuple(b.id for b in solved.solution.accepted), solved.solution.pays, solved.status,
+                       solved.phases, size, built - begun, time.perf_counter() - built)
 
 
 _worker_market: tuple[Market, tuple[Pool, ...], Presolve, ClearOptions] | None = None

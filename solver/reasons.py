@@ -167,7 +167,7 @@ def _min_cost(market: Market, pools: tuple[Pool, ...], pre: Presolve, challenge:
     model.prob.sense = pulp.LpMinimize
     model.prob.setObjective(model.cost)
     report = backends.solve(model.prob, backend, time_limit=30)
-    if report.outcome not in ("optimal", "feasible"):
+    if not report.outcome.found:
         return None
     return pulp.value(model.cost) or 0.0
 
@@ -182,7 +182,7 @@ def _best_reliability(market: Market, pools: tuple[Pool, ...], pre: Presolve, ch
     model.prob.sense = pulp.LpMinimize
     model.prob.setObjective(pulp.lpSum(-math.log(b.reliability) * model.accept[b.id] for b in model.bids))
     report = backends.solve(model.prob, backend, time_limit=30)
-    if report.outcome not in ("optimal", "feasible"):
+    if not report.outcome.found:
         return None
     product = 1.0
     for bid in model.accepted():

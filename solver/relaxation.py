@@ -18,6 +18,7 @@ import pulp
 
 from . import backends
 from .model import ClearingModel
+from .outcome import Outcome
 
 INTEGRAL = 1e-6
 
@@ -43,7 +44,7 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
     finally:
         for var in binaries:
             var.cat = pulp.LpInteger
-    if report.outcome != "optimal":
+    if report.outcome != Outcome.OPTIMAL:
         return RelaxationResult(None, False, 0, time.perf_counter() - started)
     bound = report.objective
     values = [(var, var.varValue or 0.0) for var in binaries]
@@ -63,6 +64,6 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
         finally:
             for var, low, high in saved:
                 var.lowBound, var.upBound = low, high
-        if report.outcome in ("optimal", "feasible"):
+        if report.outcome.found:
             return RelaxationResult(bound, True, open_decisions, time.perf_counter() - started)
     return RelaxationResult(bound, False, open_decisions, time.perf_counter() - started)

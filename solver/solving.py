@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulp
 
 from . import backends
-from .cost_ahead import CostAhead, keep_value_row
-from .market import Bid
+from .cost_ahead import CostAhead
+from .greedy import greedy_start
 from .model import ClearingModel
+from .outcome import Outcome
+from .phases import CostPhase, GreedyPhase, Phase, RelaxationPhase, ValuePhase
+from .relaxation import relax_and_fix
+from .solution import Solution, keep_value_row, read_solution, start_values, value_of, warm_start
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +42,21 @@ class ClearingError(RuntimeError):
     """The market could not be cleared (solver missing or failing)."""
 
 
-@dataclass
-class Solution:
-    accepted: list[Bid]
-    pays: dict[tuple[int, str], float]
-
-
 def remaining_time(options: ClearOptions, started: float) -> float | None:
     if options.time_limit is None:
         return None
     return max(options.time_limit - (time.perf_counter() - started), 0.0)
 
 
-def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float
-                        ) -> tuple[Solution, str, list[dict[str, object]]]:
+@dataclass(frozen=True, slots=True)
+class SolveResult:
+    """What solving gives: the allocation, whether it is proven best, and each phase in the order run."""
+    solution: Solution
+    status: Outcome                     # optimal or feasible
+    phases: tuple[Phase, ...]
+
+
+def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float) -> SolveResult:
     aheads: list[CostAhead] = []
     try:
         return _solve_lexicographic(model, options, started, aheads)
@@ -61,12 +66,12 @@ def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: fl
 
 
 def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float, aheads: list[CostAhead]
-                         ) -> tuple[Solution, str, list[dict[str, object]]]:
+                         ) -> SolveResult:
     prob = model.prob
-    phases: list[dict[str, object]] = []
+    phases: list[Phase] = []
     empty = Solution([], {})
     ahead: CostAhead | None = None
-    status = "optimal"
+    status = Outcome.OPTIMAL
     values = [coef for coef in model.value.values()]
     integral = all(float(v).is_integer() for v in values)
     tolerance = 0.5 if integral else 1e-6        # phase 2 keeps value >= best - tolerance (whole values: half a unit)
@@ -76,11 +81,10 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     if values:
         # A greedy allocation (solver/greedy.py) first: phase 1's warm start, and the answer kept when a
         # time limit stops the solver before it finds anything as good.
-        from .greedy import greedy_start
         start = greedy_start(model)
         if start is not None:
             greedy_value = value_of(model, start)
-            phases.append({"phase": "greedy", "outcome": "feasible", "objective": greedy_value, "value": greedy_value})
+            phases.append(GreedyPhase(Outcome.FEASIBLE, objective=greedy_value, value=greedy_value))
             if start.accepted:
                 best, best_value = start, greedy_value
                 warm_start(model, start)
@@ -114,25 +118,25 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
             report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started),
                                     gap=options.gap, warm_start=bool(best.accepted),
                                     on_improving=ahead.offer if ahead is not None else None)
-        phases.append(_phase("value", report))
-        if report.outcome in ("optimal", "feasible"):
+        phases.append(ValuePhase.from_report(report))
+        if report.outcome.found:
             candidate = read_solution(model)
             candidate_value = value_of(model, candidate)
             if candidate_value >= best_value:
                 best, best_value = candidate, candidate_value
             else:
-                if report.outcome == "optimal":
+                if report.outcome == Outcome.OPTIMAL:
                     logger.warning("the solver called value %s optimal, below the greedy start's %s",
                                    candidate_value, best_value)
-                status = "feasible"      # the solver stopped below the greedy start: keep the greedy allocation
-            if report.outcome == "feasible":
-                status = "feasible"
-        elif report.outcome == "none":
-            status = "feasible"          # stopped before any solution: the greedy one (or nothing) is still valid
+                status = Outcome.FEASIBLE      # the solver stopped below the greedy start: keep the greedy allocation
+            if report.outcome == Outcome.FEASIBLE:
+                status = Outcome.FEASIBLE
+        elif report.outcome == Outcome.NONE:
+            status = Outcome.FEASIBLE          # stopped before any solution: the greedy one (or nothing) is still valid
         else:
             raise ClearingError(f"the solver found the clearing model {report.outcome}")
-    if not model.bids or (values and best_value <= 0 and not best.accepted and status == "optimal"):
-        return best, status, phases
+    if not model.bids or (values and best_value <= 0 and not best.accepted and status == Outcome.OPTIMAL):
+        return SolveResult(best, status, tuple(phases))
 
     # Phase 2: keep the value, pay least.
     prob.addConstraint(keep_value_row(model, best_value - tolerance))
@@ -141,24 +145,24 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     warm_start(model, best)
     remaining = remaining_time(options, started)
     if remaining is not None and remaining <= 0:
-        phases.append({"phase": "cost", "outcome": "skipped (time limit)"})
-        return best, "feasible", phases
+        phases.append(CostPhase(Outcome.SKIPPED))
+        return SolveResult(best, Outcome.FEASIBLE, tuple(phases))
     early = ahead.answer_for(best, best_value) if ahead is not None else None
     if early is not None:
         report = early
     else:
         report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=True,
                                 highs_options=COST_PHASE_HIGHS)
-    phases.append({**_phase("cost", report), **({"started_early": True} if early is not None else {})})
-    if report.outcome in ("optimal", "feasible"):
+    phases.append(replace(CostPhase.from_report(report), started_early=early is not None))
+    if report.outcome.found:
         candidate = read_solution(model)
         if value_of(model, candidate) >= best_value - tolerance:
             best = candidate
-        if report.outcome == "feasible":
-            status = "feasible"
+        if report.outcome == Outcome.FEASIBLE:
+            status = Outcome.FEASIBLE
     else:
-        status = "feasible"
-    return best, status, phases
+        status = Outcome.FEASIBLE
+    return SolveResult(best, status, tuple(phases))
 
 
 # Phase 2 starts from phase 1's allocation, so its work is the bound, not finding allocations. HiGHS's
@@ -189,86 +193,15 @@ def _relax_first(model: ClearingModel, options: ClearOptions) -> bool:
 
 
 def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float, share: float = RELAX_SHARE
-                      ) -> tuple[Solution | None, float, dict[str, object]]:
-    """The relaxation's allocation (or None), its value, and the phase's figures."""
-    from .relaxation import relax_and_fix
+                      ) -> tuple[Solution | None, float, RelaxationPhase]:
+    """The relaxation's allocation (or None), its value, and the phase's record."""
     remaining = remaining_time(options, started)
     result = relax_and_fix(model, options.backend, None if remaining is None else remaining * share)
-    phase: dict[str, object] = {"phase": "relaxation", "outcome": "feasible" if result.found else "none",
-                                "open_decisions": result.open_decisions, "seconds": round(result.seconds, 3)}
-    if result.bound is not None:
-        phase["bound"] = round(result.bound, 6)
+    bound = None if result.bound is None else round(result.bound, 6)
     if not result.found:
-        return None, 0.0, phase
+        return None, 0.0, RelaxationPhase(Outcome.NONE, result.open_decisions, round(result.seconds, 3), bound)
     found = read_solution(model)
     found_value = value_of(model, found)
-    phase["objective"] = phase["value"] = found_value
-    return found, found_value, phase
+    return found, found_value, RelaxationPhase(Outcome.FEASIBLE, result.open_decisions, round(result.seconds, 3),
+                                               bound, objective=found_value, value=found_value)
 
-
-def _phase(name: str, report: backends.SolveReport) -> dict[str, object]:
-    out: dict[str, object] = {"phase": name, "outcome": report.outcome, "seconds": round(report.seconds, 3)}
-    if report.objective is not None:
-        out["objective"] = round(report.objective, 6)
-    if report.bound is not None:
-        out["bound"] = round(report.bound, 6)
-    return out
-
-
-def read_solution(model: ClearingModel) -> Solution:
-    accepted = model.accepted()
-    return Solution(accepted, model.component_pays(accepted))
-
-
-def value_of(model: ClearingModel, solution: Solution) -> float:
-    """The value the accepted bids deliver, counted exactly from the market, not from the solver."""
-    covered = _covered(solution.accepted)
-    total: float = 0
-    for challenge in model.challenges:          # a challenge outside the model has no accepted bid
-        if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical):
-            total += challenge.value
-            total += sum(k.value for k in challenge.components
-                         if not k.critical and covered.get(k.key, 0) >= k.quantity)
-    return total
-
-
-def _covered(accepted: list[Bid]) -> dict[str, int]:
-    covered: dict[str, int] = {}
-    for bid in accepted:
-        for item in bid.items:
-            covered[item.component] = covered.get(item.component, 0) + item.quantity
-    return covered
-
-
-def warm_start(model: ClearingModel, solution: Solution) -> None:
-    for var, value in start_values(model, solution).items():
-        var.setInitialValue(value)
-
-
-def start_values(model: ClearingModel, solution: Solution) -> dict[pulp.LpVariable, float]:
-    """A value for every variable of the model: the allocation `solution` as a solver's start."""
-    accepted = {b.id for b in solution.accepted}
-    covered = _covered(solution.accepted)
-    out: dict[pulp.LpVariable, float] = {}
-    for bid_id, var in model.accept.items():
-        out[var] = 1 if bid_id in accepted else 0
-    for challenge in model.challenges:
-        out[model.done[challenge.id]] = (
-            1 if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical) else 0)
-    for key, var in model.funded.items():
-        out[var] = 1 if covered.get(key, 0) >= model.components[key].quantity else 0
-    class_pays = model.class_pays(solution.pays)
-    for pk, var in model.pay.items():
-        # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
-        out[var] = max(class_pays.get(pk, 0.0), 0.0)
-    # A start must set the model's auxiliary sums too (matched_i: the non-matching pay into challenge
-    # i), else a solver sees it break their rows: each is the rest of its defining row.
-    for i in range(len(model.challenges)):
-        name = f"matched_{i}"
-        row = model.prob.get_constraint_by_name(name)
-        if row is not None:
-            aux = [var for var, coef in row.items() if coef == -1 and var.name == name]
-            if len(aux) == 1:
-                rest = sum(out.get(var, 0.0) * coef for var, coef in row.items() if var is not aux[0])
-                out[aux[0]] = max(rest, 0.0)
-    return out

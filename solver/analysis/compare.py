@@ -23,11 +23,13 @@ import pulp
 
 from .. import backends
 from ..allocation import Allocation
-from ..clearing import ClearOptions, Solution, assemble, clear
+from ..clearing import ClearOptions, assemble, clear
 from ..eligibility import presolve
 from ..market import Funder, Market, Pledge
 from ..model import ClearingModel
+from ..outcome import Outcome as SolverOutcome     # Outcome here is a baseline's
 from ..pools import make_pools
+from ..solution import read_solution
 from .common import QUIET, Progress, Usage, build_allocation, submarket
 
 UNLIMITED = 10**15          # cents: more than any market pays
@@ -107,11 +109,9 @@ def _narrow_money_first(sub: Market, part: Allocation, breadth: dict[str, int], 
     model.prob.sense = pulp.LpMinimize
     model.prob.setObjective(pulp.lpSum(weight[p] * var for (p, _), var in model.pay.items()))
     report = backends.solve(model.prob, backend, time_limit=30)
-    if report.outcome not in ("optimal", "feasible"):
+    if not report.outcome.found:
         return part
-    accepted = model.accepted()
-    solution = Solution(accepted, model.component_pays(accepted))
-    return assemble(sub, pools, pre, model, solution, "optimal")
+    return assemble(sub, pools, pre, read_solution(model), SolverOutcome.OPTIMAL)
 
 
 def alone(market: Market, backend: str = "cbc", progress: Progress = QUIET) -> Allocation:

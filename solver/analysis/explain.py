@@ -25,6 +25,7 @@ from ..eligibility import presolve
 from ..market import Market, Pledge
 from ..model import ClearingModel
 from ..money import format_money_grouped
+from ..outcome import Outcome
 from ..pools import Pool, make_pools
 from .common import QUIET, Progress, add_pledge, money_of
 
@@ -128,7 +129,7 @@ def least_extra(market: Market, challenge_id: str, keep_value: float, backend: s
     # Least extra money first; a tiny cost term picks the cheaper of equally cheap completions.
     model.prob.setObjective(pulp.lpSum(mine.values()) + 1e-7 * model.cost)
     report = backends.solve(model.prob, backend, time_limit=60)
-    if report.outcome not in ("optimal", "feasible"):
+    if not report.outcome.found:
         return None, [], 0.0
     paid = sum(max(v.varValue or 0.0, 0.0) for v in mine.values()) * model.money_unit
     cents = max(int(math.ceil(paid - 1e-4)), 0)
@@ -168,7 +169,7 @@ def lp_duals(market: Market, backend: str) -> dict[int, float | None]:
     out: dict[int, float | None] = {}
     for pool in pools:
         row = model.prob.get_constraint_by_name(f"pledged_{pool.index}")
-        if report.outcome != "optimal":
+        if report.outcome != Outcome.OPTIMAL:
             out[pool.index] = None
         elif row is None:
             out[pool.index] = 0.0                # the pool can pay for nothing eligible

@@ -5,12 +5,15 @@ import pytest
 from solver import backends, cost_ahead
 from solver import generate as generator
 from solver.clearing import ClearOptions, clear
-from solver.cost_ahead import CostAhead, keep_value_row
+from solver.cost_ahead import CostAhead
 from solver.eligibility import presolve
 from solver.loading import parse_market
 from solver.model import ClearingModel
+from solver.outcome import Outcome
+from solver.phases import CostPhase
 from solver.pools import make_pools
-from solver.solving import COST_PHASE_HIGHS, Solution, start_values, value_of
+from solver.solution import Solution, keep_value_row, start_values, value_of
+from solver.solving import COST_PHASE_HIGHS
 from solver.verify import verify_allocation
 from tests.solver.helpers import without_solver
 
@@ -150,13 +153,17 @@ def test_merged_parts_say_started_early_only_when_every_part_did():
     from solver.parts import _merge_phases, _PartResult
 
     def part(*phases):
-        return _PartResult((), {}, "optimal", list(phases), {}, 0.0, 0.0)
-    early = {"phase": "cost", "outcome": "optimal", "seconds": 1.0, "started_early": True}
-    late = {"phase": "cost", "outcome": "optimal", "seconds": 2.0}
-    both = _merge_phases([part(early), part(dict(early))])
-    assert both == [{"phase": "cost", "outcome": "optimal", "models": 2, "seconds": 2.0, "started_early": True}]
+        return _PartResult((), {}, Outcome.OPTIMAL, phases, {}, 0.0, 0.0)
+
+    def documents(phases):
+        return [phase.to_document() for phase in phases]
+    early = CostPhase(Outcome.OPTIMAL, seconds=1.0, started_early=True)
+    late = CostPhase(Outcome.OPTIMAL, seconds=2.0)
+    both = _merge_phases([part(early), part(early)])
+    assert documents(both) == [{"phase": "cost", "outcome": "optimal", "models": 2, "seconds": 2.0,
+                                "started_early": True}]
     mixed = _merge_phases([part(early), part(late)])
-    assert mixed == [{"phase": "cost", "outcome": "optimal", "models": 2, "seconds": 3.0}]
+    assert documents(mixed) == [{"phase": "cost", "outcome": "optimal", "models": 2, "seconds": 3.0}]
 
 
 def test_a_background_run_keeps_its_time_limit_and_one_thread_when_asked():

@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 
 from solver import backends
 from solver.clearing import ClearOptions, clear
-from solver.solving import value_of, warm_start
 from solver.greedy import greedy_start
 from solver.loading import load_market
 from solver.model import Restrictions
+from solver.outcome import Outcome
+from solver.solution import value_of, warm_start
 from solver.verify import verify_allocation
 from tests.property.strategies import markets
 from tests.solver.helpers import actor, bid, market, model_of
@@ -145,7 +146,7 @@ def test_a_time_limit_keeps_at_least_the_greedy_value(backend, monkeypatch):
 
     def stopped(prob, backend, **kwargs):
         report = real(prob, backend, **kwargs)
-        return backends.SolveReport("none", None, None, report.seconds)
+        return backends.SolveReport(Outcome.NONE, None, None, report.seconds)
 
     monkeypatch.setattr(backends, "solve", stopped)
     allocation = clear(parsed, options)

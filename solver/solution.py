@@ -1,0 +1,92 @@
+"""An allocation of a clearing model as the solving steps pass it around, and what they do with one.
+
+The greedy start (greedy.py), the early cost phase (cost_ahead.py) and the lexicographic solve
+(solving.py) all read allocations back from the model, count their value, hand them to a solver as
+starts and keep their value in phase 2's row; they share it from here, so none imports another.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pulp
+
+from .market import Bid
+from .model import ClearingModel
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    accepted: list[Bid]                         # model order
+    pays: dict[tuple[int, str], float]          # money per (pool, component)
+
+
+def read_solution(model: ClearingModel, value: Callable[[pulp.LpVariable], float | None] | None = None
+                  ) -> Solution:
+    """The allocation the model's variables hold: by default what the solver wrote into them, else as
+    `value` reads each variable."""
+    if value is None:
+        accepted = model.accepted()
+        return Solution(accepted, model.component_pays(accepted))
+    accepted = model.accepted(value)
+    return Solution(accepted, model.component_pays(accepted, value))
+
+
+def value_of(model: ClearingModel, solution: Solution) -> float:
+    """The value the accepted bids deliver, counted exactly from the market, not from the solver."""
+    covered = _covered(solution.accepted)
+    total: float = 0
+    for challenge in model.challenges:          # a challenge outside the model has no accepted bid
+        if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical):
+            total += challenge.value
+            total += sum(k.value for k in challenge.components
+                         if not k.critical and covered.get(k.key, 0) >= k.quantity)
+    return total
+
+
+def _covered(accepted: list[Bid]) -> dict[str, int]:
+    covered: dict[str, int] = {}
+    for bid in accepted:
+        for item in bid.items:
+            covered[item.component] = covered.get(item.component, 0) + item.quantity
+    return covered
+
+
+def warm_start(model: ClearingModel, solution: Solution) -> None:
+    """Set every variable's initial value to the allocation `solution`."""
+    for var, value in start_values(model, solution).items():
+        var.setInitialValue(value)
+
+
+def start_values(model: ClearingModel, solution: Solution) -> dict[pulp.LpVariable, float]:
+    """A value for every variable of the model: the allocation `solution` as a solver's start."""
+    accepted = {b.id for b in solution.accepted}
+    covered = _covered(solution.accepted)
+    out: dict[pulp.LpVariable, float] = {}
+    for bid_id, var in model.accept.items():
+        out[var] = 1 if bid_id in accepted else 0
+    for challenge in model.challenges:
+        out[model.done[challenge.id]] = (
+            1 if all(covered.get(k.key, 0) >= k.quantity for k in challenge.components if k.critical) else 0)
+    for key, var in model.funded.items():
+        out[var] = 1 if covered.get(key, 0) >= model.components[key].quantity else 0
+    class_pays = model.class_pays(solution.pays)
+    for pk, var in model.pay.items():
+        # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
+        out[var] = max(class_pays.get(pk, 0.0), 0.0)
+    # A start must set the model's auxiliary sums too (matched_i: the non-matching pay into challenge
+    # i), else a solver sees it break their rows: each is the rest of its defining row.
+    for i in range(len(model.challenges)):
+        name = f"matched_{i}"
+        row = model.prob.get_constraint_by_name(name)
+        if row is not None:
+            aux = [var for var, coef in row.items() if coef == -1 and var.name == name]
+            if len(aux) == 1:
+                rest = sum(out.get(var, 0.0) * coef for var, coef in row.items() if var is not aux[0])
+                out[aux[0]] = max(rest, 0.0)
+    return out
+
+
+def keep_value_row(model: ClearingModel, at_least: float) -> pulp.LpConstraint:
+    """Phase 2's row: value >= at_least (the same row whether phase 2 starts early or late)."""
+    return pulp.LpConstraint(model.value, pulp.LpConstraintGE, "keep_value", at_least)
