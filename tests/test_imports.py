@@ -17,14 +17,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("solver", "market", "web")
 
-# Circles known and owned elsewhere, each to be removed with its fix (the modules of one circle).
-ALLOWED: tuple[frozenset[str], ...] = (
-    # init_app imports views to register them; views import the error helpers from the package's
-    # __init__ (issue 13, point 3: the API's error helpers get their own module).
-    frozenset({"web.api", "web.api.views"}),
-)
-
-
 def module_files() -> dict[str, Path]:
     """Every module of the packages, by dotted name (a package by its own name)."""
     modules: dict[str, Path] = {}
@@ -125,11 +117,6 @@ def test_circles_are_found():
 
 def test_no_import_circle_between_the_house_modules():
     graph = import_graph()
-    found = [c for c in circles(graph) if c not in ALLOWED]
+    found = circles(graph)
     assert not found, "import circles:\n" + "\n".join(describe(c, graph) for c in found)
 
-
-def test_every_allowed_circle_still_exists():
-    """An allowlist entry whose circle is gone must go too."""
-    found = circles(import_graph())
-    assert [c for c in ALLOWED if c not in found] == []
