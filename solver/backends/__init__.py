@@ -17,8 +17,8 @@ from .cbc import _cbc, _solve_cbc
 from .common import BackendError, SolveReport
 from .highs import BackgroundRun, ImprovingHook, _solve_highs, highs_threads, use_one_thread
 
-__all__ = ["BACKENDS", "BackendError", "BackgroundRun", "ImprovingHook", "SolveReport", "available", "highs_threads",
-           "solve", "use_one_thread"]
+__all__ = ["BACKENDS", "BackendError", "BackgroundRun", "ImprovingHook", "SolveReport", "available", "dual",
+           "highs_threads", "solve", "use_one_thread", "variable_count"]
 
 BACKENDS = ("cbc", "highs")
 
@@ -53,3 +53,18 @@ def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None
     else:
         report = _solve_highs(prob, time_limit, gap, abs_gap, warm_start, highs_options, on_improving)
     return SolveReport(report[0], report[1], report[2], time.perf_counter() - started)
+
+
+# -- what the engine reads from PuLP beyond its modelling API ----------------------------------------
+
+def variable_count(prob: pulp.LpProblem) -> int:
+    """How many variables `prob` has, from PuLP's registry of them. prob.variables() would register every
+    nonzero of every row again (seconds on big models); a model whose variables were all added through the
+    problem (prob.add_variable, or rows and an objective added to it) has them all registered already."""
+    return len(prob._variables)
+
+
+def dual(row: pulp.LpConstraint) -> float | None:
+    """The row's dual value after an LP solve; None when the backend gave none (CBC on a MIP, no solution)."""
+    pi: float | None = row.pi
+    return pi
