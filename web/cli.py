@@ -10,19 +10,18 @@ whose password it prints once; a database that has any round is left as it is.
 from __future__ import annotations
 
 import secrets
-import sys
 from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
-from market import migrate, services
-from market.cli import database_or_exit, main
-from market.db import database_url, make_engine, make_sessionmaker
+from market import services
+from market.cli import database_or_exit, engine_or_exit, main
+from market.db import make_sessionmaker
 from market.errors import MarketDomainError
 from market.models import Role, Round
+from solver.cli import EXIT_INVALID, fail
 from solver.loading import MarketError, load_market
 
 import web
@@ -31,19 +30,6 @@ DEMO_MARKET = Path(web.__file__).resolve().parents[1] / "fixtures" / "water-sdg6
 DEMO_ANALYST = "analyst@demo.swarm"
 
 __all__ = ["main"]
-
-
-def _prepared() -> tuple[object, str]:
-    url = database_url()
-    engine = make_engine(url)
-    try:
-        if migrate.prepare(engine, url):
-            click.echo(f"set up a new database at {make_url(url).render_as_string(hide_password=True)}", err=True)
-    except migrate.NotReady as exc:
-        engine.dispose()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1 if exc.unreachable else 2)
-    return engine, url
 
 
 def seed_demo(sessions: object, market_file: Path = DEMO_MARKET) -> tuple[int, str] | None:
@@ -70,16 +56,13 @@ def serve(port: int, host: str) -> None:
 
     from web import create_app
 
-    engine, url = _prepared()
-    try:
+    with engine_or_exit() as (engine, url):
         seeded = None
         if DEMO_MARKET.exists():
             try:
                 seeded = seed_demo(make_sessionmaker(engine))
             except (MarketError, MarketDomainError) as exc:
                 click.echo(f"warning: the demo round was not imported: {exc}", err=True)
-    finally:
-        engine.dispose()
     if seeded is not None:
         round_id, password = seeded
         click.echo(f"Imported {DEMO_MARKET.name} as the open demo round {round_id}.")
@@ -106,8 +89,7 @@ def user() -> None:
 def user_create(email: str, name: str, role: str, password: str) -> None:
     """Create an account (any role: analysts and admins are made only here)."""
     if len(password) < 8:
-        click.echo("error: the password needs at least 8 characters", err=True)
-        sys.exit(2)
+        fail("the password needs at least 8 characters", EXIT_INVALID)
     with database_or_exit() as sessions, sessions.begin() as session:
         created = services.create_user(session, None, email, name, role, generate_password_hash(password))
         line = f"created {created.role} {created.email} (user {created.id})"
