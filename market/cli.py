@@ -1,4 +1,4 @@
-"""`swarm`: the engine's commands (validate, solve, verify) plus the database and rounds.
+"""The market's commands of `swarm`: the database and rounds (web/cli.py assembles the program).
 
     swarm db upgrade | db current
     swarm import MARKET            -> the new round's id as the last line
@@ -13,7 +13,6 @@ with "run `swarm db upgrade`". Exit codes: 0 done, 2 invalid input or unknown ro
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,7 +22,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from solver import cli as solver_cli
 from solver.cli import EXIT_FAILED, EXIT_INVALID, fail, load_or_exit, solver_option, summary, write_output
 from solver.clearing import ClearOptions
 from solver.money import format_money_grouped
@@ -32,16 +30,6 @@ from . import migrate, services
 from .db import database_url, make_engine, make_sessionmaker
 from .errors import ClearingFailed, Conflict, MarketDomainError
 from .models import Bid, Pledge, Round, RoundStatus
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log model sizes and timings.")
-def main(verbose: bool) -> None:
-    """Swarm Market: clear funder-swarm challenge markets, and run them in rounds over time."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
-
-
-for _name, _command in solver_cli.main.commands.items():
-    main.add_command(_command, _name)
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -102,7 +90,7 @@ def database_or_exit() -> Iterator[sessionmaker[Session]]:
             fail(str(exc), EXIT_INVALID)
 
 
-@main.group()
+@click.group()
 def db() -> None:
     """The database: SWARM_DATABASE_URL, else instance/swarm.sqlite3 here."""
 
@@ -126,7 +114,7 @@ def db_current() -> None:
     click.echo(f"database {_shown(url)}: revision {current or '(none)'}, latest {head} ({note})")
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("market_file", metavar="MARKET")
 def import_(market_file: str) -> None:
     """Create an open round from a market file; the last line printed is the new round's id."""
@@ -142,7 +130,7 @@ def import_(market_file: str) -> None:
     click.echo(str(round_id))
 
 
-@main.command("export")
+@click.command("export")
 @click.argument("round_id", metavar="ROUND", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
 def export(round_id: int, output: str | None) -> None:
@@ -154,7 +142,7 @@ def export(round_id: int, output: str | None) -> None:
         click.echo(f"round {round_id} written to {output}")
 
 
-@main.command("clear")
+@click.command("clear")
 @click.argument("round_id", metavar="ROUND", type=int)
 @solver_option
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve.")
@@ -176,7 +164,7 @@ def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | N
     click.echo(f"run {cleared.run_id} recorded as the result of round {round_id}")
 
 
-@main.command("rounds")
+@click.command("rounds")
 def rounds() -> None:
     """List the rounds: id, status, pledges, bids, name."""
     with database_or_exit() as sessions:
@@ -188,7 +176,3 @@ def rounds() -> None:
             for rnd in services.list_rounds(session):
                 click.echo(f"{rnd.id:>5}  {rnd.status:<8} {pledges.get(rnd.id, 0):>5} pledges {bids.get(rnd.id, 0):>5} "
                            f"bids  {rnd.name}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,9 @@
-"""`swarm`: the command line. The only module of the engine that prints."""
+"""The engine's commands of `swarm` (validate, solve, verify, generate and the analyst tools), and the helpers
+every command of `swarm` shares. web/cli.py assembles the program. The only module of the engine that prints."""
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Iterator, NoReturn
@@ -80,14 +80,7 @@ def load_or_exit(path: str) -> Market:
     return market
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log model sizes and timings.")
-def main(verbose: bool) -> None:
-    """Swarm Market: clear funder-swarm challenge markets."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
-
-
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 def validate(market_file: str) -> None:
     """Check a market file; print every problem, or a one-line summary."""
@@ -99,7 +92,7 @@ def validate(market_file: str) -> None:
                f"{format_money_grouped(pledged)} {market.currency} pledged")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write the allocation "
               "(default: <market name>.allocation.json here; - for standard output).")
@@ -125,7 +118,7 @@ def solve(market_file: str, output: str | None, backend: str, time_limit: float 
         click.echo(f"allocation written to {target}")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="ALLOCATION")
 def verify(market_file: str, allocation_file: str) -> None:
@@ -152,7 +145,7 @@ def verify(market_file: str, allocation_file: str) -> None:
                f"{format_money_grouped(totals['returned'])}")
 
 
-@main.command()
+@click.command()
 @click.option("--size", type=click.Choice(list(generator.SIZES), case_sensitive=False),
               help="A named benchmark size; --challenges/--funders/--actors override its numbers.")
 @click.option("--challenges", type=click.IntRange(min=1), help="Number of challenges.")
@@ -292,7 +285,7 @@ def _mean(value: object) -> str:
     return "-" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @solver_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"pooled": {...}, "greedy": {...}, "alone": {...}}.')
@@ -342,7 +335,7 @@ def compare(market_file: str, backend: str, as_json: bool, out_dir: str | None) 
         click.echo(f"  allocations written to {out_dir}/pooled|greedy|alone.allocation.json")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="[ALLOCATION]", required=False)
 @solver_option
@@ -396,7 +389,7 @@ def explain(market_file: str, allocation_file: str | None, backend: str, step: f
                    f"{_num(m.value_gain):>12}  {m.per_unit * 1000:>9.2f}  {dual:>17}")
 
 
-@main.command()
+@click.command()
 @click.argument("allocation_a", metavar="ALLOCATION_A")
 @click.argument("allocation_b", metavar="ALLOCATION_B")
 def diff(allocation_a: str, allocation_b: str) -> None:
@@ -409,7 +402,7 @@ def diff(allocation_a: str, allocation_b: str) -> None:
     click.echo(describe_diff(changes, "A", "B"))
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.option("--add-pledge", "add", multiple=True, metavar="AMOUNT[:SCOPE]",
               help="Add an unscoped pledge, or one scoped to SCOPE: challenge ids, challenge/component keys or "
@@ -437,7 +430,7 @@ def whatif(market_file: str, add: tuple[str, ...], drop: tuple[str, ...], scale:
             click.echo(f"  why {entry.challenge} is lost: {'; '.join(entry.reasons)}")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="ALLOCATION")
 @click.option("--runs", type=click.IntRange(min=1, max=10_000_000), default=10000, show_default=True)
@@ -473,7 +466,7 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
                "components delivered (± one standard error)")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.option("--scale-pledges", "scale", metavar="START:STOP:COUNT",
               help="Clear with every pledge scaled by COUNT factors from START to STOP.")
@@ -522,7 +515,7 @@ def sweep(market_file: str, scale: str | None, target_ranges: tuple[str, ...], d
     click.echo(f"table written to {target}")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="ALLOCATION")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The HTML file (default: <market>.report.html).")
@@ -547,7 +540,3 @@ def report(market_file: str, allocation_file: str, output: str | None, sweep_fil
     write_file(target, render_report(market, doc, sweep_doc))
     size = Path(target).stat().st_size
     click.echo(f"report written to {target} ({size / 1e6:.1f} MB, self-contained: opens without network)")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,7 @@ import pathlib
 
 from click.testing import CliRunner
 
-from solver.cli import main
+from web.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"

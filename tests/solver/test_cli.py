@@ -7,7 +7,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from solver.cli import main
+from web.cli import main
 
 MARKET = {
     "format": "swarm-market/1", "name": "cli-market",

@@ -12,7 +12,7 @@ from solver.verify import verify_allocation
 
 
 def run(*args):
-    return CliRunner().invoke(__import__("solver.cli", fromlist=["main"]).main, [str(a) for a in args])
+    return CliRunner().invoke(__import__("web.cli", fromlist=["main"]).main, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
