@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from solver.cli import EXIT_FAILED, EXIT_INVALID, fail, load_or_exit, solver_option, summary, write_output
+from solver.cli import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_exit, no_explain_option, solver_option,
+                        summary, write_output)
 from solver.clearing import ClearOptions
 from solver.money import format_money_grouped
 
@@ -146,8 +147,8 @@ def export(round_id: int, output: str | None) -> None:
 @click.argument("round_id", metavar="ROUND", type=int)
 @solver_option
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve.")
-@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap at which to stop.")
-@click.option("--no-explain", is_flag=True, help="Skip the extra solves that explain unfunded challenges.")
+@gap_option
+@no_explain_option
 def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | None, no_explain: bool) -> None:
     """Clear a round (closing it first if it is open), record the run and print the summary."""
     options = ClearOptions(backend=backend, time_limit=time_limit, gap=gap, explain=not no_explain)

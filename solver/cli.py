@@ -56,9 +56,13 @@ def write_output(target: str, text: str) -> bool:
     return True
 
 
-# --solver, the same for every command that clears
+# Options that mean the same wherever a command clears (solve, clear, the analyst tools)
 solver_option = click.option("--solver", "backend", type=click.Choice(backends.BACKENDS), default="cbc",
                              show_default=True, help="MIP backend.")
+gap_option = click.option("--gap", type=click.FloatRange(min=0, max=1),
+                          help="Relative optimality gap at which to stop.")
+no_explain_option = click.option("--no-explain", is_flag=True,
+                                 help="Skip the extra solves that explain unfunded challenges.")
 
 
 def _invalid(exc: MarketError) -> NoReturn:
@@ -99,8 +103,8 @@ def validate(market_file: str) -> None:
 @solver_option
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve; "
               "when it stops the search the best allocation found is returned with status feasible.")
-@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap at which to stop.")
-@click.option("--no-explain", is_flag=True, help="Skip the extra solves that explain unfunded challenges.")
+@gap_option
+@no_explain_option
 def solve(market_file: str, output: str | None, backend: str, time_limit: float | None, gap: float | None,
           no_explain: bool) -> None:
     """Clear a market: print a summary and write the allocation."""
