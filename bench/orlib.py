@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib"
-SWARM = [sys.executable, "-m", "solver.cli"]
+SWARM = [sys.executable, "-m", "web.cli"]
 
 
 def markets(only: str | None) -> list[tuple[str, Path, dict | None]]:

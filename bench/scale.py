@@ -96,7 +96,7 @@ def peak_mb(usage: resource.struct_rusage) -> float:
 def generated(size: str, folder: Path) -> Path:
     path = folder / f"{size}-seed{SEED}.json"
     if not path.exists():
-        subprocess.run([sys.executable, "-m", "solver.cli", "generate", "--size", size, "--seed", str(SEED),
+        subprocess.run([sys.executable, "-m", "web.cli", "generate", "--size", size, "--seed", str(SEED),
                         "-o", str(path)], check=True, cwd=ROOT, capture_output=True)
     return path
 
@@ -119,7 +119,7 @@ def run_generated(path: Path, backend: str, limit: float | None, gap: float | No
 def run_cli(path: Path, backend: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "allocation.json"
-        command = [sys.executable, "-m", "solver.cli", "solve", str(path), "-o", str(out), "--solver", backend]
+        command = [sys.executable, "-m", "web.cli", "solve", str(path), "-o", str(out), "--solver", backend]
         started = time.perf_counter()
         pid = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).pid
         _, status, usage = os.wait4(pid, 0)

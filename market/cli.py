@@ -1,4 +1,4 @@
-"""`swarm`: the engine's commands (validate, solve, verify) plus the database and rounds.
+"""The market's commands of `swarm`: the database and rounds (web/cli.py assembles the program).
 
     swarm db upgrade | db current
     swarm import MARKET            -> the new round's id as the last line
@@ -13,12 +13,8 @@ with "run `swarm db upgrade`". Exit codes: 0 done, 2 invalid input or unknown ro
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import NoReturn
 
 import click
 from sqlalchemy import Engine, func, select
@@ -26,8 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from solver import backends
-from solver import cli as solver_cli
+from solver.cli import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_exit, no_explain_option, solver_option,
+                        summary, write_output)
 from solver.clearing import ClearOptions
 from solver.money import format_money_grouped
 
@@ -35,25 +31,6 @@ from . import migrate, services
 from .db import database_url, make_engine, make_sessionmaker
 from .errors import ClearingFailed, Conflict, MarketDomainError
 from .models import Bid, Pledge, Round, RoundStatus
-
-EXIT_INVALID = 2
-EXIT_FAILED = 1
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log model sizes and timings.")
-def main(verbose: bool) -> None:
-    """Swarm Market: clear funder-swarm challenge markets, and run them in rounds over time."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
-
-
-for _name, _command in solver_cli.main.commands.items():
-    main.add_command(_command, _name)
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -65,35 +42,56 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _engine() -> tuple[Engine, str]:
+@contextmanager
+def _engine() -> Iterator[tuple[Engine, str]]:
+    """The database's engine (disposed after) and URL, whatever its revision; exit 1 if the URL is unusable."""
     url = database_url()
     try:
-        return make_engine(url), url
+        engine = make_engine(url)
     except Exception as exc:  # a malformed URL, a missing driver
-        _fail(f"cannot use the database {url!r}: {exc}")
+        fail(f"cannot use the database {url!r}: {exc}")
+    try:
+        yield engine, url
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _reachable_engine() -> Iterator[tuple[Engine, str]]:
+    """As `_engine`, for the db commands: a database that cannot be reached is one line and exit 1."""
+    with _engine() as (engine, url):
+        try:
+            yield engine, url
+        except OperationalError as exc:
+            fail(f"cannot reach the database at {_shown(url)}: {_first_line(exc.orig)}")
+
+
+@contextmanager
+def engine_or_exit() -> Iterator[tuple[Engine, str]]:
+    """The database's engine (disposed after) and URL, at the latest migration: a brand-new, empty SQLite
+    database is set up first; any other not at the latest migration is refused (exit 2; 1 if unreachable)."""
+    with _engine() as (engine, url):
+        try:
+            if migrate.prepare(engine, url):       # the rule the web app shares
+                click.echo(f"set up a new database at {_shown(url)}", err=True)
+        except migrate.NotReady as exc:
+            fail(str(exc), EXIT_FAILED if exc.unreachable else EXIT_INVALID)
+        yield engine, url
 
 
 @contextmanager
 def database_or_exit() -> Iterator[sessionmaker[Session]]:
     """Sessions on a database at the latest migration; domain errors become one-line messages."""
-    engine, url = _engine()
-    try:
-        try:
-            if migrate.prepare(engine, url):       # the rule the web app shares
-                click.echo(f"set up a new database at {_shown(url)}", err=True)
-        except migrate.NotReady as exc:
-            _fail(str(exc), EXIT_FAILED if exc.unreachable else EXIT_INVALID)
+    with engine_or_exit() as (engine, _):
         try:
             yield make_sessionmaker(engine)
         except (ClearingFailed, Conflict) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except MarketDomainError as exc:
-            _fail(str(exc), EXIT_INVALID)
-    finally:
-        engine.dispose()
+            fail(str(exc), EXIT_INVALID)
 
 
-@main.group()
+@click.group()
 def db() -> None:
     """The database: SWARM_DATABASE_URL, else instance/swarm.sqlite3 here."""
 
@@ -102,36 +100,26 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply the migrations (to the latest by default)."""
-    engine, url = _engine()
-    try:
+    with _reachable_engine() as (engine, url):
         migrate.upgrade(engine, revision)
         click.echo(f"database {_shown(url)} is at revision {migrate.current(engine)}")
-    except OperationalError as exc:
-        _fail(f"cannot reach the database at {_shown(url)}: {_first_line(exc.orig)}")
-    finally:
-        engine.dispose()
 
 
 @db.command("current")
 def db_current() -> None:
     """Show the database's revision and the latest one."""
-    engine, url = _engine()
-    try:
+    with _reachable_engine() as (engine, url):
         current = migrate.current(engine)
-    except OperationalError as exc:
-        _fail(f"cannot reach the database at {_shown(url)}: {_first_line(exc.orig)}")
-    finally:
-        engine.dispose()
     head = migrate.head()
     note = "up to date" if current == head else "run `swarm db upgrade`"
     click.echo(f"database {_shown(url)}: revision {current or '(none)'}, latest {head} ({note})")
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("market_file", metavar="MARKET")
 def import_(market_file: str) -> None:
     """Create an open round from a market file; the last line printed is the new round's id."""
-    market = solver_cli.load_or_exit(market_file)
+    market = load_or_exit(market_file)
     with database_or_exit() as sessions:
         with sessions.begin() as session:
             rnd = services.import_market(session, None, market)
@@ -143,7 +131,7 @@ def import_(market_file: str) -> None:
     click.echo(str(round_id))
 
 
-@main.command("export")
+@click.command("export")
 @click.argument("round_id", metavar="ROUND", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
 def export(round_id: int, output: str | None) -> None:
@@ -151,24 +139,16 @@ def export(round_id: int, output: str | None) -> None:
     with database_or_exit() as sessions:
         with sessions.begin() as session:
             document = services.export_round(session, None, round_id)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if output is None or output == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror}")
-    click.echo(f"round {round_id} written to {output}")
+    if write_output("-" if output is None else output, json.dumps(document, indent=2, ensure_ascii=False) + "\n"):
+        click.echo(f"round {round_id} written to {output}")
 
 
-@main.command("clear")
+@click.command("clear")
 @click.argument("round_id", metavar="ROUND", type=int)
-@click.option("--solver", "backend", type=click.Choice(backends.BACKENDS), default="cbc", show_default=True,
-              help="MIP backend.")
+@solver_option
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve.")
-@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap at which to stop.")
-@click.option("--no-explain", is_flag=True, help="Skip the extra solves that explain unfunded challenges.")
+@gap_option
+@no_explain_option
 def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | None, no_explain: bool) -> None:
     """Clear a round (closing it first if it is open), record the run and print the summary."""
     options = ClearOptions(backend=backend, time_limit=time_limit, gap=gap, explain=not no_explain)
@@ -181,11 +161,11 @@ def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | N
         if status == RoundStatus.OPEN:
             click.echo(f"round {round_id} closed")
         cleared = services.clear_round(sessions, None, round_id, options)
-    click.echo(solver_cli.summary(cleared.market, cleared.allocation))
+    click.echo(summary(cleared.market, cleared.allocation))
     click.echo(f"run {cleared.run_id} recorded as the result of round {round_id}")
 
 
-@main.command("rounds")
+@click.command("rounds")
 def rounds() -> None:
     """List the rounds: id, status, pledges, bids, name."""
     with database_or_exit() as sessions:
@@ -197,7 +177,3 @@ def rounds() -> None:
             for rnd in services.list_rounds(session):
                 click.echo(f"{rnd.id:>5}  {rnd.status:<8} {pledges.get(rnd.id, 0):>5} pledges {bids.get(rnd.id, 0):>5} "
                            f"bids  {rnd.name}")
-
-
-if __name__ == "__main__":
-    main()

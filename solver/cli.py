@@ -1,9 +1,9 @@
-"""`swarm`: the command line. The only module of the engine that prints."""
+"""The engine's commands of `swarm` (validate, solve, verify, generate and the analyst tools), and the helpers
+every command of `swarm` shares. web/cli.py assembles the program. The only module of the engine that prints."""
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Iterator, NoReturn
@@ -30,6 +30,41 @@ EXIT_INVALID = 2
 EXIT_FAILED = 1
 
 
+# -- what every command of `swarm` shares (market/cli.py and web/commands.py use these too) ----------------
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """`error: message` on stderr and exit: 1 for a failure, EXIT_INVALID (2) for input that cannot be used."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def write_file(path: str, text: str) -> None:
+    """Write `text` to the file `path`, or fail (exit 1) saying why it cannot be written."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror}")
+
+
+def write_output(target: str, text: str) -> bool:
+    """`-o TARGET`: `text` to standard output when TARGET is "-", else to that file (as `write_file`). True
+    when it went to a file, and the caller says where; after "-" the caller prints nothing else on stdout."""
+    if target == "-":
+        sys.stdout.write(text)
+        return False
+    write_file(target, text)
+    return True
+
+
+# Options that mean the same wherever a command clears (solve, clear, the analyst tools)
+solver_option = click.option("--solver", "backend", type=click.Choice(backends.BACKENDS), default="cbc",
+                             show_default=True, help="MIP backend.")
+gap_option = click.option("--gap", type=click.FloatRange(min=0, max=1),
+                          help="Relative optimality gap at which to stop.")
+no_explain_option = click.option("--no-explain", is_flag=True,
+                                 help="Skip the extra solves that explain unfunded challenges.")
+
+
 def _invalid(exc: MarketError) -> NoReturn:
     click.echo(f"{exc.source}: invalid market, {len(exc.problems)} problem(s):", err=True)
     for problem in exc.problems:
@@ -49,19 +84,7 @@ def load_or_exit(path: str) -> Market:
     return market
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_FAILED)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log model sizes and timings.")
-def main(verbose: bool) -> None:
-    """Swarm Market: clear funder-swarm challenge markets."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
-
-
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 def validate(market_file: str) -> None:
     """Check a market file; print every problem, or a one-line summary."""
@@ -73,16 +96,15 @@ def validate(market_file: str) -> None:
                f"{format_money_grouped(pledged)} {market.currency} pledged")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write the allocation "
               "(default: <market name>.allocation.json here; - for standard output).")
-@click.option("--solver", "backend", type=click.Choice(backends.BACKENDS), default="cbc", show_default=True,
-              help="MIP backend.")
+@solver_option
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve; "
               "when it stops the search the best allocation found is returned with status feasible.")
-@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap at which to stop.")
-@click.option("--no-explain", is_flag=True, help="Skip the extra solves that explain unfunded challenges.")
+@gap_option
+@no_explain_option
 def solve(market_file: str, output: str | None, backend: str, time_limit: float | None, gap: float | None,
           no_explain: bool) -> None:
     """Clear a market: print a summary and write the allocation."""
@@ -91,22 +113,16 @@ def solve(market_file: str, output: str | None, backend: str, time_limit: float 
         allocation = clear(market, ClearOptions(backend=backend, time_limit=time_limit, gap=gap,
                                                 explain=not no_explain))
     except ClearingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     target = output or f"{Path(market_file).stem}.allocation.json"
-    text = allocation.to_json()
     if target == "-":
-        click.echo(summary(market, allocation), err=True)
-        sys.stdout.write(text)
-        return
-    try:
-        Path(target).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot write {target}: {exc.strerror}")
-    click.echo(summary(market, allocation))
-    click.echo(f"allocation written to {target}")
+        click.echo(summary(market, allocation), err=True)   # before the JSON, on stderr
+    if write_output(target, allocation.to_json()):
+        click.echo(summary(market, allocation))
+        click.echo(f"allocation written to {target}")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="ALLOCATION")
 def verify(market_file: str, allocation_file: str) -> None:
@@ -133,7 +149,7 @@ def verify(market_file: str, allocation_file: str) -> None:
                f"{format_money_grouped(totals['returned'])}")
 
 
-@main.command()
+@click.command()
 @click.option("--size", type=click.Choice(list(generator.SIZES), case_sensitive=False),
               help="A named benchmark size; --challenges/--funders/--actors override its numbers.")
 @click.option("--challenges", type=click.IntRange(min=1), help="Number of challenges.")
@@ -163,12 +179,10 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
     pledges = sum(len(f["pledges"]) for f in document["funders"])
     what = (f'market "{document["name"]}": {len(document["challenges"])} challenges, {len(document["funders"])} '
             f'funders, {pledges} pledges, {len(document["actors"])} actors, {bids} bids')
-    if output == "-":
-        sys.stdout.write(text)
+    if write_output(output, text):
+        click.echo(f"{what}; written to {output}")
+    else:
         click.echo(what, err=True)
-        return
-    _write(output, text)
-    click.echo(f"{what}; written to {output}")
 
 
 def _num(value: float) -> str:
@@ -256,11 +270,10 @@ def _analysis() -> Iterator[_Bar]:
         yield bar
     except AnalysisError as exc:
         bar.close()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        fail(str(exc), EXIT_INVALID)
     except ClearingError as exc:
         bar.close()
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         bar.close()
 
@@ -269,28 +282,16 @@ def _allocation_or_exit(path: str, market: Market | None) -> dict[str, object]:
     try:
         return load_allocation(path, market)
     except AnalysisError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror}")
-
-
-_SOLVER = click.option("--solver", "backend", type=click.Choice(backends.BACKENDS), default="cbc",
-                       show_default=True, help="MIP backend.")
+        fail(str(exc), EXIT_INVALID)
 
 
 def _mean(value: object) -> str:
     return "-" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
-@_SOLVER
+@solver_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"pooled": {...}, "greedy": {...}, "alone": {...}}.')
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Write the three allocations here.")
 def compare(market_file: str, backend: str, as_json: bool, out_dir: str | None) -> None:
@@ -305,9 +306,9 @@ def compare(market_file: str, backend: str, as_json: bool, out_dir: str | None) 
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            _fail(f"cannot create {out_dir}: {exc.strerror}")
+            fail(f"cannot create {out_dir}: {exc.strerror}")
         for name, outcome in outcomes.items():
-            _write(str(folder / f"{name}.allocation.json"), outcome.allocation.to_json())
+            write_file(str(folder / f"{name}.allocation.json"), outcome.allocation.to_json())
     if as_json:
         doc = {name: {**m, "spent": format_money(m["spent"]), "idle": format_money(m["idle"]),
                       "pledged": format_money(m["pledged"])} for name, m in metrics.items()}
@@ -338,10 +339,10 @@ def compare(market_file: str, backend: str, as_json: bool, out_dir: str | None) 
         click.echo(f"  allocations written to {out_dir}/pooled|greedy|alone.allocation.json")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="[ALLOCATION]", required=False)
-@_SOLVER
+@solver_option
 @click.option("--step", type=click.FloatRange(min=0, min_open=True, max=10), default=0.10, show_default=True,
               help="Marginal value of money: raise each pool by this fraction and re-clear.")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
@@ -392,7 +393,7 @@ def explain(market_file: str, allocation_file: str | None, backend: str, step: f
                    f"{_num(m.value_gain):>12}  {m.per_unit * 1000:>9.2f}  {dual:>17}")
 
 
-@main.command()
+@click.command()
 @click.argument("allocation_a", metavar="ALLOCATION_A")
 @click.argument("allocation_b", metavar="ALLOCATION_B")
 def diff(allocation_a: str, allocation_b: str) -> None:
@@ -405,7 +406,7 @@ def diff(allocation_a: str, allocation_b: str) -> None:
     click.echo(describe_diff(changes, "A", "B"))
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.option("--add-pledge", "add", multiple=True, metavar="AMOUNT[:SCOPE]",
               help="Add an unscoped pledge, or one scoped to SCOPE: challenge ids, challenge/component keys or "
@@ -414,7 +415,7 @@ def diff(allocation_a: str, allocation_b: str) -> None:
 @click.option("--scale-pledges", "scale", metavar="F", help="Multiply every pledge by F (rounded to the cent).")
 @click.option("--target", "target", multiple=True, metavar="CHALLENGE=R",
               help="Set a challenge's reliability target (R in (0, 1], or none).")
-@_SOLVER
+@solver_option
 def whatif(market_file: str, add: tuple[str, ...], drop: tuple[str, ...], scale: str | None,
            target: tuple[str, ...], backend: str) -> None:
     """Re-clear with changes (applied as: scale, drop, add, target) and print what differs."""
@@ -433,7 +434,7 @@ def whatif(market_file: str, add: tuple[str, ...], drop: tuple[str, ...], scale:
             click.echo(f"  why {entry.challenge} is lost: {'; '.join(entry.reasons)}")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="ALLOCATION")
 @click.option("--runs", type=click.IntRange(min=1, max=10_000_000), default=10000, show_default=True)
@@ -469,7 +470,7 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
                "components delivered (± one standard error)")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.option("--scale-pledges", "scale", metavar="START:STOP:COUNT",
               help="Clear with every pledge scaled by COUNT factors from START to STOP.")
@@ -482,7 +483,7 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
 @click.option("--in-process", is_flag=True, help="Run the clearings here one by one, without Dask.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Where to save the table as JSON (default: <market>.sweep.json here).")
-@_SOLVER
+@solver_option
 def sweep(market_file: str, scale: str | None, target_ranges: tuple[str, ...], drop_each_actor: bool, workers: int,
           scheduler: str | None, in_process: bool, output: str | None, backend: str) -> None:
     """Many independent clearings in parallel on Dask distributed; prints and saves the table."""
@@ -507,7 +508,7 @@ def sweep(market_file: str, scale: str | None, target_ranges: tuple[str, ...], d
                                                          else f"dask local cluster, {workers} worker processes"),
              "rows": [{**r, "pledged": format_money(r["pledged"]), "spent": format_money(r["spent"]),
                        "idle": format_money(r["idle"])} for r in rows]}
-    _write(target, json.dumps(saved, indent=2) + "\n")
+    write_file(target, json.dumps(saved, indent=2) + "\n")
     width = max([len(r["scenario"]) for r in rows] + [8])
     click.echo(f"{market.name or '(unnamed market)'}: {len(rows)} clearings ({saved['engine']})")
     click.echo(f"  {'scenario':<{width}}  {'pledged':>14}  {'value':>9}  {'done':>4}  {'spent':>14}  {'idle':>14}  status")
@@ -518,7 +519,7 @@ def sweep(market_file: str, scale: str | None, target_ranges: tuple[str, ...], d
     click.echo(f"table written to {target}")
 
 
-@main.command()
+@click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="ALLOCATION")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The HTML file (default: <market>.report.html).")
@@ -533,20 +534,13 @@ def report(market_file: str, allocation_file: str, output: str | None, sweep_fil
         try:
             sweep_doc = json.loads(Path(sweep_file).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            click.echo(f"error: {sweep_file}: no such file", err=True)
-            sys.exit(EXIT_INVALID)
+            fail(f"{sweep_file}: no such file", EXIT_INVALID)
         except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as exc:
-            click.echo(f"error: {sweep_file}: not valid JSON: {exc}", err=True)
-            sys.exit(EXIT_INVALID)
+            fail(f"{sweep_file}: not valid JSON: {exc}", EXIT_INVALID)
         if not isinstance(sweep_doc, dict) or sweep_doc.get("format") != "swarm-sweep/1":
-            click.echo(f'error: {sweep_file}: not a sweep result (expected "format": "swarm-sweep/1")', err=True)
-            sys.exit(EXIT_INVALID)
+            fail(f'{sweep_file}: not a sweep result (expected "format": "swarm-sweep/1")', EXIT_INVALID)
     from .analysis.report import render as render_report      # plotly loads only for this command
     target = output or f"{Path(market_file).stem}.report.html"
-    _write(target, render_report(market, doc, sweep_doc))
+    write_file(target, render_report(market, doc, sweep_doc))
     size = Path(target).stat().st_size
     click.echo(f"report written to {target} ({size / 1e6:.1f} MB, self-contained: opens without network)")
-
-
-if __name__ == "__main__":
-    main()

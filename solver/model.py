@@ -38,6 +38,7 @@ from typing import Callable
 
 import pulp
 
+from . import backends
 from .eligibility import RELIABILITY_SLACK, Presolve
 from .market import Actor, Bid, Challenge, Component, Market
 from .pools import Pool
@@ -353,7 +354,6 @@ class ClearingModel:
         return out
 
     def size(self) -> dict[str, int]:
-        # prob.variables() re-registers every nonzero (seconds on big models); every variable of this
-        # model was registered when it was added, so the registry's length is the count.
-        return {"variables": len(self.prob._variables), "constraints": self.prob.numConstraints(),
+        # Every variable here was added through prob.add_variable, so PuLP's registry counts them all.
+        return {"variables": backends.variable_count(self.prob), "constraints": self.prob.numConstraints(),
                 "binaries": len(self.accept) + len(self.done) + len(self.funded)}

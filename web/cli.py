@@ -1,163 +1,42 @@
-"""`swarm`: every command of market.cli (validate, solve, verify, db, import, export, clear, rounds) plus
+"""`swarm`, the command line: the one place it is assembled, from the commands each layer defines.
 
-    swarm serve [--port 5000] [--host 127.0.0.1]
-    swarm user create --email E --name N --role funder|actor|analyst|admin [--password P]   (else prompted)
+    solver/cli.py    one market file at a time: validate, solve, verify, generate, and the analyst tools
+    market/cli.py    the database and rounds: db, import, export, clear, rounds
+    web/commands.py  the web app and its accounts: serve, user, token
 
-`serve` runs the web app on werkzeug's development server. On a database with no rounds at all it first
-imports the repository's fixtures/water-sdg6.json as an open demo round and creates a demo analyst account
-whose password it prints once; a database that has any round is left as it is.
+Every command reports failures through solver/cli.py's helpers: one `error:` line on stderr, and exit 2 for
+input it cannot use, 1 for any other failure.
 """
 from __future__ import annotations
 
-import secrets
-import sys
-from pathlib import Path
+import logging
 
 import click
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from werkzeug.security import generate_password_hash
 
-from market import migrate, services
-from market.cli import database_or_exit, main
-from market.db import database_url, make_engine, make_sessionmaker
-from market.errors import MarketDomainError
-from market.models import Role, Round
-from solver.loading import MarketError, load_market
-
-import web
-
-DEMO_MARKET = Path(web.__file__).resolve().parents[1] / "fixtures" / "water-sdg6.json"
-DEMO_ANALYST = "analyst@demo.swarm"
+from market import cli as market_cli
+from solver import cli as solver_cli
+from web import commands as web_commands
 
 __all__ = ["main"]
 
-
-def _prepared() -> tuple[object, str]:
-    url = database_url()
-    engine = make_engine(url)
-    try:
-        if migrate.prepare(engine, url):
-            click.echo(f"set up a new database at {make_url(url).render_as_string(hide_password=True)}", err=True)
-    except migrate.NotReady as exc:
-        engine.dispose()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1 if exc.unreachable else 2)
-    return engine, url
-
-
-def seed_demo(sessions: object, market_file: Path = DEMO_MARKET) -> tuple[int, str] | None:
-    """On a database without rounds: the demo round and a demo analyst (round id, password); else None."""
-    with sessions.begin() as session:  # type: ignore[attr-defined]
-        if session.execute(select(Round.id).limit(1)).first() is not None:
-            return None
-        market = load_market(str(market_file))
-        round_id = services.import_market(session, None, market).id
-        password = None
-        if services.user_by_email(session, DEMO_ANALYST) is None:
-            password = secrets.token_urlsafe(12)
-            services.create_user(session, None, DEMO_ANALYST, "Demo analyst", Role.ANALYST.value,
-                                 generate_password_hash(password))
-        return round_id, password or ""
+COMMANDS: list[click.Command] = [
+    # one market file at a time
+    solver_cli.validate, solver_cli.solve, solver_cli.verify, solver_cli.generate,
+    # the analyst tools (solver/analysis)
+    solver_cli.compare, solver_cli.explain, solver_cli.whatif, solver_cli.diff, solver_cli.simulate,
+    solver_cli.sweep, solver_cli.report,
+    # rounds in a database
+    market_cli.db, market_cli.import_, market_cli.export, market_cli.clear_, market_cli.rounds,
+    # the web app and its accounts
+    web_commands.serve, web_commands.user, web_commands.token,
+]
 
 
-@main.command("serve")
-@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-def serve(port: int, host: str) -> None:
-    """Run the web app (development server; production: gunicorn "web:create_app()")."""
-    from werkzeug.serving import run_simple
-
-    from web import create_app
-
-    engine, url = _prepared()
-    try:
-        seeded = None
-        if DEMO_MARKET.exists():
-            try:
-                seeded = seed_demo(make_sessionmaker(engine))
-            except (MarketError, MarketDomainError) as exc:
-                click.echo(f"warning: the demo round was not imported: {exc}", err=True)
-    finally:
-        engine.dispose()
-    if seeded is not None:
-        round_id, password = seeded
-        click.echo(f"Imported {DEMO_MARKET.name} as the open demo round {round_id}.")
-        if password:
-            click.echo(f"Demo analyst: {DEMO_ANALYST} / {password}  (shown once; more accounts: "
-                       "swarm user create --role analyst ...)")
-    click.echo(f"Swarm Market on http://{host}:{port}/ : sign up as a funder or an actor; "
-               "analysts log in with an account made by `swarm user create --role analyst`.")
-    app = create_app({"DATABASE_URL": url})
-    run_simple(host, port, app, threaded=True, use_reloader=False)
-
-
-@main.group("user")
-def user() -> None:
-    """User accounts."""
-
-
-@user.command("create")
-@click.option("--email", required=True)
-@click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for when not given.")
-def user_create(email: str, name: str, role: str, password: str) -> None:
-    """Create an account (any role: analysts and admins are made only here)."""
-    if len(password) < 8:
-        click.echo("error: the password needs at least 8 characters", err=True)
-        sys.exit(2)
-    with database_or_exit() as sessions, sessions.begin() as session:
-        created = services.create_user(session, None, email, name, role, generate_password_hash(password))
-        line = f"created {created.role} {created.email} (user {created.id})"
-    click.echo(line)
-
-
-@main.group("token")
-def token() -> None:
-    """Personal API tokens (only their sha256 is stored; a new token is printed once)."""
-
-
-def _user_id(session: object, email: str) -> int:
-    found = services.user_by_email(session, email)  # type: ignore[arg-type]
-    if found is None:
-        raise click.ClickException(f"no account {email!r}")
-    return found.id
-
-
-@token.command("create")
-@click.option("--email", required=True, help="The account the token acts as.")
-@click.option("--name", default="", help="What the token is for.")
-def token_create(email: str, name: str) -> None:
-    """Make a token; the last line printed is the token itself."""
-    with database_or_exit() as sessions, sessions.begin() as session:
-        row, secret = services.create_token(session, None, _user_id(session, email), name)
-        line = f"created API token {row.id} ({row.prefix}...) for {email}; it is shown only now:"
-    click.echo(line, err=True)
-    click.echo(secret)
-
-
-@token.command("list")
-@click.option("--email", required=True)
-def token_list(email: str) -> None:
-    """An account's tokens: id, prefix, name, created, last used, revoked."""
-    with database_or_exit() as sessions, sessions.begin() as session:
-        lines = [f"{t.id}\t{t.prefix}...\t{t.name or '-'}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t"
-                 f"{'used ' + format(t.last_used_at, '%Y-%m-%d %H:%M') if t.last_used_at else 'never used'}\t"
-                 f"{'revoked' if t.revoked_at else 'active'}"
-                 for t in services.list_tokens(session, None, _user_id(session, email))]
-    click.echo("\n".join(lines) if lines else f"{email} has no API tokens")
-
-
-@token.command("revoke")
-@click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
-def token_revoke(token_id: int) -> None:
-    """Revoke a token by its id (see `swarm token list`)."""
-    with database_or_exit() as sessions, sessions.begin() as session:
-        row = services.revoke_token(session, None, token_id)
-        line = f"revoked API token {row.id} ({row.prefix}...)"
-    click.echo(line)
+@click.group(commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log model sizes and timings.")
+def main(verbose: bool) -> None:
+    """Swarm Market: clear funder-swarm challenge markets, and run them in rounds over time."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
 
 
 if __name__ == "__main__":

@@ -175,7 +175,8 @@ def lp_duals(market: Market, backend: str) -> dict[int, float | None]:
             out[pool.index] = 0.0                # the pool can pay for nothing eligible
         else:
             # The row is in model money units of `money_unit` cents; a currency unit is 100 cents.
-            out[pool.index] = None if row.pi is None else abs(row.pi) * 100 / model.money_unit
+            pi = backends.dual(row)
+            out[pool.index] = None if pi is None else abs(pi) * 100 / model.money_unit
     return out
 
 

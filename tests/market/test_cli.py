@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from solver.loading import load_market, parse_market
 
-from market.cli import main
+from web.cli import main
 
 from tests.small_market import market_doc
 
@@ -121,7 +121,7 @@ def test_the_default_database_is_instance_swarm_sqlite3(tmp_path, market_file, m
 
 def test_the_installed_command_imports_and_clears(tmp_path, market_file):
     env = {"SWARM_DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}", "PATH": "/usr/bin:/bin"}
-    swarm = [sys.executable, "-c", "from market.cli import main; main()"]
+    swarm = [sys.executable, "-c", "from web.cli import main; main()"]
     imported = subprocess.run(swarm + ["import", str(market_file)], capture_output=True, text=True, env=env,
                               check=True)
     round_id = imported.stdout.strip().splitlines()[-1]

@@ -8,7 +8,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from solver.cli import main
+from web.cli import main
 from solver.eligibility import presolve
 from solver.loading import parse_market
 from solver.market import Market

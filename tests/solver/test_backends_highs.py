@@ -1,4 +1,4 @@
-"""solver/backends.py's HiGHS route: the model passed to highspy in bulk (not through pulp.HiGHS).
+"""solver/backends/highs.py's HiGHS route: the model passed to highspy in bulk (not through pulp.HiGHS).
 
 Each problem is small enough to solve by hand; the expected optimum is in its docstring. The route must
 build the very model PuLP's own HiGHS interface builds (same columns in the same order, same rows, the
@@ -11,6 +11,7 @@ import pulp
 import pytest
 
 from solver import backends
+from solver.backends.highs import _pass_to_highs
 
 pytestmark = pytest.mark.skipif(not backends.available("highs"), reason="highspy is not installed")
 
@@ -59,7 +60,7 @@ def pulp_lp(prob):
 def our_lp(prob):
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    backends._pass_to_highs(h, prob)
+    _pass_to_highs(h, prob)
     return h.getLp()
 
 

@@ -1,4 +1,4 @@
-"""`swarm serve` and `swarm user create`, on top of every market.cli command."""
+"""`swarm serve` and `swarm user create` (web/commands.py), in the assembled `swarm` (web/cli.py)."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash
 from market.db import make_engine, make_sessionmaker
 from market.models import Round, User
 from tests.web_fixtures import run
-from web.cli import DEMO_ANALYST, main
+from web.cli import main
+from web.commands import DEMO_ANALYST
 
 
 @pytest.fixture

@@ -1,9 +1,4 @@
-"""The only module that talks to solver classes: CBC (bundled with PuLP) and HiGHS.
-
-Each backend runs a PuLP problem and reports one of four outcomes, plus the
-best bound where the backend tells it. Keeping this in one place makes a move
-to another PuLP version or solver a one-file change.
-"""
+"""HiGHS through highspy: the model passed in bulk, solved here or on a thread of its own (BackgroundRun)."""
 from __future__ import annotations
 
 import collections
@@ -12,132 +7,19 @@ import functools
 import itertools
 import operator
 import os
-import re
 import sys
-import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import pulp
 
-from .outcome import Outcome
+from ..outcome import Outcome
+from .common import BackendError, SolveReport, outcome_of
 
 if TYPE_CHECKING:
     import numpy as np
-
-BACKENDS = ("cbc", "highs")
-
-
-class BackendError(RuntimeError):
-    """The solver could not be run or gave no usable answer."""
-
-
-@dataclass(frozen=True, slots=True)
-class SolveReport:
-    outcome: Outcome             # optimal, feasible (a limit stopped it), none (no solution) or infeasible
-    objective: float | None
-    bound: float | None
-    seconds: float
-
-
-def _cbc(**options: object) -> pulp.LpSolver:
-    """PuLP 3.3's bundled CBC. PuLP warns that 4.0 drops it; we pin 3.3.2 (see pyproject)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning)
-        return pulp.PULP_CBC_CMD(**options)
-
-
-def available(backend: str) -> bool:
-    if backend == "cbc":
-        return bool(_cbc(msg=False).available())
-    if backend == "highs":
-        return bool(pulp.HiGHS(msg=False).available())
-    return False
-
-
-def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None,
-          gap: float | None = None, abs_gap: float | None = None, warm_start: bool = False,
-          highs_options: Mapping[str, object] | None = None, on_improving: ImprovingHook | None = None
-          ) -> SolveReport:
-    """Solve `prob` in place (variables get their values) and say how it went.
-
-    `highs_options` are further HiGHS options (e.g. {"solver": "simplex"} for a vertex of an LP); CBC
-    ignores them. HiGHS calls `on_improving` (on the calling thread, while it searches) with each better
-    solution it finds; CBC does not."""
-    if backend not in BACKENDS:
-        raise BackendError(f"unknown solver backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if not available(backend):
-        hint = " (pip install highspy)" if backend == "highs" else ""
-        raise BackendError(f"the {backend} solver is not available on this machine{hint}")
-    started = time.perf_counter()
-    if time_limit is not None:
-        time_limit = max(time_limit, 0.01)
-    if backend == "cbc":
-        report = _solve_cbc(prob, time_limit, gap, abs_gap, warm_start)
-    else:
-        report = _solve_highs(prob, time_limit, gap, abs_gap, warm_start, highs_options, on_improving)
-    return SolveReport(report[0], report[1], report[2], time.perf_counter() - started)
-
-
-def _outcome(prob: pulp.LpProblem) -> Outcome:
-    if prob.sol_status == pulp.LpSolutionOptimal:
-        return Outcome.OPTIMAL
-    if prob.sol_status == pulp.LpSolutionIntegerFeasible:
-        return Outcome.FEASIBLE
-    if prob.status == pulp.LpStatusInfeasible:
-        return Outcome.INFEASIBLE
-    return Outcome.NONE
-
-
-def _solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
-               abs_gap: float | None, warm_start: bool) -> tuple[Outcome, float | None, float | None]:
-    # No CBC preprocessing: 2.10.3's (the one PuLP bundles) fixes and substitutes wrongly on some
-    # small clearing models (a pledge too small for one bid, an exclusive group, a cover row with
-    # mixed quantities) and then calls a costlier answer optimal (tests/solver/test_properties.py).
-    # On the OR-Library markets this is faster on some and slower on others (b05200: 2 s -> 28 s).
-    # Without it, though, CBC crashes writing the answer of some infeasible models; those it
-    # solves again with preprocessing, which says they are infeasible.
-    started = time.perf_counter()
-    try:
-        log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, ["preprocess off"])
-    except pulp.PulpSolverError:
-        if time_limit is not None:          # the retry gets only what is left of the limit
-            time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
-        try:
-            log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, [])
-        except pulp.PulpSolverError as exc:
-            raise BackendError(f"CBC failed: {exc}") from None
-    outcome = _outcome(prob)
-    if outcome == Outcome.OPTIMAL and re.search(r"Result - (Stopped on|Optimal solution found \(within gap)", log):
-        outcome = Outcome.FEASIBLE       # CBC calls a run stopped by --gap "optimal"; we do not
-    objective = pulp.value(prob.objective) if outcome.found else None
-    bound = objective if outcome == Outcome.OPTIMAL else _cbc_bound(log, prob.sense)
-    return outcome, objective, bound
-
-
-def _run_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None, abs_gap: float | None,
-             warm_start: bool, options: list[str]) -> str:
-    """Solve with CBC; returns its log."""
-    with tempfile.TemporaryDirectory(prefix="swarm-cbc-") as tmp:
-        log_path = os.path.join(tmp, "cbc.log")
-        solver = _cbc(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0, gapAbs=abs_gap,
-                      warmStart=warm_start, threads=1, logPath=log_path, keepFiles=False, options=options)
-        prob.solve(solver)
-        if not os.path.exists(log_path):
-            return ""
-        with open(log_path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-
-
-def _cbc_bound(log: str, sense: int) -> float | None:
-    found = re.findall(r"^Lower bound:\s+(-?[\d.eE+]+)", log, flags=re.M)
-    if not found:
-        return None
-    bound = float(found[-1])
-    return -bound if sense == pulp.LpMaximize else bound   # CBC minimises -objective for a maximum
 
 
 @contextlib.contextmanager
@@ -160,9 +42,9 @@ def _stdout_silenced() -> Iterator[None]:
             os.close(saved)
 
 
-def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
+def solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
                  abs_gap: float | None, warm_start: bool = False, options: Mapping[str, object] | None = None,
-                 on_improving: ImprovingHook | None = None) -> tuple[Outcome, float | None, float | None]:
+                on_improving: ImprovingHook | None = None) -> tuple[Outcome, float | None, float | None]:
     """HiGHS through highspy, with the model passed in bulk.
 
     PuLP's own HiGHS interface (pulp.HiGHS) adds every column and row from Python one call at a time,
@@ -196,7 +78,7 @@ def _solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | No
 def _highs_outcome(h: object, prob: pulp.LpProblem, gap: float | None) -> tuple[Outcome, float | None, float | None]:
     """Outcome, objective and bound of a HiGHS run whose answer is already written back into `prob`."""
     import highspy
-    outcome = _outcome(prob)
+    outcome = outcome_of(prob)
     info = h.getInfo()
     model_status = h.getModelStatus()
     if model_status == highspy.HighsModelStatus.kNotset:
@@ -551,23 +433,3 @@ def _highs_status_table() -> dict[int, tuple[int, int]]:
         S.kTimeLimit: stopped, S.kIterationLimit: stopped,
     }
     return {int(k): v for k, v in table.items()}
-
-
-@contextlib.contextmanager
-def row_and_objective(prob: pulp.LpProblem, row: pulp.LpConstraint, sense: int,
-                      objective: pulp.LpAffineExpression) -> Iterator[None]:
-    """`prob` with `row` added and `objective` (`sense`) set for the duration, then exactly as before: the
-    row gone, the objective and sense back. PuLP has no call that removes a row, so this reaches into
-    its problem here, in the one module that knows PuLP's insides."""
-    saved_sense, saved_objective = prob.sense, prob.objective
-    prob.addConstraint(row)
-    prob.sense = sense
-    prob.setObjective(objective)
-    try:
-        yield
-    finally:
-        del prob._constraints[row.name]
-        if prob.modifiedConstraints and prob.modifiedConstraints[-1] is row:
-            prob.modifiedConstraints.pop()
-        prob.sense = saved_sense
-        prob.objective = saved_objective
