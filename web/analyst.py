@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from market import reads, services
@@ -33,7 +34,7 @@ def _staff_only() -> None:
 
 
 @bp.route("/", methods=["GET", "POST"])
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     form = RoundForm()
     if form.validate_on_submit():
         try:
@@ -53,7 +54,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.route(ROUND)
-def round_page(round_id: int):  # type: ignore[no-untyped-def]
+def round_page(round_id: int) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         challenges = reads.challenges(session, round_id)
@@ -65,7 +66,7 @@ def round_page(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route(ROUND + "/<any(open, close, clear):verb>", methods=["POST"])
-def transition(round_id: int, verb: str):  # type: ignore[no-untyped-def]
+def transition(round_id: int, verb: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         return redirect(url_for(".round_page", round_id=round_id))
     if verb == "clear":
@@ -88,7 +89,7 @@ def transition(round_id: int, verb: str):  # type: ignore[no-untyped-def]
     return redirect(url_for(".round_page", round_id=round_id))
 
 
-def _challenge_form_page(round_id: int, key: str | None):  # type: ignore[no-untyped-def]
+def _challenge_form_page(round_id: int, key: str | None) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         prefill = None
@@ -120,12 +121,12 @@ def _challenge_form_page(round_id: int, key: str | None):  # type: ignore[no-unt
 
 
 @bp.route(ROUND + "/challenges/new", methods=["GET", "POST"])
-def new_challenge(round_id: int):  # type: ignore[no-untyped-def]
+def new_challenge(round_id: int) -> ResponseReturnValue:
     return _challenge_form_page(round_id, None)
 
 
 @bp.route(ROUND + "/challenges/<string(maxlength=64):key>/edit", methods=["GET", "POST"])
-def edit_challenge(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def edit_challenge(round_id: int, key: str) -> ResponseReturnValue:
     return _challenge_form_page(round_id, key)
 
 

@@ -92,6 +92,8 @@ class Rows(FieldList):
     """A FieldList whose empty padding rows read nothing from the request (wtforms' own padding re-reads
     the submitted rows when their numbers have gaps, duplicating them)."""
 
+    min_entries: int  # set by FieldList.__init__ (wtforms ships no types)
+
     def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
         wanted, self.min_entries = self.min_entries, 0
         try:
@@ -274,7 +276,7 @@ class ActionForm(FlaskForm):
 def attach_errors(form: FlaskForm, problems: Mapping[str, str],
                   resolve: Callable[[str], Field | None]) -> None:
     """Put a service's InvalidInput messages next to their fields; the rest go on top of the form."""
-    form.service_errors = True  # type: ignore[attr-defined]
+    form.service_errors = True
     for path, message in problems.items():
         field = resolve(path)
         if field is None:

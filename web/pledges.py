@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from market import reads, services
@@ -45,7 +46,7 @@ def _choices(session: Any, round_id: int, form: PledgeForm) -> None:
 
 
 @bp.route("")
-def mine(round_id: int):  # type: ignore[no-untyped-def]
+def mine(round_id: int) -> ResponseReturnValue:
     user = current()
     if user.role not in (Role.FUNDER, *STAFF):
         raise Forbidden("only funders have pledges")
@@ -60,7 +61,7 @@ def mine(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new(round_id: int):  # type: ignore[no-untyped-def]
+def new(round_id: int) -> ResponseReturnValue:
     _require_funder()
     form = PledgeForm()
     with sessions().begin() as session:
@@ -84,7 +85,7 @@ def new(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route(KEY + "/edit", methods=["GET", "POST"])
-def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def edit(round_id: int, key: str) -> ResponseReturnValue:
     _require_funder()
     form = PledgeForm()
     with sessions().begin() as session:
@@ -116,7 +117,7 @@ def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route(KEY + "/withdraw", methods=["POST"])
-def withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def withdraw(round_id: int, key: str) -> ResponseReturnValue:
     _require_funder()
     if ActionForm().validate_on_submit():
         with sessions().begin() as session:
