@@ -59,7 +59,8 @@ def round_page(round_id: int) -> ResponseReturnValue:
         rnd = get_round(session, round_id)
         challenges = reads.challenges(session, round_id)
         runs = services.runs(session, round_id)
-        counts = {"pledges": len([p for p in services.visible_pledges(session, current(), round_id) if not p.withdrawn]),
+        counts = {"pledges": len([p for p in services.visible_pledges(session, current(), round_id)
+                                  if not p.withdrawn]),
                   "bids": len([b for b in services.visible_bids(session, current(), round_id) if not b.withdrawn])}
     return render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts,
                            action=ActionForm())
@@ -139,7 +140,8 @@ def _run(session: Any, round_id: int) -> ClearingRun:
         get_round(session, round_id)
         run = reads.result(session, round_id)
     if run is None:
-        raise NotFound(f"round {round_id} has no such clearing run" if wanted else f"round {round_id} is not cleared yet")
+        raise NotFound(f"round {round_id} has no such clearing run" if wanted
+                       else f"round {round_id} is not cleared yet")
     return run
 
 

@@ -70,7 +70,8 @@ def results(round_id: int) -> ResponseReturnValue:
                   "spent": sum(parse_money(p["spent"]) for p in run.allocation["pledges"]),
                   "returned": sum(parse_money(p["returned"]) for p in run.allocation["pledges"])}
     return render_template("challenges/results.html", rnd=rnd, run=run, outcomes=outcomes, graph=graph,
-                           titles=titles, totals=totals, staff=getattr(current_user, "role", "") in ("analyst", "admin"))
+                           titles=titles, totals=totals,
+                           staff=getattr(current_user, "role", "") in ("analyst", "admin"))
 
 
 @bp.route("/vendor/plotly.min.js")

@@ -102,7 +102,8 @@ def edit(round_id: int, key: str) -> ResponseReturnValue:
             form.challenges.data = scope.get("challenges", [])
             form.components.data = scope.get("components", [])
             form.tags.data = scope.get("tags", [])
-            form.max_share.data = "" if row.max_share is None else f"{Decimal(str(row.max_share)) * 100:f}".rstrip("0").rstrip(".")
+            form.max_share.data = ("" if row.max_share is None
+                                   else f"{Decimal(str(row.max_share)) * 100:f}".rstrip("0").rstrip("."))
             form.match.data = "" if row.match is None else f"{row.match:g}"
     if form.validate_on_submit():
         try:

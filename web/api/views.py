@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, render_template, request
@@ -78,7 +78,7 @@ def _key(key: str, what: str, round_id: int) -> str:
 
 def _stamp(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -109,7 +109,7 @@ def write(do: Callable[[Any], Any], schema: Any, status: int) -> Response:
             body = schema.dump(do(session))
             idempotency.save(session, user.id, key, request.method, request.path, digest, status, body)
         return _json(body, status)
-    except (idempotency.DuplicateKey, MarketDomainError) as exc:
+    except (idempotency.DuplicateKey, MarketDomainError):
         # A concurrent request with the same key may have won meanwhile: answer as it did.
         with sessions().begin() as session:
             found = idempotency.find(session, user.id, key)
