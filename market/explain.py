@@ -54,8 +54,8 @@ def _why_lost(market: dict[str, Any], allocation: dict[str, Any], actor: dict[st
         if component.get("max_unit_price") is not None:
             reserve = parse_money(component["max_unit_price"]) * quantity
             if parse_money(item["price"]) > reserve:
-                price = _money(parse_money(item["price"]), currency)
-                reasons.append(f"not eligible: the price for {item['component']} ({price}) "
+                asked = _money(parse_money(item["price"]), currency)
+                reasons.append(f"not eligible: the price for {item['component']} ({asked}) "
                                f"is above its reserve of {_money(reserve, currency)} for {quantity} unit(s)")
         floor = component.get("min_reliability")
         if floor is not None and reliability < floor:

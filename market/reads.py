@@ -74,7 +74,8 @@ def gap_signals(session: Session, round_id: int) -> list[ChallengeSignal]:
             for item in bid["items"]:
                 k = components[item["component"]]
                 quantity = item.get("quantity", k.get("quantity", 1))
-                if k.get("max_unit_price") is not None and parse_money(item["price"]) > parse_money(k["max_unit_price"]) * quantity:
+                if (k.get("max_unit_price") is not None
+                        and parse_money(item["price"]) > parse_money(k["max_unit_price"]) * quantity):
                     ok = False
                 if k.get("min_reliability") is not None and reliability < k["min_reliability"]:
                     ok = False

@@ -96,7 +96,8 @@ class BidSchema(Schema):
     items = fields.List(fields.Nested(BidItemSchema), required=True,
                         validate=validate.Length(min=1, error="a bid needs at least one item"))
     reliability = Probability(allow_none=True)
-    load = NonNegative(load_default=0)
+    # Named like Schema.load, which it does not hide: marshmallow's metaclass takes fields off the class.
+    load = NonNegative(load_default=0)  # type: ignore[assignment]
     exclusive_group = Text(allow_none=True, validate=validate.Length(min=1, max=200))
 
     @validates_schema

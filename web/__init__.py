@@ -12,15 +12,16 @@ SQLite file is migrated then (the same rule as the command line: `market.migrate
 Blueprints: `auth` (sign up, log in, log out), `challenges` (rounds, challenges, gap signals, outcomes,
 results with the Sankey of money), `pledges` (funders), `bids` (actors), `analyst` (challenges, rounds,
 clearing runs, downloads), `tokens` (personal API tokens); and the JSON API under /api/v1
-(`web.api`, token-authenticated, CSRF-exempt, its own JSON errors). Views parse a form, call a `market.services` function inside
-`with sessions.begin() as session:` and render; `web.errors` maps `market.errors` to 400/403/404/409.
+(`web.api`, token-authenticated, CSRF-exempt, its own JSON errors). Views parse a form, call a `market.services`
+function inside `with sessions.begin() as session:` and render; `web.errors` maps `market.errors` to 400/403/404/409.
 
 Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
 rounds it imports fixtures/water-sdg6.json as an open demo round once). Production: a WSGI server with
 PostgreSQL, e.g.
 
     SWARM_DATABASE_URL=postgresql+psycopg://user@host/db SWARM_SECRET_KEY=... swarm db upgrade
-    SWARM_DATABASE_URL=... SWARM_SECRET_KEY=... SWARM_SECURE_COOKIES=1 gunicorn -w 4 -b 127.0.0.1:8000 "web:create_app()"
+    SWARM_DATABASE_URL=... SWARM_SECRET_KEY=... SWARM_SECURE_COOKIES=1 \\
+        gunicorn -w 4 -b 127.0.0.1:8000 "web:create_app()"
 
 (`pip install -e '.[production]'` brings gunicorn; put it behind a TLS-terminating proxy.)
 """

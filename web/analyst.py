@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from market import reads, services
@@ -33,7 +34,7 @@ def _staff_only() -> None:
 
 
 @bp.route("/", methods=["GET", "POST"])
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     form = RoundForm()
     if form.validate_on_submit():
         try:
@@ -53,19 +54,20 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.route(ROUND)
-def round_page(round_id: int):  # type: ignore[no-untyped-def]
+def round_page(round_id: int) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         challenges = reads.challenges(session, round_id)
         runs = services.runs(session, round_id)
-        counts = {"pledges": len([p for p in services.visible_pledges(session, current(), round_id) if not p.withdrawn]),
+        counts = {"pledges": len([p for p in services.visible_pledges(session, current(), round_id)
+                                  if not p.withdrawn]),
                   "bids": len([b for b in services.visible_bids(session, current(), round_id) if not b.withdrawn])}
     return render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts,
                            action=ActionForm())
 
 
 @bp.route(ROUND + "/<any(open, close, clear):verb>", methods=["POST"])
-def transition(round_id: int, verb: str):  # type: ignore[no-untyped-def]
+def transition(round_id: int, verb: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         return redirect(url_for(".round_page", round_id=round_id))
     if verb == "clear":
@@ -88,7 +90,7 @@ def transition(round_id: int, verb: str):  # type: ignore[no-untyped-def]
     return redirect(url_for(".round_page", round_id=round_id))
 
 
-def _challenge_form_page(round_id: int, key: str | None):  # type: ignore[no-untyped-def]
+def _challenge_form_page(round_id: int, key: str | None) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         prefill = None
@@ -120,12 +122,12 @@ def _challenge_form_page(round_id: int, key: str | None):  # type: ignore[no-unt
 
 
 @bp.route(ROUND + "/challenges/new", methods=["GET", "POST"])
-def new_challenge(round_id: int):  # type: ignore[no-untyped-def]
+def new_challenge(round_id: int) -> ResponseReturnValue:
     return _challenge_form_page(round_id, None)
 
 
 @bp.route(ROUND + "/challenges/<string(maxlength=64):key>/edit", methods=["GET", "POST"])
-def edit_challenge(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def edit_challenge(round_id: int, key: str) -> ResponseReturnValue:
     return _challenge_form_page(round_id, key)
 
 
@@ -138,7 +140,8 @@ def _run(session: Any, round_id: int) -> ClearingRun:
         get_round(session, round_id)
         run = reads.result(session, round_id)
     if run is None:
-        raise NotFound(f"round {round_id} has no such clearing run" if wanted else f"round {round_id} is not cleared yet")
+        raise NotFound(f"round {round_id} has no such clearing run" if wanted
+                       else f"round {round_id} is not cleared yet")
     return run
 
 

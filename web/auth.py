@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -45,7 +46,7 @@ def load_user(user_id: str) -> Account | None:
 
 
 def current() -> Account:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -58,7 +59,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-def signup():  # type: ignore[no-untyped-def]
+def signup() -> ResponseReturnValue:
     form = SignupForm()
     if form.validate_on_submit():
         try:
@@ -76,7 +77,7 @@ def signup():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         with sessions().begin() as session:
@@ -94,7 +95,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         logout_user()
         flash("Logged out.", "info")

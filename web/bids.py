@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from market import reads, services
@@ -48,7 +49,7 @@ def _item_rows(bid: Any) -> list[dict[str, str]]:
 
 
 @bp.route("")
-def mine(round_id: int):  # type: ignore[no-untyped-def]
+def mine(round_id: int) -> ResponseReturnValue:
     user = current()
     if user.role not in (Role.ACTOR, *STAFF):
         raise Forbidden("only actors have bids: bids are sealed")
@@ -71,7 +72,7 @@ def mine(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new(round_id: int):  # type: ignore[no-untyped-def]
+def new(round_id: int) -> ResponseReturnValue:
     _require_actor()
     form = BidForm()
     with sessions().begin() as session:
@@ -94,7 +95,7 @@ def new(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route(KEY + "/edit", methods=["GET", "POST"])
-def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def edit(round_id: int, key: str) -> ResponseReturnValue:
     _require_actor()
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
@@ -120,7 +121,7 @@ def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route(KEY + "/withdraw", methods=["POST"])
-def withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def withdraw(round_id: int, key: str) -> ResponseReturnValue:
     _require_actor()
     if ActionForm().validate_on_submit():
         with sessions().begin() as session:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import plotly
 from flask import Blueprint, Response, render_template, send_from_directory
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from market import reads
@@ -23,14 +24,14 @@ ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
 
 
 @bp.route("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     with sessions().begin() as session:
         rounds = reads.rounds(session)
     return render_template("home.html", rounds=rounds)
 
 
 @bp.route(ROUND)
-def round_page(round_id: int):  # type: ignore[no-untyped-def]
+def round_page(round_id: int) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         challenges = reads.challenges(session, round_id)
@@ -42,7 +43,7 @@ def round_page(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route(ROUND + "/challenges/<string(maxlength=64):key>")
-def challenge_page(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def challenge_page(round_id: int, key: str) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         challenge = reads.challenge(session, round_id, key)
@@ -56,7 +57,7 @@ def challenge_page(round_id: int, key: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route(ROUND + "/results")
-def results(round_id: int):  # type: ignore[no-untyped-def]
+def results(round_id: int) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         run = reads.result(session, round_id)
@@ -69,7 +70,8 @@ def results(round_id: int):  # type: ignore[no-untyped-def]
                   "spent": sum(parse_money(p["spent"]) for p in run.allocation["pledges"]),
                   "returned": sum(parse_money(p["returned"]) for p in run.allocation["pledges"])}
     return render_template("challenges/results.html", rnd=rnd, run=run, outcomes=outcomes, graph=graph,
-                           titles=titles, totals=totals, staff=getattr(current_user, "role", "") in ("analyst", "admin"))
+                           titles=titles, totals=totals,
+                           staff=getattr(current_user, "role", "") in ("analyst", "admin"))
 
 
 @bp.route("/vendor/plotly.min.js")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -30,22 +31,22 @@ def status_of(error: MarketDomainError) -> tuple[int, str]:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(MarketDomainError)
-    def market_error(error: MarketDomainError):  # type: ignore[no-untyped-def]
+    def market_error(error: MarketDomainError) -> ResponseReturnValue:
         code, title = status_of(error)
         return render_template("error.html", code=code, title=title, message=str(error)), code
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return render_template("error.html", code=400, title="The form expired",
                                message="The form's security token was missing or stale: go back, reload the "
                                        "page and send it again."), 400
 
     @app.errorhandler(NotReady)
-    def not_ready(error: NotReady):  # type: ignore[no-untyped-def]
+    def not_ready(error: NotReady) -> ResponseReturnValue:
         return render_template("error.html", code=503, title="Database not ready", message=str(error)), 503
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         response = error.get_response()
         response.set_data(render_template("error.html", code=error.code, title=error.name,
                                           message=error.description))

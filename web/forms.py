@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormField, PasswordField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormField, PasswordField, RadioField,
+                     SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -92,6 +92,8 @@ class Rows(FieldList):
     """A FieldList whose empty padding rows read nothing from the request (wtforms' own padding re-reads
     the submitted rows when their numbers have gaps, duplicating them)."""
 
+    min_entries: int  # set by FieldList.__init__ (wtforms ships no types)
+
     def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
         wanted, self.min_entries = self.min_entries, 0
         try:
@@ -115,8 +117,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 class SignupForm(FlaskForm):
     name = StringField("Name or organisation", validators=[InputRequired(), Length(max=200)])
-    email = StringField("Email", validators=[InputRequired(), Regexp(r"^[^@\s]+@[^@\s]+$", message="not an email address"),
-                                           Length(max=254)])
+    email = StringField("Email", validators=[InputRequired(),
+                                             Regexp(r"^[^@\s]+@[^@\s]+$", message="not an email address"),
+                                             Length(max=254)])
     password = PasswordField("Password", validators=[InputRequired(), Length(min=8, max=200,
                                                      message="at least 8 characters")])
     role = RadioField("I am a", choices=[SelectChoice("funder", "Funder: I pledge money to challenges"),
@@ -274,7 +277,7 @@ class ActionForm(FlaskForm):
 def attach_errors(form: FlaskForm, problems: Mapping[str, str],
                   resolve: Callable[[str], Field | None]) -> None:
     """Put a service's InvalidInput messages next to their fields; the rest go on top of the form."""
-    form.service_errors = True  # type: ignore[attr-defined]
+    form.service_errors = True
     for path, message in problems.items():
         field = resolve(path)
         if field is None:
@@ -283,7 +286,8 @@ def attach_errors(form: FlaskForm, problems: Mapping[str, str],
             field.errors = list(field.errors or []) + [message]
 
 
-def row_resolver(form: FlaskForm, list_name: str, rows: list[int], top: dict[str, str]) -> Callable[[str], Field | None]:
+def row_resolver(form: FlaskForm, list_name: str, rows: list[int],
+                 top: dict[str, str]) -> Callable[[str], Field | None]:
     """Paths such as "items[2].price" -> the field of the form's row for payload item 2; "amount" -> top."""
     def resolve(path: str) -> Field | None:
         m = re.match(rf"^{list_name}\[(\d+)\]\.?([a-z_]*)", path)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from market import reads, services
@@ -45,7 +46,7 @@ def _choices(session: Any, round_id: int, form: PledgeForm) -> None:
 
 
 @bp.route("")
-def mine(round_id: int):  # type: ignore[no-untyped-def]
+def mine(round_id: int) -> ResponseReturnValue:
     user = current()
     if user.role not in (Role.FUNDER, *STAFF):
         raise Forbidden("only funders have pledges")
@@ -60,7 +61,7 @@ def mine(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new(round_id: int):  # type: ignore[no-untyped-def]
+def new(round_id: int) -> ResponseReturnValue:
     _require_funder()
     form = PledgeForm()
     with sessions().begin() as session:
@@ -84,7 +85,7 @@ def new(round_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route(KEY + "/edit", methods=["GET", "POST"])
-def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def edit(round_id: int, key: str) -> ResponseReturnValue:
     _require_funder()
     form = PledgeForm()
     with sessions().begin() as session:
@@ -101,7 +102,8 @@ def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
             form.challenges.data = scope.get("challenges", [])
             form.components.data = scope.get("components", [])
             form.tags.data = scope.get("tags", [])
-            form.max_share.data = "" if row.max_share is None else f"{Decimal(str(row.max_share)) * 100:f}".rstrip("0").rstrip(".")
+            form.max_share.data = ("" if row.max_share is None
+                                   else f"{Decimal(str(row.max_share)) * 100:f}".rstrip("0").rstrip("."))
             form.match.data = "" if row.match is None else f"{row.match:g}"
     if form.validate_on_submit():
         try:
@@ -116,7 +118,7 @@ def edit(round_id: int, key: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route(KEY + "/withdraw", methods=["POST"])
-def withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def withdraw(round_id: int, key: str) -> ResponseReturnValue:
     _require_funder()
     if ActionForm().validate_on_submit():
         with sessions().begin() as session:

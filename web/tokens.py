@@ -3,6 +3,7 @@ shown once, on the page that answers its creation; only its sha256 is stored."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -28,7 +29,7 @@ def _logged_in() -> None:
     return None
 
 
-def _page(form: TokenForm, secret: str | None = None, code: int = 200):  # type: ignore[no-untyped-def]
+def _page(form: TokenForm, secret: str | None = None, code: int = 200) -> ResponseReturnValue:
     with sessions().begin() as session:
         rows = [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
                  "last_used_at": t.last_used_at, "revoked": t.revoked_at is not None}
@@ -37,12 +38,12 @@ def _page(form: TokenForm, secret: str | None = None, code: int = 200):  # type:
 
 
 @bp.route("", methods=["GET"])
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return _page(TokenForm())
 
 
 @bp.route("", methods=["POST"])
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form, code=400)
@@ -56,7 +57,7 @@ def create():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int(max=9223372036854775807):token_id>/revoke", methods=["POST"])
-def revoke(token_id: int):  # type: ignore[no-untyped-def]
+def revoke(token_id: int) -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         with sessions().begin() as session:
             row = services.revoke_token(session, current(), token_id, owner_id=current().id)

@@ -6,6 +6,7 @@ the `sqlalchemy.url` option. SQLite needs batch mode for ALTER TABLE.
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from market import models  # noqa: F401  (registers the tables)
 from market.db import Base, make_engine
@@ -14,7 +15,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _configure(connection) -> None:  # type: ignore[no-untyped-def]
+def _configure(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True, compare_type=True)
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..models import Role, RoundActor, RoundFunder, User
+from ..models import Role, Round, RoundActor, RoundFunder, User
 from .common import STAFF, audit, lock_round, require_role
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -48,23 +49,31 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def link_participant(session: Session, by: User | None, round_id: int, key: str, user_id: int) -> RoundFunder | RoundActor:
+def link_participant(session: Session, by: User | None, round_id: int, key: str,
+                     user_id: int) -> RoundFunder | RoundActor:
     """Give a user the funder (for a funder account) or actor (for an actor account) `key` of a round,
     e.g. after an import. Staff only."""
     require_role(by, STAFF, "link accounts to participants")
     rnd = lock_round(session, round_id)
     user = get_user(session, user_id)
-    model: type[RoundFunder] | type[RoundActor]
     if user.role == Role.FUNDER:
-        model = RoundFunder
-    elif user.role == Role.ACTOR:
-        model = RoundActor
-    else:
-        raise InvalidInput({"user": f"{user.email} is {user.role}: only funder and actor accounts own participants"})
+        return _link(session, by, rnd, RoundFunder, key, user)
+    if user.role == Role.ACTOR:
+        return _link(session, by, rnd, RoundActor, key, user)
+    raise InvalidInput({"user": f"{user.email} is {user.role}: only funder and actor accounts own participants"})
+
+
+# Constrained, so that the rows read back are typed as the model asked for.
+Participant = TypeVar("Participant", RoundFunder, RoundActor)
+
+
+def _link(session: Session, by: User | None, rnd: Round, model: type[Participant], key: str,
+          user: User) -> Participant:
     row = session.execute(select(model).where(model.round_id == rnd.id, model.key == key)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"round {rnd.id} has no {model.__name__[5:].lower()} {key!r}")
-    taken = session.execute(select(model).where(model.round_id == rnd.id, model.user_id == user.id)).scalar_one_or_none()
+    taken = session.execute(
+        select(model).where(model.round_id == rnd.id, model.user_id == user.id)).scalar_one_or_none()
     if taken is not None and taken is not row:
         raise InvalidInput({"user": f"{user.email} already is {taken.key!r} in round {rnd.id}"})
     row.user_id = user.id

@@ -113,7 +113,7 @@ def test_outcomes_flows_and_sankey(db):
         table = reads.flows_table(run)
         assert sum(r["amount_cents"] for r in table) == result.allocation.cost
         graph = reads.sankey(run)
-        into_actors = sum(l["cents"] for l in graph["links"] if graph["kinds"][l["target"]] == "actor")
+        into_actors = sum(link["cents"] for link in graph["links"] if graph["kinds"][link["target"]] == "actor")
         assert into_actors == result.allocation.cost
 
 

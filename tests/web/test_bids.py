@@ -101,7 +101,7 @@ def test_bids_are_sealed_before_clearing(app, accounts, actor, empty_round):
     rival = accounts.client_for("rival@example.org", "actor")
     funder = accounts.client_for("fund@example.org", "funder")
     anonymous = app.test_client()
-    pages = [f"/", f"/rounds/{empty_round}", f"/rounds/{empty_round}/challenges/wells",
+    pages = ["/", f"/rounds/{empty_round}", f"/rounds/{empty_round}/challenges/wells",
              f"/rounds/{empty_round}/results", f"/rounds/{empty_round}/bids"]
     for client in (rival, funder, anonymous):
         for url in pages:

@@ -66,7 +66,7 @@ def test_results_page_has_the_sankey_data_and_table(app, client):
                                               page, re.S).group(1)))
     assert "returned to funders" in data["nodes"] and "Foundation" in data["nodes"] and "DrillCo" in data["nodes"]
     assert all(isinstance(link["cents"], int) and link["cents"] > 0 for link in data["links"])
-    inflow = sum(l["cents"] for l in data["links"] if data["kinds"][l["source"]] == "funder")
+    inflow = sum(link["cents"] for link in data["links"] if data["kinds"][link["source"]] == "funder")
     assert inflow == 900000 + 300000 + 250050                        # every pledged cent: spent or returned
     assert "<table id=\"money-table\">" in page and "Returned to funders" in page
     assert page.index("/vendor/plotly.min.js") < page.index("/static/sankey.js")

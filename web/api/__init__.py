@@ -21,6 +21,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
@@ -52,7 +53,7 @@ class Api(SmorestApi):
         app = self._app
         previous = app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
 
-        def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        def http_error(error: HTTPException) -> ResponseReturnValue:
             if is_api_request() or previous is None:
                 return http_error_body(error)
             return previous(error)

@@ -37,6 +37,7 @@ def http_error_body(error: HTTPException) -> Response:
     messages = data.get("errors") or data.get("messages")
     errors: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
+        location: str  # flask-smorest's locations: json, query, headers...
         for location, inner in messages.items():
             prefix = LOCATIONS.get(location, location)
             errors.update(flatten_messages(inner, prefix))

@@ -144,7 +144,8 @@ class BidOut(Schema):
     actor = fields.String(required=True)
     items = fields.List(fields.Nested(BidItemOut), required=True)
     reliability = fields.Float(allow_none=True)
-    load = fields.Float(required=True)
+    # Named like Schema.load, which it does not hide: marshmallow's metaclass takes fields off the class.
+    load = fields.Float(required=True)  # type: ignore[assignment]
     exclusive_group = fields.String(allow_none=True)
     withdrawn = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, render_template, request
@@ -67,7 +67,7 @@ def _authenticate() -> Response | None:
 
 
 def me_() -> Account:
-    return g.api_user  # type: ignore[no-any-return]
+    return g.api_user
 
 
 def _key(key: str, what: str, round_id: int) -> str:
@@ -78,7 +78,7 @@ def _key(key: str, what: str, round_id: int) -> str:
 
 def _stamp(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -109,7 +109,7 @@ def write(do: Callable[[Any], Any], schema: Any, status: int) -> Response:
             body = schema.dump(do(session))
             idempotency.save(session, user.id, key, request.method, request.path, digest, status, body)
         return _json(body, status)
-    except (idempotency.DuplicateKey, MarketDomainError) as exc:
+    except (idempotency.DuplicateKey, MarketDomainError):
         # A concurrent request with the same key may have won meanwhile: answer as it did.
         with sessions().begin() as session:
             found = idempotency.find(session, user.id, key)
@@ -173,7 +173,7 @@ def run_out(r: ClearingRun) -> dict[str, Any]:
 
 @blp.route("/me")
 @blp.response(200, s.Me)
-def me():  # type: ignore[no-untyped-def]
+def me() -> dict[str, Any]:
     """The account the token belongs to."""
     user = me_()
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role}
@@ -184,7 +184,7 @@ def me():  # type: ignore[no-untyped-def]
 @blp.route("/rounds")
 @blp.response(200, s.RoundOut(many=True))
 @blp.paginate(Page, **PAGE)
-def rounds():  # type: ignore[no-untyped-def]
+def rounds() -> list[dict[str, Any]]:
     """All rounds, newest first."""
     with sessions().begin() as session:
         return [round_out(r) for r in reversed(services.list_rounds(session))]
@@ -193,7 +193,7 @@ def rounds():  # type: ignore[no-untyped-def]
 @blp.route("/rounds", methods=["POST"])
 @blp.arguments(s.RoundCreate, as_kwargs=False)
 @blp.response(201, s.RoundOut)
-def round_create(data: dict[str, Any]):  # type: ignore[no-untyped-def]
+def round_create(data: dict[str, Any]) -> Response:
     """Create a draft round (analysts and admins)."""
     body = request.get_json()
     return write(lambda session: round_out(services.create_round(session, me_(), body)), s.RoundOut(), 201)
@@ -201,14 +201,14 @@ def round_create(data: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @blp.route(ROUND)
 @blp.response(200, s.RoundOut)
-def round_get(round_id: int):  # type: ignore[no-untyped-def]
+def round_get(round_id: int) -> dict[str, Any]:
     """One round."""
     with sessions().begin() as session:
         return round_out(get_round(session, round_id))
 
 
 def _transition(name: str, service: Callable[..., Round], doc: str) -> None:
-    def view(round_id: int):  # type: ignore[no-untyped-def]
+    def view(round_id: int) -> Response:
         return write(lambda session: round_out(service(session, me_(), round_id)), s.RoundOut(), 200)
     view.__name__ = f"round_{name}"
     view.__doc__ = doc
@@ -222,7 +222,7 @@ _transition("close", services.close_round, "open -> closed: no more pledges or b
 @blp.route(f"{ROUND}/clear", methods=["POST"])
 @blp.arguments(s.ClearArgs, location="query", as_kwargs=False)
 @blp.response(201, s.RunAllocation)
-def round_clear(args: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+def round_clear(args: dict[str, Any], round_id: int) -> Response:
     """Clear a closed round (or re-clear a cleared one) and record the run (analysts, admins). Answers when
     the solve is done. With an Idempotency-Key a retry replays the first run; earlier runs are always kept."""
     user = me_()
@@ -238,7 +238,7 @@ def round_clear(args: dict[str, Any], round_id: int):  # type: ignore[no-untyped
     options = ClearOptions(backend=args["solver"], time_limit=args["time_limit"])
     cleared = services.clear_round(sessions(), user, round_id, options)
     with sessions().begin() as session:
-        run = session.get(ClearingRun, cleared.run_id)
+        run = session.get_one(ClearingRun, cleared.run_id)
         body = s.RunAllocation().dump({"run": run_out(run), "allocation": run.allocation})
         if key is not None:
             try:
@@ -253,7 +253,7 @@ def round_clear(args: dict[str, Any], round_id: int):  # type: ignore[no-untyped
 @blp.route(f"{ROUND}/challenges")
 @blp.response(200, s.ChallengeOut(many=True))
 @blp.paginate(Page, **PAGE)
-def challenges(round_id: int):  # type: ignore[no-untyped-def]
+def challenges(round_id: int) -> list[dict[str, Any]]:
     """The round's challenges with their components."""
     with sessions().begin() as session:
         get_round(session, round_id)
@@ -263,7 +263,7 @@ def challenges(round_id: int):  # type: ignore[no-untyped-def]
 @blp.route(f"{ROUND}/challenges", methods=["POST"])
 @blp.arguments(s.ChallengeCreate, as_kwargs=False)
 @blp.response(201, s.ChallengeOut)
-def challenge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+def challenge_create(data: dict[str, Any], round_id: int) -> Response:
     """Add a challenge to a draft round (analysts, admins); `max_unit_price` is money."""
     body = request.get_json()
     return write(lambda session: challenge_out(services.add_challenge(session, me_(), round_id, body)),
@@ -272,7 +272,7 @@ def challenge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-un
 
 @blp.route(f"{ROUND}/challenges/{KEY}")
 @blp.response(200, s.ChallengeOut)
-def challenge_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def challenge_get(round_id: int, key: str) -> dict[str, Any]:
     """One challenge."""
     with sessions().begin() as session:
         return challenge_out(reads.challenge(session, round_id, _key(key, "challenge", round_id)))
@@ -288,7 +288,7 @@ def _funder_or_staff() -> None:
 @blp.route(f"{ROUND}/pledges")
 @blp.response(200, s.PledgeOut(many=True))
 @blp.paginate(Page, **PAGE)
-def pledges(round_id: int):  # type: ignore[no-untyped-def]
+def pledges(round_id: int) -> list[dict[str, Any]]:
     """Your pledges in the round (analysts and admins: all of them)."""
     _funder_or_staff()
     with sessions().begin() as session:
@@ -299,7 +299,7 @@ def pledges(round_id: int):  # type: ignore[no-untyped-def]
 @blp.route(f"{ROUND}/pledges", methods=["POST"])
 @blp.arguments(s.PledgeCreate, as_kwargs=False)
 @blp.response(201, s.PledgeOut)
-def pledge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+def pledge_create(data: dict[str, Any], round_id: int) -> Response:
     """Pledge (funders, while the round is open)."""
     body = request.get_json()
     return write(lambda session: pledge_out(services.pledge(session, me_(), round_id, body)), s.PledgeOut(), 201)
@@ -307,7 +307,7 @@ def pledge_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyp
 
 @blp.route(f"{ROUND}/pledges/{KEY}")
 @blp.response(200, s.PledgeOut)
-def pledge_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def pledge_get(round_id: int, key: str) -> dict[str, Any]:
     """One of your pledges (someone else's is a 404)."""
     with sessions().begin() as session:
         return pledge_out(services.pledge_for(session, me_(), round_id, _key(key, "pledge", round_id)))
@@ -316,7 +316,7 @@ def pledge_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
 @blp.route(f"{ROUND}/pledges/{KEY}", methods=["PATCH"])
 @blp.arguments(s.PledgeChange(partial=True), as_kwargs=False)
 @blp.response(200, s.PledgeOut)
-def pledge_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[no-untyped-def]
+def pledge_change(data: dict[str, Any], round_id: int, key: str) -> Response:
     """Change some of amount, scope, max_share, match (null removes an optional one)."""
     body = request.get_json()
 
@@ -327,7 +327,7 @@ def pledge_change(data: dict[str, Any], round_id: int, key: str):  # type: ignor
 
 @blp.route(f"{ROUND}/pledges/{KEY}", methods=["DELETE"])
 @blp.response(200, s.PledgeOut)
-def pledge_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def pledge_withdraw(round_id: int, key: str) -> Response:
     """Withdraw a pledge: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
         return pledge_out(services.withdraw_pledge(session, me_(), round_id, _key(key, "pledge", round_id)))
@@ -344,7 +344,7 @@ def _actor_or_staff() -> None:
 @blp.route(f"{ROUND}/bids")
 @blp.response(200, s.BidOut(many=True))
 @blp.paginate(Page, **PAGE)
-def bids(round_id: int):  # type: ignore[no-untyped-def]
+def bids(round_id: int) -> list[dict[str, Any]]:
     """Your bids in the round (analysts and admins: all of them). Others never see a bid; after the
     clearing the winning ones appear as awards in the allocation."""
     _actor_or_staff()
@@ -357,7 +357,7 @@ def bids(round_id: int):  # type: ignore[no-untyped-def]
 @blp.route(f"{ROUND}/bids", methods=["POST"])
 @blp.arguments(s.BidCreate, as_kwargs=False)
 @blp.response(201, s.BidOut)
-def bid_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-def]
+def bid_create(data: dict[str, Any], round_id: int) -> Response:
     """Bid (actors, while the round is open); prices are money."""
     body = request.get_json()
     return write(lambda session: bid_out(services.bid(session, me_(), round_id, body)), s.BidOut(), 201)
@@ -365,7 +365,7 @@ def bid_create(data: dict[str, Any], round_id: int):  # type: ignore[no-untyped-
 
 @blp.route(f"{ROUND}/bids/{KEY}")
 @blp.response(200, s.BidOut)
-def bid_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def bid_get(round_id: int, key: str) -> dict[str, Any]:
     """One of your bids (someone else's is a 404: bids are sealed)."""
     with sessions().begin() as session:
         return bid_out(services.bid_for(session, me_(), round_id, _key(key, "bid", round_id)))
@@ -374,7 +374,7 @@ def bid_get(round_id: int, key: str):  # type: ignore[no-untyped-def]
 @blp.route(f"{ROUND}/bids/{KEY}", methods=["PATCH"])
 @blp.arguments(s.BidChange(partial=True), as_kwargs=False)
 @blp.response(200, s.BidOut)
-def bid_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[no-untyped-def]
+def bid_change(data: dict[str, Any], round_id: int, key: str) -> Response:
     """Change some of items (replaced whole), reliability, load, exclusive_group."""
     body = request.get_json()
 
@@ -385,7 +385,7 @@ def bid_change(data: dict[str, Any], round_id: int, key: str):  # type: ignore[n
 
 @blp.route(f"{ROUND}/bids/{KEY}", methods=["DELETE"])
 @blp.response(200, s.BidOut)
-def bid_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
+def bid_withdraw(round_id: int, key: str) -> Response:
     """Withdraw a bid: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
         return bid_out(services.withdraw_bid(session, me_(), round_id, _key(key, "bid", round_id)))
@@ -397,7 +397,7 @@ def bid_withdraw(round_id: int, key: str):  # type: ignore[no-untyped-def]
 @blp.route(f"{ROUND}/runs")
 @blp.response(200, s.RunOut(many=True))
 @blp.paginate(Page, **PAGE)
-def runs(round_id: int):  # type: ignore[no-untyped-def]
+def runs(round_id: int) -> list[dict[str, Any]]:
     """The round's clearing runs, oldest first (analysts, admins)."""
     if me_().role not in STAFF:
         raise Forbidden("only analysts and admins see clearing runs; everyone sees the result's allocation")
@@ -408,7 +408,7 @@ def runs(round_id: int):  # type: ignore[no-untyped-def]
 
 @blp.route(f"{ROUND}/runs/{RUN}")
 @blp.response(200, s.RunAllocation)
-def run_get(round_id: int, run_id: int):  # type: ignore[no-untyped-def]
+def run_get(round_id: int, run_id: int) -> dict[str, Any]:
     """One clearing run with its allocation (analysts, admins)."""
     if me_().role not in STAFF:
         raise Forbidden("only analysts and admins see clearing runs; everyone sees the result's allocation")
@@ -421,7 +421,7 @@ def run_get(round_id: int, run_id: int):  # type: ignore[no-untyped-def]
 
 @blp.route(f"{ROUND}/allocation")
 @blp.response(200, s.RunAllocation)
-def allocation(round_id: int):  # type: ignore[no-untyped-def]
+def allocation(round_id: int) -> dict[str, Any]:
     """The cleared round's result: awards, flows, per-pledge spent and returned, challenges completed and
     why the others were not (everyone; 409 before the round is cleared)."""
     with sessions().begin() as session:
@@ -441,7 +441,7 @@ def allocation(round_id: int):  # type: ignore[no-untyped-def]
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["format"], "additionalProperties": True,
     "properties": {"format": {"type": "string", "example": "swarm-market/1"}}}}}})
-def solve(args: dict[str, Any]):  # type: ignore[no-untyped-def]
+def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
     """Clear a market document (the file format) and return its allocation; stores nothing. Any signed-in
     role. Limits: 2 MB, 500 challenges, 5000 components, 20000 bids or pledges (413 beyond), `time_limit`
     at most 20 s (the best allocation found by then, status "feasible"). Invalid markets: 422 with each
@@ -495,7 +495,7 @@ pages = FlaskBlueprint("api_pages", __name__, url_prefix="/api/v1")
 
 
 @pages.route("/docs")
-def docs():  # type: ignore[no-untyped-def]
+def docs() -> str:
     """A reference page rendered here from the OpenAPI document (no scripts, no CDN)."""
     from flask import current_app
     spec = current_app.extensions["swarm_api"].spec.to_dict()
