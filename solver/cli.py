@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -25,6 +26,9 @@ from .analysis.explain import explain as explain_market
 from .analysis.simulate import simulate as simulate_delivery
 from .analysis.sweep import run_dask, run_local, scenarios as sweep_scenarios
 from .analysis.whatif import Change, whatif as whatif_market
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -165,12 +169,13 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
              competition: float | None, seed: int, name: str | None, output: str) -> None:
     """Write a synthetic water-and-sanitation market that uses every feature of the format."""
     base = generator.size_named(size) if size else None
-    counts = {"challenges": challenges, "funders": funders, "actors": actors}
-    for key in counts:
-        if counts[key] is None:
+    counts: dict[str, int] = {}
+    for key, given in (("challenges", challenges), ("funders", funders), ("actors", actors)):
+        if given is None:
             if base is None:
                 raise click.UsageError(f"give --{key} or --size")
-            counts[key] = getattr(base, key)
+            given = getattr(base, key)
+        counts[key] = given
     if competition is None:
         competition = base.competition if base is not None else 1.0
     document = generator.generate(counts["challenges"], counts["funders"], counts["actors"], seed, name, competition)
@@ -236,7 +241,7 @@ class _Bar(Progress):
             TimeElapsedColumn
         self._rich = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), console=Console(stderr=True), transient=False)
-        self._task: object = None
+        self._task: TaskID | None = None
         self._running = False
 
     def start(self, label: str, total: int) -> None:
@@ -247,13 +252,13 @@ class _Bar(Progress):
 
     def advance(self, steps: int = 1) -> None:
         if self._task is not None:
-            self._rich.advance(self._task, steps)  # type: ignore[arg-type]
+            self._rich.advance(self._task, steps)
 
     def stop(self) -> None:
         if self._task is not None:
             total = next(task.total for task in self._rich.tasks if task.id == self._task)
-            self._rich.update(self._task, completed=total)  # type: ignore[arg-type]
-            self._rich.stop_task(self._task)  # type: ignore[arg-type]
+            self._rich.update(self._task, completed=total)
+            self._rich.stop_task(self._task)
             self._task = None
 
     def close(self) -> None:
@@ -285,8 +290,8 @@ def _allocation_or_exit(path: str, market: Market | None) -> dict[str, object]:
         fail(str(exc), EXIT_INVALID)
 
 
-def _mean(value: object) -> str:
-    return "-" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
+def _mean(value: float | None) -> str:
+    return "-" if value is None else f"{float(value):.3f}"
 
 
 @click.command()
