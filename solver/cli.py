@@ -213,7 +213,8 @@ def summary(market: Market, allocation: Allocation) -> str:
     width = max([len(c.id) for c in allocation.challenges] + [9])
     parts = {r.id: f"{sum(1 for k in r.components if k.funded)}/{len(r.components)}" for r in allocation.challenges}
     pwidth = max([len(p) for p in parts.values()] + [5])
-    lines.append(f"  {'challenge':<{width}}  done  {'value':>9}  {'cost':>14}  {'parts':>{pwidth}}  {'reliab.':>7}  target")
+    lines.append(f"  {'challenge':<{width}}  done  {'value':>9}  {'cost':>14}  {'parts':>{pwidth}}  "
+                 f"{'reliab.':>7}  target")
     for result in allocation.challenges:
         target = targets[result.id]
         lines.append(
@@ -457,7 +458,8 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
     total = out["total"]
-    click.echo(f"{market.name or '(unnamed market)'}: {runs} runs, seed {seed}; planned value {_num(out['planned_value'])}")
+    click.echo(f"{market.name or '(unnamed market)'}: {runs} runs, seed {seed}; "
+               f"planned value {_num(out['planned_value'])}")
     click.echo(f"  delivered value: mean {_num(round(total['mean'], 2))}, 5% {_num(total['p5'])}, "
                f"median {_num(total['p50'])}, 95% {_num(total['p95'])}; everything delivered in "
                f"{total['all_delivered']:.1%} of runs")
@@ -516,11 +518,12 @@ def sweep(market_file: str, scale: str | None, target_ranges: tuple[str, ...], d
     write_file(target, json.dumps(saved, indent=2) + "\n")
     width = max([len(r["scenario"]) for r in rows] + [8])
     click.echo(f"{market.name or '(unnamed market)'}: {len(rows)} clearings ({saved['engine']})")
-    click.echo(f"  {'scenario':<{width}}  {'pledged':>14}  {'value':>9}  {'done':>4}  {'spent':>14}  {'idle':>14}  status")
+    click.echo(f"  {'scenario':<{width}}  {'pledged':>14}  {'value':>9}  {'done':>4}  {'spent':>14}  {'idle':>14}  "
+               "status")
     for r in rows:
         click.echo(f"  {r['scenario']:<{width}}  {format_money_grouped(r['pledged']):>14}  {_num(r['value']):>9}  "
-                   f"{r['completed']:>4}  {format_money_grouped(r['spent']):>14}  {format_money_grouped(r['idle']):>14}  "
-                   f"{r['status']}")
+                   f"{r['completed']:>4}  {format_money_grouped(r['spent']):>14}  "
+                   f"{format_money_grouped(r['idle']):>14}  {r['status']}")
     click.echo(f"table written to {target}")
 
 
