@@ -6,6 +6,7 @@ the allocation together from the accepted bids and the rounded flows.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -53,7 +54,6 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
         solve_seconds = time.perf_counter() - started - build_seconds
         size = {**size, "eligible_bids": len(model.bids), "models": 1}
     allocation = assemble(market, pools, pre, solved.solution, solved.status)
-    unfunded = ()
     if options.explain:
         unfunded = explain_unfunded(market, pools, pre, allocation, options.backend,
                                     max_explained=options.max_explained)
@@ -73,7 +73,7 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
         # The best bound on value that the search proved, and how far the allocation is from it.
         solver_info["bound"] = round(max(bound, allocation.value), 6)
         solver_info["gap"] = round(max(bound - allocation.value, 0) / max(abs(bound), 1e-9), 9)
-    allocation = Allocation(**{**_fields(allocation), "unfunded": unfunded, "solver": solver_info})
+    allocation = dataclasses.replace(allocation, unfunded=unfunded, solver=solver_info)
     problems = verify_allocation(market, allocation.to_document())
     if problems:
         raise ClearingError("the engine produced an allocation its own checker rejects: " + "; ".join(problems[:5]))
@@ -89,10 +89,6 @@ def _best_bound(phases: tuple[Phase, ...]) -> float | None:
     bounds = [p.bound for p in phases if isinstance(p, (ValuePhase, RelaxationPhase))
               and p.models == value.models and p.bound is not None]
     return min(bounds) if bounds else None
-
-
-def _fields(allocation: Allocation) -> dict[str, object]:
-    return {name: getattr(allocation, name) for name in Allocation.__slots__}
 
 
 def assemble(market: Market, pools: tuple[Pool, ...], pre: Presolve, solution: Solution,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -25,6 +26,9 @@ from .analysis.explain import explain as explain_market
 from .analysis.simulate import simulate as simulate_delivery
 from .analysis.sweep import run_dask, run_local, scenarios as sweep_scenarios
 from .analysis.whatif import Change, whatif as whatif_market
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -165,12 +169,13 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
              competition: float | None, seed: int, name: str | None, output: str) -> None:
     """Write a synthetic water-and-sanitation market that uses every feature of the format."""
     base = generator.size_named(size) if size else None
-    counts = {"challenges": challenges, "funders": funders, "actors": actors}
-    for key in counts:
-        if counts[key] is None:
+    counts: dict[str, int] = {}
+    for key, given in (("challenges", challenges), ("funders", funders), ("actors", actors)):
+        if given is None:
             if base is None:
                 raise click.UsageError(f"give --{key} or --size")
-            counts[key] = getattr(base, key)
+            given = getattr(base, key)
+        counts[key] = given
     if competition is None:
         competition = base.competition if base is not None else 1.0
     document = generator.generate(counts["challenges"], counts["funders"], counts["actors"], seed, name, competition)
@@ -208,7 +213,8 @@ def summary(market: Market, allocation: Allocation) -> str:
     width = max([len(c.id) for c in allocation.challenges] + [9])
     parts = {r.id: f"{sum(1 for k in r.components if k.funded)}/{len(r.components)}" for r in allocation.challenges}
     pwidth = max([len(p) for p in parts.values()] + [5])
-    lines.append(f"  {'challenge':<{width}}  done  {'value':>9}  {'cost':>14}  {'parts':>{pwidth}}  {'reliab.':>7}  target")
+    lines.append(f"  {'challenge':<{width}}  done  {'value':>9}  {'cost':>14}  {'parts':>{pwidth}}  "
+                 f"{'reliab.':>7}  target")
     for result in allocation.challenges:
         target = targets[result.id]
         lines.append(
@@ -236,7 +242,7 @@ class _Bar(Progress):
             TimeElapsedColumn
         self._rich = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), console=Console(stderr=True), transient=False)
-        self._task: object = None
+        self._task: TaskID | None = None
         self._running = False
 
     def start(self, label: str, total: int) -> None:
@@ -247,13 +253,13 @@ class _Bar(Progress):
 
     def advance(self, steps: int = 1) -> None:
         if self._task is not None:
-            self._rich.advance(self._task, steps)  # type: ignore[arg-type]
+            self._rich.advance(self._task, steps)
 
     def stop(self) -> None:
         if self._task is not None:
             total = next(task.total for task in self._rich.tasks if task.id == self._task)
-            self._rich.update(self._task, completed=total)  # type: ignore[arg-type]
-            self._rich.stop_task(self._task)  # type: ignore[arg-type]
+            self._rich.update(self._task, completed=total)
+            self._rich.stop_task(self._task)
             self._task = None
 
     def close(self) -> None:
@@ -285,8 +291,8 @@ def _allocation_or_exit(path: str, market: Market | None) -> dict[str, object]:
         fail(str(exc), EXIT_INVALID)
 
 
-def _mean(value: object) -> str:
-    return "-" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
+def _mean(value: float | None) -> str:
+    return "-" if value is None else f"{float(value):.3f}"
 
 
 @click.command()
@@ -452,7 +458,8 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
     total = out["total"]
-    click.echo(f"{market.name or '(unnamed market)'}: {runs} runs, seed {seed}; planned value {_num(out['planned_value'])}")
+    click.echo(f"{market.name or '(unnamed market)'}: {runs} runs, seed {seed}; "
+               f"planned value {_num(out['planned_value'])}")
     click.echo(f"  delivered value: mean {_num(round(total['mean'], 2))}, 5% {_num(total['p5'])}, "
                f"median {_num(total['p50'])}, 95% {_num(total['p95'])}; everything delivered in "
                f"{total['all_delivered']:.1%} of runs")
@@ -511,11 +518,12 @@ def sweep(market_file: str, scale: str | None, target_ranges: tuple[str, ...], d
     write_file(target, json.dumps(saved, indent=2) + "\n")
     width = max([len(r["scenario"]) for r in rows] + [8])
     click.echo(f"{market.name or '(unnamed market)'}: {len(rows)} clearings ({saved['engine']})")
-    click.echo(f"  {'scenario':<{width}}  {'pledged':>14}  {'value':>9}  {'done':>4}  {'spent':>14}  {'idle':>14}  status")
+    click.echo(f"  {'scenario':<{width}}  {'pledged':>14}  {'value':>9}  {'done':>4}  {'spent':>14}  {'idle':>14}  "
+               "status")
     for r in rows:
         click.echo(f"  {r['scenario']:<{width}}  {format_money_grouped(r['pledged']):>14}  {_num(r['value']):>9}  "
-                   f"{r['completed']:>4}  {format_money_grouped(r['spent']):>14}  {format_money_grouped(r['idle']):>14}  "
-                   f"{r['status']}")
+                   f"{r['completed']:>4}  {format_money_grouped(r['spent']):>14}  "
+                   f"{format_money_grouped(r['idle']):>14}  {r['status']}")
     click.echo(f"table written to {target}")
 
 

@@ -41,7 +41,7 @@ class CostAhead:
     """Fed by HiGHS's phase 1 (`offer`, on the thread running it), asked by phase 2 (`answer_for`)."""
 
     def __init__(self, model: ClearingModel, tolerance: float, gap: float | None,
-                 options: Mapping[str, object]) -> None:
+                 options: Mapping[str, backends.HighsOption]) -> None:
         self.model = model
         self.tolerance = tolerance               # phase 2 keeps value >= the value - tolerance
         self.gap = gap

@@ -60,7 +60,7 @@ more bids, which is always safe.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from .market import Bid, Market
 from .money import format_money

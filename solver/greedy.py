@@ -31,8 +31,9 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
+from .eligibility import RELIABILITY_SLACK
 from .market import Bid, Challenge
-from .model import RELIABILITY_SLACK, ClearingModel
+from .model import ClearingModel
 from .solution import Solution
 
 EPS = 1e-9
@@ -273,10 +274,12 @@ class _Greedy:
         for bid in plan.bids:
             st.accepted[bid.id] = bid
             if self.capacity:
-                if st.budget_left.get(bid.actor_id) is not None:
-                    st.budget_left[bid.actor_id] -= bid.price      # type: ignore[operator]
-                if st.load_left.get(bid.actor_id) is not None:
-                    st.load_left[bid.actor_id] -= bid.load         # type: ignore[operator]
+                budget = st.budget_left.get(bid.actor_id)
+                if budget is not None:
+                    st.budget_left[bid.actor_id] = budget - bid.price
+                load = st.load_left.get(bid.actor_id)
+                if load is not None:
+                    st.load_left[bid.actor_id] = load - bid.load
                 if bid.exclusive_group is not None:
                     st.groups.add((bid.actor_id, bid.exclusive_group))
             if bid.reliability < 1:

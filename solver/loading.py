@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .ids import ID, ID_CHARACTERS
 from .market import Actor, Bid, BidItem, Capacity, Challenge, Component, Funder, Market, Pledge, Scope
@@ -24,7 +25,8 @@ _FREE_TEXT = {"note", "description"}
 # The keys each object may carry.
 _MARKET_KEYS = frozenset({"format", "name", "currency", "challenges", "funders", "actors"})
 _CHALLENGE_KEYS = frozenset({"id", "title", "tags", "value", "reliability", "components"})
-_COMPONENT_KEYS = frozenset({"id", "title", "unit", "quantity", "critical", "value", "requires", "min_reliability", "max_unit_price"})
+_COMPONENT_KEYS = frozenset({"id", "title", "unit", "quantity", "critical", "value", "requires", "min_reliability",
+                             "max_unit_price"})
 _FUNDER_KEYS = frozenset({"id", "name", "pledges"})
 _PLEDGE_KEYS = frozenset({"id", "amount", "scope", "max_share", "match"})
 _SCOPE_KEYS = frozenset({"challenges", "components", "tags"})
@@ -93,7 +95,8 @@ def _decode_json(raw: str, source: str) -> Any:
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise MarketError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")], source) from None
+        raise MarketError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")],
+                          source) from None
     except ValueError as exc:
         raise MarketError([Problem("", f"not valid JSON: {exc}")], source) from None
 
@@ -174,11 +177,13 @@ class _Reader:
             return None
         return value
 
-    def number(self, obj: dict[str, Any], key: str, path: str, default: Any, check: Callable[[float], bool], rule: str) -> Any:
+    def number(self, obj: dict[str, Any], key: str, path: str, default: Any, check: Callable[[float], bool],
+               rule: str) -> Any:
         if key not in obj:
             return default
         value = obj[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not math.isfinite(value))):
             self.error(_join(path, key), f"expected a number {rule}, got {_kind(value)}")
             return default
         if not check(value):

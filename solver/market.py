@@ -6,10 +6,9 @@ order, so the same file always gives the same objects in the same order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 Cents = int
-Number = Union[int, float]
+Number = int | float
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,8 @@ every rule is kept, outside the model too, is in docs/rules.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pulp
 
@@ -52,7 +52,8 @@ MONEY_DIGITS = 5
 
 
 def _solved(var: pulp.LpVariable) -> float | None:
-    return var.varValue
+    value: float | None = var.varValue        # PuLP is untyped
+    return value
 
 
 @dataclass

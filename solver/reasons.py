@@ -8,6 +8,7 @@ Which reason speaks for which rule of the spec is in docs/rules.md.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -158,9 +159,9 @@ def _free(challenge: Challenge) -> list[str]:
 
 
 def _min_cost(market: Market, pools: tuple[Pool, ...], pre: Presolve, challenge: Challenge, backend: str,
-              **rules: object) -> float | None:
+              rules: Restrictions) -> float | None:
     """The least cost of completing `challenge` alone under the given rules, None if it cannot be done."""
-    model = ClearingModel(market, pools, pre, Restrictions(challenges=frozenset([challenge.id]), **rules))  # type: ignore[arg-type]
+    model = ClearingModel(market, pools, pre, dataclasses.replace(rules, challenges=frozenset([challenge.id])))
     if challenge.id not in model.done:
         return None
     model.prob += model.done[challenge.id] == 1, "force_done"
@@ -192,16 +193,17 @@ def _best_reliability(market: Market, pools: tuple[Pool, ...], pre: Presolve, ch
 
 def _tested(index: _Index, challenge: Challenge, backend: str) -> list[str]:
     market, pools, pre = index.market, index.pools, index.pre
-    bare = _min_cost(market, pools, pre, challenge, backend, money=False, reliability=False, capacity=False)
+    bare = _min_cost(market, pools, pre, challenge, backend,
+                     Restrictions(money=False, reliability=False, capacity=False))
     if bare is None:
         return ["its components cannot all be covered by eligible bids together "
                 "(quantities, bundles and requires do not fit)"]
-    if challenge.reliability is not None and _min_cost(market, pools, pre, challenge, backend, money=False,
-                                                       capacity=False) is None:
+    if challenge.reliability is not None and _min_cost(market, pools, pre, challenge, backend,
+                                                       Restrictions(money=False, capacity=False)) is None:
         best = _best_reliability(market, pools, pre, challenge, backend)
         got = f"; the surest eligible bids reach {best:.4f}" if best is not None else ""
         return [f"reliability target {challenge.reliability:g} out of reach with the eligible bids{got}"]
-    alone = _min_cost(market, pools, pre, challenge, backend, money=False)
+    alone = _min_cost(market, pools, pre, challenge, backend, Restrictions(money=False))
     if alone is None:
         return ["actor capacity: the bids it needs cannot be accepted together within the limits of "
                 + _limited_actors(index, challenge)]
@@ -209,7 +211,7 @@ def _tested(index: _Index, challenge: Challenge, backend: str) -> list[str]:
     admitting = sorted({p for k in challenge.components for p in pre.admits[k.key]})
     amount, _, _ = index.pool_money()
     in_scope = sum(amount[p] for p in admitting)
-    funded_alone = _min_cost(market, pools, pre, challenge, backend)
+    funded_alone = _min_cost(market, pools, pre, challenge, backend, Restrictions())
     if funded_alone is None:
         if cost > in_scope:
             return [f"not enough money in scope: it costs at least {format_money(cost)}, pledges that may pay "
@@ -231,7 +233,8 @@ def _competition(index: _Index, challenge: Challenge, backend: str, cost: int) -
         for cid, cents in took_by_pool.get(p, {}).items():
             took[cid] = took.get(cid, 0) + cents
     rivals = sorted(took, key=lambda cid: (-took[cid], cid))
-    with_money_left = _min_cost(market, pools, pre, challenge, backend, pool_amounts=left, capacity=False)
+    with_money_left = _min_cost(market, pools, pre, challenge, backend,
+                                Restrictions(pool_amounts=left, capacity=False))
     if with_money_left is None:
         results = {r.id: r for r in allocation.challenges if r.id in rivals[:MAX_LISTED]}
         listed = ", ".join(f"{cid} (value {results[cid].value}, took {format_money(took[cid])})"
@@ -243,8 +246,8 @@ def _competition(index: _Index, challenge: Challenge, backend: str, cost: int) -
                 f"{listed}{more}; the {format_money(left_in_scope)} of it left unspent cannot pay for it within "
                 f"the pledges' amounts and limits"]
     budget_left, load_left, groups = index.capacity_left()
-    if _min_cost(market, pools, pre, challenge, backend, pool_amounts=left, budget_left=budget_left,
-                 load_left=load_left, groups_taken=groups) is None:
+    what_is_left = Restrictions(pool_amounts=left, budget_left=budget_left, load_left=load_left, groups_taken=groups)
+    if _min_cost(market, pools, pre, challenge, backend, what_is_left) is None:
         return ["outcompeted for actors: the bids it needs compete with completed challenges for the capacity of "
                 + _limited_actors(index, challenge, with_allocation=True)]
     if allocation.status != "optimal":

@@ -6,12 +6,13 @@ import dataclasses
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..allocation import Allocation, Unfunded, from_awards
 from ..eligibility import presolve
-from ..market import Bid, Capacity, Funder, Market, Pledge, Scope
+from ..market import Capacity, Funder, Market, Pledge, Scope
 from ..money import MoneyError, parse_money
 from ..pools import make_pools
 from ..verify import verify_allocation

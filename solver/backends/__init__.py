@@ -16,10 +16,10 @@ import pulp
 
 from .cbc import cbc_solver, solve_cbc
 from .common import BackendError, SolveReport
-from .highs import BackgroundRun, ImprovingHook, highs_threads, solve_highs, use_one_thread
+from .highs import BackgroundRun, HighsOption, ImprovingHook, highs_threads, solve_highs, use_one_thread
 
-__all__ = ["BACKENDS", "BackendError", "BackgroundRun", "ImprovingHook", "SolveReport", "available", "dual",
-           "highs_threads", "row_and_objective", "solve", "use_one_thread", "variable_count"]
+__all__ = ["BACKENDS", "BackendError", "BackgroundRun", "HighsOption", "ImprovingHook", "SolveReport", "available",
+           "dual", "highs_threads", "row_and_objective", "solve", "use_one_thread", "variable_count"]
 
 BACKENDS = ("cbc", "highs")
 
@@ -34,7 +34,7 @@ def available(backend: str) -> bool:
 
 def solve(prob: pulp.LpProblem, backend: str, *, time_limit: float | None = None,
           gap: float | None = None, abs_gap: float | None = None, warm_start: bool = False,
-          highs_options: Mapping[str, object] | None = None, on_improving: ImprovingHook | None = None
+          highs_options: Mapping[str, HighsOption] | None = None, on_improving: ImprovingHook | None = None
           ) -> SolveReport:
     """Solve `prob` in place (variables get their values) and say how it went.
 

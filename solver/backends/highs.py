@@ -10,16 +10,26 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, TypeAlias
 
 import pulp
 
 from ..outcome import Outcome
 from .common import BackendError, SolveReport, outcome_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:                 # at run time highspy and numpy are imported where they are used
+    import highspy
     import numpy as np
+    import numpy.typing as npt
+
+    _Floats: TypeAlias = npt.NDArray[np.float64]
+    _Indices: TypeAlias = npt.NDArray[np.int32]     # HighsInt is 32 bits in highspy's wheels
+    _Start: TypeAlias = tuple[_Indices, _Floats]    # a MIP start: column indices and their values
+
+# The value of a HiGHS option (Highs.setOptionValue takes these).
+HighsOption: TypeAlias = bool | int | float | str
 
 
 @contextlib.contextmanager
@@ -43,7 +53,7 @@ def _stdout_silenced() -> Iterator[None]:
 
 
 def solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
-                 abs_gap: float | None, warm_start: bool = False, options: Mapping[str, object] | None = None,
+                 abs_gap: float | None, warm_start: bool = False, options: Mapping[str, HighsOption] | None = None,
                 on_improving: ImprovingHook | None = None) -> tuple[Outcome, float | None, float | None]:
     """HiGHS through highspy, with the model passed in bulk.
 
@@ -75,7 +85,8 @@ def solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | Non
     return _highs_outcome(h, prob, gap)
 
 
-def _highs_outcome(h: object, prob: pulp.LpProblem, gap: float | None) -> tuple[Outcome, float | None, float | None]:
+def _highs_outcome(h: highspy.Highs, prob: pulp.LpProblem, gap: float | None
+                   ) -> tuple[Outcome, float | None, float | None]:
     """Outcome, objective and bound of a HiGHS run whose answer is already written back into `prob`."""
     import highspy
     outcome = outcome_of(prob)
@@ -99,19 +110,18 @@ def _highs_outcome(h: object, prob: pulp.LpProblem, gap: float | None) -> tuple[
 
 # Told of each better solution HiGHS finds: the columns (prob.variables() order), their values, and the
 # best bound on the objective at that moment (None before there is one).
-ImprovingHook = Callable[[list[pulp.LpVariable], "np.ndarray", "float | None"], None]
+ImprovingHook = Callable[[list[pulp.LpVariable], "_Floats", "float | None"], None]
 
 
-def _improving_handler(variables: list[pulp.LpVariable], sense: int, hook: ImprovingHook) -> Callable[[object], None]:
+def _improving_handler(variables: list[pulp.LpVariable], sense: int, hook: ImprovingHook
+                       ) -> Callable[[highspy.HighsCallbackEvent], None]:
     import numpy as np
 
-    def handler(event: object) -> None:
-        data = event.data_out                                       # type: ignore[attr-defined]
-        bound = data.mip_dual_bound
-        if abs(bound) == float("inf"):
-            bound = None
-        elif sense == pulp.LpMaximize:
-            bound = -bound
+    def handler(event: highspy.HighsCallbackEvent) -> None:
+        data = event.data_out
+        bound: float | None = None
+        if abs(data.mip_dual_bound) != float("inf"):
+            bound = -data.mip_dual_bound if sense == pulp.LpMaximize else data.mip_dual_bound
         hook(variables, np.array(data.mip_solution, dtype=np.float64), bound)
     return handler
 
@@ -125,20 +135,20 @@ class BackgroundRun:
     limit stops it as it stops `solve`."""
 
     def __init__(self, prob: pulp.LpProblem, start: Mapping[pulp.LpVariable, float], gap: float | None = None,
-                 options: Mapping[str, object] | None = None, time_limit: float | None = None) -> None:
+                 options: Mapping[str, HighsOption] | None = None, time_limit: float | None = None) -> None:
         import highspy
         import numpy as np
         if not prob.objective:
             raise BackendError("internal: a background run needs an objective with variables")
         with _stdout_silenced():                  # HiGHS's once-per-process banner: not from the other thread
-            highspy.Highs()
+            highspy.Highs()                 # type: ignore[no-untyped-call]  # highspy: __init__ lacks "-> None"
         self.variables, self.constraints, self._arrays = _model_arrays(prob)
         self._start = (np.arange(len(self.variables), dtype=np.int32),
                        np.fromiter((start[v] for v in self.variables), np.float64, len(self.variables)))
         self._gap, self._options = gap, dict(options or {})
         self._time_limit = None if time_limit is None else max(time_limit, 0.01)
         self._stop = threading.Event()
-        self._h: object = None
+        self._h: highspy.Highs | None = None      # set by _run unless it fails
         self._error: BaseException | None = None
         self.seconds = 0.0
         self._thread = threading.Thread(target=self._run, name="swarm-highs-background", daemon=True)
@@ -150,7 +160,8 @@ class BackgroundRun:
             self._h = _run_highs(self._arrays, self._time_limit, self._gap, None, self._start, self._options, None,
                                  self._stop)
             if not self._stop.is_set() and _start_misreported(self._h, self._arrays.cost, self._arrays.offset):
-                left = None if self._time_limit is None else max(self._time_limit - (time.perf_counter() - started), 0.01)
+                left = (None if self._time_limit is None
+                        else max(self._time_limit - (time.perf_counter() - started), 0.01))
                 self._h = _run_highs(self._arrays, left, self._gap, None, None, self._options, None, self._stop)
         except BaseException as exc:            # handed to the caller by finish()
             self._error = exc
@@ -168,6 +179,7 @@ class BackgroundRun:
         self._thread.join()
         if self._error is not None:
             raise BackendError(f"HiGHS failed: {self._error}")
+        assert self._h is not None, "a background run that did not fail left no Highs object"
         status, sol_status = _read_from_highs(self._h, prob, self.variables, self.constraints)
         prob.assignStatus(status, sol_status)
         outcome, objective, bound = _highs_outcome(self._h, prob, self._gap)
@@ -207,11 +219,12 @@ _threads: int | None = None
 
 
 def _run_highs(arrays: _Arrays, time_limit: float | None, gap: float | None, abs_gap: float | None,
-               start: tuple[object, object] | None, options: Mapping[str, object] | None = None,
-               on_improving: Callable[[object], None] | None = None, stop: threading.Event | None = None) -> object:
+               start: _Start | None, options: Mapping[str, HighsOption] | None = None,
+               on_improving: Callable[[highspy.HighsCallbackEvent], None] | None = None,
+               stop: threading.Event | None = None) -> highspy.Highs:
     """A new Highs object with the options PuLP's interface sets, given the model (and its start) and run."""
     import highspy
-    h = highspy.Highs()
+    h = highspy.Highs()                           # type: ignore[no-untyped-call]  # highspy: __init__ lacks "-> None"
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", gap if gap is not None else 0.0)
     if abs_gap is not None:
@@ -226,17 +239,17 @@ def _run_highs(arrays: _Arrays, time_limit: float | None, gap: float | None, abs
     if on_improving is not None:
         h.cbMipImprovingSolution += on_improving
     if stop is not None:
-        def interrupt(event: object) -> None:
+        def interrupt(event: highspy.HighsCallbackEvent) -> None:
             if stop.is_set():
-                event.interrupt()                   # type: ignore[attr-defined]
+                event.interrupt()
         h.cbMipInterrupt += interrupt
-    if start is not None and len(start[0]):         # type: ignore[arg-type]
-        h.setSolution(len(start[0]), start[0], start[1])   # type: ignore[arg-type]
+    if start is not None and len(start[0]):
+        h.setSolution(len(start[0]), start[0], start[1])
     h.run()
     return h
 
 
-def _start_misreported(h: object, cost: object, offset: float) -> bool:
+def _start_misreported(h: highspy.Highs, cost: _Floats, offset: float) -> bool:
     """Whether the objective HiGHS reports is not that of the solution it returns (given costs and offset)."""
     import numpy as np
     solution = h.getSolution()
@@ -254,19 +267,19 @@ class _Arrays:
     m: int
     nnz: int
     offset: float
-    cost: object
-    col_lower: object
-    col_upper: object
-    row_lower: object
-    row_upper: object
-    a_start: object
-    a_index: object
-    a_value: object
-    integrality: object
+    cost: _Floats
+    col_lower: _Floats
+    col_upper: _Floats
+    row_lower: _Floats
+    row_upper: _Floats
+    a_start: _Indices
+    a_index: _Indices
+    a_value: _Floats
+    integrality: _Indices
 
 
-def _pass_to_highs(h: object, prob: pulp.LpProblem
-                   ) -> tuple[list[pulp.LpVariable], list[pulp.LpConstraint], tuple[object, float]]:
+def _pass_to_highs(h: highspy.Highs, prob: pulp.LpProblem
+                   ) -> tuple[list[pulp.LpVariable], list[pulp.LpConstraint], tuple[_Floats, float]]:
     """Pass `prob` to the Highs object `h` in one call; returns the columns and rows in HiGHS's order, and
     the costs and offset HiGHS was given."""
     variables, constraints, arrays = _model_arrays(prob)
@@ -274,7 +287,7 @@ def _pass_to_highs(h: object, prob: pulp.LpProblem
     return variables, constraints, (arrays.cost, arrays.offset)
 
 
-def _pass_arrays(h: object, a: _Arrays) -> None:
+def _pass_arrays(h: highspy.Highs, a: _Arrays) -> None:
     import highspy
     status = h.passModel(a.n, a.m, a.nnz, int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize),
                          a.offset, a.cost, a.col_lower, a.col_upper, a.row_lower, a.row_upper, a.a_start[:a.m],
@@ -333,7 +346,7 @@ _column_numbers_lock = threading.Lock()
 
 
 def _columns(prob: pulp.LpProblem, constraints: list[pulp.LpConstraint]
-             ) -> tuple[list[pulp.LpVariable], object, object]:
+             ) -> tuple[list[pulp.LpVariable], npt.NDArray[np.int64], _Indices]:
     """prob.variables() (the columns, sorted by name), and the column of each objective term and row entry.
 
     prob.variables() registers the variables of every row again, one call per entry, in a dict keyed by
@@ -372,7 +385,7 @@ def _columns(prob: pulp.LpProblem, constraints: list[pulp.LpConstraint]
     raise BackendError("internal: could not number the columns of the model for HiGHS")
 
 
-def _start_of(variables: list[pulp.LpVariable]) -> tuple[object, object] | None:
+def _start_of(variables: list[pulp.LpVariable]) -> _Start | None:
     """The variables' initial values (setInitialValue) as a MIP start for HiGHS (column indices, values); a
     partial one if some have none, None if none has one."""
     import numpy as np
@@ -383,7 +396,7 @@ def _start_of(variables: list[pulp.LpVariable]) -> tuple[object, object] | None:
             np.fromiter((x for _, x in given), np.float64, len(given)))
 
 
-def _read_from_highs(h: object, prob: pulp.LpProblem, variables: list[pulp.LpVariable],
+def _read_from_highs(h: highspy.Highs, prob: pulp.LpProblem, variables: list[pulp.LpVariable],
                      constraints: list[pulp.LpConstraint]) -> tuple[int, int]:
     """What PuLP's interface writes back (values, reduced costs, slacks, duals) and its status pair."""
     import highspy
@@ -398,13 +411,12 @@ def _read_from_highs(h: object, prob: pulp.LpProblem, variables: list[pulp.LpVar
             var.modified = False
     row_value, row_dual = solution.row_value, solution.row_dual
     if m and len(row_value) == m:
-        row_value = np.asarray(row_value, dtype=np.float64)
-        row_dual = row_dual if len(row_dual) == m else itertools.repeat(None)
+        duals: Iterable[float | None] = row_dual if len(row_dual) == m else itertools.repeat(None)
         constant = np.fromiter((c.constant for c in constraints), np.float64, len(constraints))
-        slack = constant + row_value
+        slack = constant + np.asarray(row_value, dtype=np.float64)
         le = np.fromiter((c.sense == pulp.LpConstraintLE for c in constraints), bool, len(constraints))
         slack[le] *= -1.0
-        for i, (constraint, s, pi) in enumerate(zip(constraints, slack.tolist(), row_dual)):
+        for i, (constraint, s, pi) in enumerate(zip(constraints, slack.tolist(), duals)):
             constraint.index = i
             constraint.slack = s
             constraint.pi = pi

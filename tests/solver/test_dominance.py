@@ -137,7 +137,7 @@ def markets_with_rivals(draw):
     doc = draw(markets(max_bids=6))
     bids = [(a, b) for a in doc["actors"] for b in a["bids"]]
     n = 0
-    for owner, original in draw(st.lists(st.sampled_from(bids), max_size=4)) if bids else []:
+    for _owner, original in draw(st.lists(st.sampled_from(bids), max_size=4)) if bids else []:
         rival = copy.deepcopy(original)
         rival["id"] = f"r{n}"
         n += 1

@@ -31,7 +31,7 @@ def _need(backend: str) -> None:
         pytest.skip(f"the {backend} backend is not available here")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _market(name: str) -> Market:
     warnings: list[Problem] = []
     market = load_market(FIXTURES / f"{name}.json", warnings)
@@ -39,7 +39,7 @@ def _market(name: str) -> Market:
     return market
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cleared(name: str, backend: str) -> str:
     """The allocation document as JSON text (so no test can alter another's copy)."""
     return json.dumps(clear(_market(name), ClearOptions(backend=backend)).to_document())

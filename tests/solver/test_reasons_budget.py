@@ -20,7 +20,7 @@ from tests.paths import FIXTURES
 BACKEND = "highs" if backends.available("highs") else "cbc"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cleared(name: str):
     market = load_market(FIXTURES / f"{name}.json")
     allocation = clear(market, ClearOptions(backend=BACKEND, explain=False))
