@@ -22,8 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from solver.cli import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_exit, no_explain_option, solver_option,
-                        summary, write_output)
+from solver.cli import summary
+from solver.cli_common import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_exit, no_explain_option,
+                               solver_option, write_output)
 from solver.clearing import ClearOptions
 from solver.money import format_money_grouped
 

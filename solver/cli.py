@@ -1,5 +1,6 @@
-"""The engine's commands of `swarm` (validate, solve, verify, generate and the analyst tools), and the helpers
-every command of `swarm` shares. web/cli.py assembles the program. The only module of the engine that prints."""
+"""The engine's commands of `swarm`: validate, solve, verify, generate and the analyst tools. web/cli.py
+assembles the program; cli_common.py holds what every command shares. With it, the only modules of the
+engine that print."""
 from __future__ import annotations
 
 import contextlib
@@ -7,15 +8,13 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
-from . import backends
 from . import generate as generator
 from .allocation import Allocation
 from .clearing import ClearingError, ClearOptions, clear
-from .loading import MarketError, Problem, load_market
 from .market import Market
 from .money import format_money, format_money_grouped
 from .verify import recompute, verify_allocation
@@ -26,67 +25,11 @@ from .analysis.explain import explain as explain_market
 from .analysis.simulate import simulate as simulate_delivery
 from .analysis.sweep import run_dask, run_local, scenarios as sweep_scenarios
 from .analysis.whatif import Change, whatif as whatif_market
+from .cli_common import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_exit, no_explain_option, solver_option,
+                         write_file, write_output)
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
-
-EXIT_INVALID = 2
-EXIT_FAILED = 1
-
-
-# -- what every command of `swarm` shares (market/cli.py and web/commands.py use these too) ----------------
-
-def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    """`error: message` on stderr and exit: 1 for a failure, EXIT_INVALID (2) for input that cannot be used."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def write_file(path: str, text: str) -> None:
-    """Write `text` to the file `path`, or fail (exit 1) saying why it cannot be written."""
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror}")
-
-
-def write_output(target: str, text: str) -> bool:
-    """`-o TARGET`: `text` to standard output when TARGET is "-", else to that file (as `write_file`). True
-    when it went to a file, and the caller says where; after "-" the caller prints nothing else on stdout."""
-    if target == "-":
-        sys.stdout.write(text)
-        return False
-    write_file(target, text)
-    return True
-
-
-# Options that mean the same wherever a command clears (solve, clear, the analyst tools)
-solver_option = click.option("--solver", "backend", type=click.Choice(backends.BACKENDS), default="cbc",
-                             show_default=True, help="MIP backend.")
-gap_option = click.option("--gap", type=click.FloatRange(min=0, max=1),
-                          help="Relative optimality gap at which to stop.")
-no_explain_option = click.option("--no-explain", is_flag=True,
-                                 help="Skip the extra solves that explain unfunded challenges.")
-
-
-def _invalid(exc: MarketError) -> NoReturn:
-    click.echo(f"{exc.source}: invalid market, {len(exc.problems)} problem(s):", err=True)
-    for problem in exc.problems:
-        click.echo(f"  {problem}", err=True)
-    sys.exit(EXIT_INVALID)
-
-
-def load_or_exit(path: str) -> Market:
-    """The market in `path`, or every problem on stderr and exit 2; warnings go to stderr."""
-    warnings: list[Problem] = []
-    try:
-        market = load_market(path, warnings)
-    except MarketError as exc:
-        _invalid(exc)
-    for warning in warnings:
-        click.echo(f"{path}: warning: {warning}", err=True)
-    return market
-
 
 @click.command()
 @click.argument("market_file", metavar="MARKET")

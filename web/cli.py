@@ -4,7 +4,7 @@
     market/cli.py    the database and rounds: db, import, export, clear, rounds
     web/commands.py  the web app and its accounts: serve, user, token
 
-Every command reports failures through solver/cli.py's helpers: one `error:` line on stderr, and exit 2 for
+Every command reports failures through solver/cli_common.py: one `error:` line on stderr, and exit 2 for
 input it cannot use, 1 for any other failure.
 """
 from __future__ import annotations

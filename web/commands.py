@@ -22,7 +22,7 @@ from market.cli import database_or_exit, engine_or_exit
 from market.db import make_sessionmaker
 from market.errors import MarketDomainError
 from market.models import Role, Round
-from solver.cli import EXIT_INVALID, fail
+from solver.cli_common import EXIT_INVALID, fail
 from solver.loading import MarketError, load_market
 
 import web
