@@ -70,7 +70,7 @@ def round_pool_flows(pools: tuple[Pool, ...], costs: Mapping[str, int], real: Ma
         for p, cents in base.items():
             if cents:
                 flows[p, key] = cents
-    if (_repair_pool_amounts(pools, costs, flows, admits, challenge_of)
+    if (_repair_pool_amounts(pools, costs, flows, admits)
             and _pool_rules_hold(pools, costs, flows, challenge_of)):
         return flows
     # With scarce money many pools are spent to the cent, so rounding component by component pushes some
@@ -101,7 +101,7 @@ def _share_room(pool: Pool, cost: int, current: int) -> bool:
 
 
 def _repair_pool_amounts(pools: tuple[Pool, ...], costs: Mapping[str, int], flows: PoolFlows,
-                         admits: Mapping[str, tuple[int, ...]], challenge_of: Mapping[str, str]) -> bool:
+                         admits: Mapping[str, tuple[int, ...]]) -> bool:
     """Move single cents off pools above their amount; False if some cannot be moved."""
     spent = _spent(flows)
     amount = {pool.index: pool.amount for pool in pools}    # Pool.amount sums its pledges on every call

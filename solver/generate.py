@@ -257,7 +257,7 @@ class _Generator:
                     by_skill_region.setdefault((skill, region), []).append(actor)
 
         for ch in challenges:
-            self.bid_on(ch, by_skill_region, actors)
+            self.bid_on(ch, by_skill_region)
         self.bid_across(challenges, by_skill_region)
 
         out = []
@@ -300,7 +300,7 @@ class _Generator:
             bid["exclusive_group"] = group
         actor["bids"].append(bid)
 
-    def bid_on(self, ch: _Challenge, by_skill_region: Bidders, actors: list[dict[str, Any]]) -> None:
+    def bid_on(self, ch: _Challenge, by_skill_region: Bidders) -> None:
         rng = self.rng
         for comp_id, qty, unit_cents, skill, _critical in ch.parts:
             key = f"{ch.id}/{comp_id}"

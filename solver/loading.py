@@ -147,7 +147,7 @@ class _Reader:
         self.error(path, f"expected {what} (a JSON object), got {_kind(value)}")
         return None
 
-    def list(self, obj: dict[str, Any], key: str, path: str, required: bool = False) -> list[Any]:
+    def list(self, obj: dict[str, Any], key: str, path: str) -> list[Any]:
         if key not in obj:
             return []
         value = obj[key]

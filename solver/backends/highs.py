@@ -78,7 +78,7 @@ def solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | Non
                     time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
                 h = _run_highs(arrays, time_limit, gap, abs_gap, None, options)
             prob.solverModel = h                  # as pulp.HiGHS does
-            status, sol_status = _read_from_highs(h, prob, variables, constraints)
+            status, sol_status = _read_from_highs(h, variables, constraints)
     finally:
         prob.restoreObjective(wasNone, dummyVar)
     prob.assignStatus(status, sol_status)
@@ -180,7 +180,7 @@ class BackgroundRun:
         if self._error is not None:
             raise BackendError(f"HiGHS failed: {self._error}")
         assert self._h is not None, "a background run that did not fail left no Highs object"
-        status, sol_status = _read_from_highs(self._h, prob, self.variables, self.constraints)
+        status, sol_status = _read_from_highs(self._h, self.variables, self.constraints)
         prob.assignStatus(status, sol_status)
         outcome, objective, bound = _highs_outcome(self._h, prob, self._gap)
         return SolveReport(outcome, objective, bound, self.seconds)
@@ -396,7 +396,7 @@ def _start_of(variables: list[pulp.LpVariable]) -> _Start | None:
             np.fromiter((x for _, x in given), np.float64, len(given)))
 
 
-def _read_from_highs(h: highspy.Highs, prob: pulp.LpProblem, variables: list[pulp.LpVariable],
+def _read_from_highs(h: highspy.Highs, variables: list[pulp.LpVariable],
                      constraints: list[pulp.LpConstraint]) -> tuple[int, int]:
     """What PuLP's interface writes back (values, reduced costs, slacks, duals) and its status pair."""
     import highspy
