@@ -495,3 +495,9 @@ def report(market_file: str, allocation_file: str, output: str | None, sweep_fil
     write_file(target, render_report(market, doc, sweep_doc))
     size = Path(target).stat().st_size
     click.echo(f"report written to {target} ({size / 1e6:.1f} MB, self-contained: opens without network)")
+
+
+if __name__ == "__main__":
+    # `python -m solver.cli` ran the engine's commands before web/cli.py assembled `swarm`: refuse it loudly
+    # rather than exit 0 having done nothing.
+    sys.exit("solver/cli.py only defines commands; run them through `swarm` (python -m web.cli)")
