@@ -31,6 +31,7 @@ from .cli_common import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_ex
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+
 @click.command()
 @click.argument("market_file", metavar="MARKET")
 def validate(market_file: str) -> None:
@@ -171,7 +172,6 @@ def summary(market: Market, allocation: Allocation) -> str:
             lines.append(f"  - {entry.challenge}{title}:")
             lines += [f"      {reason}" for reason in entry.reasons]
     return "\n".join(lines)
-
 
 
 # -- analyst tools (solver/analysis) --------------------------------------------------------------------

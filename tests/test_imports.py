@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("solver", "market", "web")
 
+
 def module_files() -> dict[str, Path]:
     """Every module of the packages, by dotted name (a package by its own name)."""
     modules: dict[str, Path] = {}
