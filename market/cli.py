@@ -13,6 +13,7 @@ with "run `swarm db upgrade`". Exit codes: 0 done, 2 invalid input or unknown ro
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -178,3 +179,9 @@ def rounds() -> None:
             for rnd in services.list_rounds(session):
                 click.echo(f"{rnd.id:>5}  {rnd.status:<8} {pledges.get(rnd.id, 0):>5} pledges {bids.get(rnd.id, 0):>5} "
                            f"bids  {rnd.name}")
+
+
+if __name__ == "__main__":
+    # `python -m market.cli` ran `swarm` before web/cli.py assembled it: refuse it loudly rather than exit 0
+    # having done nothing.
+    sys.exit("market/cli.py only defines commands; run them through `swarm` (python -m web.cli)")

@@ -31,6 +31,7 @@ from .cli_common import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_ex
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+
 @click.command()
 @click.argument("market_file", metavar="MARKET")
 def validate(market_file: str) -> None:
@@ -171,7 +172,6 @@ def summary(market: Market, allocation: Allocation) -> str:
             lines.append(f"  - {entry.challenge}{title}:")
             lines += [f"      {reason}" for reason in entry.reasons]
     return "\n".join(lines)
-
 
 
 # -- analyst tools (solver/analysis) --------------------------------------------------------------------
@@ -495,3 +495,9 @@ def report(market_file: str, allocation_file: str, output: str | None, sweep_fil
     write_file(target, render_report(market, doc, sweep_doc))
     size = Path(target).stat().st_size
     click.echo(f"report written to {target} ({size / 1e6:.1f} MB, self-contained: opens without network)")
+
+
+if __name__ == "__main__":
+    # `python -m solver.cli` ran the engine's commands before web/cli.py assembled `swarm`: refuse it loudly
+    # rather than exit 0 having done nothing.
+    sys.exit("solver/cli.py only defines commands; run them through `swarm` (python -m web.cli)")

@@ -37,7 +37,6 @@ MARKET: dict[str, Any] = {
 }
 
 
-
 def market_doc() -> dict[str, Any]:
     return copy.deepcopy(MARKET)
 

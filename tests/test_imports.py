@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("solver", "market", "web")
 
+
 def module_files() -> dict[str, Path]:
     """Every module of the packages, by dotted name (a package by its own name)."""
     modules: dict[str, Path] = {}
@@ -102,12 +103,17 @@ def describe(circle: frozenset[str], graph: dict[str, set[str]]) -> str:
     return "{" + ", ".join(sorted(circle)) + "}: " + "; ".join(edges)
 
 
-def test_the_graph_sees_relative_lazy_and_type_checking_imports():
+def test_the_graph_sees_relative_lazy_and_type_checking_imports(tmp_path: Path) -> None:
     graph = import_graph()
     assert "solver.model" in graph["solver.solving"]          # from .model import ClearingModel
     assert "solver.backends" in graph["solver.solving"]       # from . import backends
-    assert "solver.reasons" in graph["solver.clearing"]       # inside clear()
+    assert "solver.reasons" in graph["solver.clearing"]       # from .reasons import explain_unfunded, ...
+    assert "solver.analysis.report" in graph["solver.cli"]    # only inside the report command
     assert "solver" not in graph["solver.clearing"]           # `from . import backends` names backends only
+    # No module of the house imports another under TYPE_CHECKING today; a made-up one does.
+    typed = tmp_path / "typed.py"
+    typed.write_text("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from .model import ClearingModel\n")
+    assert imported("solver.typed", typed, module_files()) == {"solver.model"}
 
 
 def test_circles_are_found():

@@ -4,8 +4,9 @@
     market/cli.py    the database and rounds: db, import, export, clear, rounds
     web/commands.py  the web app and its accounts: serve, user, token
 
-Every command reports failures through solver/cli_common.py: one `error:` line on stderr, and exit 2 for
-input it cannot use, 1 for any other failure.
+Failures exit 2 for input a command cannot use and 1 for any other; most print one `error:` line through
+solver/cli_common.py's `fail` (an invalid market lists its problems; click's own usage errors, and
+`token` for an unknown account, print click's `Error:`).
 """
 from __future__ import annotations
 

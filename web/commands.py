@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
 from market import services
@@ -31,9 +32,9 @@ DEMO_MARKET = Path(web.__file__).resolve().parents[1] / "fixtures" / "water-sdg6
 DEMO_ANALYST = "analyst@demo.swarm"
 
 
-def seed_demo(sessions: object, market_file: Path = DEMO_MARKET) -> tuple[int, str] | None:
+def seed_demo(sessions: sessionmaker[Session], market_file: Path = DEMO_MARKET) -> tuple[int, str] | None:
     """On a database without rounds: the demo round and a demo analyst (round id, password); else None."""
-    with sessions.begin() as session:  # type: ignore[attr-defined]
+    with sessions.begin() as session:
         if session.execute(select(Round.id).limit(1)).first() is not None:
             return None
         market = load_market(str(market_file))
@@ -100,8 +101,8 @@ def token() -> None:
     """Personal API tokens (only their sha256 is stored; a new token is printed once)."""
 
 
-def _user_id(session: object, email: str) -> int:
-    found = services.user_by_email(session, email)  # type: ignore[arg-type]
+def _user_id(session: Session, email: str) -> int:
+    found = services.user_by_email(session, email)
     if found is None:
         raise click.ClickException(f"no account {email!r}")
     return found.id

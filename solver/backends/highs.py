@@ -396,8 +396,8 @@ def _start_of(variables: list[pulp.LpVariable]) -> _Start | None:
             np.fromiter((x for _, x in given), np.float64, len(given)))
 
 
-def _read_from_highs(h: highspy.Highs, variables: list[pulp.LpVariable], constraints: list[pulp.LpConstraint]
-                     ) -> tuple[int, int]:
+def _read_from_highs(h: highspy.Highs, variables: list[pulp.LpVariable],
+                     constraints: list[pulp.LpConstraint]) -> tuple[int, int]:
     """What PuLP's interface writes back (values, reduced costs, slacks, duals) and its status pair."""
     import highspy
     import numpy as np
