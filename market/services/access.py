@@ -8,6 +8,10 @@ web pages, the JSON API and the services:
   that no answer tells whether someone else holds a key (sealed means someone else's looks absent);
 - a change asked of a withdrawn one is Withdrawn (409): it stays on record as it was.
 
+A change is refused in that order: absent (404) first, so that a round's state tells nothing about someone
+else's; then, where the caller names what it is doing, a round that is not open (409); then staff (403);
+then withdrawn (409).
+
 The lists (`visible_pledges`, `visible_bids`) follow the same rule.
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from ..errors import Forbidden, NotFound, NotYours, Withdrawn
 from ..models import Bid, BidItem, Pledge, Role, RoundActor, RoundFunder, User
-from .common import STAFF
+from .common import STAFF, require_open
 
 Owned = TypeVar("Owned", Pledge, Bid)
 
@@ -43,14 +47,18 @@ BIDS = _Kind("bid", Bid, "actor", RoundActor, Role.ACTOR, "an actor changes only
              (selectinload(Bid.actor), selectinload(Bid.items).selectinload(BidItem.component)))
 
 
-def pledge_for(session: Session, user: User | None, round_id: int, key: str, *, change: bool = False) -> Pledge:
-    """Pledge `key` of the round as `user` may have it: to read it, or (`change`) to change or withdraw it."""
-    return _one(PLEDGES, session, user, round_id, key, change)
+def pledge_for(session: Session, user: User | None, round_id: int, key: str, *, change: bool = False,
+               doing: str | None = None) -> Pledge:
+    """Pledge `key` of the round as `user` may have it: to read it, or (`change`) to change or withdraw it;
+    `doing` ("pledges change") also asks that the round be open for it."""
+    return _one(PLEDGES, session, user, round_id, key, change, doing)
 
 
-def bid_for(session: Session, user: User | None, round_id: int, key: str, *, change: bool = False) -> Bid:
-    """Bid `key` of the round as `user` may have it: to read it, or (`change`) to change or withdraw it."""
-    return _one(BIDS, session, user, round_id, key, change)
+def bid_for(session: Session, user: User | None, round_id: int, key: str, *, change: bool = False,
+            doing: str | None = None) -> Bid:
+    """Bid `key` of the round as `user` may have it: to read it, or (`change`) to change or withdraw it;
+    `doing` ("bids change") also asks that the round be open for it."""
+    return _one(BIDS, session, user, round_id, key, change, doing)
 
 
 def visible_pledges(session: Session, user: User | None, round_id: int) -> list[Pledge]:
@@ -63,7 +71,8 @@ def visible_bids(session: Session, user: User | None, round_id: int) -> list[Bid
     return _visible(BIDS, session, user, round_id)
 
 
-def _one(kind: _Kind[Owned], session: Session, user: User | None, round_id: int, key: str, change: bool) -> Owned:
+def _one(kind: _Kind[Owned], session: Session, user: User | None, round_id: int, key: str, change: bool,
+         doing: str | None) -> Owned:
     row = session.execute(select(kind.model).where(kind.model.round_id == round_id, kind.model.key == key)
                           .options(*kind.loads)).scalar_one_or_none()
     if row is None:
@@ -71,6 +80,8 @@ def _one(kind: _Kind[Owned], session: Session, user: User | None, round_id: int,
     mine = _owns(user, getattr(row, kind.owner))
     if not (mine or _staff(user)):
         raise NotYours(_absent(kind, user, round_id, key))
+    if change and doing is not None:
+        require_open(row.round, doing)
     if change and not mine:
         raise Forbidden(f"{kind.name} {key!r} is not yours: {kind.changer}")
     if change and row.withdrawn:

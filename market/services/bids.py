@@ -37,8 +37,7 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
     """Change some of items (replaced whole), reliability, load, exclusive_group."""
     values = schemas.load(schemas.BidSchema(exclude=("id", "actor")), data, partial=True)
     rnd = lock_round(session, round_id)
-    row = bid_for(session, user, rnd.id, key, change=True)
-    require_open(rnd, "bids change")
+    row = bid_for(session, user, rnd.id, key, change=True, doing="bids change")
     before = _state(row)
     if "items" in values:
         items = _items(session, rnd.id, values["items"])
@@ -58,8 +57,7 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
 def withdraw_bid(session: Session, user: User | None, round_id: int, key: str) -> Bid:
     """The bid stays on record, marked withdrawn; it takes no part in the clearing."""
     rnd = lock_round(session, round_id)
-    row = bid_for(session, user, rnd.id, key, change=True)
-    require_open(rnd, "bids are withdrawn")
+    row = bid_for(session, user, rnd.id, key, change=True, doing="bids are withdrawn")
     row.withdrawn = True
     row.changed_at = utcnow()
     touch(rnd)

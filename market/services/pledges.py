@@ -37,8 +37,7 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
     """Change some of amount, scope, max_share, match (None removes an optional one)."""
     values = schemas.load(schemas.PledgeSchema(exclude=("id", "funder")), data, partial=True)
     rnd = lock_round(session, round_id)
-    row = pledge_for(session, user, rnd.id, key, change=True)
-    require_open(rnd, "pledges change")
+    row = pledge_for(session, user, rnd.id, key, change=True, doing="pledges change")
     before = _state(row)
     if "amount" in values:
         row.amount_cents = values["amount"]
@@ -57,8 +56,7 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
 def withdraw_pledge(session: Session, user: User | None, round_id: int, key: str) -> Pledge:
     """The pledge stays on record, marked withdrawn; it takes no part in the clearing."""
     rnd = lock_round(session, round_id)
-    row = pledge_for(session, user, rnd.id, key, change=True)
-    require_open(rnd, "pledges are withdrawn")
+    row = pledge_for(session, user, rnd.id, key, change=True, doing="pledges are withdrawn")
     row.withdrawn = True
     row.changed_at = utcnow()
     touch(rnd)

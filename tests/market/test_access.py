@@ -1,7 +1,8 @@
 """Who may see and change a pledge or a bid (market.services.access), through the look-up and through
 the write services that ask it: the owner and the command line both; analysts and admins see but may
 not change (Forbidden); anyone else finds it absent, refused exactly as an unknown key is; a change to a
-withdrawn one is Withdrawn."""
+withdrawn one is Withdrawn. A change on a round that is not open is refused after the look-up (someone
+else's is absent whatever the round's state) and before the owner's and staff's own refusals."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market import services
-from market.errors import Forbidden, MarketDomainError, NotFound, NotYours, Withdrawn
+from market.errors import Forbidden, MarketDomainError, NotFound, NotYours, RoundNotOpen, Withdrawn
 from market.models import AuditLog, User
 
 from .helpers import draft_round
@@ -129,3 +130,18 @@ def test_the_owner_and_the_command_line_change_until_withdrawn(db: Any, kind: Ki
             error = refusal(db, reach[path], user)
             assert type(error) is Withdrawn and str(error) == f"{kind.name} 'k' was withdrawn", path
     assert written(db, kind) == ["create", "change", "change", "withdraw"]
+
+
+def test_a_closed_round_refuses_changes_before_staff_and_withdrawn(db: Any, kind: Kind,
+                                                                   placed: tuple[int, User]) -> None:
+    round_id, owner = placed
+    reach = paths(kind, round_id, "k")
+    with db.sessions.begin() as session:
+        reach["withdraw"](session, owner)
+        services.close_round(session, None, round_id)
+    staff = [db.user("ana@example.org", "analyst"), db.user("root@example.org", "admin")]
+    for user in [owner, None, *staff]:
+        for path in ("change", "withdraw"):
+            error = refusal(db, reach[path], user)
+            assert type(error) is RoundNotOpen and f"round {round_id} is closed" in str(error), (user, path)
+    assert written(db, kind) == ["create", "withdraw"]
