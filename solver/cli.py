@@ -18,7 +18,7 @@ from .clearing import ClearingError, ClearOptions, clear
 from .market import Market
 from .money import format_money, format_money_grouped
 from .verify import recompute, verify_allocation
-from .analysis.common import AnalysisError, Progress, load_allocation, parse_range
+from .analysis.common import AnalysisError, Progress, load_allocation, parse_range, read_json
 from .analysis.compare import compare as compare_market
 from .analysis.diff import describe as describe_diff, diff as diff_allocations
 from .analysis.explain import explain as explain_market
@@ -77,12 +77,9 @@ def verify(market_file: str, allocation_file: str) -> None:
     """Re-check an allocation against its market, trusting only its awards and flows."""
     market = load_or_exit(market_file)
     try:
-        doc = json.loads(Path(allocation_file).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        click.echo(f"{allocation_file}: no such file", err=True)
-        sys.exit(EXIT_INVALID)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        click.echo(f"{allocation_file}: not valid JSON: {exc}", err=True)
+        doc = read_json(allocation_file, "an allocation file")
+    except AnalysisError as exc:
+        click.echo(str(exc), err=True)
         sys.exit(EXIT_INVALID)
     problems = verify_allocation(market, doc)
     if problems:
@@ -483,11 +480,9 @@ def report(market_file: str, allocation_file: str, output: str | None, sweep_fil
     sweep_doc = None
     if sweep_file:
         try:
-            sweep_doc = json.loads(Path(sweep_file).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            fail(f"{sweep_file}: no such file", EXIT_INVALID)
-        except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as exc:
-            fail(f"{sweep_file}: not valid JSON: {exc}", EXIT_INVALID)
+            sweep_doc = read_json(sweep_file, "a sweep result")
+        except AnalysisError as exc:
+            fail(str(exc), EXIT_INVALID)
         if not isinstance(sweep_doc, dict) or sweep_doc.get("format") != "swarm-sweep/1":
             fail(f'{sweep_file}: not a sweep result (expected "format": "swarm-sweep/1")', EXIT_INVALID)
     from .analysis.report import render as render_report      # plotly loads only for this command

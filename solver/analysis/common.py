@@ -49,16 +49,24 @@ def build_allocation(market: Market, accepted: Iterable[str], flows: Mapping[tup
     return allocation
 
 
-def load_allocation(path: str, market: Market | None = None) -> dict[str, Any]:
-    """An allocation document from `path`; with a market, it must also pass `verify_allocation`."""
+def read_json(path: str, what: str) -> Any:
+    """The JSON document in the file `path` (`what` it should be, for the message when it is a folder), or
+    an AnalysisError that says what is wrong with the file."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AnalysisError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise AnalysisError(f"{path}: is a directory, not an allocation file") from None
+        raise AnalysisError(f"{path}: is a directory, not {what}") from None
+    except OSError as exc:
+        raise AnalysisError(f"{path}: cannot read it: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AnalysisError(f"{path}: not valid JSON: {exc}") from None
+
+
+def load_allocation(path: str, market: Market | None = None) -> dict[str, Any]:
+    """An allocation document from `path`; with a market, it must also pass `verify_allocation`."""
+    doc = read_json(path, "an allocation file")
     if not isinstance(doc, dict) or doc.get("format") != "swarm-allocation/1":
         raise AnalysisError(f'{path}: not an allocation (expected "format": "swarm-allocation/1")')
     if market is not None:

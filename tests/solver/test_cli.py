@@ -118,6 +118,8 @@ def test_verify_unreadable_allocation_exits_2(market_file, tmp_path):
     bad.write_text("not json")
     assert run("verify", market_file, bad).exit_code == 2
     assert run("verify", market_file, tmp_path / "none.json").exit_code == 2
+    folder = run("verify", market_file, tmp_path)          # a folder: said, not a traceback
+    assert folder.exit_code == 2 and f"{tmp_path}: is a directory, not an allocation file" in folder.output
 
 
 def test_the_installed_command_keeps_stdout_clean_with_highs(market_file):
