@@ -2,7 +2,9 @@
 
 The loader walks the document once, in file order, checking shapes, ranges and
 cross-references as it goes, and collects every problem rather than stopping at
-the first. A market is only returned when there is none.
+the first. A market is only returned when there is none. What each rule of the
+format owes to loading (ids, quantities, `requires` cycles, scopes, capacities) is
+mapped, rule by rule, in docs/rules.md.
 """
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
@@ -21,7 +20,6 @@ from tests.pg import migrated_schema
 from tests.small_market import draft_doc, import_market
 from web import create_app
 from web import db as web_db
-from web.cli import main
 
 PASSWORD = "correct horse"
 
@@ -86,11 +84,6 @@ def accounts(app: Flask) -> Accounts:
 
 def import_doc(app: Flask, doc: dict[str, Any] | None = None) -> int:
     return import_market(web_db.sessions(app), doc)
-
-
-def run(url: str, *args: str, **kwargs: Any) -> Result:
-    """`swarm` (the web's command tree) on the database at `url`."""
-    return CliRunner().invoke(main, list(args), env={"SWARM_DATABASE_URL": url}, **kwargs)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ class _Kind(Generic[Owned]):
     owner: str                                   # the relationship to the participant it belongs to
     participant: type[RoundFunder | RoundActor]
     role: Role                                   # the one role that has its own
-    changer: str                                 # why staff, who see it, may not change it
+    staff_refusal: str                           # why staff, who see it, may not change it
     loads: tuple[ExecutableOption, ...]          # what the pages and the services read next
 
 
@@ -83,7 +83,7 @@ def _one(kind: _Kind[Owned], session: Session, user: User | None, round_id: int,
     if change and doing is not None:
         require_open(row.round, doing)
     if change and not mine:
-        raise Forbidden(f"{kind.name} {key!r} is not yours: {kind.changer}")
+        raise Forbidden(f"{kind.name} {key!r} is not yours: {kind.staff_refusal}")
     if change and row.withdrawn:
         raise Withdrawn(f"{kind.name} {key!r} was withdrawn")
     return row

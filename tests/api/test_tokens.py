@@ -9,7 +9,7 @@ from market.db import make_engine, make_sessionmaker
 from market.models import ApiToken
 from web import db as web_db
 
-from tests.web_fixtures import run
+from tests.swarm import run_on
 
 from .helpers import API, assert_error
 
@@ -52,13 +52,13 @@ def test_token_page_needs_login_and_csrf(app, accounts, tmp_path, web_template):
 
 def test_swarm_token_create_list_revoke(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    assert run(url, "user", "create", "--email", "cli@example.org", "--name", "C", "--role", "funder",
+    assert run_on(url, "user", "create", "--email", "cli@example.org", "--name", "C", "--role", "funder",
                "--password", "long enough").exit_code == 0
-    created = run(url, "token", "create", "--email", "cli@example.org", "--name", "script")
+    created = run_on(url, "token", "create", "--email", "cli@example.org", "--name", "script")
     assert created.exit_code == 0, created.output
     secret = created.stdout.strip().splitlines()[-1]
     assert SECRET.fullmatch(secret)
-    listed = run(url, "token", "list", "--email", "cli@example.org")
+    listed = run_on(url, "token", "list", "--email", "cli@example.org")
     assert listed.exit_code == 0 and secret[:12] in listed.output and "active" in listed.output
     assert secret not in listed.output
     engine = make_engine(url)
@@ -67,7 +67,7 @@ def test_swarm_token_create_list_revoke(tmp_path):
         assert row.token_hash != secret
         token_id = row.id
     engine.dispose()
-    assert run(url, "token", "revoke", str(token_id)).exit_code == 0
-    assert "revoked" in run(url, "token", "list", "--email", "cli@example.org").output
-    assert run(url, "token", "revoke", str(token_id)).exit_code == 2
-    assert run(url, "token", "create", "--email", "nobody@example.org").exit_code != 0
+    assert run_on(url, "token", "revoke", str(token_id)).exit_code == 0
+    assert "revoked" in run_on(url, "token", "list", "--email", "cli@example.org").output
+    assert run_on(url, "token", "revoke", str(token_id)).exit_code == 2
+    assert run_on(url, "token", "create", "--email", "nobody@example.org").exit_code != 0

@@ -7,17 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
 from solver.loading import load_market, parse_market
 
-from web.cli import main
 
 from tests.small_market import market_doc
-
-
-def run(url, *args):
-    return CliRunner().invoke(main, [str(a) for a in args], env={"SWARM_DATABASE_URL": url})
+from tests.swarm import run, run_on
 
 
 @pytest.fixture
@@ -28,30 +23,30 @@ def market_file(tmp_path):
 
 
 def test_import_export_clear(db, market_file, tmp_path):
-    result = run(db.url, "import", market_file)
+    result = run_on(db.url, "import", market_file)
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     round_id = int(lines[-1])
     assert lines[0] == (f'imported {market_file} as round {round_id} "small water" (open): 2 challenges, '
                         "3 pledges (14,500.50 USD), 3 bids")
 
-    result = run(db.url, "export", round_id)
+    result = run_on(db.url, "export", round_id)
     assert result.exit_code == 0
     assert parse_market(json.loads(result.output)) == load_market(market_file)
     out = tmp_path / "out.json"
-    assert run(db.url, "export", round_id, "-o", out).output == f"round {round_id} written to {out}\n"
+    assert run_on(db.url, "export", round_id, "-o", out).output == f"round {round_id} written to {out}\n"
     assert load_market(out) == load_market(market_file)
 
-    result = run(db.url, "clear", round_id)
+    result = run_on(db.url, "clear", round_id)
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"round {round_id} closed\n")
     assert "small water: optimal" in result.output and "completed 2 of 2 challenges" in result.output
     assert result.output.strip().splitlines()[-1] == f"run 1 recorded as the result of round {round_id}"
 
-    result = run(db.url, "clear", round_id, "--solver", "highs", "--no-explain")
+    result = run_on(db.url, "clear", round_id, "--solver", "highs", "--no-explain")
     assert result.exit_code == 0 and "closed" not in result.output.splitlines()[0]
     assert result.output.strip().endswith(f"run 2 recorded as the result of round {round_id}")
-    result = run(db.url, "rounds")
+    result = run_on(db.url, "rounds")
     assert result.output.split() == [str(round_id), "cleared", "3", "pledges", "3", "bids", "small", "water"]
 
 
@@ -64,40 +59,40 @@ def test_a_failing_solver_exits_1_and_leaves_the_round_closed(db, market_file, m
         raise ClearingError("the highs solver is not available on this machine")
 
     monkeypatch.setattr(clearing, "clear", failing)
-    round_id = int(run(db.url, "import", market_file).output.split()[-1])
-    result = run(db.url, "clear", round_id)
+    round_id = int(run_on(db.url, "import", market_file).output.split()[-1])
+    result = run_on(db.url, "clear", round_id)
     assert result.exit_code == 1
     assert result.output == (f"round {round_id} closed\nerror: round {round_id} could not be cleared: "
                              "the highs solver is not available on this machine\n")
-    assert run(db.url, "rounds").output.split()[:2] == [str(round_id), "closed"]
+    assert run_on(db.url, "rounds").output.split()[:2] == [str(round_id), "closed"]
 
 
 def test_errors_exit_2_with_one_line(db, tmp_path):
     for args in (["export", 99], ["clear", 99]):
-        result = run(db.url, *args)
+        result = run_on(db.url, *args)
         assert (result.exit_code, result.output) == (2, "error: no round 99\n")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**market_doc(), "currency": "dollars"}))
-    result = run(db.url, "import", bad)
+    result = run_on(db.url, "import", bad)
     assert result.exit_code == 2 and 'currency: "dollars" is not an ISO 4217 code' in result.output
-    assert run(db.url, "export", "x").exit_code == 2                        # click: not an integer
+    assert run_on(db.url, "export", "x").exit_code == 2                        # click: not an integer
 
 
 def test_db_upgrade_and_current(tmp_path):
     from market.migrate import head
     url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
     latest = head()                                   # the newest migration (0002: API tokens, idempotency)
-    result = run(url, "db", "current")
+    result = run_on(url, "db", "current")
     assert result.output == f"database {url}: revision (none), latest {latest} (run `swarm db upgrade`)\n"
-    result = run(url, "db", "upgrade")
+    result = run_on(url, "db", "upgrade")
     assert (result.exit_code, result.output) == (0, f"database {url} is at revision {latest}\n")
-    assert run(url, "db", "current").output == f"database {url}: revision {latest}, latest {latest} (up to date)\n"
-    assert run(url, "db", "upgrade").exit_code == 0                          # idempotent
+    assert run_on(url, "db", "current").output == f"database {url}: revision {latest}, latest {latest} (up to date)\n"
+    assert run_on(url, "db", "upgrade").exit_code == 0                          # idempotent
 
 
 def test_a_new_sqlite_file_is_set_up_on_first_use(tmp_path, market_file):
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    result = run(url, "import", market_file)
+    result = run_on(url, "import", market_file)
     assert result.exit_code == 0 and result.output.strip().splitlines()[-1] == "1"
     assert f"set up a new database at {url}" in result.output
 
@@ -106,7 +101,7 @@ def test_a_database_not_at_the_latest_migration_is_refused(tmp_path, market_file
     path = tmp_path / "other.sqlite3"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE something_else (id INTEGER)")
-    result = run(f"sqlite:///{path}", "import", market_file)
+    result = run_on(f"sqlite:///{path}", "import", market_file)
     assert result.exit_code == 2
     assert result.output == f"error: the database at sqlite:///{path} is not set up: run `swarm db upgrade`\n"
 
@@ -114,7 +109,7 @@ def test_a_database_not_at_the_latest_migration_is_refused(tmp_path, market_file
 def test_the_default_database_is_instance_swarm_sqlite3(tmp_path, market_file, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SWARM_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(main, ["import", str(market_file)])
+    result = run("import", market_file)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "instance" / "swarm.sqlite3").exists()
 
@@ -134,7 +129,7 @@ def test_the_installed_command_imports_and_clears(tmp_path, market_file):
 
 def test_an_unreachable_database_is_one_line_and_exit_1():
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2"
-    result = run(url, "rounds")
+    result = run_on(url, "rounds")
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot reach the database at postgresql+psycopg://nobody@127.0.0.1:9/none")
     assert result.output.count("\n") == 1

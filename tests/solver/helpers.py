@@ -6,15 +6,14 @@ import json
 import pathlib
 from typing import Any
 
-from click.testing import CliRunner, Result
 
-from web.cli import main
 from solver.eligibility import presolve
 from solver.loading import parse_market
 from solver.market import Market
 from solver.model import ClearingModel, Restrictions
 from solver.pools import make_pools
 from tests.paths import FIXTURES
+from tests.swarm import run
 
 WATER = FIXTURES / "water-sdg6.json"
 DIDACTIC = sorted(FIXTURES.glob("didactic-*.json"))
@@ -94,10 +93,6 @@ def model_of(doc: Market | dict[str, Any], restrictions: Restrictions | None = N
 
 
 # -- the command line ----------------------------------------------------------------------------------
-
-def run(*args: object) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
-
 
 def write(tmp_path: pathlib.Path, doc: dict[str, Any], name: str = "market.json") -> pathlib.Path:
     path = tmp_path / name

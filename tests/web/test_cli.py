@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash
 
 from market.db import make_engine, make_sessionmaker
 from market.models import Round, User
-from tests.web_fixtures import run
+from tests.swarm import run_on
 from web.cli import main
 from web.commands import DEMO_ANALYST
 
@@ -34,26 +34,26 @@ def test_every_market_command_is_still_there():
 
 
 def test_user_create_with_password_and_prompt(url):
-    r = run(url, "user", "create", "--email", "Ana@Example.org", "--name", "Ana", "--role", "analyst",
+    r = run_on(url, "user", "create", "--email", "Ana@Example.org", "--name", "Ana", "--role", "analyst",
             "--password", "long enough")
     assert r.exit_code == 0, r.output
     assert re.search(r"created analyst ana@example.org \(user \d+\)", r.output)
-    r = run(url, "user", "create", "--email", "f@example.org", "--name", "F", "--role", "funder",
+    r = run_on(url, "user", "create", "--email", "f@example.org", "--name", "F", "--role", "funder",
             input="prompted pw\nprompted pw\n")
     assert r.exit_code == 0, r.output
     accounts, _ = users(url)
     assert accounts["ana@example.org"][0] == "analyst" and check_password_hash(accounts["ana@example.org"][1], "long enough")
     assert check_password_hash(accounts["f@example.org"][1], "prompted pw")
-    r = run(url, "user", "create", "--email", "ana@example.org", "--name", "A", "--role", "admin", "--password", "x" * 9)
+    r = run_on(url, "user", "create", "--email", "ana@example.org", "--name", "A", "--role", "admin", "--password", "x" * 9)
     assert r.exit_code == 2 and "already has an account" in r.output
-    r = run(url, "user", "create", "--email", "b@example.org", "--name", "B", "--role", "admin", "--password", "short")
+    r = run_on(url, "user", "create", "--email", "b@example.org", "--name", "B", "--role", "admin", "--password", "short")
     assert r.exit_code == 2 and "at least 8" in r.output
 
 
 def test_serve_imports_the_demo_round_once(url, monkeypatch):
     served = []
     monkeypatch.setattr(werkzeug.serving, "run_simple", lambda host, port, app, **kw: served.append((host, port, app)))
-    r = run(url, "serve", "--port", "5057")
+    r = run_on(url, "serve", "--port", "5057")
     assert r.exit_code == 0, r.output
     assert "as the open demo round 1" in r.output and f"Demo analyst: {DEMO_ANALYST} / " in r.output
     assert "http://127.0.0.1:5057/" in r.output
@@ -64,7 +64,7 @@ def test_serve_imports_the_demo_round_once(url, monkeypatch):
         (len(rounds) == 1 and rounds[0][1] == "open")
     host, port, app = served[0]
     assert (host, port) == ("127.0.0.1", 5057) and app.config["DATABASE_URL"] == url
-    r = run(url, "serve", "--port", "5058", "--host", "0.0.0.0")
+    r = run_on(url, "serve", "--port", "5058", "--host", "0.0.0.0")
     assert r.exit_code == 0 and "demo round" not in r.output and "Demo analyst" not in r.output
     assert len(users(url)[1]) == 1 and served[1][:2] == ("0.0.0.0", 5058)
 
@@ -74,7 +74,7 @@ def test_serve_refuses_a_database_that_is_not_set_up(tmp_path, monkeypatch):
     path = tmp_path / "other.sqlite3"
     sqlite3.connect(path).execute("CREATE TABLE something (x)").connection.close()
     monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *a, **kw: pytest.fail("must not serve"))
-    r = run(f"sqlite:///{path}", "serve")
+    r = run_on(f"sqlite:///{path}", "serve")
     assert r.exit_code == 2 and "run `swarm db upgrade`" in r.output
 
 
