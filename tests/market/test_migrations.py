@@ -1,6 +1,9 @@
 """Migrations: from an empty database they build exactly the models' schema, on both databases."""
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -42,3 +45,17 @@ def test_sqlite_connections_enforce_foreign_keys_and_use_wal(db):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_prepare_migrates_only_a_new_sqlite_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    engine = make_engine(url)
+    assert migrate.prepare(engine, url) is True
+    assert migrate.prepare(engine, url) is False
+    engine.dispose()
+    path = tmp_path / "other.sqlite3"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    engine = make_engine(f"sqlite:///{path}")
+    with pytest.raises(migrate.NotReady, match="is not set up: run `swarm db upgrade`"):
+        migrate.prepare(engine, f"sqlite:///{path}")
+    engine.dispose()

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from market import services
 from market.errors import Forbidden, InvalidInput, NotFound, RoundNotOpen, WrongState
-from market.models import AuditLog, AuditLogIsAppendOnly, Pledge, Round, RoundFunder
+from market.models import AuditLog, AuditLogIsAppendOnly, Challenge, Pledge, Role, Round, RoundFunder
 
 from .helpers import draft_round, import_round
 
@@ -349,3 +349,53 @@ def test_the_audit_log_is_append_only(db):
             session.flush()
         session.rollback()
     assert count(db, AuditLog) == 1
+
+
+def test_sign_up_only_funders_and_actors(db):
+    with db.sessions.begin() as session:
+        user = services.sign_up(session, "New@Example.org", "New", "actor", "hash")
+        assert (user.email, user.role) == ("new@example.org", "actor")
+        assert services.user_by_email(session, " NEW@example.org ").id == user.id
+        assert services.user_by_email(session, "nobody@example.org") is None
+    for role in ("analyst", "admin", "x"):
+        with pytest.raises(InvalidInput) as exc, db.sessions.begin() as session:
+            services.sign_up(session, f"{role}@example.org", "N", role, "hash")
+        assert "role" in exc.value.fields
+    with pytest.raises(InvalidInput) as exc, db.sessions.begin() as session:
+        services.sign_up(session, "new@example.org", "N", "funder", "hash")
+    assert "already has an account" in exc.value.fields["email"]
+    with db.sessions.begin() as session:
+        actions = [a.action for a in session.execute(select(AuditLog).where(AuditLog.entity == "user")).scalars()]
+    assert actions == ["create", "sign-up"]
+
+
+def test_change_challenge_in_a_draft(db):
+    analyst = db.user("ana@example.org", Role.ANALYST)
+    funder = db.user("f@example.org", Role.FUNDER)
+    with db.sessions.begin() as session:
+        rnd = services.create_round(session, analyst, {"name": "r"})
+        services.add_challenge(session, analyst, rnd.id, {"id": "c", "components": [{"id": "a"}, {"id": "b"}]})
+        services.add_challenge(session, analyst, rnd.id, {"id": "d", "components": [{"id": "a"}]})
+        round_id = rnd.id
+    with db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c", {
+            "id": "c2", "title": "T", "tags": ["x"], "value": 5, "reliability": 0.9,
+            "components": [{"id": "b", "quantity": 3}, {"id": "e", "requires": ["b"], "max_unit_price": "10.50"}]})
+    with db.sessions.begin() as session:
+        c = session.execute(select(Challenge).where(Challenge.key == "c2")).scalar_one()
+        assert (c.title, c.tags, c.value, c.reliability) == ("T", ["x"], 5, 0.9)
+        assert [(k.key, k.quantity, k.requires, k.max_unit_price_cents) for k in c.components] == [
+            ("b", 3, [], None), ("e", 1, ["b"], 1050)]
+    with pytest.raises(InvalidInput) as exc, db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c2", {"id": "d", "components": [{"id": "a"}]})
+    assert "already used" in exc.value.fields["id"]
+    with pytest.raises(InvalidInput), db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c2", {"id": "c2", "components": []})
+    with pytest.raises(NotFound), db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "zz", {"id": "zz", "components": [{"id": "a"}]})
+    with pytest.raises(Forbidden), db.sessions.begin() as session:
+        services.change_challenge(session, funder, round_id, "c2", {"id": "c2", "components": [{"id": "a"}]})
+    with db.sessions.begin() as session:
+        services.open_round(session, analyst, round_id)
+    with pytest.raises(WrongState), db.sessions.begin() as session:
+        services.change_challenge(session, analyst, round_id, "c2", {"id": "c2", "components": [{"id": "a"}]})
