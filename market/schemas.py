@@ -33,8 +33,18 @@ class Text(fields.String):
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+class Whole(validate.Regexp):
+    """A pattern the whole value must match: marshmallow's Regexp uses re.match, whose `$` also matches
+    before a final newline ("p\n" would pass as an id)."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 def Id(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Regexp(ID_PATTERN, error=ID_MESSAGE), **kwargs)
+    return fields.String(validate=Whole(ID_PATTERN, error=ID_MESSAGE), **kwargs)
 
 
 def Probability(**kwargs: Any) -> fields.Float:
@@ -68,7 +78,7 @@ class Money(fields.Field):
 
 class ScopeSchema(Schema):
     challenges = fields.List(Id(), load_default=list)
-    components = fields.List(fields.String(validate=validate.Regexp(
+    components = fields.List(fields.String(validate=Whole(
         COMPONENT_KEY_PATTERN, error='expected "<challenge id>/<component id>"')), load_default=list)
     tags = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list)
 
@@ -83,7 +93,7 @@ class PledgeSchema(Schema):
 
 
 class BidItemSchema(Schema):
-    component = fields.String(required=True, validate=validate.Regexp(
+    component = fields.String(required=True, validate=Whole(
         COMPONENT_KEY_PATTERN, error='expected "<challenge id>/<component id>"'))
     quantity = fields.Integer(strict=True, allow_none=True,
                               validate=validate.Range(min=1, error="must be a whole number >= 1"))
@@ -151,7 +161,7 @@ class ChallengeSchema(Schema):
 
 class RoundSchema(Schema):
     name = Text(load_default="", validate=validate.Length(max=200))
-    currency = fields.String(load_default="USD", validate=validate.Regexp(
+    currency = fields.String(load_default="USD", validate=Whole(
         r"^[A-Z]{3}$", error='not an ISO 4217 code such as "USD"'))
     note = Text(allow_none=True)
 

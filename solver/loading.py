@@ -101,6 +101,8 @@ def _decode_json(raw: str, source: str) -> Any:
                           source) from None
     except ValueError as exc:
         raise MarketError([Problem("", f"not valid JSON: {exc}")], source) from None
+    except RecursionError:                      # Python's decoder recurses once per level of nesting
+        raise MarketError([Problem("", "not valid JSON: nested too deeply")], source) from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -165,7 +167,7 @@ class _Reader:
         if not isinstance(value, str):
             self.error(_join(path, key), f"expected an id string, got {_kind(value)}")
             return None
-        if not ID.match(value):
+        if not ID.fullmatch(value):
             self.error(_join(path, key), f'invalid id "{value}": {ID_CHARACTERS}')
             return None
         return value
@@ -252,7 +254,7 @@ class _Reader:
                   ("challenges", "funders", "actors"))
         name = self.text(data, "name", "") or ""
         currency = self.text(data, "currency", "") or "USD"
-        if "currency" in data and isinstance(data["currency"], str) and not _CURRENCY.match(currency):
+        if "currency" in data and isinstance(data["currency"], str) and not _CURRENCY.fullmatch(currency):
             self.error("currency", f'"{currency}" is not an ISO 4217 code such as "USD"')
         challenges = self.challenge_list(data)
         funders = self.funder_list(data)

@@ -5,7 +5,7 @@ import re
 
 MAX_UNITS = 10**13                     # the format's ceiling, in currency units
 MAX_CENTS = MAX_UNITS * 100
-_DECIMAL = re.compile(r"^(\d+)(?:\.(\d{1,2}))?$")
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")      # ASCII digits: int() reads any script's
 
 
 class MoneyError(ValueError):
@@ -26,9 +26,9 @@ def parse_money(raw: object) -> int:
         text = raw.strip()
         if text.startswith("-"):
             raise MoneyError(f"negative amount {raw!r}")
-        match = _DECIMAL.match(text)
+        match = _DECIMAL.fullmatch(text)
         if not match:
-            if re.match(r"^\d+\.\d{3,}$", text):
+            if re.fullmatch(r"[0-9]+\.[0-9]{3,}", text):
                 raise MoneyError(f"amount {raw!r} has more than two fraction digits")
             raise MoneyError(f"amount {raw!r} is not a decimal number such as \"1250.50\"")
         whole, fraction = match.group(1), (match.group(2) or "").ljust(2, "0")

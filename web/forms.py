@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from solver.money import MoneyError, format_money, parse_money
 
-_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")   # ASCII digits; matched whole
 
 
 def parse_money_input(text: str | None) -> int:
@@ -30,7 +30,7 @@ def parse_money_input(text: str | None) -> int:
     if raw.startswith("-"):
         raise ValueError("must not be negative")
     if "," in raw:
-        if not _GROUPED.match(raw):
+        if not _GROUPED.fullmatch(raw):
             raise ValueError("use commas only between groups of three digits, as in 1,250.50")
         raw = raw.replace(",", "")
     if re.search(r"[eE]", raw):
@@ -74,7 +74,7 @@ class NumberText(StringField):
         text = (self.data or "").strip()
         if not text:
             return
-        if not re.match(r"^\d+(\.\d+)?$|^\.\d+$", text):
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?|\.[0-9]+", text):
             raise ValidationError("must not be negative" if text.startswith("-") else "enter a number such as 0.95")
         value = Decimal(text)
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
@@ -159,7 +159,7 @@ class BidItemForm(Form):
 
     def validate_quantity(self, field: Field) -> None:
         text = (field.data or "").strip()
-        if text and not re.match(r"^[1-9]\d{0,8}$", text):
+        if text and not re.fullmatch(r"[1-9][0-9]{0,8}", text):
             raise ValidationError("a whole number of at least 1")
 
 
@@ -216,7 +216,7 @@ class ComponentRowForm(Form):
 
     def validate_quantity(self, field: Field) -> None:
         text = (field.data or "").strip()
-        if text and not re.match(r"^[1-9]\d{0,8}$", text):
+        if text and not re.fullmatch(r"[1-9][0-9]{0,8}", text):
             raise ValidationError("a whole number of at least 1")
 
 

@@ -138,6 +138,8 @@ def test_pledge_validation_errors_name_their_fields(funder, empty_round):
     assert_error(funder.post(url, {"id": "a", "amount": 12.5}), 422, "amount")
     assert_error(funder.post(url, {"id": "a", "amount": "-5"}), 422, "amount")
     assert_error(funder.post(url, {"id": "bad id!", "amount": "5"}), 422, "id")
+    assert_error(funder.post(url, {"id": "a\n", "amount": "5"}), 422, "id")              # no newline at the end
+    assert_error(funder.post(url, {"id": "a", "amount": "\u0665"}), 422, "amount")        # digits 0-9 only
     assert_error(funder.post(url, {"id": "a", "amount": "5", "scope": {"challenges": ["nowhere"]}}), 422,
                  "scope.challenges[0]")
     assert_error(funder.post(url, {"id": "a", "amount": "5", "funder": "someone"}), 422, "funder")
@@ -244,6 +246,17 @@ def test_solve_errors(funder, anonymous):
                               content_type="application/json", headers=funder.headers())
     assert_error(huge, 413)
     assert_error(funder.post("/solve?time_limit=60", market_doc()), 422, "query.time_limit")
+
+
+DEEP = "[" * 100_000 + "]" * 100_000            # deeper than Python's JSON decoder recurses
+
+
+def test_json_nested_too_deep_is_a_400(funder, empty_round):
+    for path in ("/solve", f"/rounds/{empty_round}/pledges"):
+        for extra in ({}, {"Idempotency-Key": "deep-1"}):
+            r = funder.client.post(API + path, data=DEEP, content_type="application/json",
+                                   headers=funder.headers(extra))
+            assert_error(r, 400)
 
 
 # ---------------------------------------------------------------- error shapes

@@ -48,7 +48,8 @@ def test_validate_lists_every_error_with_its_path_and_exits_2(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [("", "the file is empty"), ("{oops", "not valid JSON"),
-                                              ('{"a": 1}', "not a market")])
+                                              ('{"a": 1}', "not a market"),
+                                              ("[" * 100_000 + "]" * 100_000, "nested too deeply")])
 def test_files_that_are_not_markets_exit_2(tmp_path, content, message):
     path = tmp_path / "x.json"
     path.write_text(content)

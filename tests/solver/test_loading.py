@@ -73,7 +73,8 @@ def test_money_parses_to_cents(raw, cents):
     assert parse_money(format_money(cents)) == cents
 
 
-@pytest.mark.parametrize("raw", [1.5, "-3", -3, "1.234", "abc", "1e9", "", True, None, [], "10000000000000.01"])
+@pytest.mark.parametrize("raw", [1.5, "-3", -3, "1.234", "abc", "1e9", "", True, None, [], "10000000000000.01",
+                                 "\u0661\u0662.50", "12.\u0665", "\uff11\uff12"])   # digits only 0-9
 def test_money_rejects_floats_negatives_and_junk(raw):
     with pytest.raises(MoneyError):
         parse_money(raw)
@@ -82,6 +83,8 @@ def test_money_rejects_floats_negatives_and_junk(raw):
 @pytest.mark.parametrize("path, value, expected", [
     (["challenges", 0, "id"], "kisumu wells", 'challenges[0].id: invalid id "kisumu wells"'),
     (["challenges", 0, "id"], "x" * 65, "challenges[0].id: invalid id"),
+    (["challenges", 0, "id"], "kisumu\n", 'challenges[0].id: invalid id "kisumu\n"'),   # no newline before the end
+    (["funders", 0, "pledges", 0, "amount"], "\u0661\u0662", "funders[0].pledges[0].amount: amount '١٢' is not a decimal"),
     (["challenges", 0, "reliability"], 1.5, "challenges[0].reliability: 1.5 is not in (0, 1]"),
     (["challenges", 0, "reliability"], 0, "challenges[0].reliability: 0 is not in (0, 1]"),
     (["challenges", 0, "value"], -1, "challenges[0].value: -1 is not >= 0"),
@@ -117,6 +120,7 @@ def test_money_rejects_floats_negatives_and_junk(raw):
     (["actors", 0, "bids", 0, "load"], -1, "actors[0].bids[0].load: -1 is not >= 0"),
     (["actors", 0, "bids", 0, "exclusive_group"], 3, "actors[0].bids[0].exclusive_group: expected a string"),
     (["currency"], "euro", 'currency: "euro" is not an ISO 4217 code'),
+    (["currency"], "EUR\n", 'currency: "EUR\n" is not an ISO 4217 code'),
     (["challenges"], {}, "challenges: expected a list, got an object"),
     (["actors"], KeyError, 'missing required key "actors"'),
 ])
@@ -173,6 +177,7 @@ def test_all_errors_are_collected_not_just_the_first():
     (b"{\"format\": \"swarm-market/2\", \"challenges\": [], \"funders\": [], \"actors\": []}", 'format: expected "swarm-market/1"'),
     (b"\xff\xfe", "not UTF-8 text"),
     (b"{\"format\": \"swarm-market/1\", \"challenges\": [], \"funders\": [], \"actors\": [], \"name\": NaN}", "not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON: nested too deeply"),
 ])
 def test_files_that_are_not_markets(text, expected):
     with pytest.raises(MarketError) as caught:

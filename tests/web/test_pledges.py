@@ -43,7 +43,9 @@ def test_money_accepted(app, funder, empty_round, text, cents):
 @pytest.mark.parametrize("text, message", [("-3", "must not be negative"), ("1e9", "no exponents"),
                                            ("abc", "not an amount"), ("1,25.00", "groups of three"),
                                            ("12.345", "two digits"), ("", "This field is required"),
-                                           ("0", "greater than 0")])
+                                           ("0", "greater than 0"),
+                                           ("\u0661\u0660\u0660", "not an amount"),     # digits 0-9 only
+                                           ("1,\u0662\u0665\u0660", "groups of three")])
 def test_money_rejected_with_the_input_kept(app, funder, empty_round, text, message):
     r = funder.post(f"/rounds/{empty_round}/pledges/new", data={"amount": text, "challenges": ["wells"],
                                                                 "max_share": "50", "match": "1"})
@@ -70,7 +72,8 @@ def test_pledge_with_scope_share_and_match(app, funder, empty_round):
 @pytest.mark.parametrize("field, value, message", [("max_share", "150", "at most 100"),
                                                    ("max_share", "0", "must be above 0"),
                                                    ("match", "-1", "must not be negative"),
-                                                   ("match", "x", "enter a number")])
+                                                   ("match", "x", "enter a number"),
+                                                   ("match", "\u0662", "enter a number")])
 def test_other_fields_report_next_to_themselves(app, funder, empty_round, field, value, message):
     r = funder.post(f"/rounds/{empty_round}/pledges/new", data={"amount": "100", field: value})
     page = r.data.decode()

@@ -66,12 +66,27 @@ def _authenticate() -> Response | None:
     return None
 
 
+@blp.before_request
+def _refuse_json_nested_too_deep() -> None:
+    """Python's JSON decoder recurses once per level of nesting: a body nested deeper than it can go would
+    raise RecursionError (a 500) in whichever parser reads it first (webargs, request.get_json, the
+    views). Decode it once here and refuse it as bad JSON; anything else wrong is left to the parsers."""
+    if not request.is_json:
+        return
+    try:
+        json.loads(request.get_data(cache=True))
+    except RecursionError:
+        abort(400, description="the body is not valid JSON: nested too deeply")
+    except ValueError:
+        pass
+
+
 def me_() -> Account:
     return g.api_user
 
 
 def _key(key: str, what: str, round_id: int) -> str:
-    if not ID.match(key):
+    if not ID.fullmatch(key):
         raise NotFound(f"no {what} {key!r} in round {round_id}")
     return key
 
@@ -92,7 +107,7 @@ def write(do: Callable[[Any], Any], schema: Any, status: int) -> Response:
         with sessions().begin() as session:
             body = schema.dump(do(session))
         return _json(body, status)
-    if not IDEMPOTENCY_KEY.match(key):
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidInput({"header.Idempotency-Key": "1 to 255 visible ASCII characters"})
     user = me_()
     raw = request.get_data(cache=True)
@@ -229,7 +244,7 @@ def round_clear(args: dict[str, Any], round_id: int) -> Response:
     key = request.headers.get("Idempotency-Key")
     digest = idempotency.request_hash("POST", request.full_path.rstrip("?"), None)
     if key is not None:
-        if not IDEMPOTENCY_KEY.match(key):
+        if not IDEMPOTENCY_KEY.fullmatch(key):
             raise InvalidInput({"header.Idempotency-Key": "1 to 255 visible ASCII characters"})
         with sessions().begin() as session:
             found = idempotency.find(session, user.id, key)
