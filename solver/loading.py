@@ -95,14 +95,75 @@ def _decode_json(raw: str, source: str) -> Any:
     if not raw.strip():
         raise MarketError([Problem("", "the file is empty; expected a JSON market object")], source)
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return decode_json(raw)
+    except JsonRefused as exc:
+        raise MarketError(exc.problems, source) from None
     except json.JSONDecodeError as exc:
         raise MarketError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")],
                           source) from None
     except ValueError as exc:
         raise MarketError([Problem("", f"not valid JSON: {exc}")], source) from None
+
+
+class JsonRefused(ValueError):
+    """Text a JSON decoder reads, or would crash on, that the format refuses: a key repeated in one object
+    (decoders keep the last value without a word) or nesting deeper than Python's decoder recurses."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def decode_json(raw: str) -> Any:
+    """JSON text to a document, as market files and the API's bodies are read: NaN and Infinity are
+    errors (ValueError), malformed text a json.JSONDecodeError, and a repeated key or nesting too deep
+    JsonRefused with the path of each fault."""
+    marked: list[_Repeated] = []
+
+    def obj(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) == len(pairs):            # the usual case, at the cost of one comparison
+            return value
+        marked.append(_Repeated(value, pairs))
+        return marked[-1]
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=obj)
     except RecursionError:                      # Python's decoder recurses once per level of nesting
-        raise MarketError([Problem("", "not valid JSON: nested too deeply")], source) from None
+        raise JsonRefused([Problem("", "not valid JSON: nested too deeply")]) from None
+    if marked:
+        raise JsonRefused(_repeated_keys(data))
+    return data
+
+
+class _Repeated(dict[str, Any]):
+    """A JSON object in which some key appeared more than once. JSON decoders keep the last value without a
+    word; the format refuses such an object, so that no value is dropped unseen."""
+
+    def __init__(self, value: dict[str, Any], pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(value)
+        seen: set[str] = set()
+        twice: dict[str, None] = {}
+        for key, _ in pairs:
+            if key in seen:
+                twice[key] = None
+            seen.add(key)
+        self.repeated = tuple(twice)
+
+
+def _repeated_keys(data: Any) -> list[Problem]:
+    """Every key that appears more than once in one object, at its JSON path, in document order. Walked
+    with a stack: a document may nest as deep as the decoder allowed."""
+    problems: list[Problem] = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key in getattr(value, "repeated", ()):
+                problems.append(Problem(_join(path, key), "appears more than once in the same object"))
+            stack.extend((_join(path, key), item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return problems
 
 
 def _reject_constant(name: str) -> Any:

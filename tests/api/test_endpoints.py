@@ -259,6 +259,17 @@ def test_json_nested_too_deep_is_a_400(funder, empty_round):
             assert_error(r, 400)
 
 
+def test_a_key_repeated_in_one_object_is_a_400_at_its_path(funder, empty_round):
+    body = '{"id": "a", "amount": "5", "scope": {"challenges": ["wells"], "challenges": ["latrines"]}}'
+    r = funder.client.post(f"{API}/rounds/{empty_round}/pledges", data=body, content_type="application/json",
+                           headers=funder.headers())
+    assert_error(r, 400, "scope.challenges")
+    assert funder.get(f"/rounds/{empty_round}/pledges").get_json() == []
+    twice = '{"format": "swarm-market/1", "challenges": [], "funders": [], "actors": [], "actors": []}'
+    r = funder.client.post(API + "/solve", data=twice, content_type="application/json", headers=funder.headers())
+    assert_error(r, 400, "actors")
+
+
 # ---------------------------------------------------------------- error shapes
 
 def test_unknown_paths_methods_and_sizes_are_json(funder, empty_round, client):

@@ -178,6 +178,10 @@ def test_all_errors_are_collected_not_just_the_first():
     (b"\xff\xfe", "not UTF-8 text"),
     (b"{\"format\": \"swarm-market/1\", \"challenges\": [], \"funders\": [], \"actors\": [], \"name\": NaN}", "not valid JSON"),
     (b"[" * 100_000 + b"]" * 100_000, "not valid JSON: nested too deeply"),
+    (b"{\"format\": \"swarm-market/1\", \"challenges\": [], \"funders\": [], \"actors\": [], \"funders\": []}",
+     "funders: appears more than once in the same object"),
+    (b"{\"format\": \"swarm-market/1\", \"challenges\": [{\"id\": \"a\", \"id\": \"b\"}], \"funders\": [], \"actors\": []}",
+     "challenges[0].id: appears more than once in the same object"),
 ])
 def test_files_that_are_not_markets(text, expected):
     with pytest.raises(MarketError) as caught:

@@ -19,7 +19,7 @@ from market.services import idempotency
 from market.services.common import STAFF, get_round
 from solver.clearing import ClearOptions, ClearingError, clear
 from solver.ids import ID
-from solver.loading import MarketError, parse_market
+from solver.loading import JsonRefused, MarketError, decode_json, parse_market
 from solver.money import format_money
 
 from ..auth import Account
@@ -67,18 +67,20 @@ def _authenticate() -> Response | None:
 
 
 @blp.before_request
-def _refuse_json_nested_too_deep() -> None:
-    """Python's JSON decoder recurses once per level of nesting: a body nested deeper than it can go would
-    raise RecursionError (a 500) in whichever parser reads it first (webargs, request.get_json, the
-    views). Decode it once here and refuse it as bad JSON; anything else wrong is left to the parsers."""
+def _refuse_json_the_parsers_would_misread() -> Response | None:
+    """A body nested deeper than Python's JSON decoder recurses would be a RecursionError (a 500) in
+    whichever parser reads it first (webargs, request.get_json, the views), and a key repeated in one
+    object would silently lose a value. Decode the body once here as market files are read and refuse
+    both, at their JSON paths; anything else wrong with it is left to the parsers."""
     if not request.is_json:
-        return
+        return None
     try:
-        json.loads(request.get_data(cache=True))
-    except RecursionError:
-        abort(400, description="the body is not valid JSON: nested too deeply")
-    except ValueError:
+        decode_json(request.get_data(cache=True).decode("utf-8"))
+    except JsonRefused as exc:
+        return errors.error_response(400, {p.path: [p.message] for p in exc.problems})
+    except ValueError:                          # malformed, not UTF-8, NaN: the parsers say so
         pass
+    return None
 
 
 def me_() -> Account:
