@@ -53,8 +53,10 @@ def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    # Browsers read "/\\host" like "//host": only a plain local path may follow a login.
-    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    # Browsers read "/\\host" like "//host" and drop tabs and newlines ("/\t/host"); a control character
+    # cannot go into a Location header at all: only a plain local path may follow a login.
+    plain = target.isprintable() and " " not in target
+    local = plain and target.startswith("/") and not target.startswith("//") and "\\" not in target
     return target if local and not parts.scheme and not parts.netloc else None
 
 

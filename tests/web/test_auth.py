@@ -66,7 +66,8 @@ def test_login_wrong_password_and_logout(app, accounts, client):
     assert "Log in" in client.get("/").data.decode()
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/",
+                                    "/rounds\n1", "/\t/evil.example/", "/\r\n/evil.example/", "/rounds/\x001"])
 def test_login_redirects_only_to_local_pages(accounts, client, target):
     accounts.create("f@example.org", "funder")
     r = client.post("/login", query_string={"next": target}, data={"email": "f@example.org", "password": PASSWORD})
