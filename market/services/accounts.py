@@ -21,17 +21,22 @@ def create_user(session: Session, by: User | None, email: str, name: str, role: 
     require_role(by, (Role.ADMIN,), "create accounts")
     problems = {}
     email = (email or "").strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not _EMAIL.fullmatch(email) or len(email) > 254 or not email.isprintable():
         problems["email"] = "not an email address"
-    if not (name or "").strip():
+    name = (name or "").strip()
+    if not name:
         problems["name"] = "required"
+    elif len(name) > 200:                       # the column's width: longer would fail in the database
+        problems["name"] = "at most 200 characters"
+    elif not name.isprintable():                # NUL cannot be stored; no name needs a control character
+        problems["name"] = "contains a control character or an unpaired surrogate"
     if role not in {r.value for r in Role}:
         problems["role"] = f"must be one of {', '.join(r.value for r in Role)}"
     if problems:
         raise InvalidInput(problems)
     if session.execute(select(User.id).where(User.email == email)).first():
         raise InvalidInput({"email": f"{email} already has an account"})
-    user = User(email=email, name=name.strip(), role=str(role), password_hash=password_hash)
+    user = User(email=email, name=name, role=str(role), password_hash=password_hash)
     try:
         with session.begin_nested():             # a concurrent sign-up with the same email loses cleanly
             session.add(user)

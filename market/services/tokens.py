@@ -36,6 +36,8 @@ def create_token(session: Session, by: User | None, owner_id: int, name: str = "
     name = (name or "").strip()
     if len(name) > 100:
         raise InvalidInput({"name": "at most 100 characters"})
+    if not name.isprintable():                  # NUL cannot be stored; no label needs a control character
+        raise InvalidInput({"name": "contains a control character or an unpaired surrogate"})
     owner = session.get(User, owner_id)
     if owner is None:
         raise NotFound(f"no user {owner_id}")

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from market import services
 from market.errors import Forbidden, InvalidInput, NotFound, RoundNotOpen, WrongState
-from market.models import AuditLog, AuditLogIsAppendOnly, Challenge, Pledge, Role, Round, RoundFunder
+from market.models import AuditLog, AuditLogIsAppendOnly, Challenge, Pledge, Role, Round, RoundFunder, User
 
 from .helpers import draft_round, import_round
 
@@ -402,3 +402,27 @@ def test_change_challenge_in_a_draft(db):
         services.open_round(session, analyst, round_id)
     with pytest.raises(WrongState), db.sessions.begin() as session:
         services.change_challenge(session, analyst, round_id, "c2", {"id": "c2", "components": [{"id": "a"}]})
+
+
+@pytest.mark.parametrize("email, name, field", [
+    ("nul@example.org", "A\x00B", "name"), ("tab@example.org", "A\tB", "name"),
+    ("long@example.org", "N" * 201, "name"), ("lone@example.org", "A\ud800", "name"),
+    ("a\x00b@example.org", "N", "email"), ("a@example.org\x00", "N", "email"),
+])
+def test_accounts_refuse_what_the_database_cannot_store(db, email, name, field):
+    with pytest.raises(InvalidInput) as caught, db.sessions.begin() as session:
+        services.sign_up(session, email, name, "funder", "hash")
+    assert field in caught.value.fields
+    with pytest.raises(InvalidInput), db.sessions.begin() as session:
+        services.create_user(session, None, email, name, "analyst")
+    assert count(db, User) == 0
+
+
+def test_token_names_are_stored_as_given_or_refused(db):
+    owner = db.user("f@example.org", Role.FUNDER)
+    for name, message in (("a\x00b", "control character"), ("x" * 101, "at most 100")):
+        with pytest.raises(InvalidInput, match=message), db.sessions.begin() as session:
+            services.create_token(session, None, owner.id, name)
+    with db.sessions.begin() as session:
+        row, secret = services.create_token(session, None, owner.id, "  laptop script ")
+        assert row.name == "laptop script" and secret
