@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from solver.bounds import MAX_QUANTITY
 from solver.ids import COMPONENT_KEY_PATTERN, ID_CHARACTERS, ID_PATTERN
 from solver.money import MoneyError, format_money, parse_money
 
@@ -45,6 +46,13 @@ class Whole(validate.Regexp):
 
 def Id(**kwargs: Any) -> fields.String:
     return fields.String(validate=Whole(ID_PATTERN, error=ID_MESSAGE), **kwargs)
+
+
+def Quantity(error: str, **kwargs: Any) -> fields.Integer:
+    """Whole units, from 1 to the engine's MAX_QUANTITY (`error` for those below 1)."""
+    return fields.Integer(strict=True, validate=validate.And(
+        validate.Range(min=1, error=error),
+        validate.Range(max=MAX_QUANTITY, error=f"must be at most {MAX_QUANTITY:,}")), **kwargs)
 
 
 def Probability(**kwargs: Any) -> fields.Float:
@@ -95,8 +103,7 @@ class PledgeSchema(Schema):
 class BidItemSchema(Schema):
     component = fields.String(required=True, validate=Whole(
         COMPONENT_KEY_PATTERN, error='expected "<challenge id>/<component id>"'))
-    quantity = fields.Integer(strict=True, allow_none=True,
-                              validate=validate.Range(min=1, error="must be a whole number >= 1"))
+    quantity = Quantity(allow_none=True, error="must be a whole number >= 1")
     price = Money(required=True)
 
 
@@ -124,7 +131,7 @@ class ComponentSchema(Schema):
     id = Id(required=True)
     title = Text(allow_none=True)
     unit = Text(allow_none=True)
-    quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, error="must be >= 1"))
+    quantity = Quantity(load_default=1, error="must be >= 1")
     critical = fields.Boolean(load_default=True, truthy={True}, falsy={False})
     value = NonNegative(load_default=0)
     requires = fields.List(Id(), load_default=list)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bounds import MAX_QUANTITY
 from .ids import ID, ID_CHARACTERS
 from .market import Actor, Bid, BidItem, Capacity, Challenge, Component, Funder, Market, Pledge, Scope
 from .money import MoneyError, parse_money
@@ -282,6 +283,9 @@ class _Reader:
             return default
         if value < 1:
             self.error(_join(path, key), f"{value} is not a whole number >= 1")
+            return default
+        if value > MAX_QUANTITY:
+            self.error(_join(path, key), f"{value} is above {MAX_QUANTITY:,}, the most units a quantity may have")
             return default
         return value
 

@@ -17,6 +17,7 @@ from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormFie
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from solver.bounds import MAX_QUANTITY
 from solver.money import MoneyError, format_money, parse_money
 
 _GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")   # ASCII digits; matched whole
@@ -82,6 +83,17 @@ class NumberText(StringField):
         if self.high is not None and value > self.high:
             raise ValidationError(f"must be at most {self.high}")
         self.number = value
+
+
+def check_quantity(field: Field) -> None:
+    """Whole units as people type them (blank: the default), from 1 to the engine's MAX_QUANTITY."""
+    text = (field.data or "").strip()
+    if not text:
+        return
+    if not re.fullmatch(r"[1-9][0-9]*", text):
+        raise ValidationError("a whole number of at least 1")
+    if len(text) > len(str(MAX_QUANTITY)) or int(text) > MAX_QUANTITY:
+        raise ValidationError(f"at most {MAX_QUANTITY:,}")
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -158,9 +170,7 @@ class BidItemForm(Form):
     price = MoneyField("Price")
 
     def validate_quantity(self, field: Field) -> None:
-        text = (field.data or "").strip()
-        if text and not re.fullmatch(r"[1-9][0-9]{0,8}", text):
-            raise ValidationError("a whole number of at least 1")
+        check_quantity(field)
 
 
 class BidForm(FlaskForm):
@@ -215,9 +225,7 @@ class ComponentRowForm(Form):
     max_unit_price = MoneyField("Max unit price")
 
     def validate_quantity(self, field: Field) -> None:
-        text = (field.data or "").strip()
-        if text and not re.fullmatch(r"[1-9][0-9]{0,8}", text):
-            raise ValidationError("a whole number of at least 1")
+        check_quantity(field)
 
 
 class ChallengeForm(FlaskForm):

@@ -190,6 +190,8 @@ def test_bid_validation_errors(actor, empty_round):
                  "items[0].price")
     assert_error(actor.post(url, {"id": "b", "items": [{"component": "wells/drill", "price": "1",
                                                           "quantity": 2.5}]}), 422, "items[0].quantity")
+    assert_error(actor.post(url, {"id": "b", "items": [{"component": "wells/drill", "price": "1",
+                                                          "quantity": 2**40}]}), 422, "items[0].quantity")
 
 
 # ---------------------------------------------------------------- clearing runs and allocations

@@ -295,6 +295,10 @@ def test_bid_errors_name_their_fields(db, people):
         ({"id": "b", "items": []}, "items", "at least one item"),
         ({"id": "b", "items": [{"component": "wells/drill", "price": 1.5}]}, "items[0].price", "JSON float"),
         ({"id": "b", "items": [{"component": "wells/drill", "price": 1, "quantity": 0}]}, "items[0].quantity", ">= 1"),
+        ({"id": "b", "items": [{"component": "wells/drill", "price": 1, "quantity": 10**9}]}, "items[0].quantity",
+         "at most 999,999,999"),
+        ({"id": "b", "items": [{"component": "wells/drill", "price": 1, "quantity": 2**70}]}, "items[0].quantity",
+         "at most 999,999,999"),
         ({"id": "b", "items": [{"component": "wells/drill", "price": 1, "quantity": 1.5}]}, "items[0].quantity",
          "integer"),
         ({"id": "b", "items": [{"component": "drill", "price": 1}]}, "items[0].component", "<challenge id>/"),
@@ -426,3 +430,17 @@ def test_token_names_are_stored_as_given_or_refused(db):
     with db.sessions.begin() as session:
         row, secret = services.create_token(session, None, owner.id, "  laptop script ")
         assert row.name == "laptop script" and secret
+
+
+def test_component_quantities_fit_what_the_database_stores(db):
+    analyst = db.user("ana@example.org", Role.ANALYST)
+    with db.sessions.begin() as session:
+        round_id = services.create_round(session, analyst, {"name": "r"}).id
+    for quantity in (10**9, 2**31, 2**70):
+        with pytest.raises(InvalidInput) as caught, db.sessions.begin() as session:
+            services.add_challenge(session, analyst, round_id, {"id": "c", "components": [{"id": "a",
+                                                                                          "quantity": quantity}]})
+        assert "at most 999,999,999" in caught.value.fields["components[0].quantity"], caught.value.fields
+    with db.sessions.begin() as session:
+        services.add_challenge(session, analyst, round_id, {"id": "c", "components": [{"id": "a",
+                                                                                      "quantity": 999_999_999}]})

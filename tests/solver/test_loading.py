@@ -92,6 +92,8 @@ def test_money_rejects_floats_negatives_and_junk(raw):
     (["challenges", 0, "components"], [], "challenges[0].components: a challenge needs at least one component"),
     (["challenges", 0, "components", 0, "quantity"], 0, "challenges[0].components[0].quantity: 0 is not a whole number >= 1"),
     (["challenges", 0, "components", 0, "quantity"], 2.5, "challenges[0].components[0].quantity: expected a whole number"),
+    (["challenges", 0, "components", 0, "quantity"], 10**9, "challenges[0].components[0].quantity: 1000000000 is above 999,999,999"),
+    (["actors", 0, "bids", 0, "items", 0, "quantity"], 2**70, "actors[0].bids[0].items[0].quantity: 1180591620717411303424 is above 999,999,999"),
     (["challenges", 0, "components", 0, "value"], 3, "challenges[0].components[0].value: only a non-critical component"),
     (["challenges", 0, "components", 0, "critical"], "yes", "challenges[0].components[0].critical: expected true or false"),
     (["challenges", 0, "components", 0, "max_unit_price"], 12.5, "challenges[0].components[0].max_unit_price: amount 12.5 is a JSON float"),
