@@ -123,3 +123,44 @@ def test_funder_actor_analyst_round_trip(server, shots):
     for name in ("1-funder-pledge-form.png", "2-actor-bundle-bid.png", "3-analyst-results.png",
                  "4-funder-outcome.png", "5-funder-sankey.png"):
         assert (shots / name).stat().st_size > 10_000, name
+
+
+def test_names_never_render_as_markup_in_the_sankey(server):
+    """plotly reads <b>, <i>, <a>, <span style> and <br> in labels: a name is shown as typed, tags and all."""
+    base, round_id = server
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            funder = browser.new_context().new_page()
+            sign_up(funder, base, "<b>Bold</b> & <i>Co</i>", "bold@example.org", "funder")
+            funder.goto(f"{base}/rounds/{round_id}/pledges/new")
+            funder.fill("#amount", "12,000")
+            funder.check("input[name=challenges][value=wells]")
+            funder.click("main button[type=submit]")
+            expect(funder.locator("p.flash.success")).to_contain_text("saved")
+            actor = browser.new_context().new_page()
+            sign_up(actor, base, '<span style="font-size:90px">Big</span>', "big@example.org", "actor")
+            actor.goto(f"{base}/rounds/{round_id}/bids/new")
+            actor.select_option("#items-0-component", "wells/drill")
+            actor.fill("#items-0-price", "8,000")
+            actor.select_option("#items-1-component", "wells/pump")
+            actor.fill("#items-1-price", "1,500")
+            actor.click("main button[type=submit]")
+            expect(actor.locator("p.flash.success")).to_contain_text("sealed")
+            analyst = browser.new_context().new_page()
+            analyst.goto(f"{base}/login")
+            analyst.fill("#email", "analyst@example.org")
+            analyst.fill("#password", "analyst pass")
+            analyst.click("main button[type=submit]")
+            analyst.goto(f"{base}/analyst/rounds/{round_id}")
+            analyst.click("text=Close the round")
+            analyst.click("text=Clear the round")
+            expect(analyst.locator("p.flash.success")).to_contain_text("cleared")
+            funder.goto(f"{base}/rounds/{round_id}/results")
+            expect(funder.locator("#sankey[data-rendered=true]")).to_be_visible()
+            labels = funder.locator("#sankey g.sankey text.node-label")
+            texts = [labels.nth(i).text_content() for i in range(labels.count())]
+            assert "<b>Bold</b> & <i>Co</i>" in texts and '<span style="font-size:90px">Big</span>' in texts, texts
+            assert funder.locator("#sankey g.sankey text.node-label tspan").count() == 0
+        finally:
+            browser.close()

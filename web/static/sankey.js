@@ -9,12 +9,17 @@
     var whole = Math.floor(cents / 100), frac = String(cents % 100).padStart(2, "0");
     return whole.toLocaleString("en-US") + "." + frac + " " + currency;
   }
+  // plotly reads <b>, <i>, <a>, <br> and <span style> in labels as markup and &...; as entities: write
+  // every name (chosen by its user) so that it shows exactly as typed.
+  function plain(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
   var colours = {funder: "#2b6cb0", challenge: "#2f855a", actor: "#b7791f", returned: "#a0aec0"};
   holder.innerHTML = "";
   Plotly.newPlot(holder, [{
     type: "sankey",
     arrangement: "snap",
-    node: {label: graph.nodes, pad: 14, thickness: 16,
+    node: {label: graph.nodes.map(plain), pad: 14, thickness: 16,
            color: graph.kinds.map(function (k) { return colours[k] || "#718096"; })},
     link: {source: graph.links.map(function (l) { return l.source; }),
            target: graph.links.map(function (l) { return l.target; }),
