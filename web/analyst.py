@@ -66,7 +66,7 @@ def round_page(round_id: int) -> ResponseReturnValue:
                            action=ActionForm())
 
 
-@bp.route(ROUND + "/<any(open, close, clear):verb>", methods=["POST"])
+@bp.route(ROUND + "/<any(open, close, reopen, clear):verb>", methods=["POST"])
 def transition(round_id: int, verb: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         return redirect(url_for(".round_page", round_id=round_id))
@@ -84,9 +84,11 @@ def transition(round_id: int, verb: str) -> ResponseReturnValue:
         flash(f"Round {round_id} cleared (run {cleared.run_id}, {cleared.allocation.status}): {done} of "
               f"{len(cleared.allocation.challenges)} challenges completed.", "success")
         return redirect(url_for("challenges.results", round_id=round_id))
+    change, changed = {"open": (services.open_round, "opened"), "close": (services.close_round, "closed"),
+                       "reopen": (services.reopen_round, "reopened")}[verb]
     with sessions().begin() as session:
-        (services.open_round if verb == "open" else services.close_round)(session, current(), round_id)
-    flash(f"Round {round_id} {'opened' if verb == 'open' else 'closed'}.", "success")
+        change(session, current(), round_id)
+    flash(f"Round {round_id} {changed}.", "success")
     return redirect(url_for(".round_page", round_id=round_id))
 
 

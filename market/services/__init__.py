@@ -9,14 +9,14 @@ from .accounts import create_user, get_user, link_participant
 from .bids import bid, change_bid, withdraw_bid
 from .clearing import Cleared, clear_round, result_run, runs
 from .pledges import change_pledge, pledge, withdraw_pledge
-from .rounds import add_challenge, close_round, create_round, list_rounds, open_round
+from .rounds import add_challenge, close_round, create_round, list_rounds, open_round, reopen_round
 from .transfer import export_round, import_market
 
 __all__ = [
     "Cleared", "add_challenge", "bid", "bid_for", "change_bid", "change_pledge", "clear_round", "close_round",
     "create_round", "create_user", "export_round", "get_user", "import_market", "link_participant", "list_rounds",
-    "open_round", "pledge", "pledge_for", "result_run", "runs", "visible_bids", "visible_pledges", "withdraw_bid",
-    "withdraw_pledge",
+    "open_round", "pledge", "pledge_for", "reopen_round", "result_run", "runs", "visible_bids", "visible_pledges",
+    "withdraw_bid", "withdraw_pledge",
 ]
 
 from .challenges import change_challenge  # noqa: E402  (added for the web)

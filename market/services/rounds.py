@@ -85,5 +85,11 @@ def close_round(session: Session, user: User | None, round_id: int) -> Round:
     return _transition(session, user, round_id, RoundStatus.CLOSED, RoundStatus.OPEN, "close")
 
 
+def reopen_round(session: Session, user: User | None, round_id: int) -> Round:
+    """closed -> open: the recovery for a round closed too early or that cannot be cleared as it stands;
+    pledges and bids may change again. The audit log records who reopened it."""
+    return _transition(session, user, round_id, RoundStatus.OPEN, RoundStatus.CLOSED, "reopen")
+
+
 def list_rounds(session: Session) -> list[Round]:
     return list(session.execute(select(Round).order_by(Round.id)).scalars())

@@ -94,6 +94,14 @@ def test_round_lifecycle_for_analysts_only(analyst, funder):
     assert_error(analyst.post("/rounds/424242/open"), 404)
 
 
+def test_a_closed_round_can_be_reopened_by_staff(analyst, funder, empty_round):
+    assert_error(analyst.post(f"/rounds/{empty_round}/reopen"), 409, "")          # it is open
+    assert analyst.post(f"/rounds/{empty_round}/close").get_json()["status"] == "closed"
+    assert_error(funder.post(f"/rounds/{empty_round}/reopen"), 403)
+    assert analyst.post(f"/rounds/{empty_round}/reopen").get_json()["status"] == "open"
+    assert funder.post(f"/rounds/{empty_round}/pledges", {"id": "late", "amount": "5"}).status_code == 201
+
+
 def test_challenges_list_and_get(app, funder, empty_round):
     listed = funder.get(f"/rounds/{empty_round}/challenges")
     assert [c["id"] for c in listed.get_json()] == ["wells", "latrines"]

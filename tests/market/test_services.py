@@ -444,3 +444,20 @@ def test_component_quantities_fit_what_the_database_stores(db):
     with db.sessions.begin() as session:
         services.add_challenge(session, analyst, round_id, {"id": "c", "components": [{"id": "a",
                                                                                       "quantity": 999_999_999}]})
+
+
+def test_an_analyst_reopens_a_closed_round_and_the_log_says_so(db, people):
+    round_id = draft_round(db)
+    with pytest.raises(WrongState, match="only a round that is closed can be open"), db.sessions.begin() as session:
+        services.reopen_round(session, people["analyst"], round_id)
+    with db.sessions.begin() as session:
+        services.close_round(session, people["analyst"], round_id)
+    with pytest.raises(Forbidden), db.sessions.begin() as session:
+        services.reopen_round(session, people["funder"], round_id)
+    with db.sessions.begin() as session:
+        assert services.reopen_round(session, people["analyst"], round_id).status == "open"
+        services.pledge(session, people["funder"], round_id, {"id": "late", "amount": 5})
+    with db.sessions.begin() as session:
+        rows = session.execute(select(AuditLog).where(AuditLog.entity == "round", AuditLog.action == "reopen")).scalars()
+        assert [(r.user_id, r.details["before"], r.details["after"]) for r in rows] == [
+            (people["analyst"].id, "closed", "open")]

@@ -33,7 +33,7 @@ def test_funders_and_actors_cannot_reach_analyst_pages(accounts, app, empty_roun
         client = accounts.client_for(email, role)
         for url in urls:
             assert client.get(url).status_code == 403, url
-        for verb in ("open", "close", "clear"):
+        for verb in ("open", "close", "reopen", "clear"):
             assert client.post(f"/analyst/rounds/{empty_round}/{verb}").status_code == 403
         assert client.post("/analyst/", data={"name": "x", "currency": "USD"}).status_code == 403
     assert app.test_client().get("/analyst/").status_code == 302          # to the login page
@@ -121,3 +121,13 @@ def test_clearing_a_draft_is_a_409(analyst):
     round_id = int(analyst.post("/analyst/", data={"name": "R", "currency": "USD"}).headers["Location"].split("/")[-1])
     assert analyst.post(f"/analyst/rounds/{round_id}/clear").status_code == 409
     assert analyst.post(f"/analyst/rounds/{round_id}/close").status_code == 409
+
+
+def test_a_closed_round_is_reopened_from_its_page(app, analyst, empty_round):
+    assert "Reopen the round" not in analyst.get(f"/analyst/rounds/{empty_round}").data.decode()
+    assert analyst.post(f"/analyst/rounds/{empty_round}/reopen").status_code == 409      # it is open
+    analyst.post(f"/analyst/rounds/{empty_round}/close")
+    assert "Reopen the round" in analyst.get(f"/analyst/rounds/{empty_round}").data.decode()
+    r = analyst.post(f"/analyst/rounds/{empty_round}/reopen", follow_redirects=True)
+    assert r.status_code == 200 and f"Round {empty_round} reopened." in r.data.decode()
+    assert "Close the round" in r.data.decode()

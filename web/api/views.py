@@ -234,6 +234,8 @@ def _transition(name: str, service: Callable[..., Round], doc: str) -> None:
 
 _transition("open", services.open_round, "draft -> open: funders may pledge and actors bid (analysts, admins).")
 _transition("close", services.close_round, "open -> closed: no more pledges or bids (analysts, admins).")
+_transition("reopen", services.reopen_round,
+            "closed -> open: pledges and bids may change again; recorded in the audit log (analysts, admins).")
 
 
 @blp.route(f"{ROUND}/clear", methods=["POST"])
