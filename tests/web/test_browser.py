@@ -59,6 +59,22 @@ def sign_up(page, base, name, email, role):
     expect(page.locator("p.flash.success")).to_contain_text("signed up as " + role)
 
 
+def fill_bundle(page, base, round_id, drill_price, pump_price):
+    """The bid form with one bundle of the drill and the pump (not sent yet)."""
+    page.goto(f"{base}/rounds/{round_id}/bids/new")
+    page.select_option("#items-0-component", "wells/drill")
+    page.fill("#items-0-price", drill_price)
+    page.select_option("#items-1-component", "wells/pump")
+    page.fill("#items-1-price", pump_price)
+
+
+def log_in_as_analyst(page, base):
+    page.goto(f"{base}/login")
+    page.fill("#email", "analyst@example.org")
+    page.fill("#password", "analyst pass")
+    page.click("main button[type=submit]")
+
+
 def test_funder_actor_analyst_round_trip(server, shots):
     base, round_id = server
     with sync_playwright() as pw:
@@ -80,11 +96,7 @@ def test_funder_actor_analyst_round_trip(server, shots):
 
             actor = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
             sign_up(actor, base, "DrillCo", "drill@example.org", "actor")
-            actor.goto(f"{base}/rounds/{round_id}/bids/new")
-            actor.select_option("#items-0-component", "wells/drill")
-            actor.fill("#items-0-price", "8,000")
-            actor.select_option("#items-1-component", "wells/pump")
-            actor.fill("#items-1-price", "1,500.25")
+            fill_bundle(actor, base, round_id, "8,000", "1,500.25")
             actor.fill("#reliability", "0.95")
             actor.screenshot(path=str(shots / "2-actor-bundle-bid.png"), full_page=True)
             actor.click("main button[type=submit]")
@@ -97,10 +109,7 @@ def test_funder_actor_analyst_round_trip(server, shots):
             assert "8,000" not in funder.content()
 
             analyst = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-            analyst.goto(f"{base}/login")
-            analyst.fill("#email", "analyst@example.org")
-            analyst.fill("#password", "analyst pass")
-            analyst.click("main button[type=submit]")
+            log_in_as_analyst(analyst, base)
             analyst.goto(f"{base}/analyst/rounds/{round_id}")
             analyst.click("text=Close the round")
             expect(analyst.locator("p.flash.success")).to_contain_text("closed")
@@ -140,18 +149,11 @@ def test_names_never_render_as_markup_in_the_sankey(server):
             expect(funder.locator("p.flash.success")).to_contain_text("saved")
             actor = browser.new_context().new_page()
             sign_up(actor, base, '<span style="font-size:90px">Big</span>', "big@example.org", "actor")
-            actor.goto(f"{base}/rounds/{round_id}/bids/new")
-            actor.select_option("#items-0-component", "wells/drill")
-            actor.fill("#items-0-price", "8,000")
-            actor.select_option("#items-1-component", "wells/pump")
-            actor.fill("#items-1-price", "1,500")
+            fill_bundle(actor, base, round_id, "8,000", "1,500")
             actor.click("main button[type=submit]")
             expect(actor.locator("p.flash.success")).to_contain_text("sealed")
             analyst = browser.new_context().new_page()
-            analyst.goto(f"{base}/login")
-            analyst.fill("#email", "analyst@example.org")
-            analyst.fill("#password", "analyst pass")
-            analyst.click("main button[type=submit]")
+            log_in_as_analyst(analyst, base)
             analyst.goto(f"{base}/analyst/rounds/{round_id}")
             analyst.click("text=Close the round")
             analyst.click("text=Clear the round")
