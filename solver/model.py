@@ -51,7 +51,8 @@ RELIABILITY_SCALE = 1e4
 MONEY_DIGITS = 5
 
 
-def _solved(var: pulp.LpVariable) -> float | None:
+def solved_value(var: pulp.LpVariable) -> float | None:
+    """What the last solve wrote into `var` (None when it wrote nothing)."""
     value: float | None = var.varValue        # PuLP is untyped
     return value
 
@@ -321,10 +322,10 @@ class ClearingModel:
 
     # -- reading a solution -----------------------------------------------------------
 
-    def accepted(self, value: Callable[[pulp.LpVariable], float | None] = _solved) -> list[Bid]:
+    def accepted(self, value: Callable[[pulp.LpVariable], float | None] = solved_value) -> list[Bid]:
         return [b for b in self.bids if (value(self.accept[b.id]) or 0) > 0.5]
 
-    def component_pays(self, accepted: list[Bid], value: Callable[[pulp.LpVariable], float | None] = _solved
+    def component_pays(self, accepted: list[Bid], value: Callable[[pulp.LpVariable], float | None] = solved_value
                        ) -> dict[tuple[int, str], float]:
         """The solved class flows as money per (pool, component), split in proportion to accepted costs.
 

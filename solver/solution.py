@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulp
 
 from .market import Bid
-from .model import ClearingModel
+from .model import ClearingModel, solved_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +21,10 @@ class Solution:
     pays: dict[tuple[int, str], float]          # money per (pool, component)
 
 
-def read_solution(model: ClearingModel, value: Callable[[pulp.LpVariable], float | None] | None = None
+def read_solution(model: ClearingModel, value: Callable[[pulp.LpVariable], float | None] = solved_value
                   ) -> Solution:
     """The allocation the model's variables hold: by default what the solver wrote into them, else as
     `value` reads each variable."""
-    if value is None:
-        accepted = model.accepted()
-        return Solution(accepted, model.component_pays(accepted))
     accepted = model.accepted(value)
     return Solution(accepted, model.component_pays(accepted, value))
 
