@@ -183,6 +183,11 @@ class Pledge(Base):
     max_share: Mapped[float | None] = mapped_column(Double)
     match: Mapped[float | None] = mapped_column(Double)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The funder chose to be named on public pages beside this pledge's money; off by default.
+    listed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # An analyst left this pledge out of clearing (why, and when); the row and its money stay.
+    excluded_reason: Mapped[str | None] = mapped_column(Text)
+    excluded_at: Mapped[datetime | None] = mapped_column(Stamp)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
 
@@ -206,6 +211,9 @@ class Bid(Base):
     load: Mapped[float] = mapped_column(Double, default=0)
     exclusive_group: Mapped[str | None] = mapped_column(Text)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An analyst left this bid out of clearing (why, and when); the row stays.
+    excluded_reason: Mapped[str | None] = mapped_column(Text)
+    excluded_at: Mapped[datetime | None] = mapped_column(Stamp)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
 
@@ -336,3 +344,31 @@ class IdempotencyRecord(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie carries a random secret; only its sha256 is kept here. Logging out,
+    expiry or a password change stamps `ended_at`, after which a copied cookie no longer signs anyone in."""
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+    user: Mapped[User] = relationship()
+
+
+class PasswordReset(Base):
+    """A one-time password-reset token: only its sha256 is kept; `used_at` makes it spent."""
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Stamp)
+    used_at: Mapped[datetime | None] = mapped_column(Stamp)

@@ -52,10 +52,13 @@ def pg_url(worker_id: str) -> str:
 
 
 def _empty_pg(engine: Engine) -> None:
+    """Between tests only: the schema's owner lifts the audit log's append-only trigger for the TRUNCATE."""
     with engine.begin() as connection:
         tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
         if tables:
+            connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate"))
             connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

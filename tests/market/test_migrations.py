@@ -59,3 +59,26 @@ def test_prepare_migrates_only_a_new_sqlite_file(tmp_path):
     with pytest.raises(migrate.NotReady, match="is not set up: run `swarm db upgrade`"):
         migrate.prepare(engine, f"sqlite:///{path}")
     engine.dispose()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET who = 'someone else'", "DELETE FROM audit_log"])
+def test_the_database_refuses_to_change_or_delete_audit_rows(db, statement):
+    """Enforced by the database itself (a trigger), not only by the ORM's before_flush guard."""
+    from sqlalchemy import text
+    with db.engine.begin() as connection:
+        connection.execute(text("INSERT INTO audit_log (at, who, action, entity, details) "
+                                "VALUES (CURRENT_TIMESTAMP, 'x', 'create', 'round', '{}')"))
+    with pytest.raises(Exception, match="append-only"):
+        with db.engine.begin() as connection:
+            connection.execute(text(statement))
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT who FROM audit_log")).scalars().all() == ["x"]
+
+
+def test_the_database_refuses_to_truncate_the_audit_log_on_postgresql(db):
+    if db.kind != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's")
+    from sqlalchemy import text
+    with pytest.raises(Exception, match="append-only"):
+        with db.engine.begin() as connection:
+            connection.execute(text("TRUNCATE audit_log"))
