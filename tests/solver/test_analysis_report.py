@@ -56,3 +56,18 @@ def test_report_bad_input(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"rows": []}))
     result = run("report", market, allocation, "-o", tmp_path / "r.html", "--sweep", tmp_path / "s.json")
     assert result.exit_code == 2 and "not a sweep result" in result.output
+
+
+def test_names_in_the_report_are_text_never_markup(tmp_path):
+    """Titles and the market's name are the user's words: shown as typed, never parsed as HTML."""
+    markup = '<img src=x onerror="alert(1)"><b>bold</b>'
+    doc = json.loads(json.dumps(SMALL))
+    doc["name"] = markup
+    doc["challenges"][0]["title"] = markup
+    market = write(tmp_path, doc)
+    out = tmp_path / "r.html"
+    result = run("report", market, solve(tmp_path, market), "-o", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "<img src=x" not in text and "<b>bold</b>" not in text
+    assert text.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&lt;b&gt;bold&lt;/b&gt;") == 3   # title, h1, row
