@@ -148,6 +148,10 @@ def test_pledge_validation_errors_name_their_fields(funder, empty_round):
     assert_error(funder.post(url, {"id": "bad id!", "amount": "5"}), 422, "id")
     assert_error(funder.post(url, {"id": "a\n", "amount": "5"}), 422, "id")              # no newline at the end
     assert_error(funder.post(url, {"id": "a", "amount": "\u0665"}), 422, "amount")        # digits 0-9 only
+    # Beyond the engine's bounds (solver/bounds.py): a ratio of 1e25 made every clearing of the round fail.
+    body = assert_error(funder.post(url, {"id": "a", "amount": "5", "match": 1e25}), 422, "match")
+    assert "at most 1,000" in body["errors"]["match"][0]
+    assert_error(funder.post(url, {"id": "a", "amount": "100000000.00"}), 422, "amount")
     assert_error(funder.post(url, {"id": "a", "amount": "5", "scope": {"challenges": ["nowhere"]}}), 422,
                  "scope.challenges[0]")
     assert_error(funder.post(url, {"id": "a", "amount": "5", "funder": "someone"}), 422, "funder")

@@ -131,3 +131,15 @@ def test_a_closed_round_is_reopened_from_its_page(app, analyst, empty_round):
     r = analyst.post(f"/analyst/rounds/{empty_round}/reopen", follow_redirects=True)
     assert r.status_code == 200 and f"Round {empty_round} reopened." in r.data.decode()
     assert "Close the round" in r.data.decode()
+
+
+def test_challenge_numbers_beyond_the_engines_bounds_are_marked(app, analyst):
+    round_id = int(analyst.post("/analyst/", data={"name": "R", "currency": "USD"}).headers["Location"].split("/")[-1])
+    bad = CHALLENGE | {"value": "1" + "0" * 12, "reliability": "0.0000001", "components-2-value": "0.0015",
+                       "components-0-max_unit_price": "100,000,000"}
+    page = html.unescape(analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=bad).data.decode())
+    for field, message in (("value", "at most 1,000,000,000"), ("reliability", "at least 0.001"),
+                           ("components-2-value", "at most 3 decimals"),
+                           ("components-0-max_unit_price", "at most 99,999,999.99")):
+        assert f'id="{field}-err"' in page and message in page, field
+    assert "None yet" in analyst.get(f"/analyst/rounds/{round_id}").data.decode()
