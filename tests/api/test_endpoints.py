@@ -232,7 +232,34 @@ def test_clear_runs_and_allocation(app, analyst, users):
     assert_error(funder.get(f"/rounds/{rid}/bids/b1"), 404)     # bids stay sealed; awards are public
 
 
+def test_a_clearing_that_fails_is_a_409_with_the_reason(app, analyst, monkeypatch):
+    from market.services import clearing
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")
+
+    monkeypatch.setattr(clearing, "clear", crashing)
+    rid = import_doc(app)
+    analyst.post(f"/rounds/{rid}/close")
+    body = assert_error(analyst.post(f"/rounds/{rid}/clear?solver=highs"), 409, "")
+    assert body["errors"][""] == [f"round {rid} could not be cleared: the highs solver failed "
+                                  "(RuntimeError: HiGHS returned status 13)"]
+    assert analyst.get(f"/rounds/{rid}").get_json()["status"] == "closed"
+
+
 # ---------------------------------------------------------------- solve
+
+def test_a_solve_that_crashes_is_a_409(funder, monkeypatch):
+    from web.api import views
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")
+
+    monkeypatch.setattr(views, "clear", crashing)
+    body = assert_error(funder.post("/solve", market_doc()), 409, "")
+    assert body["errors"][""] == ["the market could not be cleared: the solver failed "
+                                  "(RuntimeError: HiGHS returned status 13)"]
+
 
 def test_solve_a_market_document(funder):
     response = funder.post("/solve", market_doc())

@@ -143,3 +143,18 @@ def test_challenge_numbers_beyond_the_engines_bounds_are_marked(app, analyst):
                            ("components-0-max_unit_price", "at most 99,999,999.99")):
         assert f'id="{field}-err"' in page and message in page, field
     assert "None yet" in analyst.get(f"/analyst/rounds/{round_id}").data.decode()
+
+
+def test_a_clearing_that_crashes_is_said_on_the_round_page(app, analyst, monkeypatch):
+    from market.services import clearing
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")
+
+    monkeypatch.setattr(clearing, "clear", crashing)
+    round_id = import_doc(app, market_doc())
+    r = analyst.post(f"/analyst/rounds/{round_id}/clear")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/analyst/rounds/{round_id}")
+    page = html.unescape(analyst.get(f"/analyst/rounds/{round_id}").data.decode())
+    assert (f"round {round_id} could not be cleared: the cbc solver failed (RuntimeError: HiGHS returned status 13)"
+            in page)

@@ -13,7 +13,7 @@ from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, rend
 from flask_smorest import Blueprint, Page
 
 from market import reads, services
-from market.errors import Forbidden, InvalidInput, MarketDomainError, NotFound
+from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
 from market.services.common import STAFF, get_round
@@ -243,7 +243,10 @@ _transition("reopen", services.reopen_round,
 @blp.response(201, s.RunAllocation)
 def round_clear(args: dict[str, Any], round_id: int) -> Response:
     """Clear a closed round (or re-clear a cleared one) and record the run (analysts, admins). Answers when
-    the solve is done. With an Idempotency-Key a retry replays the first run; earlier runs are always kept."""
+    the solve is done. With an Idempotency-Key a retry replays the first run; earlier runs are always kept.
+    A clearing that fails (the solver fails or stops with nothing, or its allocation fails the engine's
+    checker, which names the pledge or bid) is a 409 saying why; nothing is recorded but an audit row
+    "clear-failed" with the reason."""
     user = me_()
     key = request.headers.get("Idempotency-Key")
     digest = idempotency.request_hash("POST", request.full_path.rstrip("?"), None)
@@ -483,8 +486,10 @@ def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
     try:
         result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]))
     except ClearingError as exc:
-        from market.errors import ClearingFailed
         raise ClearingFailed(f"the market could not be cleared: {exc}") from None
+    except Exception as exc:            # a backend's own crash: said (409), not a 500
+        raise ClearingFailed(f"the market could not be cleared: the solver failed ({type(exc).__name__}: {exc})"
+                             ) from None
     return result.to_document()
 
 
