@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from solver.bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
 from solver.ids import COMPONENT_KEY_PATTERN, ID_CHARACTERS, ID_PATTERN
@@ -181,6 +181,16 @@ class ChallengeSchema(Schema):
                 raise ValidationError("only a non-critical component may carry a value", f"components[{i}].value")
         if components and not any(c.get("critical", True) for c in components):
             raise ValidationError("at least one component must be critical", "components")
+
+
+class ExclusionSchema(Schema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500, error="give a reason (1 to 500 characters)"))
+
+    @pre_load
+    def strip(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("reason"), str):
+            return {**data, "reason": data["reason"].strip()}
+        return data
 
 
 class RoundSchema(Schema):

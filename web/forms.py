@@ -295,6 +295,11 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+class ExclusionForm(FlaskForm):
+    """An analyst leaves a pledge or a bid out of the clearing: why (the service checks it again)."""
+    reason = StringField("Reason", validators=[InputRequired(message="give a reason"), Length(max=500)])
+
+
 def attach_errors(form: FlaskForm, problems: Mapping[str, str],
                   resolve: Callable[[str], Field | None]) -> None:
     """Put a service's InvalidInput messages next to their fields; the rest go on top of the form."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, render_template, request
 from flask_smorest import Blueprint, Page
+from marshmallow import Schema
 
 from market import reads, services
 from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
@@ -169,6 +170,7 @@ def challenge_out(c: Any) -> dict[str, Any]:
 def pledge_out(p: Pledge) -> dict[str, Any]:
     return {"id": p.key, "round": p.round_id, "funder": p.funder.key, "amount": format_money(p.amount_cents),
             "scope": p.scope, "max_share": p.max_share, "match": p.match, "withdrawn": p.withdrawn,
+            "excluded": p.excluded_reason,
             "created_at": _stamp(p.created_at), "changed_at": _stamp(p.changed_at)}
 
 
@@ -177,7 +179,8 @@ def bid_out(b: Bid) -> dict[str, Any]:
             "items": [{"component": i.component.path, "quantity": i.quantity, "price": format_money(i.price_cents)}
                       for i in b.items],
             "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
-            "withdrawn": b.withdrawn, "created_at": _stamp(b.created_at), "changed_at": _stamp(b.changed_at)}
+            "withdrawn": b.withdrawn, "excluded": b.excluded_reason, "created_at": _stamp(b.created_at),
+            "changed_at": _stamp(b.changed_at)}
 
 
 def run_out(r: ClearingRun) -> dict[str, Any]:
@@ -412,6 +415,31 @@ def bid_withdraw(round_id: int, key: str) -> Response:
     def do(session: Any) -> dict[str, Any]:
         return bid_out(services.withdraw_bid(session, me_(), round_id, _key(key, "bid", round_id)))
     return write(do, s.BidOut(), 200)
+
+
+def _exclusion(kind: str, out: Callable[[Any], dict[str, Any]], schema: type[Schema]) -> None:
+    """POST .../{kind}s/{key}/exclude {"reason"} and .../include, for pledges and bids alike."""
+    def exclude(data: dict[str, Any], round_id: int, key: str) -> Response:
+        body = request.get_json()
+        return write(lambda session: out(services.exclude(session, me_(), round_id, kind,
+                                                          _key(key, kind, round_id), body)), schema(), 200)
+
+    def include(round_id: int, key: str) -> Response:
+        return write(lambda session: out(services.include(session, me_(), round_id, kind,
+                                                          _key(key, kind, round_id))), schema(), 200)
+
+    exclude.__name__, include.__name__ = f"{kind}_exclude", f"{kind}_include"
+    exclude.__doc__ = (f"Leave a {kind} out of the round's clearing, with the reason (analysts, admins; open or "
+                       f"closed rounds): the way out of a round that cannot be cleared with it. Its owner sees "
+                       f"the reason; recorded in the audit log as \"exclude\".")
+    include.__doc__ = f"Take an excluded {kind} back into the clearing (analysts, admins; audited \"include\")."
+    blp.route(f"{ROUND}/{kind}s/{KEY}/exclude", methods=["POST"])(
+        blp.arguments(s.Exclusion, as_kwargs=False)(blp.response(200, schema)(exclude)))
+    blp.route(f"{ROUND}/{kind}s/{KEY}/include", methods=["POST"])(blp.response(200, schema)(include))
+
+
+_exclusion("pledge", pledge_out, s.PledgeOut)
+_exclusion("bid", bid_out, s.BidOut)
 
 
 # ---------------------------------------------------------------- clearing runs and allocations
