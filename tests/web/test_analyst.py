@@ -189,3 +189,8 @@ def test_an_analyst_excludes_a_pledge_and_a_bid_from_the_round_page(app, analyst
     analyst.post(f"{base}/bids/{bid_key}/include")
     assert "Excluded from the clearing" not in actor.get(f"/rounds/{empty_round}/bids").data.decode()
     assert funder.post(f"{base}/pledges/{pledge_key}/include").status_code == 403      # staff only
+    analyst.post(f"{base}/close")
+    assert analyst.post(f"{base}/clear").status_code == 302
+    mine = html.unescape(funder.get(f"/rounds/{empty_round}/pledges").data.decode())
+    assert "Excluded from the clearing by an analyst: the fund is frozen" in mine and "Not part of the clearing" in mine
+    assert "Include again" not in analyst.get(base).data.decode()          # the cleared round's result stands
