@@ -112,3 +112,17 @@ def test_a_market_at_the_bounds_clears_right_on_each_backend(backend):
     assert document["value"] == pytest.approx(3_000_000_000.002, abs=1e-6)
     assert sorted(award["bid"] for award in document["awards"]) == ["b1", "b2", "b2w", "b3", "c1"]
     assert document["cost"] == "100000000.04"
+
+
+def test_swarm_validate_refuses_the_extreme_market_and_accepts_the_one_at_the_bounds(tmp_path):
+    import json
+
+    from tests.swarm import run
+    extreme, at_bounds = tmp_path / "extreme.json", tmp_path / "at-bounds.json"
+    extreme.write_text(json.dumps(EXTREME))
+    at_bounds.write_text(json.dumps(AT_BOUNDS))
+    result = run("validate", extreme)
+    assert result.exit_code == 2
+    assert ("funders[0].pledges[0].amount: amount '10000000000000.00' must be at most 99,999,999.99: "
+            "the engine's bound for money") in result.output
+    assert run("validate", at_bounds).exit_code == 0
