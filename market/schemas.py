@@ -10,9 +10,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from solver.bounds import MAX_QUANTITY
+from solver.bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
 from solver.ids import COMPONENT_KEY_PATTERN, ID_CHARACTERS, ID_PATTERN
 from solver.money import MoneyError, format_money, parse_money
 
@@ -55,13 +55,26 @@ def Quantity(error: str, **kwargs: Any) -> fields.Integer:
         validate.Range(max=MAX_QUANTITY, error=f"must be at most {MAX_QUANTITY:,}")), **kwargs)
 
 
-def Probability(**kwargs: Any) -> fields.Float:
-    return fields.Float(validate=validate.Range(min=0, max=1, min_inclusive=False,
-                                                error="must be in (0, 1]"), **kwargs)
+class Within(validate.Validator):
+    """The engine's bound on a number (solver/bounds.py)."""
+
+    def __init__(self, bound: Bound) -> None:
+        self.bound = bound
+
+    def __call__(self, value: Any) -> Any:
+        problem = self.bound.problem(value)
+        if problem is not None:
+            raise ValidationError(problem)
+        return value
 
 
-def NonNegative(**kwargs: Any) -> fields.Float:
-    return fields.Float(validate=validate.Range(min=0, error="must be >= 0"), **kwargs)
+def Probability(bound: Bound = PROBABILITY, **kwargs: Any) -> fields.Float:
+    return fields.Float(validate=validate.And(
+        validate.Range(min=0, max=1, min_inclusive=False, error="must be in (0, 1]"), Within(bound)), **kwargs)
+
+
+def NonNegative(bound: Bound, **kwargs: Any) -> fields.Float:
+    return fields.Float(validate=validate.And(validate.Range(min=0, error="must be >= 0"), Within(bound)), **kwargs)
 
 
 class Money(fields.Field):
@@ -78,6 +91,9 @@ class Money(fields.Field):
             raise ValidationError(str(exc)) from None
         if self.positive and cents == 0:
             raise ValidationError("must be greater than 0")
+        problem = money_problem(cents)
+        if problem is not None:
+            raise ValidationError(problem)
         return cents
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
@@ -96,8 +112,9 @@ class PledgeSchema(Schema):
     funder = Id()                        # only for trusted callers (the command line, imports)
     amount = Money(positive=True, required=True)
     scope = fields.Nested(ScopeSchema, allow_none=True)
-    max_share = Probability(allow_none=True)
-    match = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False, error="must be > 0"))
+    max_share = Probability(SHARE, allow_none=True)
+    match = fields.Float(allow_none=True, validate=validate.And(
+        validate.Range(min=0, min_inclusive=False, error="must be > 0"), Within(MATCH)))
 
 
 class BidItemSchema(Schema):
@@ -114,7 +131,7 @@ class BidSchema(Schema):
                         validate=validate.Length(min=1, error="a bid needs at least one item"))
     reliability = Probability(allow_none=True)
     # Named like Schema.load, which it does not hide: marshmallow's metaclass takes fields off the class.
-    load = NonNegative(load_default=0)  # type: ignore[assignment]
+    load = NonNegative(LOAD, load_default=0)  # type: ignore[assignment]
     exclusive_group = Text(allow_none=True, validate=validate.Length(min=1, max=200))
 
     @validates_schema
@@ -133,7 +150,7 @@ class ComponentSchema(Schema):
     unit = Text(allow_none=True)
     quantity = Quantity(load_default=1, error="must be >= 1")
     critical = fields.Boolean(load_default=True, truthy={True}, falsy={False})
-    value = NonNegative(load_default=0)
+    value = NonNegative(VALUE, load_default=0)
     requires = fields.List(Id(), load_default=list)
     min_reliability = Probability(allow_none=True)
     max_unit_price = Money(allow_none=True)
@@ -143,7 +160,7 @@ class ChallengeSchema(Schema):
     id = Id(required=True)
     title = Text(allow_none=True)
     tags = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list)
-    value = NonNegative(load_default=0)
+    value = NonNegative(VALUE, load_default=0)
     reliability = Probability(allow_none=True)
     components = fields.List(fields.Nested(ComponentSchema), required=True,
                              validate=validate.Length(min=1, error="a challenge needs at least one component"))
@@ -164,6 +181,16 @@ class ChallengeSchema(Schema):
                 raise ValidationError("only a non-critical component may carry a value", f"components[{i}].value")
         if components and not any(c.get("critical", True) for c in components):
             raise ValidationError("at least one component must be critical", "components")
+
+
+class ExclusionSchema(Schema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500, error="give a reason (1 to 500 characters)"))
+
+    @pre_load
+    def strip(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("reason"), str):
+            return {**data, "reason": data["reason"].strip()}
+        return data
 
 
 class RoundSchema(Schema):

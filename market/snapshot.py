@@ -1,8 +1,9 @@
 """A round as a market: the `swarm-market/1` document built from the database, then read by the
 solver's own loader (`solver.loading.parse_market`), exactly as a market file would be.
 
-Withdrawn pledges and bids are left out. Everything is in a fixed order (positions, then ids),
-so the same round gives the same document and the same digest.
+Withdrawn pledges and bids are left out, and so are those an analyst excluded (services.exclude).
+Everything is in a fixed order (positions, then ids), so the same round gives the same document and the
+same digest.
 """
 from __future__ import annotations
 
@@ -36,11 +37,13 @@ def round_document(session: Session, rnd: Round) -> dict[str, Any]:
     actors = session.execute(select(RoundActor).where(RoundActor.round_id == rnd.id)
                              .order_by(RoundActor.position, RoundActor.id)).scalars().all()
     pledges: dict[int, list[Pledge]] = {}
-    for p in session.execute(select(Pledge).where(Pledge.round_id == rnd.id, Pledge.withdrawn.is_(False))
+    for p in session.execute(select(Pledge).where(Pledge.round_id == rnd.id, Pledge.withdrawn.is_(False),
+                                                 Pledge.excluded_at.is_(None))
                              .order_by(Pledge.id)).scalars():
         pledges.setdefault(p.funder_id, []).append(p)
     bids: dict[int, list[Bid]] = {}
-    for b in session.execute(select(Bid).where(Bid.round_id == rnd.id, Bid.withdrawn.is_(False)).order_by(Bid.id)
+    for b in session.execute(select(Bid).where(Bid.round_id == rnd.id, Bid.withdrawn.is_(False),
+                                              Bid.excluded_at.is_(None)).order_by(Bid.id)
                              .options(selectinload(Bid.items).selectinload(BidItem.component))).scalars():
         bids.setdefault(b.actor_id, []).append(b)
     paths = {k.id: f"{c.key}/{k.key}" for c in challenges for k in c.components}

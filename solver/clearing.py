@@ -39,7 +39,10 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
     models = batches(market, pre, parts) if len(parts) > 1 else []
     if len(models) > 1:
         # Parts share no row, so the whole optimum is the parts' optima side by side.
-        parts_solved = solve_parts(market, pools, pre, models, options, started)
+        try:
+            parts_solved = solve_parts(market, pools, pre, models, options, started)
+        except backends.BackendError as exc:          # as for one model, below
+            raise ClearingError(str(exc)) from None
         solved: SolveResult = parts_solved
         size, build_seconds, solve_seconds = parts_solved.size, parts_solved.build_seconds, parts_solved.solve_seconds
     else:

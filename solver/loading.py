@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bounds import MAX_QUANTITY
+from .bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
 from .ids import ID, ID_CHARACTERS
 from .market import Actor, Bid, BidItem, Capacity, Challenge, Component, Funder, Market, Pledge, Scope
 from .money import MoneyError, parse_money
@@ -244,7 +244,7 @@ class _Reader:
         return value
 
     def number(self, obj: dict[str, Any], key: str, path: str, default: Any, check: Callable[[float], bool],
-               rule: str) -> Any:
+               rule: str, bound: Bound | None = None) -> Any:
         if key not in obj:
             return default
         value = obj[key]
@@ -255,10 +255,14 @@ class _Reader:
         if not check(value):
             self.error(_join(path, key), f"{value!r} is not {rule}")
             return default
+        problem = bound.problem(value) if bound is not None else None
+        if problem is not None:
+            self.error(_join(path, key), f"{value!r} {problem}")
+            return default
         return value
 
-    def probability(self, obj: dict[str, Any], key: str, path: str) -> float | None:
-        value = self.number(obj, key, path, None, lambda v: 0 < v <= 1, "in (0, 1]")
+    def probability(self, obj: dict[str, Any], key: str, path: str, bound: Bound = PROBABILITY) -> float | None:
+        value = self.number(obj, key, path, None, lambda v: 0 < v <= 1, "in (0, 1]", bound)
         return None if value is None else float(value)
 
     def money(self, obj: dict[str, Any], key: str, path: str, positive: bool = False) -> int | None:
@@ -271,6 +275,10 @@ class _Reader:
             return None
         if positive and cents == 0:
             self.error(_join(path, key), "must be greater than 0")
+            return None
+        problem = money_problem(cents)
+        if problem is not None:
+            self.error(_join(path, key), f"amount {obj[key]!r} {problem}")
             return None
         return cents
 
@@ -343,7 +351,7 @@ class _Reader:
             challenge = Challenge(
                 id=cid or f"#{i}",
                 components=components,
-                value=self.number(obj, "value", path, 0, lambda v: v >= 0, ">= 0"),
+                value=self.number(obj, "value", path, 0, lambda v: v >= 0, ">= 0", VALUE),
                 reliability=self.probability(obj, "reliability", path),
                 tags=self.strings(obj, "tags", path),
                 title=self.text(obj, "title", path),
@@ -385,7 +393,7 @@ class _Reader:
                 id=kid or f"#{j}",
                 quantity=self.integer(cobj, "quantity", cpath, 1) or 1,
                 critical=critical,
-                value=self.number(cobj, "value", cpath, 0, lambda v: v >= 0, ">= 0") if not critical else 0,
+                value=self.number(cobj, "value", cpath, 0, lambda v: v >= 0, ">= 0", VALUE) if not critical else 0,
                 requires=requires,
                 min_reliability=self.probability(cobj, "min_reliability", cpath),
                 max_unit_price=self.money(cobj, "max_unit_price", cpath),
@@ -476,8 +484,8 @@ class _Reader:
             funder_id=fid,
             amount=amount or 0,
             scope=scope,
-            max_share=self.probability(obj, "max_share", path),
-            match=self.number(obj, "match", path, None, lambda v: v > 0, "> 0"),
+            max_share=self.probability(obj, "max_share", path, SHARE),
+            match=self.number(obj, "match", path, None, lambda v: v > 0, "> 0", MATCH),
         )
 
     def scope(self, raw: Any, path: str) -> Scope | None:
@@ -532,7 +540,7 @@ class _Reader:
             return None
         self.keys(obj, path, _CAPACITY_KEYS)
         return Capacity(budget=self.money(obj, "budget", path),
-                        load=self.number(obj, "load", path, None, lambda v: v >= 0, ">= 0"))
+                        load=self.number(obj, "load", path, None, lambda v: v >= 0, ">= 0", LOAD))
 
     def bid(self, raw: Any, path: str, aid: str, actor_reliability: float) -> Bid | None:
         obj = self.obj(raw, path, "a bid")
@@ -586,7 +594,7 @@ class _Reader:
             actor_id=aid,
             items=tuple(items),
             reliability=actor_reliability if reliability is None else reliability,
-            load=self.number(obj, "load", path, 0, lambda v: v >= 0, ">= 0"),
+            load=self.number(obj, "load", path, 0, lambda v: v >= 0, ">= 0", LOAD),
             exclusive_group=group,
             reliability_given=reliability is not None,
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import pulp
 
 from . import backends
+from .bounds import VALUE_DECIMALS
 from .cost_ahead import CostAhead
 from .greedy import greedy_start
 from .model import ClearingModel
@@ -73,8 +74,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     ahead: CostAhead | None = None
     status = Outcome.OPTIMAL
     values = [coef for coef in model.value.values()]
-    integral = all(float(v).is_integer() for v in values)
-    tolerance = 0.5 if integral else 1e-6        # phase 2 keeps value >= best - tolerance (whole values: half a unit)
+    tolerance = value_tolerance(values)
     best = empty
     best_value: float = 0.0
 
@@ -171,6 +171,18 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
 # took 3-5 s instead of 7-8 s (docs/benchmarks.md). Branching still finds cheaper allocations.
 COST_PHASE_HIGHS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
                     "mip_heuristic_run_root_reduced_cost": False, "mip_heuristic_run_feasibility_jump": False}
+
+
+def value_tolerance(values: list[float]) -> float:
+    """How far below the best value phase 2 may go: half the step every value is a multiple of (half a unit
+    for whole values, half a thousandth for the thousandths the loader allows: solver/bounds.py), so that
+    no allocation of less value fits, while the solvers' rounding of a large total (10^9 and more, where
+    1e-6 is below a double's precision and CBC called the row infeasible) still does."""
+    if all(float(v).is_integer() for v in values):
+        return 0.5
+    if all(round(v, VALUE_DECIMALS) == v for v in values):
+        return 0.5 * 10.0 ** -VALUE_DECIMALS
+    return 1e-6                                  # a market built in code with finer values
 
 
 def _cost_ahead(model: ClearingModel, options: ClearOptions, tolerance: float) -> CostAhead | None:

@@ -19,7 +19,7 @@ from solver.money import format_money
 
 from .auth import current
 from .db import sessions
-from .forms import status, ActionForm, ChallengeForm, RoundForm, attach_errors, row_resolver
+from .forms import status, ActionForm, ChallengeForm, ExclusionForm, RoundForm, attach_errors, row_resolver
 
 bp = Blueprint("analyst", __name__, url_prefix="/analyst")
 ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
@@ -59,11 +59,39 @@ def round_page(round_id: int) -> ResponseReturnValue:
         rnd = get_round(session, round_id)
         challenges = reads.challenges(session, round_id)
         runs = services.runs(session, round_id)
-        counts = {"pledges": len([p for p in services.visible_pledges(session, current(), round_id)
-                                  if not p.withdrawn]),
-                  "bids": len([b for b in services.visible_bids(session, current(), round_id) if not b.withdrawn])}
+        pledges = [{"kind": "pledge", "key": p.key, "owner": p.funder.name or p.funder.key, "cents": p.amount_cents,
+                    "withdrawn": p.withdrawn, "excluded": p.excluded_reason}
+                   for p in services.visible_pledges(session, current(), round_id)]
+        bids = [{"kind": "bid", "key": b.key, "owner": b.actor.name or b.actor.key,
+                 "cents": sum(i.price_cents for i in b.items), "withdrawn": b.withdrawn, "excluded": b.excluded_reason}
+                for b in services.visible_bids(session, current(), round_id)]
+        counts = {"pledges": len([p for p in pledges if not p["withdrawn"]]),
+                  "bids": len([b for b in bids if not b["withdrawn"]])}
     return render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts,
-                           action=ActionForm())
+                           pledges=pledges, bids=bids, action=ActionForm())
+
+
+@bp.route(ROUND + "/<any(pledge, bid):kind>s/<key>/<any(exclude, include):verb>", methods=["POST"])
+def exclusion(round_id: int, kind: str, key: str, verb: str) -> ResponseReturnValue:
+    """Leave a pledge or a bid out of the clearing with a reason, or take it back (services.exclude)."""
+    form = ExclusionForm() if verb == "exclude" else ActionForm()
+    back = redirect(url_for(".round_page", round_id=round_id) + "#exclusions")
+    if not form.validate_on_submit():
+        problems = [m for messages in form.errors.values() for m in messages]
+        flash(f"{kind.capitalize()} {key} was not excluded: {'; '.join(problems)}.", "error")
+        return back
+    try:
+        with sessions().begin() as session:
+            if verb == "exclude":
+                services.exclude(session, current(), round_id, kind, key, {"reason": form.reason.data})
+            else:
+                services.include(session, current(), round_id, kind, key)
+    except InvalidInput as exc:
+        flash(f"{kind.capitalize()} {key} was not excluded: {'; '.join(exc.fields.values())}.", "error")
+        return back
+    flash(f"{kind.capitalize()} {key} excluded from the clearing." if verb == "exclude"
+          else f"{kind.capitalize()} {key} is back in the clearing.", "success")
+    return back
 
 
 @bp.route(ROUND + "/<any(open, close, reopen, clear):verb>", methods=["POST"])

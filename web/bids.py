@@ -67,7 +67,8 @@ def mine(round_id: int) -> ResponseReturnValue:
                     outcome = None
             rows.append({"key": b.key, "items": _item_rows(b), "price": sum(i.price_cents for i in b.items),
                          "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
-                         "withdrawn": b.withdrawn, "actor": b.actor.name or b.actor.key, "outcome": outcome})
+                         "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
+                         "actor": b.actor.name or b.actor.key, "outcome": outcome})
     return render_template("bids/mine.html", rnd=rnd, bids=rows, cleared=run is not None, action=ActionForm())
 
 

@@ -16,7 +16,7 @@ STATUS: dict[type[MarketDomainError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
     WrongState: (409, "Not possible now"),
     Conflict: (409, "The round changed"),
-    ClearingFailed: (500, "The clearing failed"),
+    ClearingFailed: (409, "The clearing failed"),
 }
 
 

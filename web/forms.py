@@ -17,7 +17,7 @@ from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormFie
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from solver.bounds import MAX_QUANTITY
+from solver.bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
 from solver.money import MoneyError, format_money, parse_money
 
 _GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")   # ASCII digits; matched whole
@@ -37,7 +37,7 @@ def parse_money_input(text: str | None) -> int:
     if re.search(r"[eE]", raw):
         raise ValueError("write the amount in full digits, as in 1250.50 (no exponents)")
     try:
-        return parse_money(raw)
+        cents = parse_money(raw)
     except MoneyError as exc:
         message = str(exc)
         if "fraction digits" in message:
@@ -45,6 +45,10 @@ def parse_money_input(text: str | None) -> int:
         if "above" in message:
             raise ValueError("too large") from None
         raise ValueError("not an amount: write digits such as 1,250.50") from None
+    problem = money_problem(cents)
+    if problem is not None:
+        raise ValueError(problem)
+    return cents
 
 
 class MoneyField(StringField):
@@ -66,9 +70,9 @@ class NumberText(StringField):
     number: Decimal | None = None
 
     def __init__(self, *args: Any, low: Decimal | None = None, high: Decimal | None = None,
-                 low_open: bool = False, **kwargs: Any) -> None:
+                 low_open: bool = False, bound: Bound | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.low, self.high, self.low_open = low, high, low_open
+        self.low, self.high, self.low_open, self.bound = low, high, low_open, bound
 
     def pre_validate(self, form: Any) -> None:
         self.number = None
@@ -82,6 +86,9 @@ class NumberText(StringField):
             raise ValidationError(f"must be {'above' if self.low_open else 'at least'} {self.low}")
         if self.high is not None and value > self.high:
             raise ValidationError(f"must be at most {self.high}")
+        problem = self.bound.problem(float(value)) if self.bound is not None else None
+        if problem is not None:
+            raise ValidationError(problem)
         self.number = value
 
 
@@ -139,6 +146,10 @@ class SignupForm(FlaskForm):
                       validators=[InputRequired(message="choose funder or actor")])
 
 
+# max_share as the pledge form takes it: a percentage.
+SHARE_PERCENT = Bound(SHARE.what, SHARE.low * 100, SHARE.high * 100)
+
+
 class LoginForm(FlaskForm):
     email = StringField("Email", validators=[InputRequired()])
     password = PasswordField("Password", validators=[InputRequired()])
@@ -151,8 +162,9 @@ class PledgeForm(FlaskForm):
     tags = MultiCheckboxField("Tags", choices=[])
     components = MultiCheckboxField("Components", choices=[])
     max_share = NumberText("Max share of any one component (%)", low=Decimal(0), high=Decimal(100), low_open=True,
+                           bound=SHARE_PERCENT,
                            description="Optional: pay at most this percentage of any one component's cost")
-    match = NumberText("Matching ratio", low=Decimal(0), low_open=True,
+    match = NumberText("Matching ratio", low=Decimal(0), low_open=True, bound=MATCH,
                        description="Optional: inside each challenge, pay at most this many times what "
                                    "non-matching pledges pay (1 = one for one)")
 
@@ -175,9 +187,10 @@ class BidItemForm(Form):
 
 class BidForm(FlaskForm):
     items = Rows(FormField(BidItemForm), min_entries=4, max_entries=12)
-    reliability = NumberText("Reliability", low=Decimal(0), high=Decimal(1), low_open=True,
+    reliability = NumberText("Reliability", low=Decimal(0), high=Decimal(1), low_open=True, bound=PROBABILITY,
                              description="Optional: the probability you deliver, e.g. 0.95")
-    load = NumberText("Load", low=Decimal(0), description="Optional: how much of your capacity this bid uses")
+    load = NumberText("Load", low=Decimal(0), bound=LOAD,
+                      description="Optional: how much of your capacity this bid uses")
     exclusive_group = StringField("Exclusive group", validators=[Optional(), Length(max=200)],
                                   description="Optional: of your bids with the same group, at most one wins")
 
@@ -219,9 +232,9 @@ class ComponentRowForm(Form):
     unit = StringField("Unit")
     quantity = StringField("Quantity")
     critical = BooleanField("Critical", default=True)
-    value = NumberText("Value", low=Decimal(0))
+    value = NumberText("Value", low=Decimal(0), bound=VALUE)
     requires = StringField("Requires", description="ids of components of this challenge, comma-separated")
-    min_reliability = NumberText("Min. reliability", low=Decimal(0), high=Decimal(1), low_open=True)
+    min_reliability = NumberText("Min. reliability", low=Decimal(0), high=Decimal(1), low_open=True, bound=PROBABILITY)
     max_unit_price = MoneyField("Max unit price")
 
     def validate_quantity(self, field: Field) -> None:
@@ -232,8 +245,8 @@ class ChallengeForm(FlaskForm):
     id = StringField("Id", validators=[InputRequired()], description="letters, digits and _ . : - (e.g. kisumu-wells)")
     title = StringField("Title")
     tags = StringField("Tags", description="comma-separated, e.g. sdg:6.1, region:kenya")
-    value = NumberText("Value", low=Decimal(0), description="impact when completed, e.g. people served")
-    reliability = NumberText("Reliability target", low=Decimal(0), high=Decimal(1), low_open=True,
+    value = NumberText("Value", low=Decimal(0), bound=VALUE, description="impact when completed, e.g. people served")
+    reliability = NumberText("Reliability target", low=Decimal(0), high=Decimal(1), low_open=True, bound=PROBABILITY,
                              description="Optional, e.g. 0.8")
     components = Rows(FormField(ComponentRowForm), min_entries=6, max_entries=30)
 
@@ -280,6 +293,11 @@ class RoundForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class ExclusionForm(FlaskForm):
+    """An analyst leaves a pledge or a bid out of the clearing: why (the service checks it again)."""
+    reason = StringField("Reason", validators=[InputRequired(message="give a reason"), Length(max=500)])
 
 
 def attach_errors(form: FlaskForm, problems: Mapping[str, str],

@@ -56,7 +56,8 @@ def mine(round_id: int) -> ResponseReturnValue:
         run = reads.result(session, round_id)
         outcomes = {p.key: reads.pledge_outcome(run, p.key) for p in pledges} if run is not None else {}
         rows = [{"key": p.key, "amount": p.amount_cents, "scope": p.scope, "max_share": p.max_share,
-                 "match": p.match, "withdrawn": p.withdrawn, "funder": p.funder.name or p.funder.key} for p in pledges]
+                 "match": p.match, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
+                 "funder": p.funder.name or p.funder.key} for p in pledges]
     return render_template("pledges/mine.html", rnd=rnd, pledges=rows, outcomes=outcomes, action=ActionForm())
 
 

@@ -28,3 +28,7 @@ from . import idempotency  # noqa: E402  (added for the JSON API)
 from .tokens import create_token, list_tokens, revoke_token, user_for_token  # noqa: E402
 
 __all__ += ["create_token", "idempotency", "list_tokens", "revoke_token", "user_for_token"]
+
+from .exclusion import exclude, include  # noqa: E402  (an analyst's way out of a stuck round)
+
+__all__ += ["exclude", "include"]

@@ -6,10 +6,13 @@ Three steps, so no write transaction is held open during a solve that may take m
   3. in a second transaction, lock the round, make sure it is still closed or cleared and its
      document still has the same digest, then save the run with its awards and flows, mark it
      the result (earlier runs stay, no longer marked) and set the round cleared.
-Any failure before the second commit leaves the round exactly as it was.
+Any failure before the second commit leaves the round exactly as it was. A solve that fails, in any way
+the engine or a backend can fail, is a ClearingFailed that says why in the product's words (the checker's
+sentences name the pledge or bid at fault), recorded in the audit log as "clear-failed" with that reason.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,8 @@ from .common import STAFF, audit, lock_round, require_role, touch
 
 CLEARABLE = (RoundStatus.CLOSED, RoundStatus.CLEARED)
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Cleared:
@@ -44,7 +49,13 @@ def clear_round(sessions: sessionmaker[Session], user: User | None, round_id: in
     """Clear a closed round (or re-clear a cleared one). Owns its transactions, hence the sessionmaker."""
     with sessions.begin() as session:
         document, fingerprint = snapshot_for_clearing(session, user, round_id)
-    market, allocation = solve(document, round_id, options)
+    try:
+        market, allocation = solve(document, round_id, options)
+    except ClearingFailed as exc:
+        with sessions.begin() as session:
+            audit(session, user, "clear-failed", "round", round_id, round_id, reason=str(exc),
+                  backend=options.backend, digest=fingerprint)
+        raise
     with sessions.begin() as session:
         run = record_run(session, user, round_id, document, fingerprint, allocation)
         run_id = run.id
@@ -68,6 +79,10 @@ def solve(document: dict[str, Any], round_id: int, options: ClearOptions) -> tup
         allocation = clear(market, options)
     except ClearingError as exc:
         raise ClearingFailed(f"round {round_id} could not be cleared: {exc}") from None
+    except Exception as exc:        # a backend's own crash (highspy, PuLP, a solver binary): said, not a 500
+        logger.exception("clearing round %s failed", round_id)
+        raise ClearingFailed(f"round {round_id} could not be cleared: the {options.backend} solver failed "
+                             f"({type(exc).__name__}: {exc})") from None
     problems = verify_allocation(market, allocation.to_document())
     if problems:
         raise ClearingFailed(f"round {round_id}: the allocation fails the checker: " + "; ".join(problems[:5]))

@@ -148,6 +148,10 @@ def test_pledge_validation_errors_name_their_fields(funder, empty_round):
     assert_error(funder.post(url, {"id": "bad id!", "amount": "5"}), 422, "id")
     assert_error(funder.post(url, {"id": "a\n", "amount": "5"}), 422, "id")              # no newline at the end
     assert_error(funder.post(url, {"id": "a", "amount": "\u0665"}), 422, "amount")        # digits 0-9 only
+    # Beyond the engine's bounds (solver/bounds.py): a ratio of 1e25 made every clearing of the round fail.
+    body = assert_error(funder.post(url, {"id": "a", "amount": "5", "match": 1e25}), 422, "match")
+    assert "at most 1,000" in body["errors"]["match"][0]
+    assert_error(funder.post(url, {"id": "a", "amount": "100000000.00"}), 422, "amount")
     assert_error(funder.post(url, {"id": "a", "amount": "5", "scope": {"challenges": ["nowhere"]}}), 422,
                  "scope.challenges[0]")
     assert_error(funder.post(url, {"id": "a", "amount": "5", "funder": "someone"}), 422, "funder")
@@ -228,7 +232,34 @@ def test_clear_runs_and_allocation(app, analyst, users):
     assert_error(funder.get(f"/rounds/{rid}/bids/b1"), 404)     # bids stay sealed; awards are public
 
 
+def test_a_clearing_that_fails_is_a_409_with_the_reason(app, analyst, monkeypatch):
+    from market.services import clearing
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")
+
+    monkeypatch.setattr(clearing, "clear", crashing)
+    rid = import_doc(app)
+    analyst.post(f"/rounds/{rid}/close")
+    body = assert_error(analyst.post(f"/rounds/{rid}/clear?solver=highs"), 409, "")
+    assert body["errors"][""] == [f"round {rid} could not be cleared: the highs solver failed "
+                                  "(RuntimeError: HiGHS returned status 13)"]
+    assert analyst.get(f"/rounds/{rid}").get_json()["status"] == "closed"
+
+
 # ---------------------------------------------------------------- solve
+
+def test_a_solve_that_crashes_is_a_409(funder, monkeypatch):
+    from web.api import views
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")
+
+    monkeypatch.setattr(views, "clear", crashing)
+    body = assert_error(funder.post("/solve", market_doc()), 409, "")
+    assert body["errors"][""] == ["the market could not be cleared: the solver failed "
+                                  "(RuntimeError: HiGHS returned status 13)"]
+
 
 def test_solve_a_market_document(funder):
     response = funder.post("/solve", market_doc())
@@ -323,3 +354,24 @@ def test_a_crash_is_a_json_500_without_traceback(tmp_path, web_template, monkeyp
     body = assert_error(api.get("/rounds"), 500, "")
     assert "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)
     web_db.dispose(app)
+
+
+# ---------------------------------------------------------------- excluding from the clearing
+
+def test_an_analyst_excludes_a_pledge_and_a_bid_and_the_owners_see_why(funder, actor, analyst, empty_round):
+    base = f"/rounds/{empty_round}"
+    assert funder.post(f"{base}/pledges", {"id": "p", "amount": "5"}).status_code == 201
+    assert actor.post(f"{base}/bids", {"id": "b", "items": [{"component": "wells/drill", "price": "4"}]}
+                      ).status_code == 201
+    assert_error(analyst.post(f"{base}/pledges/p/exclude", {}), 422, "reason")
+    assert_error(funder.post(f"{base}/pledges/p/exclude", {"reason": "mine"}), 403)
+    assert_error(analyst.post(f"{base}/pledges/nope/exclude", {"reason": "r"}), 404)
+    excluded = analyst.post(f"{base}/pledges/p/exclude", {"reason": "the fund is frozen"})
+    assert excluded.status_code == 200 and excluded.get_json()["excluded"] == "the fund is frozen"
+    assert funder.get(f"{base}/pledges/p").get_json()["excluded"] == "the fund is frozen"
+    assert analyst.post(f"{base}/bids/b/exclude", {"reason": "priced in error"}).get_json()["excluded"] == \
+        "priced in error"
+    assert actor.get(f"{base}/bids/b").get_json()["excluded"] == "priced in error"
+    assert analyst.post(f"{base}/bids/b/include").get_json()["excluded"] is None
+    assert_error(analyst.post(f"{base}/bids/b/include"), 409, "")
+    assert actor.get(f"{base}/bids/b").get_json()["excluded"] is None

@@ -65,8 +65,11 @@ def test_only_closed_rounds_by_staff_are_cleared(db):
     assert state(db, round_id)["runs"] == []
 
 
-@pytest.mark.parametrize("failure", [KeyboardInterrupt, MemoryError, RuntimeError])
-def test_a_solve_killed_midway_leaves_the_round_as_it_was(db, monkeypatch, failure):
+@pytest.mark.parametrize("failure, raised, audited", [(KeyboardInterrupt, KeyboardInterrupt, 0),
+                                                      (MemoryError, ClearingFailed, 1),
+                                                      (RuntimeError, ClearingFailed, 1)])
+def test_a_solve_killed_midway_leaves_the_round_as_it_was(db, monkeypatch, failure, raised, audited):
+    """An interrupt goes through; a crash inside the solve is a ClearingFailed, audited as "clear-failed"."""
     round_id = closed_round(db)
     before = state(db, round_id)
 
@@ -74,9 +77,9 @@ def test_a_solve_killed_midway_leaves_the_round_as_it_was(db, monkeypatch, failu
         raise failure("killed during the solve")
 
     monkeypatch.setattr(clearing_service, "clear", killed)
-    with pytest.raises(failure):
+    with pytest.raises(raised):
         services.clear_round(db.sessions, None, round_id)
-    assert state(db, round_id) == before
+    assert state(db, round_id) == before | {"audit": before["audit"] + audited}
 
 
 def test_a_failure_inside_the_save_leaves_the_round_as_it_was(db, monkeypatch):
@@ -107,7 +110,7 @@ def test_a_failing_engine_is_a_clear_error_and_records_nothing(db, monkeypatch):
     monkeypatch.setattr(clearing_service, "clear", failing)
     with pytest.raises(ClearingFailed, match=f"round {round_id} could not be cleared: the cbc solver"):
         services.clear_round(db.sessions, None, round_id)
-    assert state(db, round_id) == before
+    assert state(db, round_id) == before | {"audit": before["audit"] + 1}     # the "clear-failed" row
 
 
 def test_a_round_changed_during_the_solve_is_not_recorded(db):
@@ -125,3 +128,38 @@ def test_a_round_changed_during_the_solve_is_not_recorded(db):
             clearing_service.record_run(session, None, round_id, document, fingerprint, allocation)
     assert state(db, round_id) == before
     assert before["runs"] == []
+
+
+def test_a_failed_clearing_is_audited_with_its_reason(db, monkeypatch):
+    round_id = closed_round(db)
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")      # a backend's own crash, not the engine's error
+
+    monkeypatch.setattr(clearing_service, "clear", crashing)
+    with pytest.raises(ClearingFailed) as caught:
+        services.clear_round(db.sessions, None, round_id, ClearOptions(backend="highs"))
+    assert str(caught.value) == (f"round {round_id} could not be cleared: the highs solver failed "
+                                 "(RuntimeError: HiGHS returned status 13)")
+    with db.sessions.begin() as session:
+        row = session.execute(select(AuditLog).order_by(AuditLog.id.desc())).scalars().first()
+        assert (row.action, row.entity, row.round_id) == ("clear-failed", "round", round_id)
+        assert row.details["reason"] == str(caught.value) and row.details["backend"] == "highs"
+        assert session.get(Round, round_id).status == "closed"
+
+
+def test_an_allocation_the_checker_rejects_names_the_pledge(db, monkeypatch):
+    import dataclasses
+
+    from solver.clearing import clear
+    round_id = closed_round(db)
+
+    def overpaying(market, options):
+        allocation = clear(market, options)
+        return dataclasses.replace(allocation, flows=tuple(dataclasses.replace(f, amount=f.amount * 100)
+                                                           for f in allocation.flows))
+
+    monkeypatch.setattr(clearing_service, "clear", overpaying)
+    with pytest.raises(ClearingFailed, match="the allocation fails the checker") as caught:
+        services.clear_round(db.sessions, None, round_id, ClearOptions(explain=False))
+    assert "pledge p1: pays 900000.00, more than its amount 9000.00" in str(caught.value), caught.value

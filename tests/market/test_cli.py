@@ -67,6 +67,20 @@ def test_a_failing_solver_exits_1_and_leaves_the_round_closed(db, market_file, m
     assert run_on(db.url, "rounds").output.split()[:2] == [str(round_id), "closed"]
 
 
+def test_a_crashing_solver_exits_1_with_the_reason(db, market_file, monkeypatch):
+    from market.services import clearing
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")
+
+    monkeypatch.setattr(clearing, "clear", crashing)
+    round_id = int(run_on(db.url, "import", market_file).output.split()[-1])
+    result = run_on(db.url, "clear", round_id, "--solver", "highs")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (f"error: round {round_id} could not be cleared: the highs solver "
+                                              "failed (RuntimeError: HiGHS returned status 13)")
+
+
 def test_errors_exit_2_with_one_line(db, tmp_path):
     for args in (["export", 99], ["clear", 99]):
         result = run_on(db.url, *args)

@@ -23,7 +23,8 @@ from .helpers import import_round
 TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
 IDS = st.from_regex(r"\A[A-Za-z0-9_.:\-]{1,8}\Z")
 PROBABILITY = st.one_of(st.just(1), st.floats(0.01, 1.0))
-NUMBER = st.one_of(st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False))
+# Values and loads within the engine's bounds (solver/bounds.py): 0, or thousandths up to 10^6.
+NUMBER = st.one_of(st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False).map(lambda v: round(v, 3)))
 MONEY = st.integers(0, 10**9).map(format_money) | st.integers(0, 10**6)
 
 

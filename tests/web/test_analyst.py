@@ -131,3 +131,66 @@ def test_a_closed_round_is_reopened_from_its_page(app, analyst, empty_round):
     r = analyst.post(f"/analyst/rounds/{empty_round}/reopen", follow_redirects=True)
     assert r.status_code == 200 and f"Round {empty_round} reopened." in r.data.decode()
     assert "Close the round" in r.data.decode()
+
+
+def test_challenge_numbers_beyond_the_engines_bounds_are_marked(app, analyst):
+    round_id = int(analyst.post("/analyst/", data={"name": "R", "currency": "USD"}).headers["Location"].split("/")[-1])
+    bad = CHALLENGE | {"value": "1" + "0" * 12, "reliability": "0.0000001", "components-2-value": "0.0015",
+                       "components-0-max_unit_price": "100,000,000"}
+    page = html.unescape(analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=bad).data.decode())
+    for field, message in (("value", "at most 1,000,000,000"), ("reliability", "at least 0.001"),
+                           ("components-2-value", "at most 3 decimals"),
+                           ("components-0-max_unit_price", "at most 99,999,999.99")):
+        assert f'id="{field}-err"' in page and message in page, field
+    assert "None yet" in analyst.get(f"/analyst/rounds/{round_id}").data.decode()
+
+
+def test_a_clearing_that_crashes_is_said_on_the_round_page(app, analyst, monkeypatch):
+    from market.services import clearing
+
+    def crashing(market, options):
+        raise RuntimeError("HiGHS returned status 13")
+
+    monkeypatch.setattr(clearing, "clear", crashing)
+    round_id = import_doc(app, market_doc())
+    r = analyst.post(f"/analyst/rounds/{round_id}/clear")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/analyst/rounds/{round_id}")
+    page = html.unescape(analyst.get(f"/analyst/rounds/{round_id}").data.decode())
+    assert (f"round {round_id} could not be cleared: the cbc solver failed (RuntimeError: HiGHS returned status 13)"
+            in page)
+
+
+def test_an_analyst_excludes_a_pledge_and_a_bid_from_the_round_page(app, analyst, accounts, empty_round):
+    funder = accounts.client_for("fund@example.org", "funder")
+    actor = accounts.client_for("act@example.org", "actor")
+    assert funder.post(f"/rounds/{empty_round}/pledges/new", data={"amount": "100"}).status_code == 302
+    assert actor.post(f"/rounds/{empty_round}/bids/new", data={"items-0-component": "wells/drill",
+                                                                "items-0-price": "50"}).status_code == 302
+    page = analyst.get(f"/analyst/rounds/{empty_round}").data.decode()
+    [pledge_key] = [line.split("pledge-")[1].split('"')[0] for line in page.splitlines() if 'id="pledge-' in line]
+    [bid_key] = [line.split("bid-")[1].split('"')[0] for line in page.splitlines() if 'id="bid-' in line]
+    assert f'action="/analyst/rounds/{empty_round}/pledges/{pledge_key}/exclude"' in page
+    assert 'name="csrf_token"' in page and 'name="reason"' in page
+
+    base = f"/analyst/rounds/{empty_round}"
+    r = analyst.post(f"{base}/pledges/{pledge_key}/exclude", data={"reason": "  "})
+    page = html.unescape(analyst.get(r.headers["Location"]).data.decode())
+    assert f"Pledge {pledge_key} was not excluded" in page and "give a reason" in page, page[-3000:]
+    assert "in the clearing" in page
+    analyst.post(f"{base}/pledges/{pledge_key}/exclude", data={"reason": "the fund is frozen"})
+    analyst.post(f"{base}/bids/{bid_key}/exclude", data={"reason": "priced <b>in error</b>"})
+    page = html.unescape(analyst.get(base).data.decode())
+    assert "excluded: the fund is frozen" in page and "Include again" in page
+    mine = html.unescape(funder.get(f"/rounds/{empty_round}/pledges").data.decode())
+    assert "Excluded from the clearing by an analyst: the fund is frozen" in mine
+    mine = actor.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert "Excluded from the clearing by an analyst: priced &lt;b&gt;in error&lt;/b&gt;" in mine
+
+    analyst.post(f"{base}/bids/{bid_key}/include")
+    assert "Excluded from the clearing" not in actor.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert funder.post(f"{base}/pledges/{pledge_key}/include").status_code == 403      # staff only
+    analyst.post(f"{base}/close")
+    assert analyst.post(f"{base}/clear").status_code == 302
+    mine = html.unescape(funder.get(f"/rounds/{empty_round}/pledges").data.decode())
+    assert "Excluded from the clearing by an analyst: the fund is frozen" in mine and "Not part of the clearing" in mine
+    assert "Include again" not in analyst.get(base).data.decode()          # the cleared round's result stands

@@ -49,7 +49,8 @@ def test_bundle_bid(app, actor, empty_round):
     ("items-1-price", "", "enter a price"), ("items-1-component", "", "choose a component"),
     ("reliability", "1.5", "at most 1"), ("load", "-1", "must not be negative"),
     ("items-1-quantity", "\u0663", "a whole number of at least 1"), ("load", "\u0661", "enter a number"),
-    ("items-1-quantity", "1000000000", "at most 999,999,999"), ("items-1-quantity", "9" * 5000, "at most")])
+    ("items-1-quantity", "1000000000", "at most 999,999,999"), ("load", "1" + "0" * 12, "at most 1,000,000"),
+    ("reliability", "0.0000001", "at least 0.001"), ("items-1-price", "100000000", "at most 99,999,999.99"), ("items-1-quantity", "9" * 5000, "at most")])
 def test_bad_fields_are_marked_and_input_kept(app, actor, empty_round, row, value, message):
     r = actor.post(f"/rounds/{empty_round}/bids/new", data=BUNDLE | {row: value})
     page = r.data.decode()

@@ -43,7 +43,7 @@ def test_money_accepted(app, funder, empty_round, text, cents):
 @pytest.mark.parametrize("text, message", [("-3", "must not be negative"), ("1e9", "no exponents"),
                                            ("abc", "not an amount"), ("1,25.00", "groups of three"),
                                            ("12.345", "two digits"), ("", "This field is required"),
-                                           ("0", "greater than 0"),
+                                           ("0", "greater than 0"), ("100,000,000", "at most 99,999,999.99"),
                                            ("\u0661\u0660\u0660", "not an amount"),     # digits 0-9 only
                                            ("1,\u0662\u0665\u0660", "groups of three")])
 def test_money_rejected_with_the_input_kept(app, funder, empty_round, text, message):
@@ -73,7 +73,10 @@ def test_pledge_with_scope_share_and_match(app, funder, empty_round):
                                                    ("max_share", "0", "must be above 0"),
                                                    ("match", "-1", "must not be negative"),
                                                    ("match", "x", "enter a number"),
-                                                   ("match", "\u0662", "enter a number")])
+                                                   ("match", "\u0662", "enter a number"),
+                                                   ("match", "1" + "0" * 25, "at most 1,000"),
+                                                   ("match", "0.0001", "at least 0.001"),
+                                                   ("max_share", "0.00001", "at least 0.1")])
 def test_other_fields_report_next_to_themselves(app, funder, empty_round, field, value, message):
     r = funder.post(f"/rounds/{empty_round}/pledges/new", data={"amount": "100", field: value})
     page = r.data.decode()

@@ -43,6 +43,10 @@ class BidChange(market_schemas.BidSchema):
         exclude = ("actor", "id")
 
 
+class Exclusion(market_schemas.ExclusionSchema):
+    pass
+
+
 class RoundCreate(market_schemas.RoundSchema):
     pass
 
@@ -128,6 +132,8 @@ class PledgeOut(Schema):
     max_share = fields.Float(allow_none=True)
     match = fields.Float(allow_none=True)
     withdrawn = fields.Boolean(required=True)
+    excluded = fields.String(allow_none=True, metadata={
+        "description": "why an analyst left it out of the clearing (null: it takes part)"})
     created_at = fields.DateTime(required=True)
     changed_at = fields.DateTime(required=True)
 
@@ -148,6 +154,8 @@ class BidOut(Schema):
     load = fields.Float(required=True)  # type: ignore[assignment]
     exclusive_group = fields.String(allow_none=True)
     withdrawn = fields.Boolean(required=True)
+    excluded = fields.String(allow_none=True, metadata={
+        "description": "why an analyst left it out of the clearing (null: it takes part)"})
     created_at = fields.DateTime(required=True)
     changed_at = fields.DateTime(required=True)
 

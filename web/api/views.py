@@ -11,9 +11,10 @@ from typing import Any
 
 from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, render_template, request
 from flask_smorest import Blueprint, Page
+from marshmallow import Schema
 
 from market import reads, services
-from market.errors import Forbidden, InvalidInput, MarketDomainError, NotFound
+from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
 from market.services.common import STAFF, get_round
@@ -169,6 +170,7 @@ def challenge_out(c: Any) -> dict[str, Any]:
 def pledge_out(p: Pledge) -> dict[str, Any]:
     return {"id": p.key, "round": p.round_id, "funder": p.funder.key, "amount": format_money(p.amount_cents),
             "scope": p.scope, "max_share": p.max_share, "match": p.match, "withdrawn": p.withdrawn,
+            "excluded": p.excluded_reason,
             "created_at": _stamp(p.created_at), "changed_at": _stamp(p.changed_at)}
 
 
@@ -177,7 +179,8 @@ def bid_out(b: Bid) -> dict[str, Any]:
             "items": [{"component": i.component.path, "quantity": i.quantity, "price": format_money(i.price_cents)}
                       for i in b.items],
             "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
-            "withdrawn": b.withdrawn, "created_at": _stamp(b.created_at), "changed_at": _stamp(b.changed_at)}
+            "withdrawn": b.withdrawn, "excluded": b.excluded_reason, "created_at": _stamp(b.created_at),
+            "changed_at": _stamp(b.changed_at)}
 
 
 def run_out(r: ClearingRun) -> dict[str, Any]:
@@ -243,7 +246,10 @@ _transition("reopen", services.reopen_round,
 @blp.response(201, s.RunAllocation)
 def round_clear(args: dict[str, Any], round_id: int) -> Response:
     """Clear a closed round (or re-clear a cleared one) and record the run (analysts, admins). Answers when
-    the solve is done. With an Idempotency-Key a retry replays the first run; earlier runs are always kept."""
+    the solve is done. With an Idempotency-Key a retry replays the first run; earlier runs are always kept.
+    A clearing that fails (the solver fails or stops with nothing, or its allocation fails the engine's
+    checker, which names the pledge or bid) is a 409 saying why; nothing is recorded but an audit row
+    "clear-failed" with the reason."""
     user = me_()
     key = request.headers.get("Idempotency-Key")
     digest = idempotency.request_hash("POST", request.full_path.rstrip("?"), None)
@@ -411,6 +417,31 @@ def bid_withdraw(round_id: int, key: str) -> Response:
     return write(do, s.BidOut(), 200)
 
 
+def _exclusion(kind: str, out: Callable[[Any], dict[str, Any]], schema: type[Schema]) -> None:
+    """POST .../{kind}s/{key}/exclude {"reason"} and .../include, for pledges and bids alike."""
+    def exclude(data: dict[str, Any], round_id: int, key: str) -> Response:
+        body = request.get_json()
+        return write(lambda session: out(services.exclude(session, me_(), round_id, kind,
+                                                          _key(key, kind, round_id), body)), schema(), 200)
+
+    def include(round_id: int, key: str) -> Response:
+        return write(lambda session: out(services.include(session, me_(), round_id, kind,
+                                                          _key(key, kind, round_id))), schema(), 200)
+
+    exclude.__name__, include.__name__ = f"{kind}_exclude", f"{kind}_include"
+    exclude.__doc__ = (f"Leave a {kind} out of the round's clearing, with the reason (analysts, admins; open or "
+                       f"closed rounds): the way out of a round that cannot be cleared with it. Its owner sees "
+                       f"the reason; recorded in the audit log as \"exclude\".")
+    include.__doc__ = f"Take an excluded {kind} back into the clearing (analysts, admins; audited \"include\")."
+    blp.route(f"{ROUND}/{kind}s/{KEY}/exclude", methods=["POST"])(
+        blp.arguments(s.Exclusion, as_kwargs=False)(blp.response(200, schema)(exclude)))
+    blp.route(f"{ROUND}/{kind}s/{KEY}/include", methods=["POST"])(blp.response(200, schema)(include))
+
+
+_exclusion("pledge", pledge_out, s.PledgeOut)
+_exclusion("bid", bid_out, s.BidOut)
+
+
 # ---------------------------------------------------------------- clearing runs and allocations
 
 @blp.route(f"{ROUND}/runs")
@@ -483,8 +514,10 @@ def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
     try:
         result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]))
     except ClearingError as exc:
-        from market.errors import ClearingFailed
         raise ClearingFailed(f"the market could not be cleared: {exc}") from None
+    except Exception as exc:            # a backend's own crash: said (409), not a 500
+        raise ClearingFailed(f"the market could not be cleared: the solver failed ({type(exc).__name__}: {exc})"
+                             ) from None
     return result.to_document()
 
 
