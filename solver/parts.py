@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from . import backends
+from . import backends, parent_death
 from .budget import Budget
 from .eligibility import Presolve
 from .market import Market
@@ -168,7 +168,7 @@ def _run_in_workers(market: Market, pools: tuple[Pool, ...], pre: Presolve,
     workers = min(options.workers or _free_cores(), len(models))
     deadline = budget.deadline()
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(market, pools, pre, options))
+                                   initializer=_start_worker, initargs=(market, pools, pre, options, os.getpid()))
     try:
         futures: dict[int, Future[_PartResult]] = {
             n: executor.submit(_solve_part_in_worker, models[n][0], deadline)
@@ -197,8 +197,12 @@ def _solve_part(market: Market, pools: tuple[Pool, ...], pre: Presolve, part: tu
 _worker_market: tuple[Market, tuple[Pool, ...], Presolve, ClearOptions] | None = None
 
 
-def _start_worker(market: Market, pools: tuple[Pool, ...], pre: Presolve, options: ClearOptions) -> None:
-    """Runs once in each worker process: what every model there starts from."""
+def _start_worker(market: Market, pools: tuple[Pool, ...], pre: Presolve, options: ClearOptions,
+                  parent: int) -> None:
+    """Runs once in each worker process: what every model there starts from. The worker dies with the
+    process clearing the market (parent_death.py): killed, it would leave the worker waiting for work,
+    and solving, for ever."""
+    parent_death.die_with_parent(parent)
     global _worker_market
     _worker_market = (market, pools, pre, options)
     backends.use_one_thread()                   # the other workers have the other cores
