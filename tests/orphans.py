@@ -4,11 +4,15 @@ for many seconds is the generator's M size (about 45 s with CBC)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
+import sys
 import time
 from functools import cache
 from typing import Any
+
+from tests.paths import ROOT
 
 import psutil
 import pytest
@@ -66,6 +70,19 @@ def kill_and_check(process: subprocess.Popen[Any], how: signal.Signals) -> None:
     process.wait(30)
     left = [f"{child.pid} ({child.name()})" for child in under if not gone(child.pid)]
     assert not left, f"outlived their process killed by {how.name}: {', '.join(left)}"
+
+
+def killed_mid_solve(arguments: list[str], how: signal.Signals, **environment: str) -> None:
+    """Run `python ARGUMENTS...` from the repository root (with `environment`), kill it with `how` once its
+    CBC runs, and check that nothing it started outlives it."""
+    process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), **environment},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        kill_and_check(process, how)
+    finally:
+        process.kill()
+        process.wait(30)
 
 
 @cache

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 
 import pulp
@@ -16,8 +14,7 @@ import pytest
 from solver import backends
 from solver.backends import cbc
 from solver.outcome import Outcome
-from tests.orphans import NEEDS_SIGNALS, busy_market, gone, kill_and_check, twin_busy_markets
-from tests.paths import ROOT
+from tests.orphans import NEEDS_SIGNALS, busy_market, gone, killed_mid_solve, twin_busy_markets
 
 
 def _small_problem() -> pulp.LpProblem:
@@ -71,15 +68,8 @@ def test_cbc_without_a_time_limit_is_not_killed():
 def test_a_killed_swarm_solve_leaves_no_cbc(tmp_path, how):
     market = tmp_path / "busy.json"
     market.write_text(busy_market())
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "solve", str(market), "--solver", "cbc",
-                                "--no-explain", "-o", str(tmp_path / "out.json")],
-                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        kill_and_check(process, how)
-    finally:
-        process.kill()
-        process.wait(30)
+    killed_mid_solve(["-m", "web.cli", "solve", str(market), "--solver", "cbc", "--no-explain",
+                      "-o", str(tmp_path / "out.json")], how)
 
 
 @NEEDS_SIGNALS
@@ -93,11 +83,4 @@ def test_a_killed_clearing_leaves_no_worker_process_nor_their_cbc(tmp_path):
               "if __name__ == '__main__':\n"
               "    clear(load_market(sys.argv[1]), ClearOptions(backend='cbc', workers=2, explain=False))\n")
     (tmp_path / "clear_twins.py").write_text(script)
-    process = subprocess.Popen([sys.executable, str(tmp_path / "clear_twins.py"), str(market)],
-                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        kill_and_check(process, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait(30)
+    killed_mid_solve([str(tmp_path / "clear_twins.py"), str(market)], signal.SIGKILL)
