@@ -148,7 +148,8 @@ def export(round_id: int, output: str | None) -> None:
 @click.command("clear")
 @click.argument("round_id", metavar="ROUND", type=int)
 @solver_option
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole clearing, "
+              "reasons included (as swarm solve).")
 @gap_option
 @no_explain_option
 def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | None, no_explain: bool) -> None:

@@ -12,6 +12,7 @@ import time
 
 from . import backends
 from .allocation import Allocation, from_awards
+from .budget import MAIN_SHARE, Budget
 from .decompose import independent_parts
 from .eligibility import Presolve, presolve
 from .flows import round_pool_flows, split_pool
@@ -31,8 +32,14 @@ __all__ = ["ClearOptions", "ClearingError", "Solution", "assemble", "clear"]
 logger = logging.getLogger(__name__)
 
 
-def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
+def clear(market: Market, options: ClearOptions = ClearOptions(), budget: Budget | None = None) -> Allocation:
+    """The market's allocation. `budget` is the call's time (by default options.time_limit from now; a
+    caller that spent some of it already, reading the market, passes its own): the main solve may use
+    MAIN_SHARE of it when reasons are asked for, the reasons' extra solves what is left."""
     started = time.perf_counter()
+    if budget is None:
+        budget = Budget(options.time_limit)
+    solve_budget = budget.share(MAIN_SHARE) if options.explain else budget
     pools = make_pools(market)
     pre = presolve(market, pools)
     parts = independent_parts(market, pools, pre) if options.decompose else ()
@@ -40,7 +47,7 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
     if len(models) > 1:
         # Parts share no row, so the whole optimum is the parts' optima side by side.
         try:
-            parts_solved = solve_parts(market, pools, pre, models, options, started)
+            parts_solved = solve_parts(market, pools, pre, models, options, started, solve_budget)
         except backends.BackendError as exc:          # as for one model, below
             raise ClearingError(str(exc)) from None
         solved: SolveResult = parts_solved
@@ -51,14 +58,14 @@ def clear(market: Market, options: ClearOptions = ClearOptions()) -> Allocation:
         size = model.size()
         logger.info("model: %(variables)d variables, %(constraints)d constraints", size)
         try:
-            solved = solve_lexicographic(model, options, started)
+            solved = solve_lexicographic(model, options, solve_budget)
         except backends.BackendError as exc:
             raise ClearingError(str(exc)) from None
         solve_seconds = time.perf_counter() - started - build_seconds
         size = {**size, "eligible_bids": len(model.bids), "models": 1}
     allocation = assemble(market, pools, pre, solved.solution, solved.status)
     if options.explain:
-        unfunded = explain_unfunded(market, pools, pre, allocation, options.backend,
+        unfunded = explain_unfunded(market, pools, pre, allocation, options.backend, budget=budget,
                                     max_explained=options.max_explained)
     else:
         unfunded = plain_reasons(market, pre, allocation)

@@ -49,8 +49,9 @@ def validate(market_file: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write the allocation "
               "(default: <market name>.allocation.json here; - for standard output).")
 @solver_option
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole solve; "
-              "when it stops the search the best allocation found is returned with status feasible.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole clearing, "
+              "reasons included: when it stops the search the best allocation found is returned with status "
+              "feasible, and reasons it left no time for say \"not explained: time limit\".")
 @gap_option
 @no_explain_option
 def solve(market_file: str, output: str | None, backend: str, time_limit: float | None, gap: float | None,

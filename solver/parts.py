@@ -11,10 +11,11 @@ import os
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from . import backends
+from . import backends, parent_death
+from .budget import Budget
 from .eligibility import Presolve
 from .market import Market
 from .model import ClearingModel, Restrictions
@@ -22,7 +23,7 @@ from .outcome import Outcome
 from .phases import Phase, merged
 from .pools import Pool
 from .solution import Solution
-from .solving import ClearingError, ClearOptions, SolveResult, remaining_time, solve_lexicographic
+from .solving import ClearingError, ClearOptions, SolveResult, solve_lexicographic
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +88,11 @@ class PartsResult(SolveResult):
 
 
 def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
-                models: list[tuple[tuple[str, ...], int]], options: ClearOptions, started: float) -> PartsResult:
-    """Clear each model alone and merge."""
+                models: list[tuple[tuple[str, ...], int]], options: ClearOptions, started: float, budget: Budget
+                ) -> PartsResult:
+    """Clear each model alone, each within what is left of `budget`, and merge."""
     split_seconds = time.perf_counter() - started
-    results = _run_parts(market, pools, pre, models, options, started)
+    results = _run_parts(market, pools, pre, models, options, budget)
     accepted = {bid_id for r in results for bid_id in r.accepted}
     pays: dict[tuple[int, str], float] = {}
     for r in results:
@@ -123,17 +125,17 @@ def _merge_phases(results: list[_PartResult]) -> tuple[Phase, ...]:
 
 
 def _run_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve, models: list[tuple[tuple[str, ...], int]],
-               options: ClearOptions, started: float) -> list[_PartResult]:
+               options: ClearOptions, budget: Budget) -> list[_PartResult]:
     """Each model's result, in order, whichever process cleared it: the same either way."""
     results: dict[int, _PartResult] = {}
     if _in_parallel(models, options):
         try:
-            _run_in_workers(market, pools, pre, models, options, started, results)
+            _run_in_workers(market, pools, pre, models, options, budget, results)
         except (BrokenProcessPool, OSError) as exc:
             logger.warning("worker processes failed (%s); clearing the remaining parts in this process", exc)
     for n, (challenges, _) in enumerate(models):
         if n not in results:
-            results[n] = _solve_part(market, pools, pre, challenges, options, started)
+            results[n] = _solve_part(market, pools, pre, challenges, options, budget)
     return [results[n] for n in range(len(models))]
 
 
@@ -155,7 +157,7 @@ def _free_cores() -> int:
 
 
 def _run_in_workers(market: Market, pools: tuple[Pool, ...], pre: Presolve,
-                    models: list[tuple[tuple[str, ...], int]], options: ClearOptions, started: float,
+                    models: list[tuple[tuple[str, ...], int]], options: ClearOptions, budget: Budget,
                     results: dict[int, _PartResult]) -> None:
     """Clear the models in worker processes, the largest first (the last to start are short), into `results`.
 
@@ -164,10 +166,9 @@ def _run_in_workers(market: Market, pools: tuple[Pool, ...], pre: Presolve,
     challenge ids and a deadline on the wall clock, the one clock that processes share.
     """
     workers = min(options.workers or _free_cores(), len(models))
-    remaining = remaining_time(options, started)
-    deadline = None if remaining is None else time.time() + remaining
+    deadline = budget.deadline()
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(market, pools, pre, options))
+                                   initializer=_start_worker, initargs=(market, pools, pre, options, os.getpid()))
     try:
         futures: dict[int, Future[_PartResult]] = {
             n: executor.submit(_solve_part_in_worker, models[n][0], deadline)
@@ -179,14 +180,14 @@ def _run_in_workers(market: Market, pools: tuple[Pool, ...], pre: Presolve,
 
 
 def _solve_part(market: Market, pools: tuple[Pool, ...], pre: Presolve, part: tuple[str, ...],
-                options: ClearOptions, started: float) -> _PartResult:
+                options: ClearOptions, budget: Budget) -> _PartResult:
     """One model over some parts (Restrictions keeps only their challenges, bids, pay and rows)."""
     begun = time.perf_counter()
     model = ClearingModel(market, pools, pre, Restrictions(challenges=frozenset(part)))
     size = {**model.size(), "challenges": len(model.challenges), "bids": len(model.bids)}
     built = time.perf_counter()
     try:
-        solved = solve_lexicographic(model, options, started)
+        solved = solve_lexicographic(model, options, budget)
     except backends.BackendError as exc:
         raise ClearingError(str(exc)) from None
     return _PartResult(tuple(b.id for b in solved.solution.accepted), solved.solution.pays, solved.status,
@@ -196,8 +197,12 @@ def _solve_part(market: Market, pools: tuple[Pool, ...], pre: Presolve, part: tu
 _worker_market: tuple[Market, tuple[Pool, ...], Presolve, ClearOptions] | None = None
 
 
-def _start_worker(market: Market, pools: tuple[Pool, ...], pre: Presolve, options: ClearOptions) -> None:
-    """Runs once in each worker process: what every model there starts from."""
+def _start_worker(market: Market, pools: tuple[Pool, ...], pre: Presolve, options: ClearOptions,
+                  parent: int) -> None:
+    """Runs once in each worker process: what every model there starts from. The worker dies with the
+    process clearing the market (parent_death.py): killed, it would leave the worker waiting for work,
+    and solving, for ever."""
+    parent_death.die_with_parent(parent)
     global _worker_market
     _worker_market = (market, pools, pre, options)
     backends.use_one_thread()                   # the other workers have the other cores
@@ -206,6 +211,4 @@ def _start_worker(market: Market, pools: tuple[Pool, ...], pre: Presolve, option
 def _solve_part_in_worker(part: tuple[str, ...], deadline: float | None) -> _PartResult:
     assert _worker_market is not None, "worker started without its market"
     market, pools, pre, options = _worker_market
-    if deadline is not None:
-        options = replace(options, time_limit=max(deadline - time.time(), 0.0))
-    return _solve_part(market, pools, pre, part, options, time.perf_counter())
+    return _solve_part(market, pools, pre, part, options, Budget.until(deadline))

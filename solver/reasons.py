@@ -10,20 +10,54 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
+from dataclasses import dataclass
 
 import pulp
 
 from . import backends
 from .allocation import Allocation, Unfunded
+from .budget import Budget
 from .eligibility import Presolve
 from .market import Bid, Challenge, Market
 from .model import ClearingModel, Restrictions
 from .money import format_money
+from .outcome import Outcome
 from .pools import Pool
 
 MAX_LISTED = 3
 PLAIN = "not chosen by the clearing (run with explanations for the detailed cause)"
+SOLVE_SECONDS = 30                # at most, each extra solve of a detailed test
+
+
+class _OutOfTime(Exception):
+    """A detailed test could not finish in time: its answer would be a guess."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Solver:
+    """The reasons' extra solves: each on `backend`, within what is left of the call's budget."""
+    backend: str
+    budget: Budget
+
+    def solve(self, prob: pulp.LpProblem) -> backends.SolveReport:
+        """Solve `prob` to optimality or infeasibility; _OutOfTime when the budget is spent first (a solve
+        stopped by a limit proves neither that it cannot be done nor what it costs at least)."""
+        left = self.budget.left()
+        if left is not None and left <= 0:
+            raise _OutOfTime
+        report = backends.solve(prob, self.backend, time_limit=SOLVE_SECONDS if left is None
+                                else min(SOLVE_SECONDS, left))
+        if report.outcome not in (Outcome.OPTIMAL, Outcome.INFEASIBLE):
+            raise _OutOfTime
+        return report
+
+    def out_of_time(self) -> str:
+        """The reason of a challenge whose detailed tests the time limit cut short or left out."""
+        if self.budget.seconds is None:
+            return (f"not chosen by the clearing; not explained: time limit (a detailed test's solve took over "
+                    f"{SOLVE_SECONDS} s)")
+        return (f"not chosen by the clearing; not explained: time limit (the {self.budget.seconds:g} s for the "
+                f"whole clearing ran out before its detailed tests)")
 
 
 class _Index:
@@ -101,17 +135,18 @@ def plain_reasons(market: Market, pre: Presolve, allocation: Allocation) -> tupl
 
 
 def explain_unfunded(market: Market, pools: tuple[Pool, ...], pre: Presolve, allocation: Allocation,
-                     backend: str, *, budget_seconds: float | None = None,
+                     backend: str, *, budget: Budget | None = None,
                      max_explained: int | None = None) -> tuple[Unfunded, ...]:
     """The reasons for every challenge not completed, testing each in detail with small solves.
 
     Structural reasons (from presolve) and a value of 0 need no solve and are always given. The other
     challenges are tested in market order; `max_explained` caps how many of them are tested (deterministic:
-    the same market and cap give the same reasons), and `budget_seconds` stops testing once that much time
-    has passed since the call began (a test under way finishes). Challenges left untested get the plain
-    reason, saying why the detailed tests were skipped. None: no limit.
+    the same market and cap give the same reasons), and every extra solve draws on `budget`, the clearing's
+    time limit (budget.py): a test it cuts short, and every test after, gets "not explained: time limit"
+    rather than run over. Challenges left untested get the plain reason, saying why the detailed tests were
+    skipped. None: no limit.
     """
-    started = time.perf_counter()
+    solver = _Solver(backend, budget if budget is not None else Budget(None))
     index = _Index(market, pre, pools, allocation)
     explained = 0
     out = []
@@ -125,12 +160,14 @@ def explain_unfunded(market: Market, pools: tuple[Pool, ...], pre: Presolve, all
             if max_explained is not None and explained >= max_explained:
                 reasons = [f"not chosen by the clearing; detailed tests skipped: only the first {max_explained} "
                            f"challenges not chosen are tested in detail"]
-            elif budget_seconds is not None and time.perf_counter() - started >= budget_seconds:
-                reasons = [f"not chosen by the clearing; detailed tests skipped: the explanation budget of "
-                           f"{budget_seconds:g} s was used up"]
+            elif solver.budget.spent_up():          # not even the model of a test is built then
+                reasons = [solver.out_of_time()]
             else:
                 explained += 1
-                reasons = _tested(index, challenge, backend)
+                try:
+                    reasons = _tested(index, challenge, solver)
+                except _OutOfTime:
+                    reasons = [solver.out_of_time()]
         out.append(Unfunded(challenge.id, tuple(reasons)))
     return tuple(out)
 
@@ -158,7 +195,7 @@ def _free(challenge: Challenge) -> list[str]:
     return []
 
 
-def _min_cost(market: Market, pools: tuple[Pool, ...], pre: Presolve, challenge: Challenge, backend: str,
+def _min_cost(market: Market, pools: tuple[Pool, ...], pre: Presolve, challenge: Challenge, solver: _Solver,
               rules: Restrictions) -> float | None:
     """The least cost of completing `challenge` alone under the given rules, None if it cannot be done."""
     model = ClearingModel(market, pools, pre, dataclasses.replace(rules, challenges=frozenset([challenge.id])))
@@ -167,14 +204,14 @@ def _min_cost(market: Market, pools: tuple[Pool, ...], pre: Presolve, challenge:
     model.prob += model.done[challenge.id] == 1, "force_done"
     model.prob.sense = pulp.LpMinimize
     model.prob.setObjective(model.cost)
-    report = backends.solve(model.prob, backend, time_limit=30)
+    report = solver.solve(model.prob)
     if not report.outcome.found:
         return None
     return pulp.value(model.cost) or 0.0
 
 
 def _best_reliability(market: Market, pools: tuple[Pool, ...], pre: Presolve, challenge: Challenge,
-                      backend: str) -> float | None:
+                      solver: _Solver) -> float | None:
     model = ClearingModel(market, pools, pre, Restrictions(challenges=frozenset([challenge.id]), money=False,
                                                            reliability=False, capacity=False))
     if challenge.id not in model.done:
@@ -182,7 +219,7 @@ def _best_reliability(market: Market, pools: tuple[Pool, ...], pre: Presolve, ch
     model.prob += model.done[challenge.id] == 1, "force_done"
     model.prob.sense = pulp.LpMinimize
     model.prob.setObjective(pulp.lpSum(-math.log(b.reliability) * model.accept[b.id] for b in model.bids))
-    report = backends.solve(model.prob, backend, time_limit=30)
+    report = solver.solve(model.prob)
     if not report.outcome.found:
         return None
     product = 1.0
@@ -191,19 +228,19 @@ def _best_reliability(market: Market, pools: tuple[Pool, ...], pre: Presolve, ch
     return product
 
 
-def _tested(index: _Index, challenge: Challenge, backend: str) -> list[str]:
+def _tested(index: _Index, challenge: Challenge, solver: _Solver) -> list[str]:
     market, pools, pre = index.market, index.pools, index.pre
-    bare = _min_cost(market, pools, pre, challenge, backend,
+    bare = _min_cost(market, pools, pre, challenge, solver,
                      Restrictions(money=False, reliability=False, capacity=False))
     if bare is None:
         return ["its components cannot all be covered by eligible bids together "
                 "(quantities, bundles and requires do not fit)"]
-    if challenge.reliability is not None and _min_cost(market, pools, pre, challenge, backend,
+    if challenge.reliability is not None and _min_cost(market, pools, pre, challenge, solver,
                                                        Restrictions(money=False, capacity=False)) is None:
-        best = _best_reliability(market, pools, pre, challenge, backend)
+        best = _best_reliability(market, pools, pre, challenge, solver)
         got = f"; the surest eligible bids reach {best:.4f}" if best is not None else ""
         return [f"reliability target {challenge.reliability:g} out of reach with the eligible bids{got}"]
-    alone = _min_cost(market, pools, pre, challenge, backend, Restrictions(money=False))
+    alone = _min_cost(market, pools, pre, challenge, solver, Restrictions(money=False))
     if alone is None:
         return ["actor capacity: the bids it needs cannot be accepted together within the limits of "
                 + _limited_actors(index, challenge)]
@@ -211,17 +248,17 @@ def _tested(index: _Index, challenge: Challenge, backend: str) -> list[str]:
     admitting = sorted({p for k in challenge.components for p in pre.admits[k.key]})
     amount, _, _ = index.pool_money()
     in_scope = sum(amount[p] for p in admitting)
-    funded_alone = _min_cost(market, pools, pre, challenge, backend, Restrictions())
+    funded_alone = _min_cost(market, pools, pre, challenge, solver, Restrictions())
     if funded_alone is None:
         if cost > in_scope:
             return [f"not enough money in scope: it costs at least {format_money(cost)}, pledges that may pay "
                     f"for it total {format_money(in_scope)} (shortfall {format_money(cost - in_scope)})"]
         return [f"pledge limits: the {format_money(in_scope)} in scope cannot cover its cheapest cost of "
                 f"{format_money(cost)} within max_share and match rules"]
-    return _competition(index, challenge, backend, cost)
+    return _competition(index, challenge, solver, cost)
 
 
-def _competition(index: _Index, challenge: Challenge, backend: str, cost: int) -> list[str]:
+def _competition(index: _Index, challenge: Challenge, solver: _Solver, cost: int) -> list[str]:
     """It could be done alone: say what it lost to, money or actors."""
     market, pools, pre, allocation = index.market, index.pools, index.pre, index.allocation
     assert allocation is not None
@@ -233,7 +270,7 @@ def _competition(index: _Index, challenge: Challenge, backend: str, cost: int) -
         for cid, cents in took_by_pool.get(p, {}).items():
             took[cid] = took.get(cid, 0) + cents
     rivals = sorted(took, key=lambda cid: (-took[cid], cid))
-    with_money_left = _min_cost(market, pools, pre, challenge, backend,
+    with_money_left = _min_cost(market, pools, pre, challenge, solver,
                                 Restrictions(pool_amounts=left, capacity=False))
     if with_money_left is None:
         results = {r.id: r for r in allocation.challenges if r.id in rivals[:MAX_LISTED]}
@@ -247,7 +284,7 @@ def _competition(index: _Index, challenge: Challenge, backend: str, cost: int) -
                 f"the pledges' amounts and limits"]
     budget_left, load_left, groups = index.capacity_left()
     what_is_left = Restrictions(pool_amounts=left, budget_left=budget_left, load_left=load_left, groups_taken=groups)
-    if _min_cost(market, pools, pre, challenge, backend, what_is_left) is None:
+    if _min_cost(market, pools, pre, challenge, solver, what_is_left) is None:
         return ["outcompeted for actors: the bids it needs compete with completed challenges for the capacity of "
                 + _limited_actors(index, challenge, with_allocation=True)]
     if allocation.status != "optimal":

@@ -9,13 +9,13 @@ limit, from the LP relaxation's (relaxation.py).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, replace
 
 import pulp
 
 from . import backends
 from .bounds import VALUE_DECIMALS
+from .budget import Budget
 from .cost_ahead import CostAhead
 from .greedy import greedy_start
 from .model import ClearingModel
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class ClearOptions:
     backend: str = "cbc"
-    time_limit: float | None = None     # seconds for the whole solve
+    time_limit: float | None = None     # seconds for the whole call, reasons included (budget.py)
     gap: float | None = None            # relative gap at which each phase may stop
     explain: bool = True                # give reasons for unfunded challenges
     max_explained: int | None = 50      # test at most this many in detail (market order), plain reasons after
@@ -43,12 +43,6 @@ class ClearingError(RuntimeError):
     """The market could not be cleared (solver missing or failing)."""
 
 
-def remaining_time(options: ClearOptions, started: float) -> float | None:
-    if options.time_limit is None:
-        return None
-    return max(options.time_limit - (time.perf_counter() - started), 0.0)
-
-
 @dataclass(frozen=True, slots=True)
 class SolveResult:
     """What solving gives: the allocation, whether it is proven best, and each phase in the order run."""
@@ -57,16 +51,16 @@ class SolveResult:
     phases: tuple[Phase, ...]
 
 
-def solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float) -> SolveResult:
+def solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Budget) -> SolveResult:
     aheads: list[CostAhead] = []
     try:
-        return _solve_lexicographic(model, options, started, aheads)
+        return _solve_lexicographic(model, options, budget, aheads)
     finally:
         for ahead in aheads:                    # a phase 2 started early and not used stops here
             ahead.close()
 
 
-def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: float, aheads: list[CostAhead]
+def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Budget, aheads: list[CostAhead]
                          ) -> SolveResult:
     prob = model.prob
     phases: list[Phase] = []
@@ -91,14 +85,14 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
         prob.sense = pulp.LpMaximize
         prob.setObjective(model.value)
         side: backends.BackgroundRun | None = None
-        if _relax_first(model, options):
+        if _relax_first(model, budget):
             if options.backend == "highs" and backends.highs_threads() >= 2:
                 # Two cores: HiGHS searches (and bounds) from the greedy start on one, with the whole
                 # limit, while the relaxation and its sub-MIP take the other, also with the whole limit.
                 side = backends.BackgroundRun(prob, start_values(model, best), options.gap, {"threads": 1},
-                                              time_limit=remaining_time(options, started))
+                                              time_limit=budget.left())
             try:
-                found, found_value, phase = _relaxation_start(model, options, started,
+                found, found_value, phase = _relaxation_start(model, options, budget,
                                                               share=1.0 if side else RELAX_SHARE)
             except BaseException:
                 if side is not None:
@@ -109,13 +103,13 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
                 best, best_value = found, found_value
             if best.accepted:
                 warm_start(model, best)
-        ahead = _cost_ahead(model, options, tolerance)
+        ahead = _cost_ahead(model, options, budget, tolerance)
         if ahead is not None:
             aheads.append(ahead)
         if side is not None:
             report = side.finish(prob)
         else:
-            report = backends.solve(prob, options.backend, time_limit=remaining_time(options, started),
+            report = backends.solve(prob, options.backend, time_limit=budget.left(),
                                     gap=options.gap, warm_start=bool(best.accepted),
                                     on_improving=ahead.offer if ahead is not None else None)
         phases.append(ValuePhase.from_report(report))
@@ -143,7 +137,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, started: f
     prob.sense = pulp.LpMinimize
     prob.setObjective(model.cost)
     warm_start(model, best)
-    remaining = remaining_time(options, started)
+    remaining = budget.left()
     if remaining is not None and remaining <= 0:
         phases.append(CostPhase(Outcome.SKIPPED))
         return SolveResult(best, Outcome.FEASIBLE, tuple(phases))
@@ -185,10 +179,11 @@ def value_tolerance(values: list[float]) -> float:
     return 1e-6                                  # a market built in code with finer values
 
 
-def _cost_ahead(model: ClearingModel, options: ClearOptions, tolerance: float) -> CostAhead | None:
+def _cost_ahead(model: ClearingModel, options: ClearOptions, budget: Budget, tolerance: float
+                ) -> CostAhead | None:
     """Phase 2 may start beside phase 1 (cost_ahead.py) with HiGHS, two cores and no time limit (a limit
     would make what each phase gets depend on when the other stopped)."""
-    if (not options.cost_early or options.backend != "highs" or options.time_limit is not None
+    if (not options.cost_early or options.backend != "highs" or budget.limited
             or backends.highs_threads() < 2 or not model.cost or not model.bids):
         return None
     return CostAhead(model, tolerance, options.gap, COST_PHASE_HIGHS)
@@ -200,14 +195,14 @@ RELAX_FIRST_BINARIES = 5000
 RELAX_SHARE = 0.5                      # of the time left, at most, for the relaxation and its fixing
 
 
-def _relax_first(model: ClearingModel, options: ClearOptions) -> bool:
-    return options.time_limit is not None and len(model.accept) + len(model.done) >= RELAX_FIRST_BINARIES
+def _relax_first(model: ClearingModel, budget: Budget) -> bool:
+    return budget.limited and len(model.accept) + len(model.done) >= RELAX_FIRST_BINARIES
 
 
-def _relaxation_start(model: ClearingModel, options: ClearOptions, started: float, share: float = RELAX_SHARE
+def _relaxation_start(model: ClearingModel, options: ClearOptions, budget: Budget, share: float = RELAX_SHARE
                       ) -> tuple[Solution | None, float, RelaxationPhase]:
     """The relaxation's allocation (or None), its value, and the phase's record."""
-    remaining = remaining_time(options, started)
+    remaining = budget.left()
     result = relax_and_fix(model, options.backend, None if remaining is None else remaining * share)
     bound = None if result.bound is None else round(result.bound, 6)
     if not result.found:

@@ -1,23 +1,109 @@
-"""CBC, the solver bundled with PuLP 3.3, run through PuLP's command-line interface."""
+"""CBC, the solver bundled with PuLP 3.3, run through PuLP's command-line interface.
+
+CBC is a process of its own, and it must never outlive the call that started it nor run past its time
+limit: CBC tests its `-sec` limit only between branch-and-bound nodes, not while it presolves or solves
+the root LP, and a killed web worker or CLI process would leave it running. So every CBC process this
+package starts dies with the process that started it (parent_death.py), is killed when the wait for it
+is interrupted, and is killed GRACE_SECONDS after its time limit. PuLP starts CBC with `subprocess.Popen`
+in its coin_api module and has no hook for it, so coin_api's `subprocess` is that module with Popen going
+through _GuardedCbc for runs of ours.
+"""
 from __future__ import annotations
 
+import functools
 import os
 import re
+import subprocess
 import tempfile
+import threading
 import time
 import warnings
+from typing import Any
 
 import pulp
 
+from .. import parent_death
 from ..outcome import Outcome
 from .common import BackendError, outcome_of
+
+# After its own time limit CBC still writes its answer; it is killed only if it takes this much longer.
+GRACE_SECONDS = 2.0
+
+
+class _Overran(Exception):
+    """CBC did not stop at its time limit and was killed."""
+
+
+class _GuardedCbc(subprocess.Popen):  # type: ignore[type-arg]  # PuLP reads its output from files, not pipes
+    """A CBC process that dies with the process that started it, and is killed when the wait for it is
+    interrupted (KeyboardInterrupt, SystemExit) or lasts `kill_after` seconds (then _Overran)."""
+
+    def __init__(self, kill_after: float | None, args: Any, **options: Any) -> None:
+        self.kill_after = kill_after
+        self.log = options.get("stdout")        # PuLP's open log file: PuLP closes it only when CBC ends
+        if parent_death.supported():
+            options["preexec_fn"] = functools.partial(parent_death.die_with_parent, os.getpid())
+        super().__init__(args, **options)
+
+    def wait(self, timeout: float | None = None) -> int:
+        try:
+            if timeout is None and self.kill_after is not None:
+                try:
+                    return super().wait(self.kill_after)
+                except subprocess.TimeoutExpired:
+                    raise _Overran from None
+            return super().wait(timeout)
+        except subprocess.TimeoutExpired:      # a wait of the caller's own: CBC runs on
+            raise
+        except BaseException:
+            self.kill()
+            super().wait()
+            if self.log is not None and hasattr(self.log, "close"):
+                self.log.close()
+            raise
+
+
+class _Runs(threading.local):
+    kill_after: float | None = None
+    guarded: bool = False
+
+
+_runs = _Runs()
+
+
+class _Subprocess:
+    """The subprocess module as PuLP's coin_api sees it: Popen guarded during a run of ours (on this thread)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    def Popen(self, args: Any, **options: Any) -> subprocess.Popen:  # type: ignore[type-arg]  # noqa: N802
+        if not _runs.guarded:
+            return subprocess.Popen(args, **options)
+        return _GuardedCbc(_runs.kill_after, args, **options)
+
+
+pulp.apis.coin_api.subprocess = _Subprocess()      # see the module's docstring
+
+
+class _Cbc(pulp.PULP_CBC_CMD):  # type: ignore[misc]  # PuLP is untyped
+    """PuLP 3.3's bundled CBC, its process guarded (_GuardedCbc)."""
+
+    def actualSolve(self, lp: pulp.LpProblem, **kwargs: Any) -> int:  # noqa: N802  # PuLP's name
+        saved = _runs.guarded, _runs.kill_after
+        _runs.guarded = True
+        _runs.kill_after = None if self.timeLimit is None else self.timeLimit + GRACE_SECONDS
+        try:
+            return int(super().actualSolve(lp, **kwargs))
+        finally:
+            _runs.guarded, _runs.kill_after = saved
 
 
 def cbc_solver(**options: object) -> pulp.LpSolver:
     """PuLP 3.3's bundled CBC. PuLP warns that 4.0 drops it; we pin 3.3.2 (see pyproject)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning)
-        return pulp.PULP_CBC_CMD(**options)
+        return _Cbc(**options)
 
 
 def solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
@@ -31,11 +117,15 @@ def solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
     started = time.perf_counter()
     try:
         log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, ["preprocess off"])
+    except _Overran:
+        return _overran(prob)
     except pulp.PulpSolverError:
         if time_limit is not None:          # the retry gets only what is left of the limit
             time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
         try:
             log = _run_cbc(prob, time_limit, gap, abs_gap, warm_start, [])
+        except _Overran:
+            return _overran(prob)
         except pulp.PulpSolverError as exc:
             raise BackendError(f"CBC failed: {exc}") from None
     outcome = outcome_of(prob)
@@ -46,6 +136,12 @@ def solve_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None,
     return outcome, objective, bound
 
 
+def _overran(prob: pulp.LpProblem) -> tuple[Outcome, float | None, float | None]:
+    """A run killed at its time limit: no solution (the variables may hold an earlier run's values)."""
+    prob.assignStatus(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+    return Outcome.NONE, None, None
+
+
 def _run_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None, abs_gap: float | None,
              warm_start: bool, options: list[str]) -> str:
     """Solve with CBC; returns its log."""
@@ -53,6 +149,7 @@ def _run_cbc(prob: pulp.LpProblem, time_limit: float | None, gap: float | None, 
         log_path = os.path.join(tmp, "cbc.log")
         solver = cbc_solver(msg=False, timeLimit=time_limit, gapRel=gap if gap is not None else 0, gapAbs=abs_gap,
                       warmStart=warm_start, threads=1, logPath=log_path, keepFiles=False, options=options)
+        solver.tmpDir = tmp                     # PuLP's model and answer files go when this does, killed or not
         prob.solve(solver)
         if not os.path.exists(log_path):
             return ""

@@ -7,12 +7,16 @@ import json
 from sqlalchemy import select
 
 from market.models import ApiToken
+from tests.paths import FIXTURES
+from tests.slow_solves import OUT_OF_TIME, SlowSolves
 from tests.small_market import market_doc
 from web import db as web_db
 
 from tests.web_fixtures import import_doc
 
 from .helpers import API, Api, assert_error
+
+WATER = FIXTURES / "water-sdg6.json"
 
 PLEDGE = {"id": "mine", "amount": "1250.50", "scope": {"challenges": ["wells"]}}
 BID = {"id": "offer", "items": [{"component": "wells/drill", "price": "7000"},
@@ -269,6 +273,32 @@ def test_solve_a_market_document(funder):
     assert doc["unfunded"] == [] or all(u["reasons"] == [] for u in doc["unfunded"])
     explained = funder.post("/solve?explain=true", market_doc()).get_json()
     assert explained["cost"] == doc["cost"]
+
+
+def test_solve_honours_its_time_limit_for_the_whole_request(funder, monkeypatch):
+    """One budget, begun with the request, for the main solve and the reasons' extra solves: none is given
+    more than is left of it, and the reasons it left no room for say so."""
+    slow = SlowSolves(monkeypatch, seconds=4)
+    document = json.loads(WATER.read_text())
+    response = funder.post("/solve?time_limit=20&explain=true", document)
+    assert response.status_code == 200, response.data
+    slow.assert_within(20)
+    reasons = [r for u in response.get_json()["unfunded"] for r in u["reasons"]]
+    assert any(OUT_OF_TIME in r for r in reasons)
+
+
+def test_solve_states_its_bounds(funder, anonymous):
+    spec = anonymous.client.get(API + "/openapi.json").get_json()
+    solve = spec["paths"]["/api/v1/solve"]["post"]
+    limit = next(p for p in solve["parameters"] if p["name"] == "time_limit")
+    assert limit["schema"]["maximum"] == 20 and limit["schema"]["default"] == 20
+    assert limit["description"] == "seconds for the whole request, reasons included, 1..20"
+    solve_doc = " ".join(solve["summary"].split())
+    for stated in ("2 MB", "20000 bids", "at most 20 s, default 20", "the whole request, reasons included",
+                   "not explained: time limit"):
+        assert stated in solve_doc
+    assert "`time_limit` 1-20 s (default 20) bounds the whole request" in " ".join(spec["info"]["description"].split())
+    assert_error(funder.post("/solve?time_limit=20.5", market_doc()), 422, "query.time_limit")
 
 
 def test_solve_errors(funder, anonymous):

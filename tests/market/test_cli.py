@@ -12,6 +12,8 @@ from solver.loading import load_market, parse_market
 
 
 from tests.small_market import market_doc
+from tests.paths import FIXTURES
+from tests.slow_solves import OUT_OF_TIME, SlowSolves
 from tests.swarm import run, run_on
 
 
@@ -147,3 +149,12 @@ def test_an_unreachable_database_is_one_line_and_exit_1():
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot reach the database at postgresql+psycopg://nobody@127.0.0.1:9/none")
     assert result.output.count("\n") == 1
+
+
+def test_clear_time_limit_bounds_the_whole_clearing_reasons_included(db, monkeypatch):
+    round_id = int(run_on(db.url, "import", FIXTURES / "water-sdg6.json").output.split()[-1])
+    slow = SlowSolves(monkeypatch, seconds=4)
+    result = run_on(db.url, "clear", round_id, "--time-limit", 20)
+    assert result.exit_code == 0, result.output
+    slow.assert_within(20)
+    assert OUT_OF_TIME in result.output

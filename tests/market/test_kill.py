@@ -1,16 +1,20 @@
 """A clearing process killed outright (SIGKILL) during the solve or inside the save leaves the
-round as it was, and the next clearing works: no lock, no half-written run is left behind."""
+round as it was, and the next clearing works: no lock, no half-written run is left behind; and
+`swarm clear` killed while CBC runs leaves no CBC behind (solver/parent_death.py)."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import sys
+import json
 import textwrap
 
 import pytest
 
 from market import services
+
+from tests.orphans import NEEDS_SIGNALS, busy_market, killed_mid_solve
 
 from .helpers import closed_round, state
 
@@ -55,3 +59,12 @@ def test_a_killed_clearing_leaves_the_round_as_it_was(db, where):
     assert state(db, round_id) == before
     cleared = services.clear_round(db.sessions, None, round_id)
     assert state(db, round_id)["runs"] == [(cleared.run_id, True)]
+
+
+@NEEDS_SIGNALS
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_swarm_clear_leaves_no_cbc_and_the_round_as_it_was(db, how):
+    round_id = closed_round(db, json.loads(busy_market()))
+    before = state(db, round_id)
+    killed_mid_solve(["-m", "web.cli", "clear", str(round_id), "--solver", "cbc"], how, SWARM_DATABASE_URL=db.url)
+    assert state(db, round_id) == before

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from tests.solver.helpers import run
+from tests.slow_solves import OUT_OF_TIME, SlowSolves
+from tests.solver.helpers import WATER, run
 
 MARKET = {
     "format": "swarm-market/1", "name": "cli-market",
@@ -151,3 +152,11 @@ def _without_timings(value):
     if isinstance(value, list):
         return [_without_timings(v) for v in value]
     return value
+
+
+def test_solve_time_limit_bounds_the_whole_call_reasons_included(monkeypatch, tmp_path):
+    slow = SlowSolves(monkeypatch, seconds=4)
+    result = run("solve", WATER, "--time-limit", 20, "-o", tmp_path / "out.json")
+    assert result.exit_code == 0, result.output
+    slow.assert_within(20)
+    assert OUT_OF_TIME in result.output

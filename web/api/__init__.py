@@ -134,7 +134,12 @@ header `Idempotent-Replayed: true`) to any retry with the same key, method, path
 with a different request is refused with 422. Failed requests store nothing and may be retried.
 
 **Solve**: `POST /api/v1/solve` needs a token (any role); at most 2 MB, 500 challenges, 5000 components,
-20000 bids or pledges (413 beyond); `time_limit` 1-20 s (default 20), `explain=true` for the reasons.
+20000 bids or pledges (413 beyond); `explain=true` for the reasons. `time_limit` 1-20 s (default 20) bounds
+the whole request, from when it arrives, reasons included: the search gets at most 80% of it when reasons
+are asked for, the reasons' extra solves what is left, and a reason the time left no room for says "not
+explained: time limit". The answer comes within `time_limit` plus a few seconds of fixed overhead (reading
+and checking the market, building its model, rounding the flows to cents and checking the allocation;
+bounded by the size limits above).
 
 **Pages**: lists take `page` (from 1) and `page_size` (1-100, default 20); the `X-Pagination` header holds
 `{"total", "total_pages", "first_page", "last_page", "page", "previous_page", "next_page"}`.

@@ -63,7 +63,7 @@ class ClearArgs(Schema):
 
 class SolveArgs(Schema):
     time_limit = fields.Float(load_default=20.0, validate=validate.Range(min=1, max=20),
-                              metadata={"description": "seconds for the solve, 1..20"})
+                              metadata={"description": "seconds for the whole request, reasons included, 1..20"})
     explain = fields.Boolean(load_default=False,
                              metadata={"description": "give the reasons for each challenge not completed"})
 

@@ -18,6 +18,7 @@ from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainE
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
 from market.services.common import STAFF, get_round
+from solver.budget import Budget
 from solver.clearing import ClearOptions, ClearingError, clear
 from solver.ids import ID
 from solver.loading import JsonRefused, MarketError, decode_json, parse_market
@@ -493,9 +494,12 @@ def allocation(round_id: int) -> dict[str, Any]:
     "properties": {"format": {"type": "string", "example": "swarm-market/1"}}}}}})
 def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
     """Clear a market document (the file format) and return its allocation; stores nothing. Any signed-in
-    role. Limits: 2 MB, 500 challenges, 5000 components, 20000 bids or pledges (413 beyond), `time_limit`
-    at most 20 s (the best allocation found by then, status "feasible"). Invalid markets: 422 with each
-    problem at its JSON path."""
+    role. Limits: 2 MB, 500 challenges, 5000 components, 20000 bids or pledges (413 beyond). `time_limit`
+    (at most 20 s, default 20) bounds the whole request, reasons included: it answers within it plus a few
+    seconds to read the market and build its model, with the best allocation found by then (status
+    "feasible") and, for reasons the time left no room for, "not explained: time limit". Invalid markets:
+    422 with each problem at its JSON path."""
+    budget = Budget(args["time_limit"])         # from here: reading the market counts too
     raw = request.get_data(cache=True)
     try:
         document = json.loads(raw)
@@ -512,7 +516,7 @@ def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
             problems.setdefault(problem.path, []).append(problem.message)
         return errors.error_response(422, problems)
     try:
-        result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]))
+        result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]), budget)
     except ClearingError as exc:
         raise ClearingFailed(f"the market could not be cleared: {exc}") from None
     except Exception as exc:            # a backend's own crash: said (409), not a 500
