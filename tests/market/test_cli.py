@@ -87,6 +87,18 @@ def test_round_ids_beyond_their_column_are_unknown(db, round_id):
         assert result.output.startswith("error: no ") or "Error: Invalid value" in result.output, result.output
 
 
+def test_import_reads_at_most_the_size_limit(db, tmp_path, monkeypatch):
+    from solver import loading
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 2**20, raising=False)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({**market_doc(), "note": "x" * 2**20}))
+    for path in (big, "/dev/zero"):
+        result = run_on(db.url, "import", path)
+        assert (result.exit_code, result.output) == (
+            2, f"{path}: invalid market, 1 problem(s):\n  larger than 1 MB, the most a market file may be\n")
+    assert run_on(db.url, "rounds").output == ""
+
+
 def test_import_names_control_characters_at_their_path(db, tmp_path):
     doc = market_doc()
     doc["actors"][0]["name"] = "Drill\x00Co"
