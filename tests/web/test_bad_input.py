@@ -58,6 +58,8 @@ def test_urls_no_row_can_have_are_not_found(any_app):
         assert analyst.get(f"/rounds/{big}").status_code == 404
         assert analyst.get(f"/analyst/rounds/{big}").status_code == 404
         assert analyst.get(f"/rounds/{big}/results").status_code == 404
+        assert analyst.get(f"/analyst/rounds/{big}/allocation.json?run=1").status_code == 404
+        assert analyst.get(f"/analyst/rounds/{big}/allocation.csv?run=1").status_code == 404
         assert funder.get(f"/rounds/{big}/pledges/new").status_code == 404
         assert funder.post(f"/tokens/{big}/revoke").status_code == 404
     for key in ("a%00b", "p1%0A", "a%01"):
