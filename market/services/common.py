@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from solver.ids import ID
@@ -26,9 +25,13 @@ def is_row_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
 
 
-def by_id(session: Session, model: type[Row], row_id: Any) -> Row | None:
-    """The row of `model` with this id, or None (without asking the database when no row could have it)."""
-    return session.get(model, row_id) if is_row_id(row_id) else None
+def by_id(session: Session, model: type[Row], row_id: Any, lock: bool = False) -> Row | None:
+    """The row of `model` with this id, or None (without asking the database when no row could have it).
+    `lock`: locked for the rest of the transaction (FOR UPDATE on PostgreSQL; on SQLite the transaction
+    began IMMEDIATE and already holds the write lock), and re-read, never cached."""
+    if not is_row_id(row_id):
+        return None
+    return session.get(model, row_id, with_for_update=lock, populate_existing=lock)
 
 
 def is_key(key: Any) -> bool:
@@ -53,14 +56,10 @@ def _article(word: str) -> str:
 
 
 def lock_round(session: Session, round_id: int) -> Round:
-    """The round row, locked for the rest of the transaction (FOR UPDATE on PostgreSQL; on SQLite
-    the transaction began IMMEDIATE and already holds the write lock). Re-read, never cached."""
-    if not is_row_id(round_id):
-        raise NotFound(f"no round {round_id!r}")
-    found = session.execute(select(Round).where(Round.id == round_id).with_for_update()
-                            .execution_options(populate_existing=True)).scalar_one_or_none()
+    """The round row, locked for the rest of the transaction and re-read (`by_id`'s lock)."""
+    found = by_id(session, Round, round_id, lock=True)
     if found is None:
-        raise NotFound(f"no round {round_id}")
+        raise NotFound(f"no round {round_id!r}")
     return found
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..errors import Forbidden, InvalidInput, NotFound, WrongState
 from ..models import ApiToken, Role, User, utcnow
 from ..text import text_problem
-from .common import audit, by_id, is_row_id
+from .common import audit, by_id
 
 PREFIX = "swm_"
 MAX_ACTIVE = 20
@@ -39,11 +39,9 @@ def create_token(session: Session, by: User | None, owner_id: int, name: str = "
         raise InvalidInput({"name": "at most 100 characters"})
     if problem := text_problem(name):
         raise InvalidInput({"name": problem})
-    # The owner's row, locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's transactions
-    # begin IMMEDIATE): two creations at once count the active tokens one after the other, so the cap holds.
-    owner = session.execute(select(User).where(User.id == owner_id).with_for_update()
-                            .execution_options(populate_existing=True)).scalar_one_or_none() \
-        if is_row_id(owner_id) else None
+    # The owner's row, locked until the transaction ends: two creations at once count the active tokens
+    # one after the other, so the cap holds (without the lock, each counted the same 19 on PostgreSQL).
+    owner = by_id(session, User, owner_id, lock=True)
     if owner is None:
         raise NotFound(f"no user {owner_id}")
     active = session.execute(select(ApiToken.id).where(ApiToken.user_id == owner_id,
