@@ -33,6 +33,7 @@ from . import migrate, services
 from .db import database_url, make_engine, make_sessionmaker
 from .errors import ClearingFailed, Conflict, MarketDomainError
 from .models import Bid, Pledge, Round, RoundStatus
+from .services.common import by_id
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -157,7 +158,7 @@ def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | N
     options = ClearOptions(backend=backend, time_limit=time_limit, gap=gap, explain=not no_explain)
     with database_or_exit() as sessions:
         with sessions.begin() as session:
-            rnd = session.get(Round, round_id)
+            rnd = by_id(session, Round, round_id)
             status = rnd.status if rnd is not None else None
             if status == RoundStatus.OPEN:
                 services.close_round(session, None, round_id)

@@ -15,7 +15,7 @@ from solver.money import parse_money
 
 from .errors import Forbidden, NotFound
 from .models import Challenge, ClearingRun, Role, Round, RoundActor, RoundFunder, User
-from .services.common import STAFF, get_round
+from .services.common import STAFF, get_round, is_key, is_row_id
 from .snapshot import round_document
 
 
@@ -27,7 +27,8 @@ def challenges(session: Session, round_id: int) -> list[Challenge]:
 
 def challenge(session: Session, round_id: int, key: str) -> Challenge:
     found = session.execute(select(Challenge).where(Challenge.round_id == round_id, Challenge.key == key)
-                            .options(selectinload(Challenge.components))).scalar_one_or_none()
+                            .options(selectinload(Challenge.components))).scalar_one_or_none() \
+        if is_key(key) and is_row_id(round_id) else None
     if found is None:
         raise NotFound(f"no challenge {key!r} in round {round_id}")
     return found

@@ -6,7 +6,6 @@ Money arrives as the format's money (decimal string or integer) and leaves as in
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,21 +16,25 @@ from solver.ids import COMPONENT_KEY_PATTERN, ID_CHARACTERS, ID_PATTERN
 from solver.money import MoneyError, format_money, parse_money
 
 from .errors import InvalidInput
+from .text import text_problem
 
 ID_MESSAGE = f"invalid id: {ID_CHARACTERS}"
 
 
 class Text(fields.String):
-    """A string a database can store: no NUL characters, no unpaired surrogates."""
+    """Text as market.text takes it: no control characters (a multi-line one may hold tabs and line
+    breaks), no unpaired surrogates."""
+
+    def __init__(self, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiline = multiline
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _UNSTORABLE.search(text):
-            raise ValidationError("contains a NUL character or an unpaired surrogate")
+        problem = text_problem(text, self.multiline)
+        if problem:
+            raise ValidationError(problem)
         return text
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Whole(validate.Regexp):
@@ -197,7 +200,7 @@ class RoundSchema(Schema):
     name = Text(load_default="", validate=validate.Length(max=200))
     currency = fields.String(load_default="USD", validate=Whole(
         r"^[A-Z]{3}$", error='not an ISO 4217 code such as "USD"'))
-    note = Text(allow_none=True)
+    note = Text(multiline=True, allow_none=True)
 
 
 def load(schema: Schema, data: Any, partial: bool | tuple[str, ...] = False) -> dict[str, Any]:

@@ -164,10 +164,10 @@ def edit_challenge(round_id: int, key: str) -> ResponseReturnValue:
 def _run(session: Any, round_id: int) -> ClearingRun:
     """?run=ID (one of this round's runs), else the round's result."""
     wanted = request.args.get("run", "")
+    get_round(session, round_id)
     if wanted:
         run = next((r for r in services.runs(session, round_id) if str(r.id) == wanted), None)
     else:
-        get_round(session, round_id)
         run = reads.result(session, round_id)
     if run is None:
         raise NotFound(f"round {round_id} has no such clearing run" if wanted

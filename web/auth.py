@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from market import services
 from market.errors import InvalidInput
 from market.models import User
+from market.services.common import by_id
 
 from .db import sessions
 from .extensions import login_manager
@@ -38,10 +39,10 @@ class Account(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Account | None:
-    if not user_id.isdigit() or int(user_id) > 2**63 - 1:
+    if not (user_id.isascii() and user_id.isdigit()):
         return None
     with sessions().begin() as session:
-        user = session.get(User, int(user_id))
+        user = by_id(session, User, int(user_id))
         return None if user is None else Account.of(user)
 
 

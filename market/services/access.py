@@ -25,7 +25,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from ..errors import Forbidden, NotFound, NotYours, Withdrawn
 from ..models import Bid, BidItem, Pledge, Role, RoundActor, RoundFunder, User
-from .common import STAFF, require_open
+from .common import STAFF, is_key, is_row_id, require_open
 
 Owned = TypeVar("Owned", Pledge, Bid)
 
@@ -74,7 +74,7 @@ def visible_bids(session: Session, user: User | None, round_id: int) -> list[Bid
 def _one(kind: _Kind[Owned], session: Session, user: User | None, round_id: int, key: str, change: bool,
          doing: str | None) -> Owned:
     row = session.execute(select(kind.model).where(kind.model.round_id == round_id, kind.model.key == key)
-                          .options(*kind.loads)).scalar_one_or_none()
+                          .options(*kind.loads)).scalar_one_or_none() if is_key(key) and is_row_id(round_id) else None
     if row is None:
         raise NotFound(_absent(kind, user, round_id, key))
     mine = _owns(user, getattr(row, kind.owner))

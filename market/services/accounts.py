@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
 from ..models import Role, Round, RoundActor, RoundFunder, User
-from .common import STAFF, audit, lock_round, require_role
+from ..text import text_problem
+from .common import STAFF, audit, by_id, is_key, lock_round, require_role
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -21,15 +22,15 @@ def create_user(session: Session, by: User | None, email: str, name: str, role: 
     require_role(by, (Role.ADMIN,), "create accounts")
     problems = {}
     email = (email or "").strip().lower()
-    if not _EMAIL.fullmatch(email) or len(email) > 254 or not email.isprintable():
+    if not _EMAIL.fullmatch(email) or len(email) > 254 or text_problem(email):
         problems["email"] = "not an email address"
     name = (name or "").strip()
     if not name:
         problems["name"] = "required"
     elif len(name) > 200:                       # the column's width: longer would fail in the database
         problems["name"] = "at most 200 characters"
-    elif not name.isprintable():                # NUL cannot be stored; no name needs a control character
-        problems["name"] = "contains a control character or an unpaired surrogate"
+    elif problem := text_problem(name):
+        problems["name"] = problem
     if role not in {r.value for r in Role}:
         problems["role"] = f"must be one of {', '.join(r.value for r in Role)}"
     if problems:
@@ -48,7 +49,7 @@ def create_user(session: Session, by: User | None, email: str, name: str, role: 
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = by_id(session, User, user_id)
     if user is None:
         raise NotFound(f"no user {user_id}")
     return user
@@ -74,7 +75,8 @@ Participant = TypeVar("Participant", RoundFunder, RoundActor)
 
 def _link(session: Session, by: User | None, rnd: Round, model: type[Participant], key: str,
           user: User) -> Participant:
-    row = session.execute(select(model).where(model.round_id == rnd.id, model.key == key)).scalar_one_or_none()
+    row = session.execute(select(model).where(model.round_id == rnd.id, model.key == key)
+                          ).scalar_one_or_none() if is_key(key) else None
     if row is None:
         raise NotFound(f"round {rnd.id} has no {model.__name__[5:].lower()} {key!r}")
     taken = session.execute(

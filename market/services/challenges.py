@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from .. import schemas
 from ..errors import InvalidInput, NotFound, WrongState
 from ..models import Challenge, Component, RoundStatus, User
-from .common import STAFF, audit, lock_round, require_role, touch
+from .common import STAFF, audit, is_key, lock_round, require_role, touch
 
 
 def change_challenge(session: Session, user: User | None, round_id: int, key: str, data: dict[str, Any]) -> Challenge:
@@ -20,7 +20,7 @@ def change_challenge(session: Session, user: User | None, round_id: int, key: st
     if rnd.status != RoundStatus.DRAFT:
         raise WrongState(f"round {rnd.id} is {rnd.status}: challenges are set only while it is a draft")
     challenge = session.execute(select(Challenge).where(Challenge.round_id == rnd.id, Challenge.key == key)
-                                ).scalar_one_or_none()
+                                ).scalar_one_or_none() if is_key(key) else None
     if challenge is None:
         raise NotFound(f"no challenge {key!r} in round {rnd.id}")
     values = schemas.load(schemas.ChallengeSchema(), data)

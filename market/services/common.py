@@ -1,16 +1,43 @@
 """What every service shares: who may act, the locked round, and the audit row."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from solver.ids import ID
+
+from ..db import Base
 from ..errors import Forbidden, NotFound, RoundNotOpen
 from ..models import AuditLog, Role, Round, RoundStatus, User, utcnow
 
 CLI = "cli"
 STAFF = (Role.ANALYST, Role.ADMIN)
+# Row ids are 32-bit integer columns: PostgreSQL refuses even to compare a larger number with one.
+MAX_ROW_ID = 2**31 - 1
+
+Row = TypeVar("Row", bound=Base)
+
+
+def is_row_id(value: Any) -> bool:
+    """Whether some row could have this id (the web and the API route any 64-bit number, the command
+    line any integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
+
+
+def by_id(session: Session, model: type[Row], row_id: Any, lock: bool = False) -> Row | None:
+    """The row of `model` with this id, or None (without asking the database when no row could have it).
+    `lock`: locked for the rest of the transaction (FOR UPDATE on PostgreSQL; on SQLite the transaction
+    began IMMEDIATE and already holds the write lock), and re-read, never cached."""
+    if not is_row_id(row_id):
+        return None
+    return session.get(model, row_id, with_for_update=lock, populate_existing=lock)
+
+
+def is_key(key: Any) -> bool:
+    """Whether a pledge, bid, challenge or participant could have this key: an id of the market format
+    (a key from a URL may hold anything, a NUL among it, which PostgreSQL refuses even to compare)."""
+    return isinstance(key, str) and ID.fullmatch(key) is not None
 
 
 def who(user: User | None) -> str:
@@ -29,19 +56,15 @@ def _article(word: str) -> str:
 
 
 def lock_round(session: Session, round_id: int) -> Round:
-    """The round row, locked for the rest of the transaction (FOR UPDATE on PostgreSQL; on SQLite
-    the transaction began IMMEDIATE and already holds the write lock). Re-read, never cached."""
-    if isinstance(round_id, bool) or not isinstance(round_id, int):
-        raise NotFound(f"no round {round_id!r}")
-    found = session.execute(select(Round).where(Round.id == round_id).with_for_update()
-                            .execution_options(populate_existing=True)).scalar_one_or_none()
+    """The round row, locked for the rest of the transaction and re-read (`by_id`'s lock)."""
+    found = by_id(session, Round, round_id, lock=True)
     if found is None:
-        raise NotFound(f"no round {round_id}")
+        raise NotFound(f"no round {round_id!r}")
     return found
 
 
 def get_round(session: Session, round_id: int) -> Round:
-    found = session.get(Round, round_id) if isinstance(round_id, int) and not isinstance(round_id, bool) else None
+    found = by_id(session, Round, round_id)
     if found is None:
         raise NotFound(f"no round {round_id!r}")
     return found

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput
 from ..models import Role, User
+from ..text import text_problem
 from .accounts import create_user
 from .common import audit
 
@@ -25,4 +26,7 @@ def sign_up(session: Session, email: str, name: str, role: str, password_hash: s
 
 
 def user_by_email(session: Session, email: str) -> User | None:
-    return session.execute(select(User).where(User.email == (email or "").strip().lower())).scalar_one_or_none()
+    email = (email or "").strip().lower()
+    if text_problem(email):                     # no account has one (and PostgreSQL cannot compare a NUL)
+        return None
+    return session.execute(select(User).where(User.email == email)).scalar_one_or_none()

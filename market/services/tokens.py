@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, InvalidInput, NotFound, WrongState
 from ..models import ApiToken, Role, User, utcnow
-from .common import audit
+from ..text import text_problem
+from .common import audit, by_id
 
 PREFIX = "swm_"
 MAX_ACTIVE = 20
@@ -36,9 +37,11 @@ def create_token(session: Session, by: User | None, owner_id: int, name: str = "
     name = (name or "").strip()
     if len(name) > 100:
         raise InvalidInput({"name": "at most 100 characters"})
-    if not name.isprintable():                  # NUL cannot be stored; no label needs a control character
-        raise InvalidInput({"name": "contains a control character or an unpaired surrogate"})
-    owner = session.get(User, owner_id)
+    if problem := text_problem(name):
+        raise InvalidInput({"name": problem})
+    # The owner's row, locked until the transaction ends: two creations at once count the active tokens
+    # one after the other, so the cap holds (without the lock, each counted the same 19 on PostgreSQL).
+    owner = by_id(session, User, owner_id, lock=True)
     if owner is None:
         raise NotFound(f"no user {owner_id}")
     active = session.execute(select(ApiToken.id).where(ApiToken.user_id == owner_id,
@@ -61,7 +64,7 @@ def list_tokens(session: Session, by: User | None, owner_id: int) -> list[ApiTok
 
 def revoke_token(session: Session, by: User | None, token_id: int, owner_id: int | None = None) -> ApiToken:
     """Revoke a token (someone else's is NotFound for a plain user). `owner_id`, if given, must match."""
-    row = session.get(ApiToken, token_id) if isinstance(token_id, int) and not isinstance(token_id, bool) else None
+    row = by_id(session, ApiToken, token_id)
     if row is None or (owner_id is not None and row.user_id != owner_id) or \
             (by is not None and by.role != Role.ADMIN and row.user_id != by.id):
         raise NotFound(f"no API token {token_id}")

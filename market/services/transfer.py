@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +12,7 @@ from solver.market import Market
 from ..errors import InvalidInput
 from ..models import Bid, BidItem, Challenge, Component, Pledge, Round, RoundActor, RoundFunder, RoundStatus, User
 from ..snapshot import round_document
+from ..text import text_problem
 from .common import STAFF, audit, get_round, require_role
 
 
@@ -71,15 +71,14 @@ def export_round(session: Session, user: User | None, round_id: int) -> dict[str
     return round_document(session, get_round(session, round_id))
 
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
 def unstorable_text(value: Any, path: str = "") -> dict[str, str]:
-    """Text no database stores as text: NUL characters and unpaired surrogates (JSON allows both)."""
+    """Text the market refuses (market.text; JSON allows any character), at its path in the file; the
+    market's `note` alone may span lines."""
     out: dict[str, str] = {}
     if isinstance(value, str):
-        if _UNSTORABLE.search(value):
-            out[path or "text"] = "contains a NUL character or an unpaired surrogate, which cannot be stored"
+        problem = text_problem(value, multiline=path == "note")
+        if problem:
+            out[path or "text"] = problem
     elif dataclasses.is_dataclass(value):
         for f in dataclasses.fields(value):
             out.update(unstorable_text(getattr(value, f.name), f"{path}.{f.name}" if path else f.name))

@@ -94,6 +94,40 @@ def test_errors_exit_2_with_one_line(db, tmp_path):
     assert run_on(db.url, "export", "x").exit_code == 2                        # click: not an integer
 
 
+@pytest.mark.parametrize("round_id", [2**31, 2**63 - 1, 2**70])
+def test_round_ids_beyond_their_column_are_unknown(db, round_id):
+    """PostgreSQL refuses even to compare a number beyond the 32-bit column: that was a traceback."""
+    for args in (["export", round_id], ["clear", round_id], ["token", "revoke", round_id]):
+        result = run_on(db.url, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("error: no ") or "Error: Invalid value" in result.output, result.output
+
+
+def test_import_reads_at_most_the_size_limit(db, tmp_path, monkeypatch):
+    from solver import loading
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 2**20, raising=False)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({**market_doc(), "note": "x" * 2**20}))
+    for path in (big, "/dev/zero"):
+        result = run_on(db.url, "import", path)
+        assert (result.exit_code, result.output) == (
+            2, f"{path}: invalid market, 1 problem(s):\n  larger than 1 MB, the most a market file may be\n")
+    assert run_on(db.url, "rounds").output == ""
+
+
+def test_import_names_control_characters_at_their_path(db, tmp_path):
+    doc = market_doc()
+    doc["actors"][0]["name"] = "Drill\x00Co"
+    doc["challenges"][0]["title"] = "Wells\x1b[2J"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    result = run_on(db.url, "import", bad)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "actors[0].name: contains a NUL character (U+0000)" in result.output
+    assert "challenges[0].title: contains a control character (U+001B)" in result.output
+    assert run_on(db.url, "rounds").output == ""
+
+
 def test_db_upgrade_and_current(tmp_path):
     from market.migrate import head
     url = f"sqlite:///{tmp_path / 'new.sqlite3'}"

@@ -195,3 +195,32 @@ def test_concurrent_sign_ups_with_one_email_make_one_account(db):
     assert sorted(outcomes) == ["created"] + ["refused"] * (THREADS - 1)
     with db.sessions.begin() as session:
         assert session.execute(select(AuditLog).where(AuditLog.entity == "user")).scalars().all()[0].who == "cli"
+
+
+def test_concurrent_tokens_never_exceed_the_per_user_cap(db):
+    """Each creation counts the owner's active tokens, then adds one: without a lock on the owner, every
+    thread counted the same 19 on PostgreSQL (read committed) and all of them added theirs."""
+    from market.models import ApiToken
+    from market.services.tokens import MAX_ACTIVE
+    owner = db.user("f@example.org", "funder")
+    for n in range(MAX_ACTIVE - 1):
+        with db.sessions.begin() as session:
+            services.create_token(session, None, owner.id, f"t{n}")
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def body(n: int) -> None:
+        try:
+            with db.sessions.begin() as session:
+                services.create_token(session, None, owner.id, f"race{n}")
+            outcome = "created"
+        except InvalidInput as exc:
+            assert "already has 20 active tokens" in str(exc)
+            outcome = "refused"
+        with lock:
+            outcomes.append(outcome)
+
+    run_threads(THREADS, body)
+    assert sorted(outcomes) == ["created"] + ["refused"] * (THREADS - 1)
+    with db.sessions.begin() as session:
+        assert len(session.execute(select(ApiToken).where(ApiToken.user_id == owner.id)).all()) == MAX_ACTIVE

@@ -432,7 +432,7 @@ def test_accounts_refuse_what_the_database_cannot_store(db, email, name, field):
 
 def test_token_names_are_stored_as_given_or_refused(db):
     owner = db.user("f@example.org", Role.FUNDER)
-    for name, message in (("a\x00b", "control character"), ("x" * 101, "at most 100")):
+    for name, message in (("a\x00b", "NUL character"), ("a\x1bb", "control character"), ("x" * 101, "at most 100")):
         with pytest.raises(InvalidInput, match=message), db.sessions.begin() as session:
             services.create_token(session, None, owner.id, name)
     with db.sessions.begin() as session:

@@ -198,6 +198,20 @@ def test_missing_file_and_directory(tmp_path):
         load_market(tmp_path)
 
 
+def test_reading_stops_at_the_size_limit(tmp_path, monkeypatch):
+    """A file (or a device without end, such as /dev/zero) beyond MAX_FILE_BYTES is refused, naming the
+    file, after reading that much: never read whole into memory."""
+    from solver import loading
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 2**20, raising=False)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({**GOOD, "note": "x" * 2**20}))
+    for path in (big, "/dev/zero"):
+        with pytest.raises(MarketError) as caught:
+            load_market(path)
+        assert [str(p) for p in caught.value.problems] == ["larger than 1 MB, the most a market file may be"]
+        assert caught.value.source == str(path)
+
+
 def test_empty_market_is_valid():
     market = parse_market({"format": "swarm-market/1", "challenges": [], "funders": [], "actors": []})
     assert market.challenges == () and market.name == "" and market.currency == "USD"

@@ -17,7 +17,7 @@ from market import reads, services
 from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
-from market.services.common import STAFF, get_round
+from market.services.common import STAFF, by_id, get_round
 from solver.budget import Budget
 from solver.clearing import ClearOptions, ClearingError, clear
 from solver.ids import ID
@@ -464,7 +464,7 @@ def run_get(round_id: int, run_id: int) -> dict[str, Any]:
     if me_().role not in STAFF:
         raise Forbidden("only analysts and admins see clearing runs; everyone sees the result's allocation")
     with sessions().begin() as session:
-        run = session.get(ClearingRun, run_id)
+        run = by_id(session, ClearingRun, run_id)
         if run is None or run.round_id != round_id:
             raise NotFound(f"no clearing run {run_id} in round {round_id}")
         return {"run": run_out(run), "allocation": run.allocation}
