@@ -1,11 +1,13 @@
 """Web fixtures, loaded as a pytest plugin by tests/conftest.py for the web and API tests: an app on a
 fresh SQLite file per test (copied from one migrated template), a client, accounts and logging in.
-CSRF is off here except where a test turns it on to see it refuse. Tests import the helpers from here
-(make_app, Accounts, import_doc, and `run` for the `swarm` command); never a conftest."""
+CSRF and the rate limits are off here except where a test turns them on to see them refuse. Tests import
+the helpers from here (make_app, app_on, Accounts, import_doc, and `run` for the `swarm` command); never a
+conftest."""
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from werkzeug.security import generate_password_hash
 from market import migrate, services
 from market.db import make_engine
 from tests.pg import migrated_schema
-from tests.small_market import draft_doc, import_market
+from tests.small_market import draft_doc, import_market, market_doc
 from web import create_app
 from web import db as web_db
 
@@ -38,7 +40,8 @@ def make_app(tmp_path: Path, template: Path, **config: Any) -> Flask:
     if not path.exists():
         shutil.copyfile(template, path)
     settings = {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "test", "TESTING": True,
-                "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "instance")}
+                "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "instance"),
+                "RATELIMIT_ENABLED": False}     # the limits' own tests (tests/web/test_limits.py) turn them on
     settings.update(config)
     return create_app(settings)
 
@@ -92,17 +95,29 @@ def empty_round(app: Flask) -> int:
     return import_market(web_db.sessions(app), draft_doc())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_app(request: pytest.FixtureRequest, tmp_path: Path, web_template: Path) -> Iterator[Flask]:
-    """The app on SQLite, and on PostgreSQL (a schema of its own) when SWARM_TEST_DATABASE_URL is set."""
-    if request.param == "sqlite":
-        application = make_app(tmp_path, web_template)
-        yield application
-        web_db.dispose(application)
-        return
-    with migrated_schema("swarm_web") as url:
-        application = make_app(tmp_path, web_template, DATABASE_URL=url)
+def cleared(app: Flask, doc: dict[str, Any] | None = None) -> int:
+    """A round of the small market (or `doc`), imported, closed and cleared."""
+    round_id = import_doc(app, doc or market_doc())
+    with web_db.sessions(app).begin() as session:
+        services.close_round(session, None, round_id)
+    services.clear_round(web_db.sessions(app), None, round_id)
+    return round_id
+
+
+@contextmanager
+def app_on(database: str, tmp_path: Path, template: Path, **config: Any) -> Iterator[Flask]:
+    """An app on a fresh SQLite file ("sqlite"), or on a PostgreSQL schema of its own ("postgresql", when
+    SWARM_TEST_DATABASE_URL is set; else the test is skipped), disposed of afterwards."""
+    with nullcontext(None) if database == "sqlite" else migrated_schema("swarm_web") as url:
+        application = make_app(tmp_path, template, **({"DATABASE_URL": url} if url else {}), **config)
         try:
             yield application
         finally:
             web_db.dispose(application)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest, tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+    """The app on SQLite, and on PostgreSQL (a schema of its own) when SWARM_TEST_DATABASE_URL is set."""
+    with app_on(request.param, tmp_path, web_template) as application:
+        yield application

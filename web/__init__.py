@@ -5,7 +5,11 @@
 Config keys (all optional): DATABASE_URL (default: `market.db.database_url()`, i.e. SWARM_DATABASE_URL or
 instance/swarm.sqlite3 under the current folder), SECRET_KEY (default: SWARM_SECRET_KEY, else a random key
 kept in instance/secret_key), INSTANCE_PATH, and any Flask / Flask-WTF setting (WTF_CSRF_ENABLED...).
-Session cookies are HttpOnly and SameSite=Lax; behind HTTPS set SWARM_SECURE_COOKIES=1 to mark them Secure.
+Session cookies are HttpOnly and SameSite=Lax; behind HTTPS set SWARM_SECURE_COOKIES=1 to mark them Secure
+(and send HSTS). Every response carries the security headers of `web.headers` (CSP with a per-request script
+nonce, no framing, nosniff, referrer policy; no-store on the pages that show secrets). `web.limits` limits
+logins, sign-ups, solves, clearings and new API tokens (config SWARM_LIMIT_*, RATELIMIT_*; storage in memory,
+or Redis with SWARM_RATELIMIT_STORAGE_URL when several workers serve).
 Nothing connects at import or in `create_app`; the first request checks the database, and a brand-new
 SQLite file is migrated then (the same rule as the command line: `market.migrate.prepare`).
 
@@ -61,7 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SWARM_SECRET_KEY", "").strip() or _instance_secret(instance)
 
-    from . import db
+    from . import db, headers
+    headers.init_app(app)       # first: its nonce is made before any other hook may refuse the request
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -77,6 +82,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import api, tokens   # the JSON API (token auth, CSRF-exempt) and the page that makes its tokens
     app.register_blueprint(tokens.bp)
     api.init_app(app)
+    from . import limits        # wraps views of the blueprints above: after them
+    limits.init_app(app)
     return app
 
 

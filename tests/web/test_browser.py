@@ -1,6 +1,6 @@
 """A real browser (Playwright on Debian's chromium) through the whole round, with CSRF on:
 a funder signs up and pledges, an actor signs up and bids on a bundle, an analyst closes and clears
-the round, the funder sees the outcome and the Sankey renders. Screenshots are saved (path printed;
+the round, the funder sees the outcome and the Sankey renders, with no Content-Security-Policy refusal. Screenshots are saved (path printed;
 SWARM_SCREENSHOT_DIR chooses the folder). Skipped, with the reason, without chromium or playwright."""
 from __future__ import annotations
 
@@ -59,6 +59,15 @@ def sign_up(page, base, name, email, role):
     expect(page.locator("p.flash.success")).to_contain_text("signed up as " + role)
 
 
+def csp_violations(page):
+    """The Content-Security-Policy refusals the page reports on the console (chromium says "Refused to ...
+    because it violates the following Content Security Policy directive"), and its uncaught errors."""
+    seen = []
+    page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: seen.append(f"uncaught: {e}"))
+    return seen
+
+
 def fill_bundle(page, base, round_id, drill_price, pump_price):
     """The bid form with one bundle of the drill and the pump (not sent yet)."""
     page.goto(f"{base}/rounds/{round_id}/bids/new")
@@ -81,6 +90,7 @@ def test_funder_actor_analyst_round_trip(server, shots):
         browser = launch(pw)
         try:
             funder = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            refused = csp_violations(funder)
             sign_up(funder, base, "Lake Trust", "trust@example.org", "funder")
             funder.goto(f"{base}/rounds/{round_id}")
             funder.click("text=Make a pledge")
@@ -126,6 +136,9 @@ def test_funder_actor_analyst_round_trip(server, shots):
             expect(funder.locator("#sankey[data-rendered=true]")).to_be_visible()
             expect(funder.locator("#sankey svg g.sankey")).to_have_count(1)
             expect(funder.locator("#sankey")).to_contain_text("Lake Trust")
+            funder.hover("#sankey g.sankey .sankey-link >> nth=0")     # plotly's hover label: styled inline
+            expect(funder.locator("#sankey .hoverlayer .hovertext")).to_have_count(1)
+            assert refused == [], refused
             funder.screenshot(path=str(shots / "5-funder-sankey.png"), full_page=True)
         finally:
             browser.close()

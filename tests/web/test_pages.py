@@ -5,18 +5,8 @@ import html
 import json
 import re
 
-from market import services
 from tests.small_market import market_doc
-from tests.web_fixtures import import_doc
-from web import db as web_db
-
-
-def cleared(app, doc=None):
-    round_id = import_doc(app, doc or market_doc())
-    with web_db.sessions(app).begin() as session:
-        services.close_round(session, None, round_id)
-    services.clear_round(web_db.sessions(app), None, round_id)
-    return round_id
+from tests.web_fixtures import cleared, import_doc
 
 
 def test_home_lists_rounds_with_links_by_role(app, accounts, client, empty_round):

@@ -8,7 +8,8 @@
   (the key "" holds messages about the request as a whole): 400 malformed JSON, 401 no or bad token,
   403 wrong role (analysts and admins see every pledge and bid but change none), 404 unknown or not yours
   (someone else's pledge or bid looks absent; `market.services.access` decides), 405 (with Allow),
-  409 wrong round state or a changed round, 413 too large, 422 invalid fields, 500/503 server side.
+  409 wrong round state or a changed round, 413 too large, 422 invalid fields, 429 over a rate limit (with
+  Retry-After; web/limits.py), 500/503 server side.
 - Writes (POST, PATCH, DELETE) take an `Idempotency-Key` header: the first successful response is stored
   with the write in one transaction and replayed to retries (`Idempotent-Replayed: true`); the same key
   with another request is a 422.
@@ -105,6 +106,8 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
                 codes.append(409)
             if path.endswith("/solve"):
                 codes += [400, 413, 422]
+            if path.endswith(("/solve", "/clear")):
+                codes.append(429)                               # web/limits.py
             responses = operation.setdefault("responses", {})
             for code in codes:
                 if str(code) not in responses:
@@ -140,6 +143,9 @@ are asked for, the reasons' extra solves what is left, and a reason the time lef
 explained: time limit". The answer comes within `time_limit` plus a few seconds of fixed overhead (reading
 and checking the market, building its model, rounding the flows to cents and checking the allocation;
 bounded by the size limits above).
+
+**Limits**: `/solve` and clearing a round are limited per user (by default 10 solves a minute and 100 an
+hour; 5 clearings a minute and 30 an hour): beyond, 429 with `Retry-After` (seconds to wait).
 
 **Pages**: lists take `page` (from 1) and `page_size` (1-100, default 20); the `X-Pagination` header holds
 `{"total", "total_pages", "first_page", "last_page", "page", "previous_page", "next_page"}`.
