@@ -24,7 +24,7 @@ def send_reset_link(email: str, link: str, hours: float) -> None:
                         "If it was not you, ignore this message: your password stays as it is.\n")
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), timeout=10) as smtp:
-            if config.get("MAIL_USE_TLS"):
+            if str(config.get("MAIL_USE_TLS") or "").lower() in ("1", "true", "yes", "on"):
                 smtp.starttls()
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
