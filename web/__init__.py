@@ -10,14 +10,19 @@ Session cookies are HttpOnly and SameSite=Lax; behind HTTPS set SWARM_SECURE_COO
 nonce, no framing, nosniff, referrer policy; no-store on the pages that show secrets). `web.limits` limits
 logins, sign-ups, solves, clearings and new API tokens (config SWARM_LIMIT_*, RATELIMIT_*; storage in memory,
 or Redis with SWARM_RATELIMIT_STORAGE_URL when several workers serve).
+A login lasts while it is used (SESSION_IDLE_TIMEOUT, default 2 h without a request) and at most
+SESSION_LIFETIME (12 h); both are `datetime.timedelta`s (web.auth). Password-reset links are mailed through
+MAIL_SERVER (with MAIL_PORT, MAIL_SENDER, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS; the SWARM_MAIL_* variables
+set them) and, with no MAIL_SERVER, written to the server log for the admin to pass on (web.account).
 Nothing connects at import or in `create_app`; the first request checks the database, and a brand-new
 SQLite file is migrated then (the same rule as the command line: `market.migrate.prepare`).
 
-Blueprints: `auth` (sign up, log in, log out), `challenges` (rounds, challenges, gap signals, outcomes,
-results with the Sankey of money), `pledges` (funders), `bids` (actors), `analyst` (challenges, rounds,
-clearing runs, downloads), `tokens` (personal API tokens); and the JSON API under /api/v1
-(`web.api`, token-authenticated, CSRF-exempt, its own JSON errors). Views parse a form, call a `market.services`
-function inside `with sessions.begin() as session:` and render; `web.errors` maps `market.errors` to 400/403/404/409.
+Blueprints: `auth` (sign up, log in, log out), `account` (change the password; forgotten passwords),
+`challenges` (rounds, challenges, gap signals, outcomes, results with the Sankey of money), `pledges` (funders),
+`bids` (actors), `analyst` (challenges, rounds, clearing runs, downloads), `tokens` (personal API tokens);
+and the JSON API under /api/v1 (`web.api`, token-authenticated, CSRF-exempt, its own JSON errors). Views parse
+a form, call a `market.services` function inside `with sessions.begin() as session:` and render; `web.errors`
+maps `market.errors` to 400/403/404/409.
 
 Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
 rounds it imports fixtures/water-sdg6.json as an open demo round once). Production: a WSGI server with
@@ -34,6 +39,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +48,9 @@ from flask import Flask
 from market.db import database_url
 
 from .extensions import csrf, login_manager
+
+
+MAIL_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_SENDER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -58,7 +67,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         SESSION_COOKIE_SECURE=os.environ.get("SWARM_SECURE_COOKIES", "") == "1",
         REMEMBER_COOKIE_SECURE=os.environ.get("SWARM_SECURE_COOKIES", "") == "1",
+        SESSION_IDLE_TIMEOUT=timedelta(hours=2),
+        SESSION_LIFETIME=timedelta(hours=12),
     )
+    app.config.update({key: os.environ[f"SWARM_{key}"] for key in MAIL_SETTINGS if os.environ.get(f"SWARM_{key}")})
     app.config.update(config)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = database_url()
@@ -71,10 +83,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import analyst, auth, bids, challenges, errors, filters, pledges
+    from . import account, analyst, auth, bids, challenges, errors, filters, pledges
     filters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(challenges.bp)
     app.register_blueprint(pledges.bp)
     app.register_blueprint(bids.bp)

@@ -1,5 +1,5 @@
 """Analysts (and admins): rounds, challenges and components, open / close / clear, clearing runs, and
-downloads: the round as a market file, the allocation as JSON and as CSV."""
+downloads: the round as a market file, the allocation as JSON and as CSV (each one in the audit log)."""
 from __future__ import annotations
 
 import csv
@@ -191,6 +191,7 @@ def market_file(round_id: int) -> Response:
 def allocation_json(round_id: int) -> Response:
     with sessions().begin() as session:
         run = _run(session, round_id)
+        services.record_download(session, current(), round_id, run.id, "allocation.json")
         body = json.dumps(run.allocation, indent=2, ensure_ascii=False) + "\n"
         run_id = run.id
     return _download(body, f"round-{round_id}-run-{run_id}.allocation.json", "application/json")
@@ -201,6 +202,7 @@ def allocation_csv(round_id: int) -> Response:
     """One row per flow: pledge, funder, challenge, component, amount (a decimal string, two digits)."""
     with sessions().begin() as session:
         run = _run(session, round_id)
+        services.record_download(session, current(), round_id, run.id, "allocation.csv")
         rows = reads.flows_table(run)
         run_id = run.id
     out = io.StringIO()

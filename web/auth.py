@@ -1,18 +1,24 @@
-"""Sign up, log in, log out. Passwords are hashed (werkzeug); sessions are Flask-Login's."""
+"""Sign up, log in, log out. Passwords are hashed (werkzeug). A login starts a server-side session
+(market.services.logins): the signed cookie carries its secret beside Flask-Login's user id, and each request
+asks the database whether that session is still live, so logging out, a password change or reset, and the
+idle timeout (SESSION_IDLE_TIMEOUT, default 2 h) and lifetime (SESSION_LIFETIME, 12 h) end a copied cookie
+too. Flask-Login's remember-me cookie is never set, and one sent anyway signs no one in (it has no session).
+
+Neither sign-up nor login tells a stranger whether an email has an account: signing up with a taken email
+answers as a new account does (and changes nothing), and a login answers "wrong email or password" after
+checking a password hash either way."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session as cookie, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from market import services
 from market.errors import InvalidInput
 from market.models import User
-from market.services.common import by_id
 
 from .db import sessions
 from .extensions import login_manager
@@ -37,13 +43,22 @@ class Account(UserMixin):
         return str(self.id)
 
 
+SESSION_KEY = "sid"     # the server-side session's secret, in Flask's signed cookie
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> Account | None:
-    if not (user_id.isascii() and user_id.isdigit()):
+    """The cookie's user while its server-side session is live; anyone else is signed out."""
+    if not (user_id.isascii() and user_id.isdigit()) or not isinstance(cookie.get(SESSION_KEY), str):
         return None
     with sessions().begin() as session:
-        user = by_id(session, User, int(user_id))
-        return None if user is None else Account.of(user)
+        user = services.session_user(session, cookie[SESSION_KEY], current_app.config["SESSION_IDLE_TIMEOUT"],
+                                     current_app.config["SESSION_LIFETIME"])
+        return Account.of(user) if user is not None and user.id == int(user_id) else None
+
+
+def session_secret() -> str | None:
+    return cookie.get(SESSION_KEY)
 
 
 def current() -> Account:
@@ -67,15 +82,18 @@ def signup() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             with sessions().begin() as session:
-                user = services.sign_up(session, form.email.data, form.name.data, form.role.data,
-                                        generate_password_hash(form.password.data))
-                account = Account.of(user)
+                created = services.sign_up(session, form.email.data, form.name.data, form.role.data,
+                                           form.password.data)
         except InvalidInput as exc:
             attach_errors(form, exc.fields, lambda path: getattr(form, path, None) if path else None)
         else:
-            login_user(account)
-            flash(f"Welcome, {account.name}: you are signed up as {account.role}.", "success")
-            return redirect(url_for("challenges.home"))
+            if created is None:
+                current_app.logger.info("sign-up refused: %s already has an account (nothing changed)",
+                                        form.email.data.strip().lower())
+            # The same answer whether or not the email had an account: its owner logs in as before.
+            flash(f"Thank you: you are signed up as {form.role.data}. Log in with your email and password.",
+                  "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form), status(form)
 
 
@@ -84,11 +102,12 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         with sessions().begin() as session:
-            user = services.user_by_email(session, form.email.data)
-            ok = user is not None and user.password_hash and check_password_hash(user.password_hash,
-                                                                                  form.password.data)
-            account = Account.of(user) if ok and user is not None else None
-        if account is not None:
+            found = services.log_in(session, form.email.data, form.password.data, request.remote_addr)
+            if found is not None and session_secret():      # the new login replaces the browser's old one
+                services.log_out(session, cookie.pop(SESSION_KEY), request.remote_addr)
+            signed_in = None if found is None else (Account.of(found[0]), found[1])
+        if signed_in is not None:
+            account, cookie[SESSION_KEY] = signed_in
             login_user(account)
             flash(f"Logged in as {account.email} ({account.role}).", "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("challenges.home"))
@@ -100,6 +119,8 @@ def login() -> ResponseReturnValue:
 @login_required
 def logout() -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
+        with sessions().begin() as session:
+            services.log_out(session, cookie.pop(SESSION_KEY, ""), request.remote_addr)
         logout_user()
         flash("Logged out.", "info")
     return redirect(url_for("challenges.home"))

@@ -2,6 +2,7 @@
 
     swarm serve [--port 5000] [--host 127.0.0.1]
     swarm user create --email E --name N --role funder|actor|analyst|admin [--password P]   (else prompted)
+    swarm user reset-password --email E [--base-url URL]    (prints a one-time reset link)
     swarm token create --email E [--name N] | token list --email E | token revoke ID
 
 `serve` runs the web app on werkzeug's development server. On a database with no rounds at all it first
@@ -88,11 +89,28 @@ def user() -> None:
               help="Prompted for when not given.")
 def user_create(email: str, name: str, role: str, password: str) -> None:
     """Create an account (any role: analysts and admins are made only here)."""
-    if len(password) < 8:
-        fail("the password needs at least 8 characters", EXIT_INVALID)
+    weak = services.passwords.weakness(password, email, name)
+    if weak:
+        fail(f"password: {weak}", EXIT_INVALID)
     with database_or_exit() as sessions, sessions.begin() as session:
         created = services.create_user(session, None, email, name, role, generate_password_hash(password))
         line = f"created {created.role} {created.email} (user {created.id})"
+    click.echo(line)
+
+
+@user.command("reset-password")
+@click.option("--email", required=True)
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the web app is reached, for the link.")
+def user_reset_password(email: str, base_url: str) -> None:
+    """Print a one-time link that sets a new password for the account (for an admin to pass on)."""
+    with database_or_exit() as sessions, sessions.begin() as session:
+        found = services.request_password_reset(session, email, "cli")
+        if found is None:
+            raise click.ClickException(f"no account {email!r}")
+        hours = services.credentials.RESET_LIFETIME.total_seconds() / 3600
+        line = f"{base_url.rstrip('/')}/reset/{found[1]}"
+    click.echo(f"password reset link for {email} (works once, for {hours:g} h):", err=True)
     click.echo(line)
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormField, PasswordField, RadioField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from market.services.passwords import MIN_LENGTH
 from solver.bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
 from solver.money import MoneyError, format_money, parse_money
 
@@ -134,13 +135,16 @@ class MultiCheckboxField(SelectMultipleField):
         return None
 
 
+PASSWORD_RULES = (f"At least {MIN_LENGTH} characters; not a common password, and not your email or name. "
+                  "A few words make a good one.")
+
+
 class SignupForm(FlaskForm):
     name = StringField("Name or organisation", validators=[InputRequired(), Length(max=200)])
     email = StringField("Email", validators=[InputRequired(),
                                              Regexp(r"^[^@\s]+@[^@\s]+$", message="not an email address"),
                                              Length(max=254)])
-    password = PasswordField("Password", validators=[InputRequired(), Length(min=8, max=200,
-                                                     message="at least 8 characters")])
+    password = PasswordField("Password", validators=[InputRequired()], description=PASSWORD_RULES)
     role = RadioField("I am a", choices=[SelectChoice("funder", "Funder: I pledge money to challenges"),
                                          SelectChoice("actor", "Actor: I bid to deliver components")],
                       validators=[InputRequired(message="choose funder or actor")])
@@ -153,6 +157,21 @@ SHARE_PERCENT = Bound(SHARE.what, SHARE.low * 100, SHARE.high * 100)
 class LoginForm(FlaskForm):
     email = StringField("Email", validators=[InputRequired()])
     password = PasswordField("Password", validators=[InputRequired()])
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice (the service checks its strength)."""
+    new_password = PasswordField("New password", validators=[InputRequired()], description=PASSWORD_RULES)
+    confirm = PasswordField("New password again", validators=[InputRequired(), EqualTo(
+        "new_password", message="the two new passwords differ")])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField("Current password", validators=[InputRequired()])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField("Email", validators=[InputRequired(), Length(max=254)])
 
 
 class PledgeForm(FlaskForm):

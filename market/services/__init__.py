@@ -32,3 +32,11 @@ __all__ += ["create_token", "idempotency", "list_tokens", "revoke_token", "user_
 from .exclusion import exclude, include  # noqa: E402  (an analyst's way out of a stuck round)
 
 __all__ += ["exclude", "include"]
+
+from . import credentials, passwords  # noqa: E402  (accounts: sessions, password changes and resets)
+from .credentials import change_password, request_password_reset, reset_password  # noqa: E402
+from .downloads import record_download  # noqa: E402
+from .logins import end_sessions, log_in, log_out, session_user  # noqa: E402
+
+__all__ += ["change_password", "credentials", "end_sessions", "log_in", "log_out", "passwords", "record_download",
+            "request_password_reset", "reset_password", "session_user"]

@@ -20,6 +20,22 @@ def create_user(session: Session, by: User | None, email: str, name: str, role: 
                 password_hash: str | None = None) -> User:
     """Only admins (or the command line) create accounts."""
     require_role(by, (Role.ADMIN,), "create accounts")
+    email, name = check_account_fields(email, name, role)
+    if session.execute(select(User.id).where(User.email == email)).first():
+        raise InvalidInput({"email": f"{email} already has an account"})
+    user = User(email=email, name=name, role=str(role), password_hash=password_hash)
+    try:
+        with session.begin_nested():             # a concurrent sign-up with the same email loses cleanly
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise InvalidInput({"email": f"{email} already has an account"}) from None
+    audit(session, by, "create", "user", user.id, email=email, role=str(role))
+    return user
+
+
+def check_account_fields(email: str, name: str, role: str | Role) -> tuple[str, str]:
+    """The email (lower case) and name as they will be stored, or InvalidInput naming each problem."""
     problems = {}
     email = (email or "").strip().lower()
     if not _EMAIL.fullmatch(email) or len(email) > 254 or text_problem(email):
@@ -35,17 +51,7 @@ def create_user(session: Session, by: User | None, email: str, name: str, role: 
         problems["role"] = f"must be one of {', '.join(r.value for r in Role)}"
     if problems:
         raise InvalidInput(problems)
-    if session.execute(select(User.id).where(User.email == email)).first():
-        raise InvalidInput({"email": f"{email} already has an account"})
-    user = User(email=email, name=name, role=str(role), password_hash=password_hash)
-    try:
-        with session.begin_nested():             # a concurrent sign-up with the same email loses cleanly
-            session.add(user)
-            session.flush()
-    except IntegrityError:
-        raise InvalidInput({"email": f"{email} already has an account"}) from None
-    audit(session, by, "create", "user", user.id, email=email, role=str(role))
-    return user
+    return email, name
 
 
 def get_user(session: Session, user_id: int) -> User:

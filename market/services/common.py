@@ -1,6 +1,7 @@
 """What every service shares: who may act, the locked round, and the audit row."""
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -84,5 +85,22 @@ def audit(session: Session, by: User | None, action: str, entity: str, entity_id
     """One append-only row per write: who (email, or "cli"), what, when, and the details."""
     row = AuditLog(who=who(by), user_id=None if by is None else by.id, action=action, entity=entity,
                    entity_id=None if entity_id is None else str(entity_id), round_id=round_id, details=details)
+    session.add(row)
+    return row
+
+
+ANONYMOUS = "anonymous"
+_LOOKS_LIKE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def audit_anonymous(session: Session, action: str, user: User | None, email: str, source: str | None = None,
+                    **details: Any) -> AuditLog:
+    """An audit row for what someone not signed in did to an account (`user`), or tried with an email that
+    has none: then the email typed is kept, unless it is no email (a password typed in the wrong field)."""
+    if user is None:
+        typed = (email or "").strip().lower()[:254]
+        details["email"] = typed if _LOOKS_LIKE_EMAIL.fullmatch(typed) else "(not an email address)"
+    row = AuditLog(who=ANONYMOUS, user_id=None, action=action, entity="user",
+                   entity_id=None if user is None else str(user.id), details={**details, "source": source})
     session.add(row)
     return row

@@ -8,21 +8,46 @@ from sqlalchemy.orm import Session
 from ..errors import InvalidInput
 from ..models import Role, User
 from ..text import text_problem
-from .accounts import create_user
-from .common import audit
+from .accounts import check_account_fields, create_user
+from .common import audit, audit_anonymous
+from .passwords import hash_password, weakness
 
 SELF_SERVICE = (Role.FUNDER, Role.ACTOR)
 
 
-def sign_up(session: Session, email: str, name: str, role: str, password_hash: str) -> User:
-    """A new funder or actor account with its (already hashed) password; audited as the new user."""
+def sign_up(session: Session, email: str, name: str, role: str, password: str) -> User | None:
+    """A new funder or actor account with `password` (strength-checked, stored hashed); audited as the new
+    user. An email that already has an account gives None and changes nothing, after the same work (the
+    checks and the hashing), so that the caller can answer exactly as for a new account: no stranger learns
+    which emails have one. Any other refusal is InvalidInput, whether or not the email is taken."""
+    problems: dict[str, str] = {}
     if role not in {r.value for r in SELF_SERVICE}:
-        raise InvalidInput({"role": "choose funder or actor"})
-    if not password_hash:
-        raise InvalidInput({"password": "required"})
-    user = create_user(session, None, email, name, role, password_hash)
-    audit(session, user, "sign-up", "user", user.id, email=user.email, role=user.role)
-    return user
+        problems["role"] = "choose funder or actor"
+    try:
+        email, name = check_account_fields(email, name, Role.FUNDER)
+    except InvalidInput as exc:
+        problems.update(exc.fields)
+    weak = "required" if not password else weakness(password, email, name)
+    if weak:
+        problems["password"] = weak
+    if problems:
+        raise InvalidInput(problems)
+    password_hash = hash_password(password)
+    existing = user_by_email(session, email)
+    if existing is None:
+        try:
+            user = create_user(session, None, email, name, role, password_hash)
+        except InvalidInput as exc:
+            if not exc.fields.get("email", "").endswith("already has an account"):
+                raise
+            existing = user_by_email(session, email)       # a sign-up with the same email won the race
+        else:
+            audit(session, user, "sign-up", "user", user.id, email=user.email, role=user.role)
+            return user
+    if existing is None:
+        raise InvalidInput({"email": "try again"})          # the account that won the race is gone already
+    audit_anonymous(session, "sign-up-taken", existing, email, role=role)
+    return None
 
 
 def user_by_email(session: Session, email: str) -> User | None:

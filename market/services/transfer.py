@@ -66,9 +66,12 @@ def import_market(session: Session, user: User | None, market: Market) -> Round:
 
 
 def export_round(session: Session, user: User | None, round_id: int) -> dict[str, Any]:
-    """The round as a market document (staff and the command line: it shows every sealed bid)."""
+    """The round as a market document (staff and the command line: it shows every sealed bid); audited,
+    as every way a round's sealed bids leave the database."""
     require_role(user, STAFF, "export rounds")
-    return round_document(session, get_round(session, round_id))
+    document = round_document(session, get_round(session, round_id))
+    audit(session, user, "export", "round", round_id, round_id)
+    return document
 
 
 def unstorable_text(value: Any, path: str = "") -> dict[str, str]:

@@ -57,6 +57,10 @@ def sign_up(page, base, name, email, role):
     page.check(f"input[name=role][value={role}]")
     page.click("main button[type=submit]")
     expect(page.locator("p.flash.success")).to_contain_text("signed up as " + role)
+    page.fill("#email", email)                      # signing up does not log in (it must not tell a taken
+    page.fill("#password", "browser pass")          # email from a new one): the login page follows
+    page.click("main button[type=submit]")
+    expect(page.locator("p.flash.success")).to_contain_text("Logged in as " + email)
 
 
 def csp_violations(page):

@@ -44,10 +44,19 @@ def test_user_create_with_password_and_prompt(url):
     accounts, _ = users(url)
     assert accounts["ana@example.org"][0] == "analyst" and check_password_hash(accounts["ana@example.org"][1], "long enough")
     assert check_password_hash(accounts["f@example.org"][1], "prompted pw")
-    r = run_on(url, "user", "create", "--email", "ana@example.org", "--name", "A", "--role", "admin", "--password", "x" * 9)
+    r = run_on(url, "user", "create", "--email", "ana@example.org", "--name", "A", "--role", "admin", "--password", "x" * 10)
     assert r.exit_code == 2 and "already has an account" in r.output
     r = run_on(url, "user", "create", "--email", "b@example.org", "--name", "B", "--role", "admin", "--password", "short")
-    assert r.exit_code == 2 and "at least 8" in r.output
+    assert r.exit_code == 2 and "password: at least 10 characters" in r.output
+
+
+@pytest.mark.parametrize("password, why", [("Password2024!", "too common"), ("qwertyuiop", "too common"),
+                                           ("bertha@example.org", "your email or name"),
+                                           ("I am Bertha Benz", "your email or name")])
+def test_user_create_refuses_a_weak_password(url, password, why):
+    r = run_on(url, "user", "create", "--email", "bertha@example.org", "--name", "Bertha Benz", "--role", "analyst",
+               "--password", password)
+    assert r.exit_code == 2 and "error: password: " in r.output and why in r.output
 
 
 def test_serve_imports_the_demo_round_once(url, monkeypatch):

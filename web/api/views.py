@@ -467,6 +467,7 @@ def run_get(round_id: int, run_id: int) -> dict[str, Any]:
         run = by_id(session, ClearingRun, run_id)
         if run is None or run.round_id != round_id:
             raise NotFound(f"no clearing run {run_id} in round {round_id}")
+        services.record_download(session, me_(), round_id, run.id, "api run")
         return {"run": run_out(run), "allocation": run.allocation}
 
 
@@ -481,6 +482,7 @@ def allocation(round_id: int) -> dict[str, Any]:
         if run is None or rnd.status != RoundStatus.CLEARED:
             from market.errors import WrongState
             raise WrongState(f"round {round_id} is {rnd.status}: it has no allocation until it is cleared")
+        services.record_download(session, me_(), round_id, run.id, "api allocation")
         return {"run": run_out(run), "allocation": run.allocation}
 
 
