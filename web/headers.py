@@ -10,8 +10,9 @@ once here, plus `Cache-Control: no-store` on the pages that show secrets.
 - Strict-Transport-Security only when the session cookies are Secure (SWARM_SECURE_COOKIES=1), and then
   only on HTTPS requests (or X-Forwarded-Proto: https from the TLS proxy). The app never redirects to
   HTTPS itself: that is the proxy's job, and the development server and the tests speak plain HTTP.
-- no-store on every page of NO_STORE_BLUEPRINTS: the login and sign-up forms (and the password pages of
-  `auth`), the API tokens page that shows a new token once, and an actor's own sealed bids.
+- no-store on every page of NO_STORE_BLUEPRINTS: the login and sign-up forms, the account's password
+  pages (change, forgotten, reset), the API tokens page that shows a new token once, and an actor's own
+  sealed bids.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ CSP = {
     "frame-ancestors": "'none'",
 }
 PERMISSIONS = {"camera": "()", "microphone": "()", "geolocation": "()", "payment": "()"}
-NO_STORE_BLUEPRINTS = {"auth", "tokens", "bids"}
+NO_STORE_BLUEPRINTS = {"auth", "account", "tokens", "bids"}
 
 
 def init_app(app: Flask) -> Talisman:

@@ -14,6 +14,8 @@ deployments set their own:
     SWARM_LIMIT_SOLVE          POST /api/v1/solve per user     "10 per minute;100 per hour"
     SWARM_LIMIT_CLEAR          clearings per user (web + API)  "5 per minute;30 per hour"
     SWARM_LIMIT_TOKEN          API tokens made per user        "5 per minute;20 per day"
+    SWARM_LIMIT_RESET          reset links asked per address   "5 per hour;20 per day"
+    SWARM_LIMIT_PASSWORD       failed password changes per user "5 per minute;20 per hour"
     RATELIMIT_ENABLED          (True; the tests' make_app turns it off but for the limits' own tests)
     RATELIMIT_STORAGE_URI      SWARM_RATELIMIT_STORAGE_URL, else "memory://"
 
@@ -46,6 +48,8 @@ DEFAULTS = {
     "SWARM_LIMIT_SOLVE": "10 per minute;100 per hour",
     "SWARM_LIMIT_CLEAR": "5 per minute;30 per hour",
     "SWARM_LIMIT_TOKEN": "5 per minute;20 per day",
+    "SWARM_LIMIT_RESET": "5 per hour;20 per day",
+    "SWARM_LIMIT_PASSWORD": "5 per minute;20 per hour",
 }
 
 
@@ -65,8 +69,8 @@ def login_account() -> str:
 
 
 def failed_login(response: Any) -> bool:
-    """A login that worked redirects; anything else (wrong password, invalid form) is an attempt that
-    counts."""
+    """A login (or a password change) that worked redirects; anything else (wrong password, invalid form)
+    is an attempt that counts."""
     return bool(response.status_code != 302)
 
 
@@ -92,6 +96,12 @@ GUARDS = [
           options={"methods": ["POST"], "deduct_when": failed_login}),
     Guard("auth.signup", "SWARM_LIMIT_SIGNUP", address, "Too many sign-ups from your address",
           options={"methods": ["POST"]}),
+    # Each reset link asked for mails someone (or writes a log line); a stolen session must not guess the
+    # current password by changing it again and again.
+    Guard("account.forgot", "SWARM_LIMIT_RESET", address, "Too many password resets asked from your address",
+          options={"methods": ["POST"]}),
+    Guard("account.index", "SWARM_LIMIT_PASSWORD", user_or_address, "Too many failed password changes",
+          options={"methods": ["POST"], "deduct_when": failed_login}),
     Guard("tokens.create", "SWARM_LIMIT_TOKEN", user_or_address, "Too many API tokens made"),
     Guard("api.solve", "SWARM_LIMIT_SOLVE", user_or_address, "Too many solves"),
     Guard("analyst.transition", "SWARM_LIMIT_CLEAR", user_or_address, "Too many clearings", scope="clearing",

@@ -123,6 +123,8 @@ def test_pages_that_show_secrets_are_not_stored(any_app):
     assert created.status_code == 201 and "swm_" in created.get_data(as_text=True)
     secret_pages = [created, actor.get("/tokens"), actor.get(f"/rounds/{round_id}/bids"),
                     any_app.test_client().get("/login"), any_app.test_client().get("/signup"),
+                    actor.get("/account"), any_app.test_client().get("/forgot"),
+                    any_app.test_client().get("/reset/some-token", follow_redirects=True),
                     any_app.test_client().post("/login", data={"email": "ana@example.org", "password": "wrong"})]
     for response in secret_pages:
         assert response.headers["Cache-Control"] == "no-store", response.request.path

@@ -14,7 +14,8 @@ from tests.web_fixtures import PASSWORD, Accounts, app_on
 
 LIMITED = {"RATELIMIT_ENABLED": True, "SWARM_LIMIT_LOGIN": "3 per minute", "SWARM_LIMIT_LOGIN_ADDRESS": "5 per minute",
            "SWARM_LIMIT_SIGNUP": "2 per minute", "SWARM_LIMIT_SOLVE": "2 per minute",
-           "SWARM_LIMIT_CLEAR": "2 per minute", "SWARM_LIMIT_TOKEN": "2 per minute"}
+           "SWARM_LIMIT_CLEAR": "2 per minute", "SWARM_LIMIT_TOKEN": "2 per minute",
+           "SWARM_LIMIT_RESET": "2 per minute", "SWARM_LIMIT_PASSWORD": "2 per minute"}
 REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -90,6 +91,27 @@ def test_sign_ups_per_address(limited):
     there = from_address(limited, "10.0.0.2")
     assert there.post("/signup", data={"email": "new3@example.org", "name": "New 3", "role": "actor",
                                        "password": "long enough"}).status_code == 302
+
+
+def test_reset_links_asked_per_address(limited):
+    here = from_address(limited, "10.0.0.1")
+    for email in ("a@example.org", "nobody@example.org"):            # counted whether or not it has an account
+        assert here.post("/forgot", data={"email": email}).status_code == 302
+    assert_refused_page(here.post("/forgot", data={"email": "c@example.org"}),
+                        "Too many password resets asked from your address")
+    assert from_address(limited, "10.0.0.2").post("/forgot", data={"email": "c@example.org"}).status_code == 302
+
+
+def test_failed_password_changes_per_user(limited):
+    accounts = Accounts(limited)
+    ana = accounts.client_for("ana@example.org", "actor")
+    wrong = {"current_password": "not the password", "new_password": "a new long secret 7",
+             "confirm": "a new long secret 7"}
+    for _ in range(2):
+        assert ana.post("/account", data=wrong).status_code == 400
+    assert_refused_page(ana.post("/account", data=wrong), "Too many failed password changes")
+    ben = accounts.client_for("ben@example.org", "actor")              # the same address, another user
+    assert ben.post("/account", data=wrong).status_code == 400
 
 
 def test_token_creation_per_user(limited):
