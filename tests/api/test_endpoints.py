@@ -256,7 +256,7 @@ def test_a_clearing_that_fails_is_a_409_with_the_reason(app, analyst, monkeypatc
 def test_a_solve_that_crashes_is_a_409(funder, monkeypatch):
     from web.api import views
 
-    def crashing(market, options):
+    def crashing(market, options, budget=None):
         raise RuntimeError("HiGHS returned status 13")
 
     monkeypatch.setattr(views, "clear", crashing)
