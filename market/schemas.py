@@ -98,6 +98,7 @@ class PledgeSchema(Schema):
     scope = fields.Nested(ScopeSchema, allow_none=True)
     max_share = Probability(allow_none=True)
     match = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False, error="must be > 0"))
+    listed = fields.Boolean()            # its funder shown by name with its money on the public pages
 
 
 class BidItemSchema(Schema):

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, render_template, request
 from flask_smorest import Blueprint, Page
 
-from market import reads, services
+from market import reads, sealing, services
 from market.errors import Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
@@ -168,7 +168,7 @@ def challenge_out(c: Any) -> dict[str, Any]:
 
 def pledge_out(p: Pledge) -> dict[str, Any]:
     return {"id": p.key, "round": p.round_id, "funder": p.funder.key, "amount": format_money(p.amount_cents),
-            "scope": p.scope, "max_share": p.max_share, "match": p.match, "withdrawn": p.withdrawn,
+            "scope": p.scope, "max_share": p.max_share, "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn,
             "created_at": _stamp(p.created_at), "changed_at": _stamp(p.changed_at)}
 
 
@@ -441,15 +441,19 @@ def run_get(round_id: int, run_id: int) -> dict[str, Any]:
 @blp.route(f"{ROUND}/allocation")
 @blp.response(200, s.RunAllocation)
 def allocation(round_id: int) -> dict[str, Any]:
-    """The cleared round's result: awards, flows, per-pledge spent and returned, challenges completed and
-    why the others were not (everyone; 409 before the round is cleared)."""
+    """The cleared round's result: awards, challenges completed and why the others were not (everyone; 409
+    before the round is cleared). Bids stay sealed and pledges private: analysts and admins get the run's
+    allocation whole; anyone else gets the reasons without a losing bid's id or figures (an actor: in full
+    about its own bids), the flows and pledges (spent, returned) of only its own pledges and those listed by
+    name, and on each challenge `funders`, how many funders pay into it."""
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         run = reads.result(session, round_id)
         if run is None or rnd.status != RoundStatus.CLEARED:
             from market.errors import WrongState
             raise WrongState(f"round {round_id} is {rnd.status}: it has no allocation until it is cleared")
-        return {"run": run_out(run), "allocation": run.allocation}
+        seen = sealing.allocation_for(run.allocation, sealing.viewer(session, me_(), round_id))
+        return {"run": run_out(run), "allocation": seen}
 
 
 # ---------------------------------------------------------------- stateless solve
