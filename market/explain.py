@@ -1,7 +1,8 @@
 """Why each bid won or lost, from a clearing run's market document and allocation alone.
 
 Only what is public after the clearing is used in a message: the bid's own items, the awards, the
-challenges' outcomes and the unfunded reasons; never another actor's losing bid.
+challenges' outcomes and the unfunded reasons as the bid's viewer may read them (`sealing`); never another
+actor's losing bid.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from solver.money import format_money_grouped, parse_money
+
+from .sealing import Viewer, reasons_for
 
 
 @dataclass(frozen=True)
@@ -19,14 +22,15 @@ class BidOutcome:
     reasons: tuple[str, ...]          # why it lost; empty when it won
 
 
-def bid_outcome(market: dict[str, Any], allocation: dict[str, Any], bid_key: str) -> BidOutcome:
-    """The outcome of one bid of the market document that was cleared (KeyError if it is not in it)."""
+def bid_outcome(market: dict[str, Any], allocation: dict[str, Any], bid_key: str, seer: Viewer) -> BidOutcome:
+    """The outcome of one bid of the market document that was cleared (KeyError if it is not in it), as
+    `seer` (its actor, or an analyst) may read it."""
     actor, bid = _find_bid(market, bid_key)
     price = sum(parse_money(item["price"]) for item in bid["items"])
     awarded = {a["bid"]: a for a in allocation.get("awards", [])}
     if bid_key in awarded:
         return BidOutcome(bid_key, True, parse_money(awarded[bid_key]["price"]), ())
-    return BidOutcome(bid_key, False, price, tuple(_why_lost(market, allocation, actor, bid, price, awarded)))
+    return BidOutcome(bid_key, False, price, tuple(_why_lost(market, allocation, actor, bid, price, awarded, seer)))
 
 
 def _find_bid(market: dict[str, Any], bid_key: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -42,7 +46,7 @@ def _money(cents: int, currency: str) -> str:
 
 
 def _why_lost(market: dict[str, Any], allocation: dict[str, Any], actor: dict[str, Any], bid: dict[str, Any],
-              price: int, awarded: dict[str, dict[str, Any]]) -> list[str]:
+              price: int, awarded: dict[str, dict[str, Any]], seer: Viewer) -> list[str]:
     currency = market.get("currency", "USD")
     components = {f"{c['id']}/{k['id']}": (c, k) for c in market.get("challenges", []) for k in c["components"]}
     reliability = bid.get("reliability", actor.get("reliability", 1))
@@ -76,7 +80,7 @@ def _why_lost(market: dict[str, Any], allocation: dict[str, Any], actor: dict[st
     touched = list(dict.fromkeys(item["component"].split("/")[0] for item in bid["items"]))
     for key in touched:
         if not results.get(key, {}).get("completed", False):
-            why = "; ".join(unfunded.get(key, [])) or "no reason recorded"
+            why = "; ".join(reasons_for(unfunded.get(key, []), seer)) or "no reason recorded"
             reasons.append(f'challenge "{key}" was not completed, so none of its components was funded: {why}')
     if reasons:
         return reasons

@@ -1,7 +1,7 @@
 """Read-only views for the web pages: gap signals of an open round, and a cleared round's outcome per
 challenge, pledge and bid (who may see one pledge or bid is `services.access`'s to say). Nothing here
 writes; sealed bids stay sealed: gap signals say only whether a component has an eligible bid, never who
-bid or at what price.
+bid or at what price; after clearing, what each viewer may see of the outcome is `sealing`'s to say.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from solver.money import parse_money
 
 from .errors import Forbidden, NotFound
 from .models import Challenge, ClearingRun, Role, Round, RoundActor, RoundFunder, User
+from .sealing import Viewer, others, reasons_for
 from .services.common import STAFF, get_round, is_key, is_row_id
 from .snapshot import round_document
 
@@ -106,9 +107,10 @@ class ChallengeOutcome:
     key: str
     completed: bool
     cost_cents: int
-    payers: list[tuple[str, int]]          # (funder name, cents into this challenge)
+    payers: list[tuple[str, int]]          # (funder name, or "N funders" for those not listed, cents into it)
     deliverers: list[tuple[str, str, int]]  # (actor name, component path, cents)
     reasons: list[str]
+    funders: int = 0                       # how many funders pay into it
 
 
 def result(session: Session, round_id: int) -> ClearingRun | None:
@@ -122,22 +124,32 @@ def names(document: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
             {a["id"]: a.get("name") or a["id"] for a in document.get("actors", [])})
 
 
-def challenge_outcomes(run: ClearingRun) -> dict[str, ChallengeOutcome]:
-    """After clearing: per challenge, funded or not, who pays, who delivers, and why not."""
+def challenge_outcomes(run: ClearingRun, seer: Viewer) -> dict[str, ChallengeOutcome]:
+    """After clearing: per challenge, funded or not, who pays, who delivers, and why not, as `seer` may
+    see them (`sealing`): the funders of pledges it may not see are one line, "N funders"."""
     funders, actors = names(run.market)
     alloc = run.allocation
     unfunded = {u["challenge"]: list(u["reasons"]) for u in alloc.get("unfunded", [])}
     out = {}
     for c in alloc["challenges"]:
-        payers: dict[str, int] = {}
+        named: dict[str, int] = {}
+        hidden: dict[str, int] = {}          # funder key -> cents, of the pledges `seer` may not see
+        paying: set[str] = set()
         for f in alloc["flows"]:
             if f["component"].split("/")[0] == c["id"]:
-                name = funders.get(f["funder"], f["funder"])
-                payers[name] = payers.get(name, 0) + parse_money(f["amount"])
+                paying.add(f["funder"])
+                if seer.sees_pledge(f["pledge"]):
+                    name = funders.get(f["funder"], f["funder"])
+                    named[name] = named.get(name, 0) + parse_money(f["amount"])
+                else:
+                    hidden[f["funder"]] = hidden.get(f["funder"], 0) + parse_money(f["amount"])
+        payers = sorted(named.items())
+        if hidden:
+            payers.append((others(len(hidden), bool(named)), sum(hidden.values())))
         deliverers = [(actors.get(a["actor"], a["actor"]), i["component"], parse_money(i["price"]))
                       for a in alloc["awards"] for i in a["items"] if i["component"].split("/")[0] == c["id"]]
-        out[c["id"]] = ChallengeOutcome(c["id"], c["completed"], parse_money(c["cost"]), sorted(payers.items()),
-                                        deliverers, unfunded.get(c["id"], []))
+        out[c["id"]] = ChallengeOutcome(c["id"], c["completed"], parse_money(c["cost"]), payers, deliverers,
+                                        reasons_for(unfunded.get(c["id"], []), seer), len(paying))
     return out
 
 
@@ -174,42 +186,51 @@ def flows_table(run: ClearingRun) -> list[dict[str, Any]]:
              "amount_cents": parse_money(f["amount"])} for f in run.allocation["flows"]]
 
 
-def sankey(run: ClearingRun) -> dict[str, Any]:
-    """The money as a graph: funder -> challenge -> actor, plus funder -> "returned to funders".
-    Values are cents (integers); labels are names."""
+def sankey(run: ClearingRun, seer: Viewer) -> dict[str, Any]:
+    """The money as a graph: funder -> challenge -> actor, plus funder -> "returned to funders". The
+    money of pledges `seer` may not see comes from one node, "N funders". Values are cents (integers);
+    labels are names."""
     funders, actors = names(run.market)
     alloc = run.allocation
     links: dict[tuple[str, str], int] = {}
+    hidden = {p["funder"] for p in alloc["pledges"] if not seer.sees_pledge(p["id"])}
 
     def add(a: str, b: str, cents: int) -> None:
         if cents > 0:
             links[(a, b)] = links.get((a, b), 0) + cents
 
+    def source(pledge: str, funder: str) -> str:
+        return f"funder:{funder}" if seer.sees_pledge(pledge) else "others:"
+
     for f in alloc["flows"]:
-        add(f"funder:{f['funder']}", f"challenge:{f['component'].split('/')[0]}", parse_money(f["amount"]))
+        add(source(f["pledge"], f["funder"]), f"challenge:{f['component'].split('/')[0]}", parse_money(f["amount"]))
     for a in alloc["awards"]:
         for i in a["items"]:
             add(f"challenge:{i['component'].split('/')[0]}", f"actor:{a['actor']}", parse_money(i["price"]))
     for p in alloc["pledges"]:
-        add(f"funder:{p['funder']}", "returned", parse_money(p["returned"]))
+        add(source(p["id"], p["funder"]), "returned", parse_money(p["returned"]))
     titles = {c["id"]: c.get("title") or c["id"] for c in run.market.get("challenges", [])}
     nodes: list[str] = []
     for a, b in links:
         for n in (a, b):
             if n not in nodes:
                 nodes.append(n)
+    named = any(n.startswith("funder:") for n in nodes)
 
     def label(node: str) -> str:
         kind, _, key = node.partition(":")
         if kind == "funder":
             return funders.get(key, key)
+        if kind == "others":
+            return others(len(hidden), named)
         if kind == "actor":
             return actors.get(key, key)
         if kind == "challenge":
             return titles.get(key, key)
         return "returned to funders"
 
-    return {"nodes": [label(n) for n in nodes], "kinds": [n.partition(":")[0] for n in nodes],
+    return {"nodes": [label(n) for n in nodes], "kinds": [n.partition(":")[0].replace("others", "funder")
+                                                          for n in nodes],
             "links": [{"source": nodes.index(a), "target": nodes.index(b), "source_label": label(a),
                        "target_label": label(b), "cents": c} for (a, b), c in links.items()]}
 

@@ -118,6 +118,7 @@ class PledgeSchema(Schema):
     max_share = Probability(SHARE, allow_none=True)
     match = fields.Float(allow_none=True, validate=validate.And(
         validate.Range(min=0, min_inclusive=False, error="must be > 0"), Within(MATCH)))
+    listed = fields.Boolean()            # its funder shown by name with its money on the public pages
 
 
 class BidItemSchema(Schema):

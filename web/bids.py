@@ -2,14 +2,13 @@
 open, and after clearing won or lost and why. Nobody else's bid is ever shown or reachable here."""
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from market import reads, services
+from market import reads, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.explain import bid_outcome
 from market.models import Role, RoundStatus
@@ -57,12 +56,13 @@ def mine(round_id: int) -> ResponseReturnValue:
         rnd = get_round(session, round_id)
         bids = services.visible_bids(session, user, round_id)
         run = reads.result(session, round_id)
+        viewer = sealing.viewer(session, user, round_id)
         rows = []
         for b in bids:
             outcome = None
             if run is not None and not b.withdrawn:
                 try:
-                    outcome = bid_outcome(run.market, run.allocation, b.key)
+                    outcome = bid_outcome(run.market, run.allocation, b.key, viewer)
                 except KeyError:            # placed after the clearing's snapshot: not possible, rounds close
                     outcome = None
             rows.append({"key": b.key, "items": _item_rows(b), "price": sum(i.price_cents for i in b.items),
@@ -83,7 +83,6 @@ def new(round_id: int) -> ResponseReturnValue:
         flash(f"Round {rnd.id} is {rnd.status}: bids are accepted only while it is open.", "error")
     if form.validate_on_submit():
         data, rows = form.payload()
-        data["id"] = f"b-u{current().id}-{secrets.token_hex(4)}"
         try:
             with sessions().begin() as session:
                 key = services.bid(session, current(), round_id, data).key

@@ -1,6 +1,7 @@
 """Rounds and challenges for everyone: the list, each challenge (gap signals while open, the outcome
 after clearing), and the results with the Sankey diagram of money. Bids are never shown here:
-while a round is open only whether a component has an eligible bid; after clearing only the awards."""
+while a round is open only whether a component has an eligible bid; after clearing only the awards,
+and the rest as `market.sealing` lets the viewer see it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,9 @@ import plotly
 from flask import Blueprint, Response, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
-from market import reads
+from market import reads, sealing
 from market.models import RoundStatus
 from market.services.common import get_round
 from solver.money import parse_money
@@ -21,6 +23,13 @@ bp = Blueprint("challenges", __name__)
 
 PLOTLY_DIR = Path(plotly.__file__).resolve().parent / "package_data"
 ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
+
+
+def seer(session: Session, round_id: int) -> sealing.Viewer:
+    """Who is looking, for what they may see of a cleared round (signed in or not)."""
+    if current_user.is_authenticated:
+        return sealing.viewer(session, current_user, round_id)
+    return sealing.anonymous(session, round_id)
 
 
 @bp.route("/")
@@ -37,7 +46,7 @@ def round_page(round_id: int) -> ResponseReturnValue:
         challenges = reads.challenges(session, round_id)
         signals = reads.gap_signals(session, round_id) if rnd.status == RoundStatus.OPEN else None
         run = reads.result(session, round_id)
-        outcomes = reads.challenge_outcomes(run) if run is not None else None
+        outcomes = reads.challenge_outcomes(run, seer(session, round_id)) if run is not None else None
     return render_template("challenges/round.html", rnd=rnd, challenges=challenges, signals=signals,
                            outcomes=outcomes)
 
@@ -51,7 +60,7 @@ def challenge_page(round_id: int, key: str) -> ResponseReturnValue:
         if rnd.status == RoundStatus.OPEN:
             signal = next((s for s in reads.gap_signals(session, round_id) if s.key == key), None)
         run = reads.result(session, round_id)
-        outcome = reads.challenge_outcomes(run).get(key) if run is not None else None
+        outcome = reads.challenge_outcomes(run, seer(session, round_id)).get(key) if run is not None else None
     return render_template("challenges/challenge.html", rnd=rnd, challenge=challenge, signal=signal,
                            outcome=outcome)
 
@@ -63,8 +72,9 @@ def results(round_id: int) -> ResponseReturnValue:
         run = reads.result(session, round_id)
         if run is None:
             return render_template("challenges/results.html", rnd=rnd, run=None), 200
-        outcomes = reads.challenge_outcomes(run)
-        graph = reads.sankey(run)
+        viewer = seer(session, round_id)
+        outcomes = reads.challenge_outcomes(run, viewer)
+        graph = reads.sankey(run, viewer)
         titles = {c["id"]: c.get("title") or c["id"] for c in run.market.get("challenges", [])}
         totals = {"pledged": sum(parse_money(p["amount"]) for p in run.allocation["pledges"]),
                   "spent": sum(parse_money(p["spent"]) for p in run.allocation["pledges"]),

@@ -186,10 +186,14 @@ class PledgeForm(FlaskForm):
     match = NumberText("Matching ratio", low=Decimal(0), low_open=True, bound=MATCH,
                        description="Optional: inside each challenge, pay at most this many times what "
                                    "non-matching pledges pay (1 = one for one)")
+    listed = BooleanField("List me by name with this pledge on the public results",
+                          description="Off: the public pages show this pledge's money only in totals "
+                                      "(\"funded by N funders\"); only you and the analysts see where it went")
 
     def payload(self) -> dict[str, Any]:
         scope = {k: list(getattr(self, k).data or []) for k in ("challenges", "components", "tags")}
         return {"amount": "" if self.amount.cents is None else format_money(self.amount.cents),
+                "listed": bool(self.listed.data),
                 "scope": scope if any(scope.values()) else None,
                 "max_share": None if self.max_share.number is None else float(self.max_share.number / 100),
                 "match": None if self.match.number is None else float(self.match.number)}

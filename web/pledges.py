@@ -2,7 +2,6 @@
 see where every cent went and what was returned."""
 from __future__ import annotations
 
-import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -56,7 +55,7 @@ def mine(round_id: int) -> ResponseReturnValue:
         run = reads.result(session, round_id)
         outcomes = {p.key: reads.pledge_outcome(run, p.key) for p in pledges} if run is not None else {}
         rows = [{"key": p.key, "amount": p.amount_cents, "scope": p.scope, "max_share": p.max_share,
-                 "match": p.match, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
+                 "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
                  "funder": p.funder.name or p.funder.key} for p in pledges]
     return render_template("pledges/mine.html", rnd=rnd, pledges=rows, outcomes=outcomes, action=ActionForm())
 
@@ -72,10 +71,9 @@ def new(round_id: int) -> ResponseReturnValue:
     if rnd.status != RoundStatus.OPEN:
         flash(f"Round {rnd.id} is {rnd.status}: pledges are accepted only while it is open.", "error")
     if form.validate_on_submit():
-        data = form.payload() | {"id": f"p-u{current().id}-{secrets.token_hex(4)}"}
         try:
             with sessions().begin() as session:
-                row = services.pledge(session, current(), round_id, data)
+                row = services.pledge(session, current(), round_id, form.payload())
                 key, amount = row.key, row.amount_cents
         except InvalidInput as exc:
             attach_errors(form, exc.fields, row_resolver(form, "-", [], TOP))
@@ -106,6 +104,7 @@ def edit(round_id: int, key: str) -> ResponseReturnValue:
             form.max_share.data = ("" if row.max_share is None
                                    else f"{Decimal(str(row.max_share)) * 100:f}".rstrip("0").rstrip("."))
             form.match.data = "" if row.match is None else f"{row.match:g}"
+            form.listed.data = row.listed
     if form.validate_on_submit():
         try:
             with sessions().begin() as session:

@@ -10,14 +10,15 @@ from .. import schemas
 from ..errors import InvalidInput
 from ..models import Bid, BidItem, Challenge, Component, User, utcnow
 from .access import bid_for
-from .common import audit, lock_round, require_open, touch
+from .common import audit, given_key, lock_round, require_open, touch
 from .participants import actor_for
 
 
 def bid(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Bid:
-    """Add a bid `{"id", "items": [{"component": "c/k", "quantity"?, "price"}], "reliability"?, "load"?,
-    "exclusive_group"?}` (plus `"actor"` from the command line)."""
-    values = schemas.load(schemas.BidSchema(), data)
+    """Add a bid `{"id"?, "items": [{"component": "c/k", "quantity"?, "price"}], "reliability"?, "load"?,
+    "exclusive_group"?}` (plus `"actor"` from the command line, which must give the id; a signed-in user's is
+    given here when left out: `given_key`)."""
+    values = schemas.load(schemas.BidSchema(), given_key(user, "b", data))
     rnd = lock_round(session, round_id)
     require_open(rnd, "bids are accepted")
     actor = actor_for(session, user, rnd, values)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -54,6 +55,15 @@ def require_role(user: User | None, roles: tuple[Role, ...], doing: str) -> None
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
+
+
+def given_key(user: User | None, prefix: str, data: Any) -> Any:
+    """`data` with the id of a signed-in user's new pledge or bid ("p" or "b") given here, as the web form and
+    the API do: keys are unique in a round across its users, so a key the user chose and was refused would
+    tell that someone else holds it. The command line (user None) names its own."""
+    if user is None or not isinstance(data, dict) or "id" in data:
+        return data
+    return data | {"id": f"{prefix}-u{user.id}-{secrets.token_hex(4)}"}
 
 
 def lock_round(session: Session, round_id: int) -> Round:

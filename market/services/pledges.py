@@ -10,13 +10,15 @@ from .. import schemas
 from ..errors import InvalidInput
 from ..models import Challenge, Component, Pledge, User, utcnow
 from .access import pledge_for
-from .common import audit, lock_round, require_open, touch
+from .common import audit, given_key, lock_round, require_open, touch
 from .participants import funder_for
 
 
 def pledge(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Pledge:
-    """Add a pledge `{"id", "amount", "scope"?, "max_share"?, "match"?}` (plus `"funder"` from the command line)."""
-    values = schemas.load(schemas.PledgeSchema(), data)
+    """Add a pledge `{"id"?, "amount", "scope"?, "max_share"?, "match"?, "listed"?}` (plus `"funder"` from the
+    command line, which must give the id; a signed-in user's is given here when left out: `given_key`).
+    `listed` (off unless given) shows its funder by name with its money on the public pages."""
+    values = schemas.load(schemas.PledgeSchema(), given_key(user, "p", data))
     rnd = lock_round(session, round_id)
     require_open(rnd, "pledges are accepted")
     funder = funder_for(session, user, rnd, values)
@@ -24,17 +26,18 @@ def pledge(session: Session, user: User | None, round_id: int, data: dict[str, A
         raise InvalidInput({"id": f'pledge id "{values["id"]}" is already used in round {rnd.id}'})
     scope = _scope(session, rnd.id, values.get("scope"))
     row = Pledge(round_id=rnd.id, funder_id=funder.id, key=values["id"], amount_cents=values["amount"],
-                 scope=scope, max_share=values.get("max_share"), match=values.get("match"))
+                 scope=scope, max_share=values.get("max_share"), match=values.get("match"),
+                 listed=values.get("listed", False))
     session.add(row)
     touch(rnd)
     session.flush()
     audit(session, user, "create", "pledge", row.id, rnd.id, key=row.key, funder=funder.key,
-          amount_cents=row.amount_cents, scope=scope, max_share=row.max_share, match=row.match)
+          amount_cents=row.amount_cents, scope=scope, max_share=row.max_share, match=row.match, listed=row.listed)
     return row
 
 
 def change_pledge(session: Session, user: User | None, round_id: int, key: str, data: dict[str, Any]) -> Pledge:
-    """Change some of amount, scope, max_share, match (None removes an optional one)."""
+    """Change some of amount, scope, max_share, match (None removes an optional one), listed."""
     values = schemas.load(schemas.PledgeSchema(exclude=("id", "funder")), data, partial=True)
     rnd = lock_round(session, round_id)
     row = pledge_for(session, user, rnd.id, key, change=True, doing="pledges change")
@@ -43,7 +46,7 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
         row.amount_cents = values["amount"]
     if "scope" in values:
         row.scope = _scope(session, rnd.id, values["scope"])
-    for name in ("max_share", "match"):
+    for name in ("max_share", "match", "listed"):
         if name in values:
             setattr(row, name, values[name])
     row.changed_at = utcnow()
@@ -66,7 +69,8 @@ def withdraw_pledge(session: Session, user: User | None, round_id: int, key: str
 
 
 def _state(row: Pledge) -> dict[str, Any]:
-    return {"amount_cents": row.amount_cents, "scope": row.scope, "max_share": row.max_share, "match": row.match}
+    return {"amount_cents": row.amount_cents, "scope": row.scope, "max_share": row.max_share, "match": row.match,
+            "listed": row.listed}
 
 
 def _scope(session: Session, round_id: int, scope: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from tests.web_fixtures import Accounts, import_doc
 
 from .helpers import Api, assert_error, token_for
 
-PLEDGE = {"id": "p-once", "amount": "100.00"}
+PLEDGE = {"amount": "100.00"}                   # the server gives the id
 
 
 def count(app, model):
@@ -30,17 +30,18 @@ def test_retry_replays_the_first_response(app, funder, empty_round):
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json() == first.get_json()
     assert count(app, Pledge) == 1 and count(app, IdempotencyRecord) == 1
-    # without a key the same body is a new request: the id is taken now
-    assert_error(funder.post(url, PLEDGE), 422, "id")
+    # without a key the same body is a new request: a second pledge
+    fresh = funder.post(url, PLEDGE)
+    assert fresh.status_code == 201 and fresh.get_json()["id"] != first.get_json()["id"]
 
 
 def test_same_key_other_request_is_refused(app, funder, empty_round):
     url = f"/rounds/{empty_round}/pledges"
-    funder.post(url, PLEDGE, headers={"Idempotency-Key": "k-2"})
+    key = funder.post(url, PLEDGE, headers={"Idempotency-Key": "k-2"}).get_json()["id"]
     body = assert_error(funder.post(url, {**PLEDGE, "amount": "101"}, headers={"Idempotency-Key": "k-2"}), 422,
                         "header.Idempotency-Key")
     assert "different request" in body["errors"]["header.Idempotency-Key"][0]
-    assert_error(funder.patch(f"{url}/p-once", {"amount": "5"}, headers={"Idempotency-Key": "k-2"}), 422,
+    assert_error(funder.patch(f"{url}/{key}", {"amount": "5"}, headers={"Idempotency-Key": "k-2"}), 422,
                  "header.Idempotency-Key")
     assert count(app, Pledge) == 1
 
@@ -49,7 +50,7 @@ def test_keys_are_per_user_and_checked(users, funder, empty_round):
     url = f"/rounds/{empty_round}/pledges"
     other = users("other@example.org", "funder")
     assert funder.post(url, PLEDGE, headers={"Idempotency-Key": "shared"}).status_code == 201
-    second = other.post(url, {**PLEDGE, "id": "p-other"}, headers={"Idempotency-Key": "shared"})
+    second = other.post(url, PLEDGE, headers={"Idempotency-Key": "shared"})
     assert second.status_code == 201 and "Idempotent-Replayed" not in second.headers
     assert_error(funder.post(url, PLEDGE, headers={"Idempotency-Key": "a b"}), 422, "header.Idempotency-Key")
     assert_error(funder.post(url, PLEDGE, headers={"Idempotency-Key": "x" * 256}), 422, "header.Idempotency-Key")
@@ -57,9 +58,9 @@ def test_keys_are_per_user_and_checked(users, funder, empty_round):
 
 def test_failed_requests_store_nothing_and_may_be_retried(app, funder, analyst, empty_round):
     url = f"/rounds/{empty_round}/pledges"
-    assert_error(funder.post(url, {"id": "p", "amount": "x"}, headers={"Idempotency-Key": "k-3"}), 422, "amount")
+    assert_error(funder.post(url, {"amount": "x"}, headers={"Idempotency-Key": "k-3"}), 422, "amount")
     assert count(app, IdempotencyRecord) == 0
-    assert funder.post(url, {"id": "p", "amount": "3"}, headers={"Idempotency-Key": "k-3"}).status_code == 201
+    assert funder.post(url, {"amount": "3"}, headers={"Idempotency-Key": "k-3"}).status_code == 201
 
 
 def test_every_write_takes_a_key(app, analyst, actor, empty_round):
@@ -72,13 +73,16 @@ def test_every_write_takes_a_key(app, analyst, actor, empty_round):
     assert analyst.post(f"/rounds/{rid}/challenges", challenge, headers={"Idempotency-Key": "c-1"}).status_code == 201
     opened = analyst.post(f"/rounds/{rid}/open", headers={"Idempotency-Key": "o-1"})
     assert analyst.post(f"/rounds/{rid}/open", headers={"Idempotency-Key": "o-1"}).get_json() == opened.get_json()
-    bid = {"id": "b", "items": [{"component": "c/k", "price": "1"}]}
+    bid = {"items": [{"component": "c/k", "price": "1"}]}
     url = f"/rounds/{rid}/bids"
-    assert actor.post(url, bid, headers={"Idempotency-Key": "b-1"}).status_code == 201
+    made = actor.post(url, bid, headers={"Idempotency-Key": "b-1"})
+    assert made.status_code == 201
     replay = actor.post(url, bid, headers={"Idempotency-Key": "b-1"})
     assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
-    assert actor.delete(f"{url}/b", headers={"Idempotency-Key": "b-2"}).status_code == 200
-    assert actor.delete(f"{url}/b", headers={"Idempotency-Key": "b-2"}).status_code == 200   # not a 409
+    assert replay.get_json() == made.get_json()
+    key = made.get_json()["id"]
+    assert actor.delete(f"{url}/{key}", headers={"Idempotency-Key": "b-2"}).status_code == 200
+    assert actor.delete(f"{url}/{key}", headers={"Idempotency-Key": "b-2"}).status_code == 200   # not a 409
     analyst.post(f"/rounds/{rid}/close")
     cleared = analyst.post(f"/rounds/{rid}/clear", headers={"Idempotency-Key": "clear-1"})
     replayed = analyst.post(f"/rounds/{rid}/clear", headers={"Idempotency-Key": "clear-1"})

@@ -7,6 +7,7 @@ from market import reads, services
 from market.errors import NotFound
 from market.explain import bid_outcome
 from market.models import Role
+from market.sealing import ANALYST
 from tests.market.helpers import closed_round, draft_round, import_round
 from tests.small_market import market_doc
 
@@ -51,7 +52,7 @@ def test_outcomes_flows_and_sankey(db):
     result = cleared(db, market_doc())
     with db.sessions.begin() as session:
         run = reads.result(session, result.round_id)
-        outcomes = reads.challenge_outcomes(run)
+        outcomes = reads.challenge_outcomes(run, ANALYST)
         assert outcomes["wells"].completed and outcomes["wells"].payers
         assert {name for name, _, _ in outcomes["wells"].deliverers} == {"DrillCo"}
         p1 = reads.pledge_outcome(run, "p1")
@@ -61,7 +62,7 @@ def test_outcomes_flows_and_sankey(db):
         assert reads.pledge_outcome(run, "nope") is None
         table = reads.flows_table(run)
         assert sum(r["amount_cents"] for r in table) == result.allocation.cost
-        graph = reads.sankey(run)
+        graph = reads.sankey(run, ANALYST)
         into_actors = sum(link["cents"] for link in graph["links"] if graph["kinds"][link["target"]] == "actor")
         assert into_actors == result.allocation.cost
 
@@ -72,7 +73,7 @@ def outcome(doc, key):
     from solver.loading import parse_market
     market = parse_market(doc)
     cleared_ = clear(market)
-    return bid_outcome(doc, cleared_.to_document(), key)
+    return bid_outcome(doc, cleared_.to_document(), key, ANALYST)
 
 
 def test_bid_outcome_won_and_cheaper_rival():

@@ -160,3 +160,15 @@ def test_solve_time_limit_bounds_the_whole_call_reasons_included(monkeypatch, tm
     assert result.exit_code == 0, result.output
     slow.assert_within(20)
     assert OUT_OF_TIME in result.output
+
+
+def test_solve_keeps_the_full_reasons_for_the_analysts(tmp_path):
+    """The file format and `swarm solve` are the analysts': a losing bid's id and figures stay in the
+    reasons (the web and the API seal them per viewer: market/sealing.py)."""
+    doc = json.loads(json.dumps(MARKET))
+    doc["challenges"][1]["components"][0]["max_unit_price"] = "55.55"
+    path, out = tmp_path / "market.json", tmp_path / "allocation.json"
+    path.write_text(json.dumps(doc))
+    assert run("solve", path, "-o", out).exit_code == 0
+    reasons = json.loads(out.read_text())["unfunded"][0]["reasons"]
+    assert "bid b2 prices gulu/latrines at 80.00 for 1, above the reserve of 55.55 a unit" in reasons

@@ -178,6 +178,7 @@ def test_the_optimum_is_the_same_without_dominance(doc):
 
 def test_a_dominated_bid_is_told_which_awarded_bid_was_as_good():
     from market.explain import bid_outcome
+    from market.sealing import ANALYST
     doc = market([{"id": "W", "value": 10, "components": [{"id": "k"}]}], MONEY,
                  [actor("A", bid("b1", ("W/k", "10"))), actor("B", bid("b2", ("W/k", "10")), reliability=0.9),
                   actor("C", bid("b3", ("W/k", "12")))])
@@ -187,6 +188,6 @@ def test_a_dominated_bid_is_told_which_awarded_bid_was_as_good():
     allocation = clear(parsed).to_document()
     assert [a["bid"] for a in allocation["awards"]] == ["b1"]
     for loser in ("b2", "b3"):
-        lost = bid_outcome(doc, allocation, loser)
+        lost = bid_outcome(doc, allocation, loser, ANALYST)
         assert not lost.won
         assert any('the awarded bid "b1" offers the same items, no dearer on any of them' in r for r in lost.reasons)

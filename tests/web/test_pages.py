@@ -42,7 +42,8 @@ def test_challenge_outcomes_after_clearing(app, client):
     doc["challenges"][1]["components"][0]["max_unit_price"] = "100"   # the latrines bid is above the reserve
     round_id = cleared(app, doc)
     wells = html.unescape(client.get(f"/rounds/{round_id}/challenges/wells").data.decode())
-    assert "Funded" in wells and "Who pays" in wells and "Foundation" in wells and "DrillCo" in wells
+    assert "Funded" in wells and "Who pays" in wells and "DrillCo" in wells
+    assert "Funded by 1 funder." in wells and "Foundation" not in wells        # no pledge is listed by name
     latrines = html.unescape(client.get(f"/rounds/{round_id}/challenges/latrines").data.decode())
     assert "Not funded" in latrines and "Why not" in latrines and "reserve" in latrines
     page = client.get(f"/rounds/{round_id}").data.decode()
@@ -54,7 +55,8 @@ def test_results_page_has_the_sankey_data_and_table(app, client):
     page = client.get(f"/rounds/{round_id}/results").data.decode()
     data = json.loads(html.unescape(re.search(r'<script type="application/json" id="sankey-data">(.*?)</script>',
                                               page, re.S).group(1)))
-    assert "returned to funders" in data["nodes"] and "Foundation" in data["nodes"] and "DrillCo" in data["nodes"]
+    assert "returned to funders" in data["nodes"] and "2 funders" in data["nodes"] and "DrillCo" in data["nodes"]
+    assert "Foundation" not in page                                  # no pledge is listed by name
     assert all(isinstance(link["cents"], int) and link["cents"] > 0 for link in data["links"])
     inflow = sum(link["cents"] for link in data["links"] if data["kinds"][link["source"]] == "funder")
     assert inflow == 900000 + 300000 + 250050                        # every pledged cent: spent or returned

@@ -171,3 +171,31 @@ def test_crafted_form_fields_cannot_choose_the_funder_or_the_key(app, accounts, 
     assert funder.get(f"/rounds/{empty_round}/pledges/theirs/edit").status_code == 404
     assert funder.post(f"/rounds/{empty_round}/pledges/theirs/withdraw").status_code == 404
     assert pledges(app)[0][5] is False
+
+
+def test_the_listed_option_is_off_by_default_and_kept(app, funder, empty_round):
+    form = funder.get(f"/rounds/{empty_round}/pledges/new").data.decode()
+    assert 'name="listed"' in form and "List me by name" in form
+    funder.post(f"/rounds/{empty_round}/pledges/new", data={"amount": "10"})
+    funder.post(f"/rounds/{empty_round}/pledges/new", data={"amount": "20", "listed": "y"})
+    with web_db.sessions(app).begin() as session:
+        rows = session.execute(select(Pledge.key, Pledge.listed).order_by(Pledge.id)).all()
+    assert [listed for _, listed in rows] == [False, True]
+    key = rows[1][0]
+    assert "checked" in funder.get(f"/rounds/{empty_round}/pledges/{key}/edit").data.decode()
+    assert funder.post(f"/rounds/{empty_round}/pledges/{key}/edit", data={"amount": "20"}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        assert session.execute(select(Pledge.listed).where(Pledge.key == key)).scalar_one() is False
+    assert "shown on the public results only in totals" in funder.get(f"/rounds/{empty_round}/pledges").data.decode()
+
+
+def test_the_form_tells_no_one_whether_a_key_is_held(app, accounts, funder, empty_round):
+    """The server gives every key: an id sent with the form is ignored, held by someone else or not."""
+    funder.post(f"/rounds/{empty_round}/pledges/new", data={"amount": "10"})
+    held = pledge_key(app)
+    rival = accounts.client_for("rival@example.org", "funder")
+    answers = [rival.post(f"/rounds/{empty_round}/pledges/new", data={"amount": "5", "id": key})
+               for key in (held, "free-7")]
+    assert [(r.status_code, r.headers["Location"]) for r in answers] == [(302, f"/rounds/{empty_round}/pledges")] * 2
+    keys = [p[0] for p in pledges(app)]
+    assert len(keys) == 3 and keys[0] == held and "free-7" not in keys and len(set(keys)) == 3

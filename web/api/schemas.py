@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from market import schemas as market_schemas
 
@@ -23,9 +23,20 @@ class ApiErrorSchema(Schema):
 
 # ---- request bodies (the services validate the same payloads again with the same schemas) ----
 
-class PledgeCreate(market_schemas.PledgeSchema):
+class ServerKey:
+    """A new pledge's or bid's id is the server's to give (the answer has it): keys are unique in a round
+    across its users, so an id the caller chose and was refused would tell that someone else holds it."""
+
+    @pre_load
+    def _no_id(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and "id" in data:
+            raise ValidationError({"id": ["given by the server: leave it out; the answer holds the new id"]})
+        return data
+
+
+class PledgeCreate(ServerKey, market_schemas.PledgeSchema):
     class Meta:
-        exclude = ("funder",)
+        exclude = ("funder", "id")
 
 
 class PledgeChange(market_schemas.PledgeSchema):
@@ -33,9 +44,9 @@ class PledgeChange(market_schemas.PledgeSchema):
         exclude = ("funder", "id")
 
 
-class BidCreate(market_schemas.BidSchema):
+class BidCreate(ServerKey, market_schemas.BidSchema):
     class Meta:
-        exclude = ("actor",)
+        exclude = ("actor", "id")
 
 
 class BidChange(market_schemas.BidSchema):
@@ -131,6 +142,8 @@ class PledgeOut(Schema):
     scope = fields.Nested(ScopeOut, allow_none=True)
     max_share = fields.Float(allow_none=True)
     match = fields.Float(allow_none=True)
+    listed = fields.Boolean(required=True, metadata={
+        "description": "its funder is shown by name with its money on the public results (default false)"})
     withdrawn = fields.Boolean(required=True)
     excluded = fields.String(allow_none=True, metadata={
         "description": "why an analyst left it out of the clearing (null: it takes part)"})

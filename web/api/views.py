@@ -13,7 +13,7 @@ from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, rend
 from flask_smorest import Blueprint, Page
 from marshmallow import Schema
 
-from market import reads, services
+from market import reads, sealing, services
 from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
@@ -170,7 +170,7 @@ def challenge_out(c: Any) -> dict[str, Any]:
 
 def pledge_out(p: Pledge) -> dict[str, Any]:
     return {"id": p.key, "round": p.round_id, "funder": p.funder.key, "amount": format_money(p.amount_cents),
-            "scope": p.scope, "max_share": p.max_share, "match": p.match, "withdrawn": p.withdrawn,
+            "scope": p.scope, "max_share": p.max_share, "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn,
             "excluded": p.excluded_reason,
             "created_at": _stamp(p.created_at), "changed_at": _stamp(p.changed_at)}
 
@@ -474,8 +474,11 @@ def run_get(round_id: int, run_id: int) -> dict[str, Any]:
 @blp.route(f"{ROUND}/allocation")
 @blp.response(200, s.RunAllocation)
 def allocation(round_id: int) -> dict[str, Any]:
-    """The cleared round's result: awards, flows, per-pledge spent and returned, challenges completed and
-    why the others were not (everyone; 409 before the round is cleared)."""
+    """The cleared round's result: awards, challenges completed and why the others were not (everyone; 409
+    before the round is cleared). Bids stay sealed and pledges private: analysts and admins get the run's
+    allocation whole; anyone else gets the reasons without a losing bid's id or figures (an actor: in full
+    about its own bids), the flows and pledges (spent, returned) of only its own pledges and those listed by
+    name, and on each challenge `funders`, how many funders pay into it."""
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         run = reads.result(session, round_id)
@@ -483,7 +486,8 @@ def allocation(round_id: int) -> dict[str, Any]:
             from market.errors import WrongState
             raise WrongState(f"round {round_id} is {rnd.status}: it has no allocation until it is cleared")
         services.record_download(session, me_(), round_id, run.id, "api allocation")
-        return {"run": run_out(run), "allocation": run.allocation}
+        seen = sealing.allocation_for(run.allocation, sealing.viewer(session, me_(), round_id))
+        return {"run": run_out(run), "allocation": seen}
 
 
 # ---------------------------------------------------------------- stateless solve
