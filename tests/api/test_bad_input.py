@@ -27,8 +27,8 @@ def test_text_with_control_characters_is_a_422_naming_the_field(any_app, bad):
         (analyst, f"/rounds/{draft_id}/challenges", challenge | {"tags": [bad]}, "tags[0]"),
         (analyst, f"/rounds/{draft_id}/challenges", {"id": "c", "components": [{"id": "k", "unit": bad}]},
          "components[0].unit"),
-        (funder, f"/rounds/{round_id}/pledges", {"id": "p", "amount": "1", "scope": {"tags": [bad]}}, "scope.tags[0]"),
-        (actor, f"/rounds/{round_id}/bids", {"id": "b", "items": [{"component": "wells/drill", "price": "1"}],
+        (funder, f"/rounds/{round_id}/pledges", {"amount": "1", "scope": {"tags": [bad]}}, "scope.tags[0]"),
+        (actor, f"/rounds/{round_id}/bids", {"items": [{"component": "wells/drill", "price": "1"}],
                                              "exclusive_group": bad}, "exclusive_group"),
     ]
     for api, path, body, field in cases:

@@ -399,18 +399,19 @@ def test_a_crash_is_a_json_500_without_traceback(tmp_path, web_template, monkeyp
 
 def test_an_analyst_excludes_a_pledge_and_a_bid_and_the_owners_see_why(funder, actor, analyst, empty_round):
     base = f"/rounds/{empty_round}"
-    assert funder.post(f"{base}/pledges", {"id": "p", "amount": "5"}).status_code == 201
-    assert actor.post(f"{base}/bids", {"id": "b", "items": [{"component": "wells/drill", "price": "4"}]}
-                      ).status_code == 201
-    assert_error(analyst.post(f"{base}/pledges/p/exclude", {}), 422, "reason")
-    assert_error(funder.post(f"{base}/pledges/p/exclude", {"reason": "mine"}), 403)
+    pledged = funder.post(f"{base}/pledges", {"amount": "5"})
+    bid = actor.post(f"{base}/bids", {"items": [{"component": "wells/drill", "price": "4"}]})
+    assert pledged.status_code == bid.status_code == 201
+    p, b = pledged.get_json()["id"], bid.get_json()["id"]            # the ids the server gave
+    assert_error(analyst.post(f"{base}/pledges/{p}/exclude", {}), 422, "reason")
+    assert_error(funder.post(f"{base}/pledges/{p}/exclude", {"reason": "mine"}), 403)
     assert_error(analyst.post(f"{base}/pledges/nope/exclude", {"reason": "r"}), 404)
-    excluded = analyst.post(f"{base}/pledges/p/exclude", {"reason": "the fund is frozen"})
+    excluded = analyst.post(f"{base}/pledges/{p}/exclude", {"reason": "the fund is frozen"})
     assert excluded.status_code == 200 and excluded.get_json()["excluded"] == "the fund is frozen"
-    assert funder.get(f"{base}/pledges/p").get_json()["excluded"] == "the fund is frozen"
-    assert analyst.post(f"{base}/bids/b/exclude", {"reason": "priced in error"}).get_json()["excluded"] == \
+    assert funder.get(f"{base}/pledges/{p}").get_json()["excluded"] == "the fund is frozen"
+    assert analyst.post(f"{base}/bids/{b}/exclude", {"reason": "priced in error"}).get_json()["excluded"] == \
         "priced in error"
-    assert actor.get(f"{base}/bids/b").get_json()["excluded"] == "priced in error"
-    assert analyst.post(f"{base}/bids/b/include").get_json()["excluded"] is None
-    assert_error(analyst.post(f"{base}/bids/b/include"), 409, "")
-    assert actor.get(f"{base}/bids/b").get_json()["excluded"] is None
+    assert actor.get(f"{base}/bids/{b}").get_json()["excluded"] == "priced in error"
+    assert analyst.post(f"{base}/bids/{b}/include").get_json()["excluded"] is None
+    assert_error(analyst.post(f"{base}/bids/{b}/include"), 409, "")
+    assert actor.get(f"{base}/bids/{b}").get_json()["excluded"] is None
