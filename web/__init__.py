@@ -69,6 +69,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=os.environ.get("SWARM_SECURE_COOKIES", "") == "1",
         SESSION_IDLE_TIMEOUT=timedelta(hours=2),
         SESSION_LIFETIME=timedelta(hours=12),
+        # The round page's "clear" button: seconds for the whole clearing, reasons included (the request's
+        # bound; the API's clear takes time_limit up to 600 s). gunicorn's --timeout must exceed both.
+        CLEAR_TIME_LIMIT=60.0,
     )
     app.config.update({key: os.environ[f"SWARM_{key}"] for key in MAIL_SETTINGS if os.environ.get(f"SWARM_{key}")})
     app.config.update(config)

@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -15,6 +15,7 @@ from market import reads, services
 from market.errors import ClearingFailed, Conflict, InvalidInput, NotFound
 from market.models import ClearingRun, RoundStatus
 from market.services.common import get_round
+from solver.clearing import ClearOptions
 from solver.money import format_money
 
 from .auth import current
@@ -104,7 +105,8 @@ def transition(round_id: int, verb: str) -> ResponseReturnValue:
             if get_round(session, round_id).status == RoundStatus.OPEN:
                 services.close_round(session, current(), round_id)
         try:
-            cleared = services.clear_round(sm, current(), round_id)
+            cleared = services.clear_round(sm, current(), round_id,
+                                           ClearOptions(time_limit=float(current_app.config["CLEAR_TIME_LIMIT"])))
         except (ClearingFailed, Conflict) as exc:
             flash(str(exc), "error")
             return redirect(url_for(".round_page", round_id=round_id))

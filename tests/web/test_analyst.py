@@ -160,6 +160,25 @@ def test_a_clearing_that_crashes_is_said_on_the_round_page(app, analyst, monkeyp
             in page)
 
 
+def test_the_clear_button_clears_within_its_stated_time_limit(app, analyst, monkeypatch):
+    """The request's bound: the whole clearing (reasons included) within CLEAR_TIME_LIMIT seconds."""
+    from market.services import clearing
+
+    given = []
+    real = clearing.clear
+
+    def recording(market, options, *args, **kwargs):
+        given.append(options.time_limit)
+        return real(market, options, *args, **kwargs)
+
+    monkeypatch.setattr(clearing, "clear", recording)
+    round_id = import_doc(app, market_doc())
+    assert analyst.post(f"/analyst/rounds/{round_id}/clear").status_code == 302
+    app.config["CLEAR_TIME_LIMIT"] = 5
+    assert analyst.post(f"/analyst/rounds/{round_id}/clear").status_code == 302
+    assert given == [60.0, 5.0]
+
+
 def test_an_analyst_excludes_a_pledge_and_a_bid_from_the_round_page(app, analyst, accounts, empty_round):
     funder = accounts.client_for("fund@example.org", "funder")
     actor = accounts.client_for("act@example.org", "actor")
