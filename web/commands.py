@@ -53,9 +53,14 @@ def seed_demo(sessions: sessionmaker[Session], market_file: Path = DEMO_MARKET) 
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 def serve(port: int, host: str) -> None:
     """Run the web app (development server; production: gunicorn "web:create_app()")."""
+    import logging
+
     from werkzeug.serving import run_simple
 
     from web import create_app
+    from web.logs import hide_reset_tokens
+
+    hide_reset_tokens(logging.getLogger("werkzeug"))
 
     with engine_or_exit() as (engine, url):
         seeded = None

@@ -234,3 +234,38 @@ def test_forgot_refuses_a_post_without_csrf(tmp_path, web_template, caplog):
     assert app.test_client().post("/forgot", data={"email": "f@example.org"}).status_code == 400
     assert "password reset for" not in caplog.text
     web_db.dispose(app)
+
+
+def test_swarm_serves_request_log_hides_the_reset_token(tmp_path, monkeypatch, caplog):
+    """werkzeug's request log (swarm serve) writes each path: a reset link's token is hidden there."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    import werkzeug.serving
+
+    from tests.swarm import run_on
+    from web.logs import HideResetTokens
+
+    served = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda host, port, app, **kw: served.append(app))
+    werkzeug_log = logging.getLogger("werkzeug")
+    monkeypatch.setattr(werkzeug_log, "filters", [])
+    assert run_on(f"sqlite:///{tmp_path / 'serve.sqlite3'}", "serve", "--port", "5058").exit_code == 0
+    assert any(isinstance(f, HideResetTokens) for f in werkzeug_log.filters)
+    server = werkzeug.serving.make_server("127.0.0.1", 0, served[0])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        token = "Zq9-secret-token-4711"
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/reset/{token}", timeout=10)
+            except urllib.error.HTTPError:
+                pass
+    finally:
+        server.shutdown()
+        thread.join()
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("/reset/[token hidden]" in line for line in lines), lines
+    assert not any(token in line for line in lines)

@@ -1,0 +1,24 @@
+"""What the server's own request log never holds: the one-time token of a password-reset link (its path,
+/reset/<token>, would otherwise be written by werkzeug's request log on every `swarm serve`)."""
+from __future__ import annotations
+
+import logging
+import re
+
+_RESET_LINK = re.compile(r"/reset/[^\s?\"]+")
+HIDDEN = "/reset/[token hidden]"
+
+
+class HideResetTokens(logging.Filter):
+    """Rewrites a record's text with every reset link's token hidden; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "/reset/" in text:
+            record.msg, record.args = _RESET_LINK.sub(HIDDEN, text), ()
+        return True
+
+
+def hide_reset_tokens(logger: logging.Logger) -> None:
+    if not any(isinstance(f, HideResetTokens) for f in logger.filters):
+        logger.addFilter(HideResetTokens())
