@@ -213,3 +213,14 @@ def test_an_analyst_excludes_a_pledge_and_a_bid_from_the_round_page(app, analyst
     mine = html.unescape(funder.get(f"/rounds/{empty_round}/pledges").data.decode())
     assert "Excluded from the clearing by an analyst: the fund is frozen" in mine and "Not part of the clearing" in mine
     assert "Include again" not in analyst.get(base).data.decode()          # the cleared round's result stands
+
+
+def test_a_draft_round_is_public_with_its_challenges(app, analyst):
+    """README, "What a user can rely on": a draft is the call for work announced ahead, open to anyone."""
+    round_id = int(analyst.post("/analyst/", data={"name": "Lake Victoria water", "currency": "usd", "note": ""}
+                                ).headers["Location"].rstrip("/").split("/")[-1])
+    assert analyst.post(f"/analyst/rounds/{round_id}/challenges/new", data=CHALLENGE).status_code == 302
+    anyone = app.test_client()
+    assert "Lake Victoria water" in anyone.get("/").data.decode()
+    page = anyone.get(f"/rounds/{round_id}")
+    assert page.status_code == 200 and CHALLENGE["title"] in html.unescape(page.data.decode())
