@@ -187,9 +187,10 @@ def flows_table(run: ClearingRun) -> list[dict[str, Any]]:
 
 
 def sankey(run: ClearingRun, seer: Viewer) -> dict[str, Any]:
-    """The money as a graph: funder -> challenge -> actor, plus funder -> "returned to funders". The
-    money of pledges `seer` may not see comes from one node, "N funders". Values are cents (integers);
-    labels are names."""
+    """The money as a graph: funder -> challenge -> actor, plus funder -> "returned to funders" for the
+    pledges `seer` may see. The money into challenges of the pledges it may not see comes from one node,
+    "N funders", and what they got back is not drawn (with the public payments it would tell what they
+    pledged). Values are cents (integers); labels are names."""
     funders, actors = names(run.market)
     alloc = run.allocation
     links: dict[tuple[str, str], int] = {}
@@ -208,7 +209,8 @@ def sankey(run: ClearingRun, seer: Viewer) -> dict[str, Any]:
         for i in a["items"]:
             add(f"challenge:{i['component'].split('/')[0]}", f"actor:{a['actor']}", parse_money(i["price"]))
     for p in alloc["pledges"]:
-        add(source(p["id"], p["funder"]), "returned", parse_money(p["returned"]))
+        if seer.sees_pledge(p["id"]):           # what came back to the others would add up to their pledges
+            add(f"funder:{p['funder']}", "returned", parse_money(p["returned"]))
     titles = {c["id"]: c.get("title") or c["id"] for c in run.market.get("challenges", [])}
     nodes: list[str] = []
     for a, b in links:
@@ -233,6 +235,25 @@ def sankey(run: ClearingRun, seer: Viewer) -> dict[str, Any]:
                                                           for n in nodes],
             "links": [{"source": nodes.index(a), "target": nodes.index(b), "source_label": label(a),
                        "target_label": label(b), "cents": c} for (a, b), c in links.items()]}
+
+
+@dataclass
+class MoneyTotals:
+    paid: int                  # to actors: the awards' prices, public after clearing
+    pledged: int               # of the pledges the viewer may see (every pledge when `whole`)
+    returned: int
+    whole: bool
+
+
+def money_totals(run: ClearingRun, seer: Viewer) -> MoneyTotals:
+    """The results page's totals: what was paid to actors, and what was pledged and returned over the
+    pledges `seer` may see (analysts: all of them; anyone else: its own and the listed ones), so that no
+    total tells what the unlisted funders pledged."""
+    pledges = run.allocation["pledges"]
+    seen = [p for p in pledges if seer.sees_pledge(p["id"])]
+    return MoneyTotals(paid=sum(parse_money(p["spent"]) for p in pledges),
+                       pledged=sum(parse_money(p["amount"]) for p in seen),
+                       returned=sum(parse_money(p["returned"]) for p in seen), whole=len(seen) == len(pledges))
 
 
 def bid_components(session: Session, round_id: int) -> list[tuple[str, str]]:

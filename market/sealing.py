@@ -143,7 +143,9 @@ def allocation_for(allocation: dict[str, Any], seer: Viewer) -> dict[str, Any]:
     funders: dict[str, set[str]] = {}
     for f in allocation["flows"]:
         funders.setdefault(f["component"].split("/")[0], set()).add(f["funder"])
-    return allocation | {
+    # The solver's block counts every bid, eligible bid and pledge, and its bounds and gaps are read from
+    # them: the analysts' alone.
+    return {k: v for k, v in allocation.items() if k != "solver"} | {
         "challenges": [c | {"funders": len(funders.get(c["id"], ()))} for c in allocation["challenges"]],
         "flows": [f for f in allocation["flows"] if seer.sees_pledge(f["pledge"])],
         "pledges": [p for p in allocation["pledges"] if seer.sees_pledge(p["id"])],

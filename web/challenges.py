@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from market import reads, sealing
 from market.models import RoundStatus
 from market.services.common import get_round
-from solver.money import parse_money
 
 from .db import sessions
 
@@ -76,9 +75,7 @@ def results(round_id: int) -> ResponseReturnValue:
         outcomes = reads.challenge_outcomes(run, viewer)
         graph = reads.sankey(run, viewer)
         titles = {c["id"]: c.get("title") or c["id"] for c in run.market.get("challenges", [])}
-        totals = {"pledged": sum(parse_money(p["amount"]) for p in run.allocation["pledges"]),
-                  "spent": sum(parse_money(p["spent"]) for p in run.allocation["pledges"]),
-                  "returned": sum(parse_money(p["returned"]) for p in run.allocation["pledges"])}
+        totals = reads.money_totals(run, viewer)
     return render_template("challenges/results.html", rnd=rnd, run=run, outcomes=outcomes, graph=graph,
                            titles=titles, totals=totals,
                            staff=getattr(current_user, "role", "") in ("analyst", "admin"))

@@ -11,8 +11,9 @@ once here, plus `Cache-Control: no-store` on the pages that show secrets.
   only on HTTPS requests (or X-Forwarded-Proto: https from the TLS proxy). The app never redirects to
   HTTPS itself: that is the proxy's job, and the development server and the tests speak plain HTTP.
 - no-store on every page of NO_STORE_BLUEPRINTS: the login and sign-up forms, the account's password
-  pages (change, forgotten, reset), the API tokens page that shows a new token once, and an actor's own
-  sealed bids.
+  pages (change, forgotten, reset), the API tokens page that shows a new token once, an actor's own sealed
+  bids, a funder's own pledges, the analysts' pages and downloads (the market file holds every sealed bid)
+  and every answer of the JSON API (each is the caller's own view).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ CSP = {
     "frame-ancestors": "'none'",
 }
 PERMISSIONS = {"camera": "()", "microphone": "()", "geolocation": "()", "payment": "()"}
-NO_STORE_BLUEPRINTS = {"auth", "account", "tokens", "bids"}
+NO_STORE_BLUEPRINTS = {"auth", "account", "tokens", "bids", "pledges", "analyst", "api"}
 
 
 def init_app(app: Flask) -> Talisman:

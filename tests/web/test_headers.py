@@ -119,11 +119,17 @@ def test_pages_that_show_secrets_are_not_stored(any_app):
     accounts = Accounts(any_app)
     round_id = import_doc(any_app)
     actor = accounts.client_for("ana@example.org", "actor")
+    funder = accounts.client_for("fun@example.org", "funder")
+    analyst = accounts.client_for("analyst@example.org", "analyst")
     created = actor.post("/tokens", data={"name": "ERP"})
+    secret = re.search(r"swm_[A-Za-z0-9_\-]+", created.get_data(as_text=True)).group(0)
     assert created.status_code == 201 and "swm_" in created.get_data(as_text=True)
     secret_pages = [created, actor.get("/tokens"), actor.get(f"/rounds/{round_id}/bids"),
                     any_app.test_client().get("/login"), any_app.test_client().get("/signup"),
                     actor.get("/account"), any_app.test_client().get("/forgot"),
+                    funder.get(f"/rounds/{round_id}/pledges"), funder.get(f"/rounds/{round_id}/pledges/new"),
+                    analyst.get(f"/analyst/rounds/{round_id}"), analyst.get(f"/analyst/rounds/{round_id}/market.json"),
+                    any_app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}),
                     any_app.test_client().get("/reset/some-token", follow_redirects=True),
                     any_app.test_client().post("/login", data={"email": "ana@example.org", "password": "wrong"})]
     for response in secret_pages:

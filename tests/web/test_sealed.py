@@ -174,3 +174,28 @@ def test_the_api_allocation_lists_own_and_listed_pledges_only(market):
     analyst = Api(market["app"], token_for(market["app"], market["ids"]["analyst"])).get(
         f"/rounds/{market['round']}/allocation").get_json()["allocation"]
     assert analyst == market["allocation"]
+
+
+@pytest.mark.parametrize("who", [None, "rival@example.org"])
+def test_no_total_tells_what_the_unlisted_funders_pledged_or_got_back(market, who):
+    """Summed, what the hidden pledges got back (or the round's whole pledged and returned) would give, beside
+    the public payments, what they pledged: with one unlisted funder, its own figures."""
+    text = pages(market, who)
+    pledges = market["allocation"]["pledges"]
+    hidden = [p for p in pledges if p["id"] in ("pa", "pc")]
+    for group in (hidden, pledges):
+        for figure in ("amount", "returned"):
+            cents = sum(parse_money(p[figure]) for p in group)
+            assert cents > 0
+            assert format_money_grouped(cents) not in text and f'"cents": {cents}' not in text, (figure, cents)
+
+
+@pytest.mark.parametrize("who", ["funder", "rival"])
+def test_the_api_gives_no_digest_nor_solver_counts_but_to_analysts(market, who):
+    """The run's digest hashes the whole market, sealed bids included (a guess could be checked against it);
+    the solver's block counts every bid, eligible bid and pledge."""
+    app, rid = market["app"], market["round"]
+    body = Api(app, token_for(app, market["ids"][who])).get(f"/rounds/{rid}/allocation").get_json()
+    assert "digest" not in body["run"] and "solver" not in body["allocation"]
+    whole = Api(app, token_for(app, market["ids"]["analyst"])).get(f"/rounds/{rid}/allocation").get_json()
+    assert whole["run"]["digest"] and whole["allocation"]["solver"]["size"]["bids"] == 4

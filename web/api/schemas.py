@@ -181,7 +181,7 @@ class RunOut(Schema):
     seconds = fields.Float(required=True)
     value = fields.Float(required=True)
     cost = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
-    digest = fields.String(required=True)
+    digest = fields.String(metadata={"description": "sha256 of the market cleared; analysts and admins only"})
     is_result = fields.Boolean(required=True)
     created_by = fields.String(required=True)
     created_at = fields.DateTime(required=True)

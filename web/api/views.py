@@ -478,7 +478,8 @@ def allocation(round_id: int) -> dict[str, Any]:
     before the round is cleared). Bids stay sealed and pledges private: analysts and admins get the run's
     allocation whole; anyone else gets the reasons without a losing bid's id or figures (an actor: in full
     about its own bids), the flows and pledges (spent, returned) of only its own pledges and those listed by
-    name, and on each challenge `funders`, how many funders pay into it."""
+    name, and on each challenge `funders`, how many funders pay into it; neither the run's `digest` nor the
+    allocation's `solver` block (counts of bids and pledges, bounds)."""
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         run = reads.result(session, round_id)
@@ -486,8 +487,11 @@ def allocation(round_id: int) -> dict[str, Any]:
             from market.errors import WrongState
             raise WrongState(f"round {round_id} is {rnd.status}: it has no allocation until it is cleared")
         services.record_download(session, me_(), round_id, run.id, "api allocation")
-        seen = sealing.allocation_for(run.allocation, sealing.viewer(session, me_(), round_id))
-        return {"run": run_out(run), "allocation": seen}
+        seer = sealing.viewer(session, me_(), round_id)
+        out = run_out(run)
+        if not seer.full:
+            del out["digest"]       # a hash of the whole market, sealed bids included: guesses could be checked
+        return {"run": out, "allocation": sealing.allocation_for(run.allocation, seer)}
 
 
 # ---------------------------------------------------------------- stateless solve
