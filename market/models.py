@@ -51,6 +51,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    # When the owner proved the email theirs; None only for a self-service sign-up still waiting for its
+    # confirmation link (with a mail server), which cannot log in. Any other account is confirmed as made.
+    confirmed_at: Mapped[datetime | None] = mapped_column(Stamp, default=utcnow)
 
     @property
     def label(self) -> str:
@@ -362,13 +365,21 @@ class UserSession(Base):
     user: Mapped[User] = relationship()
 
 
-class PasswordReset(Base):
-    """A one-time password-reset token: only its sha256 is kept; `used_at` makes it spent."""
-    __tablename__ = "password_resets"
-
+class OneTimeToken:
+    """A one-time token of a user's: only its sha256 is kept; `used_at` makes it spent."""
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(Stamp)
     used_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class PasswordReset(OneTimeToken, Base):
+    """A one-time password-reset token."""
+    __tablename__ = "password_resets"
+
+
+class EmailConfirmation(OneTimeToken, Base):
+    """A one-time link confirming a new account's email."""
+    __tablename__ = "email_confirmations"

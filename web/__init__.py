@@ -13,7 +13,8 @@ or Redis with SWARM_RATELIMIT_STORAGE_URL when several workers serve).
 A login lasts while it is used (SESSION_IDLE_TIMEOUT, default 2 h without a request) and at most
 SESSION_LIFETIME (12 h); both are `datetime.timedelta`s (web.auth). Password-reset links are mailed through
 MAIL_SERVER (with MAIL_PORT, MAIL_SENDER, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS; the SWARM_MAIL_* variables
-set them) and, with no MAIL_SERVER, written to the server log for the admin to pass on (web.account).
+set them) and, with no MAIL_SERVER, written to the server log for the admin to pass on (web.account). With a
+MAIL_SERVER a new self-service account confirms its email by a mailed link before its first login (web.auth).
 Nothing connects at import or in `create_app`; the first request checks the database, and a brand-new
 SQLite file is migrated then (the same rule as the command line: `market.migrate.prepare`).
 

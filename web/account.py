@@ -1,7 +1,8 @@
 """The signed-in user's account page (change the password), and the forgotten-password pages: ask for a
 reset link by email (the answer is the same whether or not the email has an account), then set a new
-password from the link. The link's token goes from the URL into the signed cookie at once and the page
-redirects, so that the token is in no later URL, Referer or form."""
+password from the link; and confirming a new account's email from its link (web.auth). A link's token goes
+from the URL into the signed cookie at once and the page redirects, so that the token is in no later URL,
+Referer or form."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session as cookie, url_for
@@ -19,6 +20,7 @@ from .mail import send_reset_link
 
 bp = Blueprint("account", __name__)
 RESET_KEY = "reset_token"
+CONFIRM_KEY = "confirm_token"
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -83,3 +85,23 @@ def reset() -> ResponseReturnValue:
                   "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), status(form)
+
+
+@bp.route("/confirm/<string(maxlength=200):token>")
+def confirm_link(token: str) -> ResponseReturnValue:
+    cookie[CONFIRM_KEY] = token
+    return redirect(url_for(".confirm"))
+
+
+@bp.route("/confirm")
+def confirm() -> ResponseReturnValue:
+    """Confirm the email of the cookie's token (a token no one can guess, spent at once: no CSRF form needed)."""
+    token = cookie.pop(CONFIRM_KEY, None)
+    try:
+        with sessions().begin() as session:
+            email = services.confirm_email(session, token if isinstance(token, str) else "", request.remote_addr).email
+    except InvalidInput as exc:
+        flash(f"Not confirmed: {exc.fields['token']}.", "error")
+        return redirect(url_for("auth.login"))
+    flash(f"Email confirmed: log in as {email} with your password.", "success")
+    return redirect(url_for("auth.login"))

@@ -6,7 +6,10 @@ too. Flask-Login's remember-me cookie is never set, and one sent anyway signs no
 
 Neither sign-up nor login tells a stranger whether an email has an account: signing up with a taken email
 answers as a new account does (and changes nothing), and a login answers "wrong email or password" after
-checking a password hash either way."""
+checking a password hash either way. With a mail server (MAIL_SERVER) a new account must also confirm its
+email before its first login (the link is mailed; a taken email's owner is mailed a notice instead), so that
+signing up with a password and then logging in with it fails alike for a new and a taken email. With none,
+nobody could receive a link, so a new account logs in at once (README: what that leaves open)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,10 +22,12 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 from market import services
 from market.errors import InvalidInput
 from market.models import User
+from market.services.credentials import CONFIRM_LIFETIME
 
 from .db import sessions
 from .extensions import login_manager
 from .forms import status, ActionForm, LoginForm, SignupForm, attach_errors
+from .mail import mail_configured, send_confirmation_link, send_signup_notice
 
 bp = Blueprint("auth", __name__)
 
@@ -80,19 +85,31 @@ def _safe_next(target: str | None) -> str | None:
 def signup() -> ResponseReturnValue:
     form = SignupForm()
     if form.validate_on_submit():
+        confirm = mail_configured()
         try:
             with sessions().begin() as session:
                 created = services.sign_up(session, form.email.data, form.name.data, form.role.data,
-                                           form.password.data)
+                                           form.password.data, confirmed=not confirm)
+                token = services.request_email_confirmation(session, created) if confirm and created else None
         except InvalidInput as exc:
             attach_errors(form, exc.fields, lambda path: getattr(form, path, None) if path else None)
         else:
+            email = form.email.data.strip().lower()
             if created is None:
-                current_app.logger.info("sign-up refused: %s already has an account (nothing changed)",
-                                        form.email.data.strip().lower())
+                current_app.logger.info("sign-up refused: %s already has an account (nothing changed)", email)
             # The same answer whether or not the email had an account: its owner logs in as before.
-            flash(f"Thank you: you are signed up as {form.role.data}. Log in with your email and password.",
-                  "success")
+            if not confirm:
+                flash(f"Thank you: you are signed up as {form.role.data}. Log in with your email and password.",
+                      "success")
+                return redirect(url_for("auth.login"))
+            if token is not None:
+                send_confirmation_link(email, url_for("account.confirm_link", token=token, _external=True),
+                                       CONFIRM_LIFETIME.total_seconds() / 3600)
+            else:
+                send_signup_notice(email, url_for("auth.login", _external=True),
+                                   url_for("account.forgot", _external=True))
+            flash("Thank you: check your email to confirm your account, then log in with your email and password "
+                  f"(the link works for {CONFIRM_LIFETIME.total_seconds() / 3600:g} h).", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form), status(form)
 

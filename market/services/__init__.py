@@ -34,9 +34,10 @@ from .exclusion import exclude, include  # noqa: E402  (an analyst's way out of 
 __all__ += ["exclude", "include"]
 
 from . import credentials, passwords  # noqa: E402  (accounts: sessions, password changes and resets)
-from .credentials import change_password, request_password_reset, reset_password  # noqa: E402
+from .credentials import (  # noqa: E402
+    change_password, confirm_email, request_email_confirmation, request_password_reset, reset_password)
 from .downloads import record_download  # noqa: E402
 from .logins import end_sessions, log_in, log_out, session_user  # noqa: E402
 
-__all__ += ["change_password", "credentials", "end_sessions", "log_in", "log_out", "passwords", "record_download",
-            "request_password_reset", "reset_password", "session_user"]
+__all__ += ["change_password", "confirm_email", "credentials", "end_sessions", "log_in", "log_out", "passwords",
+            "record_download", "request_email_confirmation", "request_password_reset", "reset_password", "session_user"]

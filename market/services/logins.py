@@ -29,9 +29,13 @@ SEEN_EVERY = timedelta(minutes=1)           # last_seen_at is written at most th
 
 
 def log_in(session: Session, email: str, password: str, source: str | None = None) -> tuple[User, str] | None:
-    """(the user, the new session's secret) for the right password, else None; audited either way."""
+    """(the user, the new session's secret) for the right password of a confirmed account, else None;
+    audited either way. An unconfirmed account fails exactly as a wrong password does (after the same one
+    hash check), so that logging in with a password just used to sign up tells no one whether the email
+    was new."""
     user = user_by_email(session, email)
-    if not password_matches(None if user is None else user.password_hash, password) or user is None:
+    if (not password_matches(None if user is None else user.password_hash, password) or user is None
+            or user.confirmed_at is None):
         audit_anonymous(session, "login-failed", user, email, source)
         return None
     secret = secrets.token_urlsafe(32)

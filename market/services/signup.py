@@ -15,11 +15,13 @@ from .passwords import hash_password, weakness
 SELF_SERVICE = (Role.FUNDER, Role.ACTOR)
 
 
-def sign_up(session: Session, email: str, name: str, role: str, password: str) -> User | None:
+def sign_up(session: Session, email: str, name: str, role: str, password: str,
+            confirmed: bool = True) -> User | None:
     """A new funder or actor account with `password` (strength-checked, stored hashed); audited as the new
-    user. An email that already has an account gives None and changes nothing, after the same work (the
-    checks and the hashing), so that the caller can answer exactly as for a new account: no stranger learns
-    which emails have one. Any other refusal is InvalidInput, whether or not the email is taken."""
+    user. With `confirmed` false it cannot log in until its email is confirmed (credentials.confirm_email).
+    An email that already has an account gives None and changes nothing, after the same work (the checks and
+    the hashing), so that the caller can answer exactly as for a new account: no stranger learns which
+    emails have one. Any other refusal is InvalidInput, whether or not the email is taken."""
     problems: dict[str, str] = {}
     if role not in {r.value for r in SELF_SERVICE}:
         problems["role"] = "choose funder or actor"
@@ -42,7 +44,9 @@ def sign_up(session: Session, email: str, name: str, role: str, password: str) -
                 raise
             existing = user_by_email(session, email)       # a sign-up with the same email won the race
         else:
-            audit(session, user, "sign-up", "user", user.id, email=user.email, role=user.role)
+            if not confirmed:
+                user.confirmed_at = None
+            audit(session, user, "sign-up", "user", user.id, email=user.email, role=user.role, confirmed=confirmed)
             return user
     if existing is None:
         raise InvalidInput({"email": "try again"})          # the account that won the race is gone already

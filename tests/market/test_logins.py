@@ -167,3 +167,30 @@ def test_exports_and_downloads_are_audited(db):
             select(AuditLog).where(AuditLog.action.in_(["export", "download"])).order_by(AuditLog.id)).scalars()]
     assert rows == [("cli", "export", "round", str(round_id), round_id, {}),
                     ("cli", "download", "clearing_run", "7", round_id, {"file": "allocation.csv"})]
+
+
+def test_an_unconfirmed_sign_up_logs_in_only_after_its_one_time_confirmation(db, user_id):
+    """An account made by create_user (`swarm user create`, the demo) is confirmed; a sign-up waiting for
+    its link fails to log in with its right password exactly as with a wrong one, and the link works once."""
+    assert log_in(db) is not None
+    with db.sessions.begin() as session:
+        new = services.sign_up(session, "new@example.org", "Nina", "actor", "long enough", confirmed=False)
+        token = services.request_email_confirmation(session, new)
+    assert log_in(db, "long enough", "new@example.org") is None
+    assert audit_rows(db)[-1][:2] == ("anonymous", "login-failed")
+    with db.sessions.begin() as session:
+        assert services.confirm_email(session, token).email == "new@example.org"
+    assert log_in(db, "long enough", "new@example.org") is not None
+    with pytest.raises(InvalidInput, match="unknown, used or expired"), db.sessions.begin() as session:
+        services.confirm_email(session, token)
+    assert [row[:2] for row in audit_rows(db) if row[1] == "confirm-email"] == [("new@example.org", "confirm-email")]
+
+
+def test_a_confirmation_link_past_its_lifetime_confirms_nothing(db, monkeypatch):
+    with db.sessions.begin() as session:
+        new = services.sign_up(session, "new@example.org", "Nina", "actor", "long enough", confirmed=False)
+        token = services.request_email_confirmation(session, new)
+    later(monkeypatch, hours=48, seconds=1)
+    with pytest.raises(InvalidInput, match="unknown, used or expired"), db.sessions.begin() as session:
+        services.confirm_email(session, token)
+    assert log_in(db, "long enough", "new@example.org") is None

@@ -82,3 +82,17 @@ def test_the_database_refuses_to_truncate_the_audit_log_on_postgresql(db):
     with pytest.raises(Exception, match="append-only"):
         with db.engine.begin() as connection:
             connection.execute(text("TRUNCATE audit_log"))
+
+
+def test_upgrading_to_email_confirmation_keeps_every_existing_account_able_to_log_in(db):
+    """0004 adds users.confirmed_at: the accounts already there are confirmed as of their creation."""
+    from sqlalchemy import text
+    with db.engine.begin() as connection:
+        command.downgrade(migrate.alembic_config(connection=connection), "0003")
+        connection.execute(text("INSERT INTO users (email, name, role, created_at) "
+                                "VALUES ('old@example.org', 'Old', 'funder', '2026-01-02 03:04:05+00:00')"))
+    migrate.upgrade(db.engine)
+    with db.engine.connect() as connection:
+        [(created, confirmed)] = connection.execute(text("SELECT created_at, confirmed_at FROM users")).all()
+    assert confirmed is not None and confirmed == created
+    assert diff(db.engine) == []

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
+
+import pytest
 
 from flask_login.utils import encode_cookie
 from sqlalchemy import select
 
-from market.models import AuditLog, PasswordReset, User, UserSession
+from market.models import AuditLog, EmailConfirmation, PasswordReset, User, UserSession, utcnow
 from market.services import passwords
 from tests.web_fixtures import PASSWORD, Accounts
 from web import db as web_db
@@ -128,7 +131,9 @@ def test_the_reset_link_sets_a_new_password_once_and_ends_every_session(any_app,
     assert ("f@example.org", "reset-password") in audit(any_app)
 
 
-def test_with_a_mail_server_the_link_is_mailed_and_not_logged(app, accounts, client, caplog, monkeypatch):
+@pytest.fixture
+def mailbox(monkeypatch):
+    """A fake SMTP server: each connection appends its (host, port), each message the message."""
     import smtplib
     sent = []
 
@@ -146,7 +151,17 @@ def test_with_a_mail_server_the_link_is_mailed_and_not_logged(app, accounts, cli
             sent.append(message)
 
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    return sent
+
+
+def with_mail(app):
     app.config.update(MAIL_SERVER="mail.example.org", MAIL_PORT="2525", MAIL_SENDER="market@example.org")
+    return app
+
+
+def test_with_a_mail_server_the_link_is_mailed_and_not_logged(app, accounts, client, caplog, mailbox):
+    sent = mailbox
+    with_mail(app)
     accounts.create("f@example.org", "funder")
     caplog.set_level(logging.DEBUG)
     client.post("/forgot", data={"email": "f@example.org"})
@@ -174,11 +189,17 @@ def test_signup_with_a_taken_email_answers_as_a_new_account_and_changes_nothing(
     assert ("anonymous", "sign-up-taken") in audit(app)
 
 
-def test_login_answers_unknown_email_and_wrong_password_alike_after_one_hash_check(app, accounts, monkeypatch):
-    accounts.create("f@example.org", "funder")
+def hash_checks(monkeypatch):
+    """The list of password hashes checked from now on."""
     checked = []
     real = passwords.check_password_hash
     monkeypatch.setattr(passwords, "check_password_hash", lambda h, p: checked.append(h) or real(h, p))
+    return checked
+
+
+def test_login_answers_unknown_email_and_wrong_password_alike_after_one_hash_check(app, accounts, monkeypatch):
+    accounts.create("f@example.org", "funder")
+    checked = hash_checks(monkeypatch)
     wrong = accounts.login(app.test_client(), "f@example.org", "not the password")
     assert len(checked) == 1
     unknown = accounts.login(app.test_client(), "nobody@example.org", "not the password")
@@ -236,8 +257,9 @@ def test_forgot_refuses_a_post_without_csrf(tmp_path, web_template, caplog):
     web_db.dispose(app)
 
 
-def test_swarm_serves_request_log_hides_the_reset_token(tmp_path, monkeypatch, caplog):
-    """werkzeug's request log (swarm serve) writes each path: a reset link's token is hidden there."""
+def test_swarm_serves_request_log_hides_the_reset_and_confirmation_tokens(tmp_path, monkeypatch, caplog):
+    """werkzeug's request log (swarm serve) writes each path: a reset or confirmation link's token is hidden
+    there."""
     import threading
     import urllib.error
     import urllib.request
@@ -259,13 +281,117 @@ def test_swarm_serves_request_log_hides_the_reset_token(tmp_path, monkeypatch, c
     try:
         token = "Zq9-secret-token-4711"
         with caplog.at_level(logging.INFO, logger="werkzeug"):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/reset/{token}", timeout=10)
-            except urllib.error.HTTPError:
-                pass
+            for kind in ("reset", "confirm"):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/{kind}/{token}", timeout=10)
+                except urllib.error.HTTPError:
+                    pass
     finally:
         server.shutdown()
         thread.join()
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert any("/reset/[token hidden]" in line for line in lines), lines
+    assert any("/confirm/[token hidden]" in line for line in lines), lines
     assert not any(token in line for line in lines)
+
+
+def sign_up(client, email, password="long enough"):
+    return client.post("/signup", data={"name": "Drill Co", "email": email, "password": password, "role": "actor"})
+
+
+def confirmation_link(message):
+    return re.search(r"http://localhost(/confirm/\S+)", message.get_content()).group(1)
+
+
+def test_with_a_mail_server_signing_up_then_logging_in_answers_alike_for_a_taken_and_a_new_email(
+        any_app, mailbox, caplog):
+    """The two-step probe: sign up with a password of one's choosing, then log in with it. Both steps answer
+    the same (status and page) whether the email had an account or not; the owners learn it by mail."""
+    with_mail(any_app)
+    Accounts(any_app).create("taken@example.org", "actor")
+    caplog.set_level(logging.DEBUG)
+    answers = []
+    for email in ("taken@example.org", "new@example.org"):
+        client = any_app.test_client()
+        signed = sign_up(client, email)
+        flashed = client.get("/login").data.decode()
+        logged = client.post("/login", data={"email": email, "password": "long enough"})
+        answers.append((signed.status_code, signed.headers["Location"], flashed, logged.status_code,
+                        logged.data.decode().replace(email, "X")))
+    assert answers[0] == answers[1]
+    assert answers[0][:2] == (302, "/login") and answers[0][3] == 400
+    assert "check your email to confirm your account" in answers[0][2]
+    assert "Wrong email or password." in answers[0][4]
+    notice, confirmation = [m for m in mailbox if not isinstance(m, tuple)]
+    assert notice["To"] == "taken@example.org" and "someone tried to sign up" in notice["Subject"]
+    assert "log in" in notice.get_content() and "http://localhost/forgot" in notice.get_content()
+    assert confirmation["To"] == "new@example.org" and "confirm your account" in confirmation["Subject"]
+    assert confirmation_link(confirmation).rpartition("/")[2] not in caplog.text
+    assert Accounts(any_app).login(any_app.test_client(), "taken@example.org").status_code == 302  # unchanged
+
+
+def test_an_unconfirmed_account_cannot_log_in_and_fails_as_a_wrong_password_after_one_hash_check(
+        app, accounts, mailbox, monkeypatch):
+    with_mail(app)
+    accounts.create("f@example.org", "funder")
+    sign_up(app.test_client(), "new@example.org")
+    checked = hash_checks(monkeypatch)
+    unconfirmed = accounts.login(app.test_client(), "new@example.org", "long enough")
+    assert len(checked) == 1
+    wrong = accounts.login(app.test_client(), "f@example.org", "not the password")
+    assert unconfirmed.status_code == wrong.status_code == 400
+    assert unconfirmed.data.decode().replace("new@example.org", "X") == wrong.data.decode().replace("f@example.org", "X")
+    assert [a for a in audit(app) if a[1] == "login-failed"] == [("anonymous", "login-failed")] * 2
+
+
+def test_the_confirmation_link_confirms_once_then_the_account_logs_in(any_app, mailbox):
+    with_mail(any_app)
+    client = any_app.test_client()
+    sign_up(client, "new@example.org")
+    link = confirmation_link(mailbox[-1])
+    r = client.get(link)
+    assert (r.status_code, r.headers["Location"]) == (302, "/confirm")     # the token leaves the URL at once
+    r = client.get("/confirm")
+    assert (r.status_code, r.headers["Location"]) == (302, "/login")
+    assert "Email confirmed: log in as new@example.org" in client.get("/login").data.decode()
+    assert client.post("/login", data={"email": "new@example.org", "password": "long enough"}).status_code == 302
+    assert ("new@example.org", "confirm-email") in audit(any_app)
+    again = any_app.test_client()
+    again.get(link)
+    again.get("/confirm")
+    assert "Not confirmed: this confirmation link is unknown, used or expired" in again.get("/login").data.decode()
+    assert [a for a in audit(any_app) if a[1] == "confirm-email"] == [("new@example.org", "confirm-email")]
+
+
+def test_an_expired_confirmation_link_confirms_nothing(any_app, mailbox):
+    with_mail(any_app)
+    client = any_app.test_client()
+    sign_up(client, "new@example.org")
+    link = confirmation_link(mailbox[-1])
+    with web_db.sessions(any_app).begin() as session:
+        session.execute(EmailConfirmation.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1)))
+    client.get(link)
+    client.get("/confirm")
+    assert "unknown, used or expired" in client.get("/login").data.decode()
+    assert client.post("/login", data={"email": "new@example.org", "password": "long enough"}).status_code == 400
+    with web_db.sessions(any_app).begin() as session:
+        assert session.execute(select(User.confirmed_at).where(User.email == "new@example.org")).scalar_one() is None
+
+
+def test_a_password_reset_confirms_an_unconfirmed_account(app, mailbox):
+    """Its link reached the owner too: the way in for one who lost the confirmation message."""
+    with_mail(app)
+    client = app.test_client()
+    sign_up(client, "new@example.org")
+    client.post("/forgot", data={"email": "new@example.org"})
+    client.get(re.search(r"http://localhost(/reset/\S+)", mailbox[-1].get_content()).group(1))
+    client.post("/reset", data={"new_password": "a new long one", "confirm": "a new long one"})
+    assert client.post("/login", data={"email": "new@example.org", "password": "a new long one"}).status_code == 302
+
+
+def test_without_a_mail_server_a_new_account_logs_in_at_once(any_app, mailbox):
+    client = any_app.test_client()
+    sign_up(client, "new@example.org")
+    assert "you are signed up as actor" in client.get("/login").data.decode()
+    assert client.post("/login", data={"email": "new@example.org", "password": "long enough"}).status_code == 302
+    assert mailbox == []
