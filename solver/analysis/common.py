@@ -3,7 +3,6 @@ reading allocation files, and the market changes used by what-if and sweeps."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -12,6 +11,7 @@ from typing import Any
 
 from ..allocation import Allocation, Unfunded, from_awards
 from ..eligibility import presolve
+from ..loading import MAX_FILE_BYTES, JsonRefused, decode_json
 from ..market import Capacity, Funder, Market, Pledge, Scope
 from ..money import MoneyError, parse_money
 from ..pools import make_pools
@@ -51,16 +51,24 @@ def build_allocation(market: Market, accepted: Iterable[str], flows: Mapping[tup
 
 def read_json(path: str, what: str) -> Any:
     """The JSON document in the file `path` (`what` it should be, for the message when it is a folder), or
-    an AnalysisError that says what is wrong with the file."""
+    an AnalysisError that says what is wrong with the file. Read as market files are: at most
+    MAX_FILE_BYTES, and a repeated key or nesting too deep is an error, not a silent value or a crash."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise AnalysisError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise AnalysisError(f"{path}: is a directory, not {what}") from None
     except OSError as exc:
         raise AnalysisError(f"{path}: cannot read it: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    if len(raw) > MAX_FILE_BYTES:
+        raise AnalysisError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB, the most {what} may be")
+    try:
+        return decode_json(raw.decode("utf-8-sig"))
+    except JsonRefused as exc:
+        raise AnalysisError(f"{path}: not {what}: {exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:     # json.JSONDecodeError is a ValueError
         raise AnalysisError(f"{path}: not valid JSON: {exc}") from None
 
 

@@ -71,3 +71,23 @@ def test_names_in_the_report_are_text_never_markup(tmp_path):
     text = out.read_text()
     assert "<img src=x" not in text and "<b>bold</b>" not in text
     assert text.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&lt;b&gt;bold&lt;/b&gt;") == 3   # title, h1, row
+
+
+def test_allocation_files_are_read_as_market_files_are(tmp_path, monkeypatch):
+    """`swarm verify` and `report` read an allocation with the market files' rules: a bounded read, no
+    repeated key, no nesting deeper than the decoder goes; each an exit 2 with the file named."""
+    from solver.analysis import common
+
+    market = write(tmp_path, SMALL)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"format": "swarm-allocation/1", "format": "x"}')
+    for path, message in ((deep, "nested"), (twice, "more than once")):
+        result = run("verify", market, path)
+        assert result.exit_code == 2 and str(path) in result.output and message in result.output, result.output
+        assert "Traceback" not in result.output
+    allocation = solve(tmp_path, market)
+    monkeypatch.setattr(common, "MAX_FILE_BYTES", 100)
+    result = run("verify", market, allocation)
+    assert result.exit_code == 2 and "larger than" in result.output, result.output
