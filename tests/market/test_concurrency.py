@@ -42,6 +42,27 @@ def run_threads(count: int, body: Callable[[int], None]) -> None:
     assert not errors, errors
 
 
+def race(db: Any, create: Callable[[Any, int], object], refused: Callable[[InvalidInput], None]) -> list[str]:
+    """THREADS creations at once, each in its own transaction: "created", or "refused" (an InvalidInput that
+    `refused` checks) per thread, sorted."""
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def body(n: int) -> None:
+        try:
+            with db.sessions.begin() as session:
+                create(session, n)
+            outcome = "created"
+        except InvalidInput as exc:
+            refused(exc)
+            outcome = "refused"
+        with lock:
+            outcomes.append(outcome)
+
+    run_threads(THREADS, body)
+    return sorted(outcomes)
+
+
 def test_concurrent_pledges_and_bids_are_each_kept_exactly_once_or_refused(db):
     round_id = draft_round(db)
     users = [db.user(f"u{n}@example.org", "funder" if n % 2 == 0 else "actor") for n in range(THREADS)]
@@ -177,22 +198,12 @@ def test_the_invalid_pledge_in_a_busy_round_is_absent(db):
 
 
 def test_concurrent_sign_ups_with_one_email_make_one_account(db):
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    def refused(exc: InvalidInput) -> None:
+        assert exc.fields == {"email": "same@example.org already has an account"}
 
-    def body(n: int) -> None:
-        try:
-            with db.sessions.begin() as session:
-                services.create_user(session, None, "same@example.org", f"Same {n}", "funder")
-            outcome = "created"
-        except InvalidInput as exc:
-            assert exc.fields == {"email": "same@example.org already has an account"}
-            outcome = "refused"
-        with lock:
-            outcomes.append(outcome)
-
-    run_threads(THREADS, body)
-    assert sorted(outcomes) == ["created"] + ["refused"] * (THREADS - 1)
+    outcomes = race(db, lambda session, n: services.create_user(session, None, "same@example.org", f"Same {n}",
+                                                                "funder"), refused)
+    assert outcomes == ["created"] + ["refused"] * (THREADS - 1)
     with db.sessions.begin() as session:
         assert session.execute(select(AuditLog).where(AuditLog.entity == "user")).scalars().all()[0].who == "cli"
 
@@ -206,21 +217,11 @@ def test_concurrent_tokens_never_exceed_the_per_user_cap(db):
     for n in range(MAX_ACTIVE - 1):
         with db.sessions.begin() as session:
             services.create_token(session, None, owner.id, f"t{n}")
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def body(n: int) -> None:
-        try:
-            with db.sessions.begin() as session:
-                services.create_token(session, None, owner.id, f"race{n}")
-            outcome = "created"
-        except InvalidInput as exc:
-            assert "already has 20 active tokens" in str(exc)
-            outcome = "refused"
-        with lock:
-            outcomes.append(outcome)
+    def refused(exc: InvalidInput) -> None:
+        assert "already has 20 active tokens" in str(exc)
 
-    run_threads(THREADS, body)
-    assert sorted(outcomes) == ["created"] + ["refused"] * (THREADS - 1)
+    outcomes = race(db, lambda session, n: services.create_token(session, None, owner.id, f"race{n}"), refused)
+    assert outcomes == ["created"] + ["refused"] * (THREADS - 1)
     with db.sessions.begin() as session:
         assert len(session.execute(select(ApiToken).where(ApiToken.user_id == owner.id)).all()) == MAX_ACTIVE
