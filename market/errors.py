@@ -48,3 +48,11 @@ class Conflict(MarketDomainError):
 
 class ClearingFailed(MarketDomainError):
     """The solver could not clear the round, or its allocation failed the checker; nothing was recorded."""
+
+
+class JobActive(Conflict):
+    """The round is being cleared already: one clearing of a round at a time (the database refuses a second)."""
+
+
+class QueueUnavailable(MarketDomainError):
+    """The job queue (Redis) cannot be reached: nothing was queued; try again once it is back (503)."""

@@ -9,8 +9,8 @@ import enum
 from datetime import datetime, UTC
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Integer, String,
-                        Text, UniqueConstraint, event)
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint, event, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .db import Base
@@ -32,6 +32,17 @@ class RoundStatus(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     CLEARED = "cleared"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_JOB_STATES = (JobState.QUEUED, JobState.RUNNING)
 
 
 def _one_of(column: str, enum_type: type[enum.StrEnum]) -> str:
@@ -383,3 +394,44 @@ class PasswordReset(OneTimeToken, Base):
 class EmailConfirmation(OneTimeToken, Base):
     """A one-time link confirming a new account's email."""
     __tablename__ = "email_confirmations"
+
+
+class Job(Base):
+    """A clearing of a round, run by a worker (market.worker) rather than inside a request: its options, its
+    state, the solver's progress as last reported, and its outcome (the run it recorded, or why not).
+
+    At most one job of a round is queued or running: the partial unique index `uq_jobs_active_round` (on
+    PostgreSQL and SQLite alike) refuses a second, whichever process asks."""
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint(_one_of("state", JobState), name="state"),
+                      CheckConstraint("time_limit IS NULL OR time_limit > 0", name="time_limit"),
+                      CheckConstraint("gap IS NULL OR (gap >= 0 AND gap < 1)", name="gap"),
+                      Index("uq_jobs_active_round", "round_id", unique=True,
+                            postgresql_where=text("state IN ('queued', 'running')"),
+                            sqlite_where=text("state IN ('queued', 'running')")))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="clear")
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED.value)
+    backend: Mapped[str] = mapped_column(String(16), default="cbc")
+    time_limit: Mapped[float | None] = mapped_column(Double)
+    gap: Mapped[float | None] = mapped_column(Double)
+    explain: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    retry_of: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(Stamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Stamp)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(Stamp)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The solver's progress as last reported (solver.progress): its stage and the backend's own figures.
+    stage: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    incumbent: Mapped[float | None] = mapped_column(Double)
+    bound: Mapped[float | None] = mapped_column(Double)
+    rel_gap: Mapped[float | None] = mapped_column(Double)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_runs.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)

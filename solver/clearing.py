@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import time
 
-from . import backends
+from . import backends, progress
 from .allocation import Allocation, from_awards
 from .budget import MAIN_SHARE, Budget
 from .decompose import independent_parts
@@ -40,6 +40,7 @@ def clear(market: Market, options: ClearOptions = ClearOptions(), budget: Budget
     if budget is None:
         budget = Budget(options.time_limit)
     solve_budget = budget.share(MAIN_SHARE) if options.explain else budget
+    progress.stage(progress.MODEL)
     pools = make_pools(market)
     pre = presolve(market, pools)
     parts = independent_parts(market, pools, pre) if options.decompose else ()
@@ -63,7 +64,9 @@ def clear(market: Market, options: ClearOptions = ClearOptions(), budget: Budget
             raise ClearingError(str(exc)) from None
         solve_seconds = time.perf_counter() - started - build_seconds
         size = {**size, "eligible_bids": len(model.bids), "models": 1}
+    progress.stage(progress.ROUNDING)
     allocation = assemble(market, pools, pre, solved.solution, solved.status)
+    progress.stage(progress.REASONS)
     if options.explain:
         unfunded = explain_unfunded(market, pools, pre, allocation, options.backend, budget=budget,
                                     max_explained=options.max_explained)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import pulp
 
-from . import backends
+from . import backends, progress
 from .bounds import VALUE_DECIMALS
 from .budget import Budget
 from .cost_ahead import CostAhead
@@ -75,6 +75,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
     if values:
         # A greedy allocation (solver/greedy.py) first: phase 1's warm start, and the answer kept when a
         # time limit stops the solver before it finds anything as good.
+        progress.stage(progress.GREEDY)
         start = greedy_start(model)
         if start is not None:
             greedy_value = value_of(model, start)
@@ -86,6 +87,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
         prob.setObjective(model.value)
         side: backends.BackgroundRun | None = None
         if _relax_first(model, budget):
+            progress.stage(progress.RELAXATION)
             if options.backend == "highs" and backends.highs_threads() >= 2:
                 # Two cores: HiGHS searches (and bounds) from the greedy start on one, with the whole
                 # limit, while the relaxation and its sub-MIP take the other, also with the whole limit.
@@ -103,6 +105,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
                 best, best_value = found, found_value
             if best.accepted:
                 warm_start(model, best)
+        progress.stage(progress.VALUE)
         ahead = _cost_ahead(model, options, budget, tolerance)
         if ahead is not None:
             aheads.append(ahead)
@@ -133,6 +136,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
         return SolveResult(best, status, tuple(phases))
 
     # Phase 2: keep the value, pay least.
+    progress.stage(progress.COST)
     prob.addConstraint(keep_value_row(model, best_value - tolerance))
     prob.sense = pulp.LpMinimize
     prob.setObjective(model.cost)

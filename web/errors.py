@@ -6,8 +6,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from market.errors import (ClearingFailed, Conflict, Forbidden, InvalidInput, MarketDomainError, NotFound,
-                           WrongState)
+from market.errors import (ClearingFailed, Conflict, Forbidden, InvalidInput, JobActive, MarketDomainError, NotFound,
+                           QueueUnavailable, WrongState)
 from market.migrate import NotReady
 
 STATUS: dict[type[MarketDomainError], tuple[int, str]] = {
@@ -17,6 +17,8 @@ STATUS: dict[type[MarketDomainError], tuple[int, str]] = {
     WrongState: (409, "Not possible now"),
     Conflict: (409, "The round changed"),
     ClearingFailed: (409, "The clearing failed"),
+    JobActive: (409, "Already being cleared"),
+    QueueUnavailable: (503, "The job queue is unavailable"),
 }
 
 

@@ -1,0 +1,73 @@
+"""Where a queued job's id goes. This module: the interface, and RQ on Redis (production: `swarm worker`
+processes run the jobs). market.worker: a worker thread in this process (the embedded default) and the
+caller itself (`inline`: the command line's foreground clearing, and tests).
+
+The database holds every job's state (market.services.jobs); a queue only carries ids, so losing one (a
+restart, Redis emptied) loses no job: workers pick queued jobs up from the database again (market.worker).
+"""
+from __future__ import annotations
+
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import redis
+from rq import Queue
+from rq.job import Job as RqJob
+
+from .errors import QueueUnavailable
+
+QUEUE_NAME = "swarm-clearing"
+# RQ kills a job's work horse this long after the job's own time limit (the solver stops itself at the limit;
+# this is the bound for a solver or a step that does not).
+HARD_LIMIT_GRACE = 120
+
+
+class JobQueue(Protocol):
+    description: str
+
+    def ping(self) -> None:
+        """Raise QueueUnavailable unless a job enqueued now would reach a worker."""
+
+    def enqueue(self, job_id: int, time_limit: float | None) -> None:
+        """Hand the job to a worker (raise QueueUnavailable if it cannot be)."""
+
+
+def rq_job_id(job_id: int) -> str:
+    return f"swarm-job-{job_id}"
+
+
+def shown(url: str) -> str:
+    """The queue's URL without its password."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class RedisQueue:
+    """RQ on Redis: `swarm worker` runs what is enqueued here."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.description = f"RQ on {shown(url)}"
+        self.connection = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+
+    def ping(self) -> None:
+        try:
+            self.connection.ping()
+        except redis.RedisError as exc:
+            raise QueueUnavailable(f"the job queue ({self.description}) cannot be reached ({type(exc).__name__}): "
+                                   "nothing was queued; try again when it is back") from None
+
+    def enqueue(self, job_id: int, time_limit: float | None) -> None:
+        timeout = -1 if time_limit is None else int(time_limit) + HARD_LIMIT_GRACE
+        try:
+            Queue(QUEUE_NAME, connection=self.connection).enqueue(
+                "market.worker.run_queued", job_id, job_id=rq_job_id(job_id), job_timeout=timeout,
+                result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600, description=f"clearing job {job_id}")
+        except redis.RedisError as exc:
+            raise QueueUnavailable(f"the job queue ({self.description}) cannot be reached ({type(exc).__name__}): "
+                                   "the job stays queued and runs once a worker sees it") from None
+
+    def knows(self, job_id: int) -> bool:
+        return bool(RqJob.exists(rq_job_id(job_id), connection=self.connection))
