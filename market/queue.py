@@ -7,14 +7,17 @@ restart, Redis emptied) loses no job: workers pick queued jobs up from the datab
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import redis
 from rq import Queue
 from rq.job import Job as RqJob
+from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import QueueUnavailable
+from .models import User
+from .services.jobs import retry_job, submit_clearing
 
 QUEUE_NAME = "swarm-clearing"
 # RQ kills a job's work horse this long after the job's own time limit (the solver stops itself at the limit;
@@ -71,3 +74,26 @@ class RedisQueue:
 
     def knows(self, job_id: int) -> bool:
         return bool(RqJob.exists(rq_job_id(job_id), connection=self.connection))
+
+
+def submit(sessions: sessionmaker[Session], queue: JobQueue, user: User | None, round_id: int,
+           **options: Any) -> int:
+    """Queue a clearing of the round and hand it to `queue`; the job's id. Asks the queue first, so that
+    with Redis away nothing is written (QueueUnavailable, 503). `options`: services.jobs.submit_clearing's
+    (backend, time_limit, gap, explain, retry_of). An inline queue runs the job before this returns."""
+    queue.ping()
+    with sessions.begin() as session:
+        job = submit_clearing(session, user, round_id, **options)
+        job_id, time_limit = job.id, job.time_limit
+    queue.enqueue(job_id, time_limit)
+    return job_id
+
+
+def retry(sessions: sessionmaker[Session], queue: JobQueue, user: User | None, job_id: int) -> int:
+    """A new job with a failed or cancelled job's options, handed to `queue`; its id."""
+    queue.ping()
+    with sessions.begin() as session:
+        job = retry_job(session, user, job_id)
+        new_id, time_limit = job.id, job.time_limit
+    queue.enqueue(new_id, time_limit)
+    return new_id

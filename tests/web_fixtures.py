@@ -22,6 +22,7 @@ from tests.pg import migrated_schema
 from tests.small_market import draft_doc, import_market, market_doc
 from web import create_app
 from web import db as web_db
+from web import queue as web_queue
 
 PASSWORD = "correct horse"
 
@@ -41,7 +42,8 @@ def make_app(tmp_path: Path, template: Path, **config: Any) -> Flask:
         shutil.copyfile(template, path)
     settings = {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "test", "TESTING": True,
                 "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "instance"),
-                "RATELIMIT_ENABLED": False}     # the limits' own tests (tests/web/test_limits.py) turn them on
+                "RATELIMIT_ENABLED": False,     # the limits' own tests (tests/web/test_limits.py) turn them on
+                "JOB_QUEUE": "inline"}          # clearing jobs run in the request; tests/web/test_jobs.py: a thread
     settings.update(config)
     return create_app(settings)
 
@@ -50,6 +52,7 @@ def make_app(tmp_path: Path, template: Path, **config: Any) -> Flask:
 def app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
     application = make_app(tmp_path, web_template)
     yield application
+    web_queue.stop(application)
     web_db.dispose(application)
 
 

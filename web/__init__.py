@@ -73,6 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # The round page's "clear" button: seconds for the whole clearing, reasons included (the request's
         # bound; the API's clear takes time_limit up to 600 s). gunicorn's --timeout must exceed both.
         CLEAR_TIME_LIMIT=60.0,
+        # Where clearing jobs run (web.queue): "thread", "inline" or a redis:// URL for `swarm worker`s.
+        JOB_QUEUE=os.environ.get("SWARM_QUEUE_URL", "").strip() or "thread",
     )
     app.config.update({key: os.environ[f"SWARM_{key}"] for key in MAIL_SETTINGS if os.environ.get(f"SWARM_{key}")})
     app.config.update(config)
@@ -81,9 +83,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SWARM_SECRET_KEY", "").strip() or _instance_secret(instance)
 
-    from . import db, headers
+    from . import db, headers, queue
     headers.init_app(app)       # first: its nonce is made before any other hook may refuse the request
     db.init_app(app)
+    queue.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
