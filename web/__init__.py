@@ -75,6 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         CLEAR_TIME_LIMIT=60.0,
         # Where clearing jobs run (web.queue): "thread", "inline" or a redis:// URL for `swarm worker`s.
         JOB_QUEUE=os.environ.get("SWARM_QUEUE_URL", "").strip() or "thread",
+        # Trust X-Forwarded-For/-Proto/-Host from this many proxies in front (werkzeug's ProxyFix); 0: off.
+        PROXY_COUNT=int(os.environ.get("SWARM_PROXY_COUNT", "0") or 0),
     )
     app.config.update({key: os.environ[f"SWARM_{key}"] for key in MAIL_SETTINGS if os.environ.get(f"SWARM_{key}")})
     app.config.update(config)
@@ -83,8 +85,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SWARM_SECRET_KEY", "").strip() or _instance_secret(instance)
 
-    from . import db, headers, queue
-    headers.init_app(app)       # first: its nonce is made before any other hook may refuse the request
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    from . import db, headers, health, logs, queue
+    logs.init_app(app)          # first: the request id and the clock of the access line
+    headers.init_app(app)       # next: its nonce is made before any other hook may refuse the request
     db.init_app(app)
     queue.init_app(app)
     csrf.init_app(app)
@@ -93,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import account, analyst, auth, bids, challenges, errors, filters, pledges
     filters.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(challenges.bp)

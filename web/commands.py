@@ -51,16 +51,20 @@ def seed_demo(sessions: sessionmaker[Session], market_file: Path = DEMO_MARKET) 
 @click.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-def serve(port: int, host: str) -> None:
-    """Run the web app (development server; production: gunicorn "web:create_app()")."""
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="SWARM_LOG_FORMAT", help="Request log lines as text or JSON (env SWARM_LOG_FORMAT).")
+def serve(port: int, host: str, log_format: str) -> None:
+    """Run the web app (development server; production: gunicorn -c deploy/gunicorn.conf.py, docs/deploy.md)."""
     import logging
 
     from werkzeug.serving import run_simple
 
     from web import create_app
-    from web.logs import hide_reset_tokens
+    from web.logs import configure, hide_reset_tokens
 
+    configure(log_format)
     hide_reset_tokens(logging.getLogger("werkzeug"))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)     # the app's own access line replaces werkzeug's
 
     with engine_or_exit() as (engine, url):
         seeded = None
