@@ -4,6 +4,7 @@
     swarm user create --email E --name N --role funder|actor|analyst|admin [--password P]   (else prompted)
     swarm user reset-password --email E [--base-url URL]    (prints a one-time reset link)
     swarm token create --email E [--name N] | token list --email E | token revoke ID
+    swarm doctor                    (a deployment's configuration checked: web/doctor.py)
 
 `serve` runs the web app on werkzeug's development server. On a database with no rounds at all it first
 imports the repository's fixtures/water-sdg6.json as an open demo round and creates a demo analyst account
@@ -83,6 +84,17 @@ def serve(port: int, host: str, log_format: str) -> None:
                "analysts log in with an account made by `swarm user create --role analyst`.")
     app = create_app({"DATABASE_URL": url})
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("doctor")
+def doctor() -> None:
+    """Check this deployment's configuration (its environment): one line per check; exit 1 on a FAIL."""
+    from web.doctor import checks
+    found = checks()
+    for check in found:
+        click.echo(f"{check.level.value:<4}  {check.name:<11}  {check.detail}")
+    if not all(check.ok for check in found):
+        raise SystemExit(1)
 
 
 @click.group("user")
