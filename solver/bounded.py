@@ -107,6 +107,7 @@ def _end(child: Any, answered: bool) -> None:
 # ---------------------------------------------------------------- in the child
 
 def _child(conn: Connection, raw: bytes, time_limit: float, explain: bool, spent: float) -> None:
+    _quiet_stdout()
     threading.Thread(target=_exit_when_the_caller_is_gone, args=(conn,), name="swarm-solve-watch",
                      daemon=True).start()
     try:
@@ -124,6 +125,14 @@ def _clear(raw: bytes, time_limit: float, explain: bool, spent: float) -> dict[s
     budget = Budget(time_limit, started=time.monotonic() - spent)
     market = parse_market(json.loads(raw))        # the caller checked it is JSON and no deeper than it reads
     return clear(market, ClearOptions(time_limit=time_limit, explain=explain), budget).to_document()
+
+
+def _quiet_stdout() -> None:
+    """HiGHS prints a banner to stdout once per process, so once per child: in a web worker's log (JSON
+    lines) it would be a line that is not JSON. Nothing of the solve is meant for stdout."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 def _exit_when_the_caller_is_gone(conn: Connection) -> None:

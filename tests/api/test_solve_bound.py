@@ -107,3 +107,19 @@ def test_a_caller_killed_mid_solve_leaves_no_solve_process(tmp_path):
 
 def test_the_default_start_method_is_safe_under_threads():
     assert bounded.default_start_method() == ("forkserver" if sys.platform != "win32" else "spawn")
+
+
+def test_nothing_of_the_solve_reaches_the_callers_stdout():
+    """HiGHS's banner (or any solver output) would be a line that is not JSON in the web worker's log."""
+    import subprocess
+
+    from tests.paths import ROOT
+    script = ("import json; from solver import bounded; from tests.small_market import market_doc\n"
+              "real = bounded.clear\n"
+              "def noisy(*a, **k):\n    print('Running HiGHS banner', flush=True); return real(*a, **k)\n"
+              "bounded.clear = noisy\n"
+              "bounded.clear_in_child(json.dumps(market_doc()).encode(), 5, False, 60, start_method='fork')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
