@@ -25,13 +25,15 @@ and the JSON API under /api/v1 (`web.api`, token-authenticated, CSRF-exempt, its
 a form, call a `market.services` function inside `with sessions.begin() as session:` and render; `web.errors`
 maps `market.errors` to 400/403/404/409.
 
-Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
-rounds it imports fixtures/water-sdg6.json as an open demo round once). Production: a WSGI server with
-PostgreSQL, e.g.
+Operations: `GET /healthz` and `GET /readyz` for a load balancer (web.health); a request id on every log
+line and one access line per request, text or JSON (web.logs); SWARM_PROXY_COUNT=N (config PROXY_COUNT)
+trusts N proxies' X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix; off by default).
 
-    SWARM_DATABASE_URL=postgresql+psycopg://user@host/db SWARM_SECRET_KEY=... swarm db upgrade
-    SWARM_DATABASE_URL=... SWARM_SECRET_KEY=... SWARM_SECURE_COOKIES=1 \\
-        gunicorn -w 4 -b 127.0.0.1:8000 "web:create_app()"
+Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
+rounds it imports fixtures/water-sdg6.json as an open demo round once). Production (docs/deploy.md):
+PostgreSQL, Redis, `swarm worker`s, and on each web node
+
+    gunicorn -c deploy/gunicorn.conf.py
 
 (`pip install -e '.[production]'` brings gunicorn; put it behind a TLS-terminating proxy.)
 """
