@@ -9,6 +9,8 @@ The child reads the market (`parse_market`), clears it under one Budget of `time
 at most `bound` seconds from the start of the child; then the child is killed (SIGKILL), and with it its
 CBC process and part workers (each dies with the process that started it: parent_death.py). A child whose
 caller dies (a web worker killed) ends itself: it watches its end of the pipe for the caller's end closing.
+The child writes nothing to stdout, and sends its log records back with its answer: the caller logs them
+(in a web request: with its request id, in the server's format).
 
 Errors, as in the caller: MarketError (the problems, with their paths), ClearingError, Overran (killed at
 the bound), SolverCrashed (the solver's own exception), ChildDied (the child ended without an answer).
@@ -22,6 +24,7 @@ imports each time); "fork" copies the caller, threads' locks included, so only f
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import threading
@@ -32,6 +35,8 @@ from typing import Any
 from .budget import Budget
 from .clearing import ClearingError, ClearOptions, clear
 from .loading import MarketError, Problem, parse_market
+
+logger = logging.getLogger(__name__)
 
 FORKSERVER_PRELOAD = ["solver.bounded"]     # this module imports the clearing, PuLP, HiGHS and the loader
 JOIN_SECONDS = 5.0
@@ -56,22 +61,26 @@ def default_start_method() -> str:
 def clear_in_child(raw: bytes, time_limit: float, explain: bool, bound: float, spent: float = 0.0,
                    start_method: str | None = None) -> dict[str, Any]:
     """The allocation document of the market in `raw` (JSON), cleared in a child process killed after
-    `bound` seconds (see the module's docstring)."""
+    `bound` seconds (see the module's docstring). What the solve logs at the caller's level is logged again
+    here, once the child answers, through the caller's own handlers (a web request's id and format)."""
     method = start_method or default_start_method()
+    level = logging.getLogger().getEffectiveLevel()
     context: Any = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(FORKSERVER_PRELOAD)     # read when the server starts (once per process)
     ours, theirs = context.Pipe()
-    child = context.Process(target=_child, args=(theirs, raw, time_limit, explain, spent), name="swarm-solve")
+    child = context.Process(target=_child, args=(theirs, raw, time_limit, explain, spent, level),
+                            name="swarm-solve")
     child.start()
     theirs.close()
     answered = False
     try:
         answered = wait(ours, child, bound)
         if not answered:
+            logger.warning("the solve in process %s did not end within %g s: killed", child.pid, bound)
             raise Overran(f"the solve did not end within its bound of {bound:g} s and was stopped")
         try:
-            kind, payload = ours.recv()
+            kind, payload, records = ours.recv()
         except EOFError:
             child.join(JOIN_SECONDS)
             raise ChildDied(f"the solver's process ended without an answer (exit code {child.exitcode})"
@@ -79,6 +88,8 @@ def clear_in_child(raw: bytes, time_limit: float, explain: bool, bound: float, s
     finally:
         ours.close()
         _end(child, answered)
+    for record in records:
+        logging.getLogger(record.name).handle(record)
     if kind == "invalid":
         raise MarketError([Problem(path, message) for path, message in payload])
     if kind == "failed":
@@ -106,8 +117,14 @@ def _end(child: Any, answered: bool) -> None:
 
 # ---------------------------------------------------------------- in the child
 
-def _child(conn: Connection, raw: bytes, time_limit: float, explain: bool, spent: float) -> None:
+def _child(conn: Connection, raw: bytes, time_limit: float, explain: bool, spent: float, level: int) -> None:
     _quiet_stdout()
+    kept = _Kept()
+    root = logging.getLogger()
+    for handler in root.handlers[:]:            # a forked child's copies of the caller's
+        root.removeHandler(handler)
+    root.addHandler(kept)
+    root.setLevel(level)
     threading.Thread(target=_exit_when_the_caller_is_gone, args=(conn,), name="swarm-solve-watch",
                      daemon=True).start()
     try:
@@ -118,7 +135,22 @@ def _child(conn: Connection, raw: bytes, time_limit: float, explain: bool, spent
         answer = ("failed", str(exc))
     except Exception as exc:            # a backend's own crash: said, not a dead child
         answer = ("crashed", f"{type(exc).__name__}: {exc}")
-    conn.send(answer)
+    conn.send((*answer, kept.records))
+
+
+class _Kept(logging.Handler):
+    """The child's log records, made picklable (their text rendered), to be logged again by the caller."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        self.records.append(record)
 
 
 def _clear(raw: bytes, time_limit: float, explain: bool, spent: float) -> dict[str, Any]:

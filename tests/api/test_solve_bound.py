@@ -123,3 +123,41 @@ def test_nothing_of_the_solve_reaches_the_callers_stdout():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
+
+
+def test_the_solves_log_lines_are_logged_by_the_request(app, funder, monkeypatch):
+    """A /solve child's log records come back with its answer and are logged in the request (with its id
+    and the server's format), the solver's exception text included."""
+    import logging
+
+    from web import logs
+
+    real = bounded.clear
+
+    def logging_clear(*args, **kwargs):
+        log = logging.getLogger("solver.clearing")
+        log.warning("model of %d rows", 42)
+        try:
+            raise ValueError("inside")
+        except ValueError:
+            log.exception("a caught fault")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bounded, "clear", logging_clear)
+    app.config["SOLVE_START_METHOD"] = "fork"       # the child keeps the patch
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.addFilter(logs.RequestContext())
+    handler.setFormatter(logs.JsonLines())
+    handler.emit = lambda record: lines.append(handler.format(record))
+    logging.getLogger().addHandler(handler)
+    try:
+        response = funder.post("/solve", market_doc(), headers={"X-Request-ID": "solve-7"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert response.status_code == 200
+    import json
+    said = [json.loads(line) for line in lines if '"solver.clearing"' in line]
+    assert [line["message"] for line in said] == ["model of 42 rows", "a caught fault"]
+    assert all(line["request_id"] == "solve-7" and line["path"] == "/api/v1/solve" for line in said)
+    assert "ValueError: inside" in said[1]["exception"]
