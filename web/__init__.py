@@ -78,7 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Where clearing jobs run (web.queue): "thread", "inline" or a redis:// URL for `swarm worker`s.
         JOB_QUEUE=os.environ.get("SWARM_QUEUE_URL", "").strip() or "thread",
         # Trust X-Forwarded-For/-Proto/-Host from this many proxies in front (werkzeug's ProxyFix); 0: off.
-        PROXY_COUNT=int(os.environ.get("SWARM_PROXY_COUNT", "0") or 0),
+        PROXY_COUNT=_proxy_count(os.environ.get("SWARM_PROXY_COUNT", "")),
     )
     app.config.update({key: os.environ[f"SWARM_{key}"] for key in MAIL_SETTINGS if os.environ.get(f"SWARM_{key}")})
     app.config.update(config)
@@ -115,6 +115,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import limits        # wraps views of the blueprints above: after them
     limits.init_app(app)
     return app
+
+
+def _proxy_count(setting: str) -> int:
+    if not setting.strip():
+        return 0
+    if not setting.strip().isdigit():
+        raise ValueError(f"SWARM_PROXY_COUNT={setting!r}: the number of proxies in front that set X-Forwarded-*, "
+                         "e.g. 1 (0: none)")
+    return int(setting)
 
 
 def _instance_secret(instance: Path) -> str:

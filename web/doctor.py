@@ -84,7 +84,7 @@ def cookies(setting: str) -> Check:
 
 
 def queue(url: str) -> list[Check]:
-    if not url or url == "thread":
+    if not url or url in ("thread", "inline"):
         return [Check("queue", Level.WARN, "SWARM_QUEUE_URL is not set: clearings run on a worker thread in each web "
                       "process (one machine); production: redis://HOST:6379/N and `swarm worker` processes")]
     if not url.startswith(REDIS_SCHEMES):

@@ -29,3 +29,9 @@ def test_forwarded_headers_are_trusted_only_when_configured(tmp_path, web_templa
 def test_the_environment_sets_the_proxy_count(tmp_path, web_template, monkeypatch):
     monkeypatch.setenv("SWARM_PROXY_COUNT", "1")
     assert seen(make_app(tmp_path, web_template))["address"] == "203.0.113.9"
+
+
+def test_a_proxy_count_that_is_not_a_number_is_refused_clearly(tmp_path, web_template, monkeypatch):
+    monkeypatch.setenv("SWARM_PROXY_COUNT", "yes")
+    with pytest.raises(ValueError, match="SWARM_PROXY_COUNT='yes': the number of proxies in front"):
+        make_app(tmp_path, web_template)
