@@ -25,13 +25,15 @@ and the JSON API under /api/v1 (`web.api`, token-authenticated, CSRF-exempt, its
 a form, call a `market.services` function inside `with sessions.begin() as session:` and render; `web.errors`
 maps `market.errors` to 400/403/404/409.
 
-Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
-rounds it imports fixtures/water-sdg6.json as an open demo round once). Production: a WSGI server with
-PostgreSQL, e.g.
+Operations: `GET /healthz` and `GET /readyz` for a load balancer (web.health); a request id on every log
+line and one access line per request, text or JSON (web.logs); SWARM_PROXY_COUNT=N (config PROXY_COUNT)
+trusts N proxies' X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix; off by default).
 
-    SWARM_DATABASE_URL=postgresql+psycopg://user@host/db SWARM_SECRET_KEY=... swarm db upgrade
-    SWARM_DATABASE_URL=... SWARM_SECRET_KEY=... SWARM_SECURE_COOKIES=1 \\
-        gunicorn -w 4 -b 127.0.0.1:8000 "web:create_app()"
+Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
+rounds it imports fixtures/water-sdg6.json as an open demo round once). Production (docs/deploy.md):
+PostgreSQL, Redis, `swarm worker`s, and on each web node
+
+    gunicorn -c deploy/gunicorn.conf.py
 
 (`pip install -e '.[production]'` brings gunicorn; put it behind a TLS-terminating proxy.)
 """
@@ -75,6 +77,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         CLEAR_TIME_LIMIT=60.0,
         # Where clearing jobs run (web.queue): "thread", "inline" or a redis:// URL for `swarm worker`s.
         JOB_QUEUE=os.environ.get("SWARM_QUEUE_URL", "").strip() or "thread",
+        # Trust X-Forwarded-For/-Proto/-Host from this many proxies in front (werkzeug's ProxyFix); 0: off.
+        PROXY_COUNT=_proxy_count(os.environ.get("SWARM_PROXY_COUNT", "")),
     )
     app.config.update({key: os.environ[f"SWARM_{key}"] for key in MAIL_SETTINGS if os.environ.get(f"SWARM_{key}")})
     app.config.update(config)
@@ -83,8 +87,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SWARM_SECRET_KEY", "").strip() or _instance_secret(instance)
 
-    from . import db, headers, queue
-    headers.init_app(app)       # first: its nonce is made before any other hook may refuse the request
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    from . import db, headers, health, logs, queue
+    logs.init_app(app)          # first: the request id and the clock of the access line
+    headers.init_app(app)       # next: its nonce is made before any other hook may refuse the request
     db.init_app(app)
     queue.init_app(app)
     csrf.init_app(app)
@@ -93,6 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import account, analyst, auth, bids, challenges, errors, filters, pledges
     filters.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(challenges.bp)
@@ -105,6 +115,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import limits        # wraps views of the blueprints above: after them
     limits.init_app(app)
     return app
+
+
+def _proxy_count(setting: str) -> int:
+    if not setting.strip():
+        return 0
+    if not setting.strip().isdigit():
+        raise ValueError(f"SWARM_PROXY_COUNT={setting!r}: the number of proxies in front that set X-Forwarded-*, "
+                         "e.g. 1 (0: none)")
+    return int(setting)
 
 
 def _instance_secret(instance: Path) -> str:

@@ -2,7 +2,7 @@
 
     solver/cli.py    one market file at a time: validate, solve, verify, generate, and the analyst tools
     market/cli.py    the database and rounds: db, import, export, clear, rounds
-    web/commands.py  the web app and its accounts: serve, user, token
+    web/commands.py  the web app and its accounts: serve, user, token, doctor
 
 Failures exit 2 for input a command cannot use and 1 for any other; most print one `error:` line through
 solver/cli_common.py's `fail` (an invalid market lists its problems; click's own usage errors, and
@@ -29,7 +29,7 @@ COMMANDS: list[click.Command] = [
     # rounds in a database
     market_cli.db, market_cli.import_, market_cli.export, market_cli.clear_, market_cli.rounds,
     # the web app and its accounts
-    web_commands.serve, web_commands.user, web_commands.token,
+    web_commands.serve, web_commands.user, web_commands.token, web_commands.doctor,
 ]
 
 

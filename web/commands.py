@@ -4,6 +4,7 @@
     swarm user create --email E --name N --role funder|actor|analyst|admin [--password P]   (else prompted)
     swarm user reset-password --email E [--base-url URL]    (prints a one-time reset link)
     swarm token create --email E [--name N] | token list --email E | token revoke ID
+    swarm doctor                    (a deployment's configuration checked: web/doctor.py)
 
 `serve` runs the web app on werkzeug's development server. On a database with no rounds at all it first
 imports the repository's fixtures/water-sdg6.json as an open demo round and creates a demo analyst account
@@ -51,16 +52,20 @@ def seed_demo(sessions: sessionmaker[Session], market_file: Path = DEMO_MARKET) 
 @click.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-def serve(port: int, host: str) -> None:
-    """Run the web app (development server; production: gunicorn "web:create_app()")."""
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="SWARM_LOG_FORMAT", help="Request log lines as text or JSON (env SWARM_LOG_FORMAT).")
+def serve(port: int, host: str, log_format: str) -> None:
+    """Run the web app (development server; production: gunicorn -c deploy/gunicorn.conf.py, docs/deploy.md)."""
     import logging
 
     from werkzeug.serving import run_simple
 
     from web import create_app
-    from web.logs import hide_reset_tokens
+    from web.logs import configure, hide_reset_tokens
 
+    configure(log_format)
     hide_reset_tokens(logging.getLogger("werkzeug"))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)     # the app's own access line replaces werkzeug's
 
     with engine_or_exit() as (engine, url):
         seeded = None
@@ -79,6 +84,17 @@ def serve(port: int, host: str) -> None:
                "analysts log in with an account made by `swarm user create --role analyst`.")
     app = create_app({"DATABASE_URL": url})
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("doctor")
+def doctor() -> None:
+    """Check this deployment's configuration (its environment): one line per check; exit 1 on a FAIL."""
+    from web.doctor import checks
+    found = checks()
+    for check in found:
+        click.echo(f"{check.level.value:<4}  {check.name:<11}  {check.detail}")
+    if not all(check.ok for check in found):
+        raise SystemExit(1)
 
 
 @click.group("user")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from flask import Flask, current_app
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from market import migrate
@@ -35,6 +36,14 @@ def sessions(app: Flask | None = None) -> sessionmaker[Session]:
                 state["engine"] = engine
                 state["sessions"] = make_sessionmaker(engine)
     return state["sessions"]
+
+
+def engine(app: Flask | None = None) -> Engine:
+    """The app's engine (made and checked by `sessions`)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    sessions(app)
+    found: Engine = app.extensions["swarm_db"]["engine"]
+    return found
 
 
 def dispose(app: Flask) -> None:

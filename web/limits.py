@@ -38,6 +38,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from . import health
 from .api import is_api_request
 from .api.errors import error_response
 
@@ -123,6 +124,7 @@ def init_app(app: Flask) -> Limiter:
     limiter = Limiter(key_func=user_or_address, app=app)
     for guard in GUARDS:
         app.view_functions[guard.endpoint] = _limit(limiter, guard)(app.view_functions[guard.endpoint])
+    limiter.exempt(health.bp)       # a load balancer's probes, even under a default limit (RATELIMIT_DEFAULT)
     app.register_error_handler(RateLimitExceeded, too_many)
     app.extensions["swarm_limiter"] = limiter
     return limiter

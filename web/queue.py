@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from market.queue import JobQueue
 from market.worker import ThreadWorker, queue_for
@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start_thread_worker() -> None:
         state = app.extensions["swarm_queue"]
-        if state.get("started"):
+        if state.get("started") or request.blueprint == "health":     # a probe needs no database (web/health.py)
             return
         state["started"] = True
         queue = job_queue(app)

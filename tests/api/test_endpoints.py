@@ -262,13 +262,14 @@ def test_a_clearing_that_fails_is_a_409_with_the_reason(app, analyst, monkeypatc
 
 # ---------------------------------------------------------------- solve
 
-def test_a_solve_that_crashes_is_a_409(funder, monkeypatch):
-    from web.api import views
+def test_a_solve_that_crashes_is_a_409(app, funder, monkeypatch):
+    from solver import bounded
 
     def crashing(market, options, budget=None):
         raise RuntimeError("HiGHS returned status 13")
 
-    monkeypatch.setattr(views, "clear", crashing)
+    monkeypatch.setattr(bounded, "clear", crashing)
+    app.config["SOLVE_START_METHOD"] = "fork"       # the solve's child process keeps the patch
     body = assert_error(funder.post("/solve", market_doc()), 409, "")
     assert body["errors"][""] == ["the market could not be cleared: the solver failed "
                                   "(RuntimeError: HiGHS returned status 13)"]
@@ -284,13 +285,26 @@ def test_solve_a_market_document(funder):
     assert explained["cost"] == doc["cost"]
 
 
-def test_solve_honours_its_time_limit_for_the_whole_request(funder, monkeypatch):
+def test_solve_honours_its_time_limit_for_the_whole_request(app, funder, monkeypatch, tmp_path):
     """One budget, begun with the request, for the main solve and the reasons' extra solves: none is given
     more than is left of it, and the reasons it left no room for say so."""
+    from solver import bounded
     slow = SlowSolves(monkeypatch, seconds=4)
+    app.config["SOLVE_START_METHOD"] = "fork"       # the solve's child process keeps the patched clock...
+    calls = tmp_path / "calls.json"
+    real_clear = bounded._clear
+
+    def clear_and_tell(*args):                      # ... and writes down the solves it saw, for this process
+        try:
+            return real_clear(*args)
+        finally:
+            calls.write_text(json.dumps(slow.calls))
+
+    monkeypatch.setattr(bounded, "_clear", clear_and_tell)
     document = json.loads(WATER.read_text())
     response = funder.post("/solve?time_limit=20&explain=true", document)
     assert response.status_code == 200, response.data
+    slow.calls = [tuple(call) for call in json.loads(calls.read_text())]
     slow.assert_within(20)
     reasons = [r for u in response.get_json()["unfunded"] for r in u["reasons"]]
     assert any(OUT_OF_TIME in r for r in reasons)

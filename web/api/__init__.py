@@ -105,7 +105,7 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
             if path.endswith("/allocation"):
                 codes.append(409)
             if path.endswith("/solve"):
-                codes += [400, 413, 422]
+                codes += [400, 413, 422, 503]                   # 503: killed at its hard bound
             if path.endswith(("/solve", "/clear")):
                 codes.append(429)                               # web/limits.py
             responses = operation.setdefault("responses", {})
@@ -142,7 +142,9 @@ the whole request, from when it arrives, reasons included: the search gets at mo
 are asked for, the reasons' extra solves what is left, and a reason the time left no room for says "not
 explained: time limit". The answer comes within `time_limit` plus a few seconds of fixed overhead (reading
 and checking the market, building its model, rounding the flows to cents and checking the allocation;
-bounded by the size limits above).
+bounded by the size limits above). The solve runs in a process of its own, killed at a hard bound of
+`time_limit` + 10 s whatever the solver does: then 503 with a JSON error, and no solver process outlives
+the request.
 
 **Limits**: `/solve` and clearing a round are limited per user (by default 10 solves a minute and 100 an
 hour; 5 clearings a minute and 30 an hour): beyond, 429 with `Retry-After` (seconds to wait).

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint as FlaskBlueprint, Response, abort, g, jsonify, render_template, request
+from flask import Blueprint as FlaskBlueprint, Response, abort, current_app, g, jsonify, render_template, request
 from flask_smorest import Blueprint, Page
 from marshmallow import Schema
 
@@ -18,10 +19,10 @@ from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainE
 from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
 from market.services import idempotency
 from market.services.common import STAFF, by_id, get_round
-from solver.budget import Budget
-from solver.clearing import ClearOptions, ClearingError, clear
+from solver import bounded
+from solver.clearing import ClearingError, ClearOptions
 from solver.ids import ID
-from solver.loading import JsonRefused, MarketError, decode_json, parse_market
+from solver.loading import JsonRefused, MarketError, decode_json
 from solver.money import format_money
 
 from ..auth import Account
@@ -38,6 +39,9 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 PAGE = {"page": 1, "page_size": 20, "max_page_size": 100}
 SOLVE_MAX_BYTES = 2 * 1024 * 1024
 SOLVE_MAX = {"challenges": 500, "components": 5000, "bids": 20000, "pledges": 20000}
+# /solve's process is killed this long after its time_limit: reading the market, building its model and
+# rounding the flows to cents (about 2 s for the largest market accepted, docs/benchmarks.md) under load.
+SOLVE_HARD_MARGIN = 10
 UNAUTHENTICATED: set[str] = set()
 
 IDEMPOTENCY_PARAM = {"in": "header", "name": "Idempotency-Key", "required": False,
@@ -508,8 +512,9 @@ def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
     (at most 20 s, default 20) bounds the whole request, reasons included: it answers within it plus a few
     seconds to read the market and build its model, with the best allocation found by then (status
     "feasible") and, for reasons the time left no room for, "not explained: time limit". Invalid markets:
-    422 with each problem at its JSON path."""
-    budget = Budget(args["time_limit"])         # from here: reading the market counts too
+    422 with each problem at its JSON path. The solve runs in a process of its own that is killed at a hard
+    bound of `time_limit` + 10 s: then 503 with a JSON error, and no solver process outlives the request."""
+    started = time.monotonic()                  # reading the market counts too
     raw = request.get_data(cache=True)
     try:
         document = json.loads(raw)
@@ -518,21 +523,27 @@ def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
     if not isinstance(document, dict):
         raise InvalidInput({"": "expected a swarm-market/1 document (a JSON object)"})
     _solve_limits(document)
+    time_limit = args["time_limit"]
     try:
-        market = parse_market(document)
+        return bounded.clear_in_child(raw, time_limit, args["explain"], bound=time_limit + SOLVE_HARD_MARGIN,
+                                      spent=time.monotonic() - started,
+                                      start_method=current_app.config.get("SOLVE_START_METHOD"))
     except MarketError as exc:
         problems: dict[str, list[str]] = {}
         for problem in exc.problems:
             problems.setdefault(problem.path, []).append(problem.message)
         return errors.error_response(422, problems)
-    try:
-        result = clear(market, ClearOptions(time_limit=args["time_limit"], explain=args["explain"]), budget)
     except ClearingError as exc:
         raise ClearingFailed(f"the market could not be cleared: {exc}") from None
-    except Exception as exc:            # a backend's own crash: said (409), not a 500
-        raise ClearingFailed(f"the market could not be cleared: the solver failed ({type(exc).__name__}: {exc})"
-                             ) from None
-    return result.to_document()
+    except bounded.SolverCrashed as exc:        # a backend's own crash: said (409), not a 500
+        raise ClearingFailed(f"the market could not be cleared: the solver failed ({exc})") from None
+    except bounded.Overran:
+        return errors.error_response(503, {"": [
+            f"the solve did not end within its hard bound of {time_limit + SOLVE_HARD_MARGIN:g} s (time_limit "
+            f"+ {SOLVE_HARD_MARGIN} s to read the market and build its model) and was stopped: try a smaller "
+            "market or time_limit"]})
+    except bounded.ChildDied as exc:
+        return errors.error_response(503, {"": [f"the market could not be cleared: {exc}; try again"]})
 
 
 def _solve_limits(document: dict[str, Any]) -> None:
