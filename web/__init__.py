@@ -70,9 +70,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=os.environ.get("SWARM_SECURE_COOKIES", "") == "1",
         SESSION_IDLE_TIMEOUT=timedelta(hours=2),
         SESSION_LIFETIME=timedelta(hours=12),
-        # The round page's "clear" button: seconds for the whole clearing, reasons included (the request's
-        # bound; the API's clear takes time_limit up to 600 s). gunicorn's --timeout must exceed both.
-        CLEAR_TIME_LIMIT=60.0,
         # Where clearing jobs run (web.queue): "thread", "inline" or a redis:// URL for `swarm worker`s.
         JOB_QUEUE=os.environ.get("SWARM_QUEUE_URL", "").strip() or "thread",
     )
