@@ -20,10 +20,10 @@ SQLite file is migrated then (the same rule as the command line: `market.migrate
 
 Blueprints: `auth` (sign up, log in, log out), `account` (change the password; forgotten passwords),
 `challenges` (rounds, challenges, gap signals, outcomes, results with the Sankey of money), `pledges` (funders),
-`bids` (actors), `analyst` (challenges, rounds, clearing runs, downloads), `tokens` (personal API tokens);
+`bids` (actors), `analyst` (challenges, rounds, clearing jobs and runs, downloads), `tokens` (personal API tokens);
 and the JSON API under /api/v1 (`web.api`, token-authenticated, CSRF-exempt, its own JSON errors). Views parse
 a form, call a `market.services` function inside `with sessions.begin() as session:` and render; `web.errors`
-maps `market.errors` to 400/403/404/409.
+maps `market.errors` to 400/403/404/409 (503: the job queue cannot be reached).
 
 Development: `swarm serve [--port 5000] [--host 127.0.0.1]` (werkzeug's server; on a database without
 rounds it imports fixtures/water-sdg6.json as an open demo round once). Production: a WSGI server with

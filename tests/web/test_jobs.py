@@ -65,6 +65,10 @@ def test_a_queued_job_page_follows_it_and_can_be_cancelled(app, analyst):
     nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"])
     assert nonce and f'<script nonce="{nonce.group(1)}" src="/static/job.js"></script>' in response.data.decode()
     assert f'data-poll="/analyst/jobs/{job_id}.json"' in page
+    assert response.headers["Cache-Control"] == "no-store"                      # the solver's figures
+    assert analyst.get(f"/analyst/jobs/{job_id}.json").headers["Cache-Control"] == "no-store"
+    round_page = html.unescape(analyst.get(f"/analyst/rounds/{round_id}").data.decode())
+    assert f'Job {job_id} is queued: <a href="/analyst/jobs/{job_id}">follow it</a>' in round_page
     assert f'action="/analyst/jobs/{job_id}/cancel"' in page and "/retry" not in page
     assert "See the results" not in page
 
