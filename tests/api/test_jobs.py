@@ -220,3 +220,30 @@ def test_the_spec_documents_the_job_operations(client):
         assert "403" in spec["paths"][path][method]["responses"], path
     assert "503" in spec["paths"]["/api/v1/jobs/{job_id}/retry"]["post"]["responses"]
     assert set(spec["components"]["schemas"]["JobOut"]["properties"]) == FIELDS
+
+
+def test_concurrent_clears_with_one_key_queue_one_job(any_app):
+    """Each request either queues the job and stores its answer in the same transaction, or finds that
+    answer (after a 409 or the key's unique row refusing it) and replays it: one job, four equal 202s."""
+    import threading
+
+    from .helpers import Api, token_for
+    token = token_for(any_app, Accounts(any_app).create("racer@example.org", "analyst"))
+    rid = closed(any_app)
+    barrier = threading.Barrier(4)
+    results = []
+
+    def send() -> None:
+        api = Api(any_app, token)
+        barrier.wait()
+        results.append(api.post(f"/rounds/{rid}/clear", headers={"Idempotency-Key": "race"}))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [r.status_code for r in results] == [202] * 4, [r.data for r in results]
+    assert len({r.data for r in results}) == 1 and len({r.headers["Location"] for r in results}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in results) == 3
+    assert job_count(any_app) == 1
