@@ -7,6 +7,7 @@ restart, Redis emptied) loses no job: workers pick queued jobs up from the datab
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from rq.job import Job as RqJob
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import QueueUnavailable
-from .models import User
+from .models import Job, User
 from .services.jobs import retry_job, submit_clearing
 
 QUEUE_NAME = "swarm-clearing"
@@ -76,24 +77,34 @@ class RedisQueue:
         return bool(RqJob.exists(rq_job_id(job_id), connection=self.connection))
 
 
+# Called with the new job inside the transaction that writes it, before the queue has it: the API stores its
+# Idempotency-Key answer there, so that a retry racing the first request finds it as soon as the job exists.
+WithJob = Callable[[Session, Job], None]
+
+
 def submit(sessions: sessionmaker[Session], queue: JobQueue, user: User | None, round_id: int,
-           **options: Any) -> int:
+           with_job: WithJob | None = None, **options: Any) -> int:
     """Queue a clearing of the round and hand it to `queue`; the job's id. Asks the queue first, so that
     with Redis away nothing is written (QueueUnavailable, 503). `options`: services.jobs.submit_clearing's
     (backend, time_limit, gap, explain, retry_of). An inline queue runs the job before this returns."""
     queue.ping()
     with sessions.begin() as session:
         job = submit_clearing(session, user, round_id, **options)
+        if with_job is not None:
+            with_job(session, job)
         job_id, time_limit = job.id, job.time_limit
     queue.enqueue(job_id, time_limit)
     return job_id
 
 
-def retry(sessions: sessionmaker[Session], queue: JobQueue, user: User | None, job_id: int) -> int:
+def retry(sessions: sessionmaker[Session], queue: JobQueue, user: User | None, job_id: int,
+          with_job: WithJob | None = None) -> int:
     """A new job with a failed or cancelled job's options, handed to `queue`; its id."""
     queue.ping()
     with sessions.begin() as session:
         job = retry_job(session, user, job_id)
+        if with_job is not None:
+            with_job(session, job)
         new_id, time_limit = job.id, job.time_limit
     queue.enqueue(new_id, time_limit)
     return new_id

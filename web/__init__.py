@@ -20,10 +20,10 @@ SQLite file is migrated then (the same rule as the command line: `market.migrate
 
 Blueprints: `auth` (sign up, log in, log out), `account` (change the password; forgotten passwords),
 `challenges` (rounds, challenges, gap signals, outcomes, results with the Sankey of money), `pledges` (funders),
-`bids` (actors), `analyst` (challenges, rounds, clearing runs, downloads), `tokens` (personal API tokens);
+`bids` (actors), `analyst` (challenges, rounds, clearing jobs and runs, downloads), `tokens` (personal API tokens);
 and the JSON API under /api/v1 (`web.api`, token-authenticated, CSRF-exempt, its own JSON errors). Views parse
 a form, call a `market.services` function inside `with sessions.begin() as session:` and render; `web.errors`
-maps `market.errors` to 400/403/404/409.
+maps `market.errors` to 400/403/404/409 (503: the job queue cannot be reached).
 
 Operations: `GET /healthz` and `GET /readyz` for a load balancer (web.health); a request id on every log
 line and one access line per request, text or JSON (web.logs); SWARM_PROXY_COUNT=N (config PROXY_COUNT)
@@ -72,9 +72,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=os.environ.get("SWARM_SECURE_COOKIES", "") == "1",
         SESSION_IDLE_TIMEOUT=timedelta(hours=2),
         SESSION_LIFETIME=timedelta(hours=12),
-        # The round page's "clear" button: seconds for the whole clearing, reasons included (the request's
-        # bound; the API's clear takes time_limit up to 600 s). gunicorn's --timeout must exceed both.
-        CLEAR_TIME_LIMIT=60.0,
         # Where clearing jobs run (web.queue): "thread", "inline" or a redis:// URL for `swarm worker`s.
         JOB_QUEUE=os.environ.get("SWARM_QUEUE_URL", "").strip() or "thread",
         # Trust X-Forwarded-For/-Proto/-Host from this many proxies in front (werkzeug's ProxyFix); 0: off.

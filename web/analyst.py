@@ -1,5 +1,6 @@
-"""Analysts (and admins): rounds, challenges and components, open / close / clear, clearing runs, and
-downloads: the round as a market file, the allocation as JSON and as CSV (each one in the audit log)."""
+"""Analysts (and admins): rounds, challenges and components, open / close / clear, clearing jobs (a page
+per job that follows it while it runs, cancel, retry), clearing runs, and downloads: the round as a market
+file, the allocation as JSON and as CSV (each one in the audit log)."""
 from __future__ import annotations
 
 import csv
@@ -7,23 +8,28 @@ import io
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from markupsafe import Markup
 
-from market import reads, services
-from market.errors import ClearingFailed, Conflict, InvalidInput, NotFound
+from market import queue as job_queues, reads, services
+from market.errors import InvalidInput, JobActive, NotFound
 from market.models import ClearingRun, RoundStatus
+from market.services import jobs
 from market.services.common import get_round
-from solver.clearing import ClearOptions
 from solver.money import format_money
 
+from . import job_figures
 from .auth import current
 from .db import sessions
-from .forms import status, ActionForm, ChallengeForm, ExclusionForm, RoundForm, attach_errors, row_resolver
+from .forms import (status, ActionForm, ChallengeForm, ClearForm, ExclusionForm, RoundForm, attach_errors,
+                    row_resolver)
+from .queue import job_queue
 
 bp = Blueprint("analyst", __name__, url_prefix="/analyst")
 ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
+JOB = "/jobs/<int(max=9223372036854775807):job_id>"
 CHALLENGE_TOP = {"id": "id", "title": "title", "tags": "tags", "value": "value", "reliability": "reliability",
                  "components": "id"}
 
@@ -56,6 +62,12 @@ def index() -> ResponseReturnValue:
 
 @bp.route(ROUND)
 def round_page(round_id: int) -> ResponseReturnValue:
+    return _round_page(round_id, None)
+
+
+def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnValue:
+    """The round's page; `clear_form` is the clear form sent back with its errors (else one prefilled with
+    the defaults for the round's size)."""
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         challenges = reads.challenges(session, round_id)
@@ -68,8 +80,15 @@ def round_page(round_id: int) -> ResponseReturnValue:
                 for b in services.visible_bids(session, current(), round_id)]
         counts = {"pledges": len([p for p in pledges if not p["withdrawn"]]),
                   "bids": len([b for b in bids if not b["withdrawn"]])}
-    return render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts,
-                           pledges=pledges, bids=bids, action=ActionForm())
+        defaults = jobs.limits_for_round(session, round_id)
+        recent = [{"job": j, "shown": job_figures.shown(j)} for j in jobs.round_jobs(session, current(), round_id, 10)]
+    if clear_form is None:
+        clear_form = ClearForm(formdata=None, data={"solver": "cbc", "time_limit": f"{defaults.time_limit:g}",
+                                                    "gap": "" if defaults.gap is None else f"{defaults.gap:g}"})
+    return (render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts,
+                            pledges=pledges, bids=bids, action=ActionForm(), clear_form=clear_form,
+                            defaults=defaults, jobs=recent),
+            status(clear_form))
 
 
 @bp.route(ROUND + "/<any(pledge, bid):kind>s/<key>/<any(exclude, include):verb>", methods=["POST"])
@@ -97,29 +116,103 @@ def exclusion(round_id: int, kind: str, key: str, verb: str) -> ResponseReturnVa
 
 @bp.route(ROUND + "/<any(open, close, reopen, clear):verb>", methods=["POST"])
 def transition(round_id: int, verb: str) -> ResponseReturnValue:
+    if verb == "clear":
+        return _clear(round_id)
     if not ActionForm().validate_on_submit():
         return redirect(url_for(".round_page", round_id=round_id))
-    if verb == "clear":
-        sm = sessions()
-        with sm.begin() as session:
-            if get_round(session, round_id).status == RoundStatus.OPEN:
-                services.close_round(session, current(), round_id)
-        try:
-            cleared = services.clear_round(sm, current(), round_id,
-                                           ClearOptions(time_limit=float(current_app.config["CLEAR_TIME_LIMIT"])))
-        except (ClearingFailed, Conflict) as exc:
-            flash(str(exc), "error")
-            return redirect(url_for(".round_page", round_id=round_id))
-        done = sum(c.completed for c in cleared.allocation.challenges)
-        flash(f"Round {round_id} cleared (run {cleared.run_id}, {cleared.allocation.status}): {done} of "
-              f"{len(cleared.allocation.challenges)} challenges completed.", "success")
-        return redirect(url_for("challenges.results", round_id=round_id))
     change, changed = {"open": (services.open_round, "opened"), "close": (services.close_round, "closed"),
                        "reopen": (services.reopen_round, "reopened")}[verb]
     with sessions().begin() as session:
         change(session, current(), round_id)
     flash(f"Round {round_id} {changed}.", "success")
     return redirect(url_for(".round_page", round_id=round_id))
+
+
+def _clear(round_id: int) -> ResponseReturnValue:
+    """Close an open round, then queue its clearing as a job and show the job's page. The queue is asked
+    first, so that with the queue away (503) the round is left as it was."""
+    form = ClearForm()
+    if not form.validate_on_submit():
+        return _round_page(round_id, form)
+    queue = job_queue()
+    queue.ping()
+    sm = sessions()
+    with sm.begin() as session:
+        if get_round(session, round_id).status == RoundStatus.OPEN:
+            services.close_round(session, current(), round_id)
+    try:
+        job_id = job_queues.submit(sm, queue, current(), round_id, backend=form.solver.data,
+                                   time_limit=_number(form.time_limit.number), gap=_number(form.gap.number))
+    except JobActive as exc:
+        return _refused_second(round_id, exc)
+    except InvalidInput as exc:
+        attach_errors(form, exc.fields, lambda p: getattr(form, "solver" if p == "backend" else p, None))
+        return _round_page(round_id, form)
+    return redirect(url_for(".job_page", job_id=job_id))
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _refused_second(round_id: int, exc: JobActive) -> ResponseReturnValue:
+    """A clearing of the round is queued or running already: say so, with a link to it."""
+    with sessions().begin() as session:
+        active = jobs.active_job(session, round_id)
+    if active is None:          # it ended meanwhile
+        flash(str(exc), "error")
+    else:
+        flash(Markup('{} <a href="{}">See job {}</a>.').format(str(exc), url_for(".job_page", job_id=active.id),
+                                                               active.id), "error")
+    return redirect(url_for(".round_page", round_id=round_id))
+
+
+# ---------------------------------------------------------------- clearing jobs
+
+@bp.route(JOB)
+def job_page(job_id: int) -> ResponseReturnValue:
+    """A clearing job: its state and the solver's progress; while it runs, the page follows it (static/job.js
+    polls job_json; without JavaScript a <noscript> refresh reloads it)."""
+    with sessions().begin() as session:
+        job = jobs.get_job(session, current(), job_id)
+        rnd = get_round(session, job.round_id)
+        figures, shown, limits = job_figures.figures(job), job_figures.shown(job), job_figures.limits_text(job)
+    return render_template("analyst/job.html", job=figures, shown=shown, limits=limits, rnd=rnd,
+                           action=ActionForm())
+
+
+@bp.route(JOB + ".json")
+def job_json(job_id: int) -> ResponseReturnValue:
+    """The job page's figures, for its script."""
+    with sessions().begin() as session:
+        job = jobs.get_job(session, current(), job_id)
+        body = job_figures.figures(job) | {"shown": job_figures.shown(job)}
+    return jsonify(body)
+
+
+@bp.route(JOB + "/cancel", methods=["POST"])
+def job_cancel(job_id: int) -> ResponseReturnValue:
+    if ActionForm().validate_on_submit():
+        with sessions().begin() as session:
+            job = jobs.cancel_job(session, current(), job_id)
+            done = job.state == "cancelled"
+        flash(f"Job {job_id} cancelled." if done
+              else f"Job {job_id}: asked to stop; it ends cancelled within a few seconds.", "success")
+    return redirect(url_for(".job_page", job_id=job_id))
+
+
+@bp.route(JOB + "/retry", methods=["POST"])
+def job_retry(job_id: int) -> ResponseReturnValue:
+    """A new job with this failed (or cancelled) one's options."""
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for(".job_page", job_id=job_id))
+    with sessions().begin() as session:
+        round_id = jobs.get_job(session, current(), job_id).round_id
+    try:
+        new_id = job_queues.retry(sessions(), job_queue(), current(), job_id)
+    except JobActive as exc:
+        return _refused_second(round_id, exc)
+    return redirect(url_for(".job_page", job_id=new_id))
 
 
 def _challenge_form_page(round_id: int, key: str | None) -> ResponseReturnValue:

@@ -318,6 +318,20 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+class ClearForm(FlaskForm):
+    """Clear a round as a job: the solver, the time limit for the whole clearing and the relative gap (the
+    services check them again; blank takes the defaults for the round's size)."""
+    solver = SelectField("Solver", choices=choices([("cbc", "CBC"), ("highs", "HiGHS")]), default="cbc")
+    time_limit = NumberText("Time limit (seconds)", low=Decimal(0), low_open=True, high=Decimal(3600),
+                            validators=[Optional()])
+    gap = NumberText("Gap", low=Decimal(0), validators=[Optional()],
+                     description="relative, e.g. 0.0001 for 0.01%; blank: the best allocation, proven")
+
+    def validate_gap(self, field: Field) -> None:
+        if field.number is not None and field.number >= 1:
+            raise ValidationError("must be below 1 (a gap of 0.01 is 1%)")
+
+
 class ExclusionForm(FlaskForm):
     """An analyst leaves a pledge or a bid out of the clearing: why (the service checks it again)."""
     reason = StringField("Reason", validators=[InputRequired(message="give a reason"), Length(max=500)])

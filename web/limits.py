@@ -108,6 +108,9 @@ GUARDS = [
     Guard("analyst.transition", "SWARM_LIMIT_CLEAR", user_or_address, "Too many clearings", scope="clearing",
           options={"exempt_when": clearing_only}),
     Guard("api.round_clear", "SWARM_LIMIT_CLEAR", user_or_address, "Too many clearings", scope="clearing"),
+    # A retried job is another clearing: the same count.
+    Guard("analyst.job_retry", "SWARM_LIMIT_CLEAR", user_or_address, "Too many clearings", scope="clearing"),
+    Guard("api.job_retry", "SWARM_LIMIT_CLEAR", user_or_address, "Too many clearings", scope="clearing"),
 ]
 
 

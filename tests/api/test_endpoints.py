@@ -223,10 +223,15 @@ def test_clear_runs_and_allocation(app, analyst, users):
     analyst.post(f"/rounds/{rid}/close")
     assert_error(funder.post(f"/rounds/{rid}/clear"), 403)
     assert_error(analyst.post(f"/rounds/{rid}/clear?time_limit=0"), 422, "query.time_limit")
-    cleared = analyst.post(f"/rounds/{rid}/clear?time_limit=30")
-    assert cleared.status_code == 201, cleared.data
+    queued = analyst.post(f"/rounds/{rid}/clear?time_limit=30")        # a job (run in the request here)
+    assert queued.status_code == 202, queued.data
+    assert queued.headers["Location"] == f"/api/v1/jobs/{queued.get_json()['id']}"
+    job = analyst.get(queued.headers["Location"][len("/api/v1"):]).get_json()
+    assert job["state"] == "succeeded" and job["time_limit"] == 30, job
+    cleared = analyst.get(job["links"]["run"][len("/api/v1"):])
     body = cleared.get_json()
-    assert body["run"]["is_result"] and body["allocation"]["format"] == "swarm-allocation/1"
+    assert body["run"]["id"] == job["run_id"] and body["run"]["is_result"]
+    assert body["allocation"]["format"] == "swarm-allocation/1"
     runs = analyst.get(f"/rounds/{rid}/runs").get_json()
     assert [r["id"] for r in runs] == [body["run"]["id"]]
     assert analyst.get(f"/rounds/{rid}/runs/{runs[0]['id']}").get_json() == body
@@ -245,7 +250,7 @@ def test_clear_runs_and_allocation(app, analyst, users):
     assert_error(funder.get(f"/rounds/{rid}/bids/b1"), 404)     # bids stay sealed; awards are public
 
 
-def test_a_clearing_that_fails_is_a_409_with_the_reason(app, analyst, monkeypatch):
+def test_a_clearing_that_fails_ends_its_job_failed_with_the_reason(app, analyst, monkeypatch):
     from market.services import clearing
 
     def crashing(market, options):
@@ -254,9 +259,12 @@ def test_a_clearing_that_fails_is_a_409_with_the_reason(app, analyst, monkeypatc
     monkeypatch.setattr(clearing, "clear", crashing)
     rid = import_doc(app)
     analyst.post(f"/rounds/{rid}/close")
-    body = assert_error(analyst.post(f"/rounds/{rid}/clear?solver=highs"), 409, "")
-    assert body["errors"][""] == [f"round {rid} could not be cleared: the highs solver failed "
-                                  "(RuntimeError: HiGHS returned status 13)"]
+    queued = analyst.post(f"/rounds/{rid}/clear?solver=highs")
+    assert queued.status_code == 202, queued.data
+    job = analyst.get(f"/jobs/{queued.get_json()['id']}").get_json()
+    assert job["state"] == "failed" and job["backend"] == "highs" and "run" not in job["links"]
+    assert job["reason"] == (f"round {rid} could not be cleared: the highs solver failed "
+                             "(RuntimeError: HiGHS returned status 13)")
     assert analyst.get(f"/rounds/{rid}").get_json()["status"] == "closed"
 
 
@@ -381,12 +389,15 @@ def test_spec_and_docs_page(client):
     spec = client.get(API + "/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     for path in ("/api/v1/rounds", "/api/v1/rounds/{round_id}/pledges/{key}", "/api/v1/solve",
-                 "/api/v1/rounds/{round_id}/allocation", "/api/v1/rounds/{round_id}/clear"):
+                 "/api/v1/rounds/{round_id}/allocation", "/api/v1/rounds/{round_id}/clear",
+                 "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/cancel", "/api/v1/jobs/{job_id}/retry",
+                 "/api/v1/rounds/{round_id}/jobs"):
         assert path in spec["paths"]
     assert spec["components"]["schemas"]["PledgeCreate"]["properties"]["amount"]["type"] == "string"
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     page = client.get(API + "/docs")
     assert page.status_code == 200 and b"/api/v1/rounds/{round_id}/pledges" in page.data
+    assert b"/api/v1/jobs/{job_id}/cancel" in page.data
     assert b"<script" not in page.data and b"cdn" not in page.data.lower()
 
 

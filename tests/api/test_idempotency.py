@@ -86,7 +86,10 @@ def test_every_write_takes_a_key(app, analyst, actor, empty_round):
     analyst.post(f"/rounds/{rid}/close")
     cleared = analyst.post(f"/rounds/{rid}/clear", headers={"Idempotency-Key": "clear-1"})
     replayed = analyst.post(f"/rounds/{rid}/clear", headers={"Idempotency-Key": "clear-1"})
-    assert cleared.status_code == 201 and replayed.get_json() == cleared.get_json()
+    assert cleared.status_code == 202 and replayed.status_code == 202
+    assert replayed.get_json() == cleared.get_json() and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.headers["Location"] == cleared.headers["Location"] == f"/api/v1/jobs/{cleared.get_json()['id']}"
+    assert len(analyst.get(f"/rounds/{rid}/jobs").get_json()) == 1             # no second job
     assert len(analyst.get(f"/rounds/{rid}/runs").get_json()) == 1
 
 

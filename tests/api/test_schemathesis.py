@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from market import services
-from market.models import Role
+from market.models import JobState, Role
 from solver.clearing import ClearOptions
 from tests.small_market import market_doc
 from web import db as web_db
 
+from tests.job_rows import job_in
 from tests.pg import migrated_schema
 from tests.web_fixtures import Accounts, import_doc, make_app
 
@@ -49,6 +50,7 @@ def seeded_app(tmp_path: Path, template: Path, role: str, **config: Any):  # typ
     services.clear_round(web_db.sessions(app), None, cleared, ClearOptions(time_limit=20))
     with web_db.sessions(app).begin() as session:
         services.create_round(session, None, {"name": "draft"})   # round 3: a draft
+    job_in(app, cleared, JobState.FAILED)                        # job 1: failed (retried: a clearing of round 2)
     user_id = Accounts(app).create(f"{role}@fuzz.example", role)
     return app, token_for(app, user_id)
 
@@ -88,4 +90,4 @@ def test_api_matches_its_spec(role, database, tmp_path, web_template):  # type: 
                 assert_error_shape(case.call_and_validate(headers=headers, checks=CHECKS))
 
             run()
-        assert len(seen) >= 20, seen
+        assert len(seen) >= 24, seen

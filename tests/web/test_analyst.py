@@ -89,8 +89,10 @@ def test_close_clear_runs_downloads_and_results(app, analyst):
     round_id = import_doc(app, market_doc())
     assert analyst.post(f"/analyst/rounds/{round_id}/close").status_code == 302
     assert analyst.post(f"/analyst/rounds/{round_id}/close").status_code == 409
-    r = analyst.post(f"/analyst/rounds/{round_id}/clear")
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/rounds/{round_id}/results")
+    r = analyst.post(f"/analyst/rounds/{round_id}/clear")                     # a job, run in the request here
+    assert r.status_code == 302 and r.headers["Location"].endswith("/analyst/jobs/1")
+    job = html.unescape(analyst.get(r.headers["Location"]).data.decode())
+    assert "succeeded" in job and f'href="/rounds/{round_id}/results"' in job
     analyst.post(f"/analyst/rounds/{round_id}/clear")                         # again: a second run
     page = analyst.get(f"/analyst/rounds/{round_id}").data.decode()
     assert "#1" in page and "#2" in page and "cleared" in page
@@ -154,29 +156,46 @@ def test_a_clearing_that_crashes_is_said_on_the_round_page(app, analyst, monkeyp
     monkeypatch.setattr(clearing, "clear", crashing)
     round_id = import_doc(app, market_doc())
     r = analyst.post(f"/analyst/rounds/{round_id}/clear")
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/analyst/rounds/{round_id}")
-    page = html.unescape(analyst.get(f"/analyst/rounds/{round_id}").data.decode())
+    assert r.status_code == 302 and r.headers["Location"].endswith("/analyst/jobs/1")
+    page = html.unescape(analyst.get("/analyst/jobs/1").data.decode())
+    assert "failed" in page and "Retry" in page
     assert (f"round {round_id} could not be cleared: the cbc solver failed (RuntimeError: HiGHS returned status 13)"
             in page)
+    assert "job 1" in analyst.get(f"/analyst/rounds/{round_id}").data.decode()
 
 
-def test_the_clear_button_clears_within_its_stated_time_limit(app, analyst, monkeypatch):
-    """The request's bound: the whole clearing (reasons included) within CLEAR_TIME_LIMIT seconds."""
+def test_the_clear_form_passes_its_time_limit_and_gap_to_the_solver(app, analyst, monkeypatch):
+    """Blank fields take the defaults for the round's size (services.jobs.limits_for_round)."""
     from market.services import clearing
 
     given = []
     real = clearing.clear
 
     def recording(market, options, *args, **kwargs):
-        given.append(options.time_limit)
+        given.append((options.backend, options.time_limit, options.gap))
         return real(market, options, *args, **kwargs)
 
     monkeypatch.setattr(clearing, "clear", recording)
     round_id = import_doc(app, market_doc())
+    page = analyst.get(f"/analyst/rounds/{round_id}").data.decode()
+    assert 'name="time_limit" type="text" value="60"' in page and "suit a round of this size" in page
     assert analyst.post(f"/analyst/rounds/{round_id}/clear").status_code == 302
-    app.config["CLEAR_TIME_LIMIT"] = 5
-    assert analyst.post(f"/analyst/rounds/{round_id}/clear").status_code == 302
-    assert given == [60.0, 5.0]
+    assert analyst.post(f"/analyst/rounds/{round_id}/clear",
+                        data={"solver": "highs", "time_limit": "5", "gap": "0.01"}).status_code == 302
+    assert given == [("cbc", 60.0, None), ("highs", 5.0, 0.01)]
+
+
+@pytest.mark.parametrize("field, value, message", [("time_limit", "0", "must be above 0"),
+                                                   ("time_limit", "9999", "at most 3600"),
+                                                   ("gap", "1", "must be below 1"), ("gap", "-1", "negative"),
+                                                   ("solver", "gurobi", "Not a valid choice")])
+def test_the_clear_form_names_the_field_it_refuses(app, analyst, field, value, message):
+    round_id = import_doc(app, market_doc())
+    r = analyst.post(f"/analyst/rounds/{round_id}/clear", data={field: value})
+    page = html.unescape(r.data.decode())
+    assert r.status_code == 400 and f'id="{field}-err"' in page and message in page, page[-3000:]
+    assert "nothing was queued" in page and "None yet" in page               # no job
+    assert f'value="{value}"' in page or field == "solver"
 
 
 def test_an_analyst_excludes_a_pledge_and_a_bid_from_the_round_page(app, analyst, accounts, empty_round):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from market import services
+from market.models import Job, JobState
+from tests.job_rows import job_in
 from tests.small_market import market_doc
 from tests.web_fixtures import import_doc, make_app
 from tests.browser import NEEDS_BROWSER, expect, launch, sync_playwright
@@ -21,11 +24,10 @@ from web import db as web_db
 pytestmark = NEEDS_BROWSER
 
 
-@pytest.fixture
-def server(tmp_path, web_template):
+@contextmanager
+def serving(tmp_path, web_template, doc):
+    """The app (CSRF on) with an analyst and a round of `doc`, served on a free port: (base URL, app, round)."""
     app = make_app(tmp_path, web_template, WTF_CSRF_ENABLED=True, TESTING=False)
-    doc = market_doc()
-    doc["funders"], doc["actors"] = [], []
     round_id = import_doc(app, doc)
     with web_db.sessions(app).begin() as session:
         services.create_user(session, None, "analyst@example.org", "Ana Lyst", "analyst",
@@ -33,11 +35,21 @@ def server(tmp_path, web_template):
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", round_id
-    httpd.shutdown()
-    thread.join(5)
-    httpd.server_close()
-    web_db.dispose(app)
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", app, round_id
+    finally:
+        httpd.shutdown()
+        thread.join(5)
+        httpd.server_close()
+        web_db.dispose(app)
+
+
+@pytest.fixture
+def server(tmp_path, web_template):
+    doc = market_doc()
+    doc["funders"], doc["actors"] = [], []
+    with serving(tmp_path, web_template, doc) as (base, _, round_id):
+        yield base, round_id
 
 
 @pytest.fixture
@@ -183,3 +195,38 @@ def test_names_never_render_as_markup_in_the_sankey(server):
             assert funder.locator("#sankey g.sankey text.node-label tspan").count() == 0
         finally:
             browser.close()
+
+
+def test_the_job_page_updates_its_figures_without_reloading(tmp_path, web_template):
+    """A running job's page polls its JSON and writes the new figures in place (the page is not reloaded:
+    a mark left on `window` stays); once the job ends it reloads for the outcome and its buttons."""
+    with serving(tmp_path, web_template, market_doc()) as (base, app, round_id):
+        with web_db.sessions(app).begin() as session:
+            services.close_round(session, None, round_id)
+        job_id = job_in(app, round_id, JobState.RUNNING, incumbent=None, bound=None, rel_gap=None)
+        with sync_playwright() as pw:
+            browser = launch(pw)
+            try:
+                analyst = browser.new_context().new_page()
+                refused = csp_violations(analyst)
+                log_in_as_analyst(analyst, base)
+                analyst.goto(f"{base}/analyst/jobs/{job_id}")
+                expect(analyst.locator('[data-field="incumbent"]')).to_have_text("not reported yet")
+                analyst.evaluate("window.notReloaded = true")
+                with web_db.sessions(app).begin() as session:       # the worker's heartbeat, as it reports
+                    job = session.get_one(Job, job_id)
+                    job.stage, job.detail, job.incumbent, job.bound, job.rel_gap = \
+                        "cost phase", "part 1 of 1", 2500.0, 2600.0, 0.04
+                expect(analyst.locator('[data-field="incumbent"]')).to_have_text("2,500")
+                expect(analyst.locator('[data-field="bound"]')).to_have_text("2,600")
+                expect(analyst.locator('[data-field="gap"]')).to_have_text("4%")
+                expect(analyst.locator('[data-field="stage"]')).to_have_text("cost phase")
+                assert analyst.evaluate("window.notReloaded") is True
+                with web_db.sessions(app).begin() as session:
+                    job = session.get_one(Job, job_id)
+                    job.state, job.reason = JobState.FAILED.value, "the worker process running it was killed"
+                expect(analyst.locator("button", has_text="Retry")).to_be_visible()
+                assert analyst.evaluate("window.notReloaded") is None           # reloaded for the outcome
+                assert refused == [], refused
+            finally:
+                browser.close()

@@ -153,16 +153,21 @@ def test_clearing_is_counted_once_across_the_web_page_and_the_api(limited):
     assert web.post("/analyst/rounds/999/clear").status_code == 404
     assert_refused_page(web.post("/analyst/rounds/999/clear"), "Too many clearings")
     assert_error(api.post("/rounds/999/clear"), 429)
+    assert_refused_page(web.post("/analyst/jobs/999/retry"), "Too many clearings")   # a retry is a clearing
+    assert_error(api.post("/jobs/999/retry"), 429)
+    assert web.post("/analyst/jobs/999/cancel").status_code == 404                   # cancelling is not
     for verb in ("open", "close", "reopen"):                           # the same view, not limited
         assert web.post(f"/analyst/rounds/999/{verb}").status_code == 404
     other = Api(limited, token_for(limited, accounts.create("bo@example.org", "analyst")))
     assert_error(other.post("/rounds/999/clear"), 404)
+    assert_error(other.post("/jobs/999/retry"), 404)
 
 
 def test_the_spec_documents_the_429s(limited):
     spec = limited.test_client().get(API + "/openapi.json").get_json()
     assert "429" in spec["paths"]["/api/v1/solve"]["post"]["responses"]
     assert "429" in spec["paths"]["/api/v1/rounds/{round_id}/clear"]["post"]["responses"]
+    assert "429" in spec["paths"]["/api/v1/jobs/{job_id}/retry"]["post"]["responses"]
     assert "429" not in spec["paths"]["/api/v1/rounds"]["post"]["responses"]
 
 

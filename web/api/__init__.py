@@ -106,8 +106,12 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
                 codes.append(409)
             if path.endswith("/solve"):
                 codes += [400, 413, 422, 503]                   # 503: killed at its hard bound
-            if path.endswith(("/solve", "/clear")):
+            if path.endswith(("/solve", "/clear", "/retry")):
                 codes.append(429)                               # web/limits.py
+            if "/jobs" in path:
+                codes += [403, 404] if method == "get" else [404]
+            if path.endswith(("/clear", "/retry")):
+                codes.append(503)                               # the job queue cannot be reached
             responses = operation.setdefault("responses", {})
             for code in codes:
                 if str(code) not in responses:
@@ -126,7 +130,16 @@ runs and allocations, and a stateless solver.
 whole, `query.<name>` and `header.<name>` name query parameters and headers. 400: malformed JSON;
 401: no or bad token; 403: your role may not do this; 404: no such thing, or not yours (pledges and bids of
 others look absent); 405: wrong method (see `Allow`); 409: the round's state forbids this now, or it changed
-during a clearing; 413: request too large; 422: invalid fields.
+during a clearing, or a clearing of the round is already queued or running (the message names the job);
+413: request too large; 422: invalid fields; 503: the job queue cannot be reached (with `Retry-After`;
+nothing was queued).
+
+**Clearing is a job**: `POST /rounds/{id}/clear` answers 202 at once with the job and
+`Location: /api/v1/jobs/{id}`; poll `GET /jobs/{id}` for its state (queued, running, succeeded, failed,
+cancelled), the solver's stage, elapsed seconds and the incumbent, bound and gap the backend reports;
+`POST /jobs/{id}/cancel` stops it (the round stays as it was), `POST /jobs/{id}/retry` queues a failed or
+cancelled one again. One clearing of a round at a time (the database refuses a second: 409). Jobs show the
+solver's figures: analysts and admins only.
 
 **Money** is a decimal string with at most two fraction digits (`"1250.50"`), in and out.
 
@@ -146,8 +159,9 @@ bounded by the size limits above). The solve runs in a process of its own, kille
 `time_limit` + 10 s whatever the solver does: then 503 with a JSON error, and no solver process outlives
 the request.
 
-**Limits**: `/solve` and clearing a round are limited per user (by default 10 solves a minute and 100 an
-hour; 5 clearings a minute and 30 an hour): beyond, 429 with `Retry-After` (seconds to wait).
+**Limits**: `/solve` and clearing a round (a retried job counts as a clearing) are limited per user (by
+default 10 solves a minute and 100 an hour; 5 clearings a minute and 30 an hour): beyond, 429 with
+`Retry-After` (seconds to wait).
 
 **Pages**: lists take `page` (from 1) and `page_size` (1-100, default 20); the `X-Pagination` header holds
 `{"total", "total_pages", "first_page", "last_page", "page", "previous_page", "next_page"}`.

@@ -11,12 +11,13 @@ from flask import Blueprint, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from market.errors import InvalidInput, MarketDomainError
+from market.errors import InvalidInput, MarketDomainError, QueueUnavailable
 from market.migrate import NotReady
 from market.schemas import flatten_messages
 
 from ..errors import status_of
 
+QUEUE_RETRY_AFTER = "30"         # seconds: Redis restarting, or a failover
 LOCATIONS = {"json": "", "query": "query", "querystring": "query", "headers": "header", "view_args": "path"}
 
 
@@ -54,7 +55,8 @@ def domain_error_response(error: MarketDomainError) -> Response:
     if isinstance(error, InvalidInput):
         return error_response(422, {k: [v] for k, v in error.fields.items()})
     code, _ = status_of(error)
-    return error_response(code, {"": [str(error)]})
+    headers = {"Retry-After": QUEUE_RETRY_AFTER} if isinstance(error, QueueUnavailable) else None
+    return error_response(code, {"": [str(error)]}, headers)
 
 
 def not_ready_response(error: NotReady) -> Response:

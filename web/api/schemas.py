@@ -8,6 +8,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from market import schemas as market_schemas
+from market.models import JobState
+from market.services.jobs import MAX_TIME_LIMIT
 
 MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 
@@ -67,9 +69,17 @@ class ChallengeCreate(market_schemas.ChallengeSchema):
 
 
 class ClearArgs(Schema):
-    time_limit = fields.Float(load_default=60.0, validate=validate.Range(min=1, max=600),
-                              metadata={"description": "seconds for the solve, 1..600"})
+    """A clearing job's options; left out, the time limit and gap suit the round's size (60 s up to 50
+    challenges and 2,000 bids, 180 s up to 300 challenges, else 600 s with a gap of 0.0001)."""
     solver = fields.String(load_default="cbc", validate=validate.OneOf(["cbc", "highs"]))
+    time_limit = fields.Float(load_default=None, validate=validate.Range(min=1, max=MAX_TIME_LIMIT),
+                              metadata={"description": f"seconds for the whole clearing, 1..{MAX_TIME_LIMIT:g}; "
+                                                       "default: by the round's size"})
+    gap = fields.Float(load_default=None, validate=validate.Range(min=0, max=1, max_inclusive=False),
+                       metadata={"description": "relative gap at which the solver may stop, 0 <= gap < 1 "
+                                                "(0.0001 is 0.01%); default: by the round's size (none: proven best)"})
+    explain = fields.Boolean(load_default=True,
+                             metadata={"description": "give the reasons for each challenge not completed"})
 
 
 class SolveArgs(Schema):
@@ -185,6 +195,38 @@ class RunOut(Schema):
     is_result = fields.Boolean(required=True)
     created_by = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+
+
+class JobOut(Schema):
+    """A clearing job: its state, the solver's progress as last reported (null until the backend reports
+    it) and its outcome."""
+    id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf([s.value for s in JobState]),
+                          metadata={"description": "queued -> running -> succeeded | failed | cancelled"})
+    stage = fields.String(allow_none=True, required=True, metadata={
+        "description": "the solver's step: model, greedy start, relaxation, value phase, cost phase, rounding, "
+                       "reasons"})
+    detail = fields.String(allow_none=True, required=True)
+    elapsed_seconds = fields.Float(allow_none=True, required=True, metadata={"description": "null until it starts"})
+    incumbent = fields.Float(allow_none=True, required=True,
+                             metadata={"description": "the best objective value found so far, as the backend says"})
+    bound = fields.Float(allow_none=True, required=True, metadata={"description": "the backend's best bound"})
+    gap = fields.Float(allow_none=True, required=True, metadata={"description": "|bound - incumbent| / |incumbent|"})
+    backend = fields.String(required=True)
+    time_limit = fields.Float(allow_none=True, required=True, metadata={"description": "seconds asked for"})
+    requested_gap = fields.Float(allow_none=True, required=True, metadata={"description": "the gap asked for"})
+    explain = fields.Boolean(required=True)
+    cancel_requested = fields.Boolean(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    started_at = fields.DateTime(allow_none=True, required=True)
+    finished_at = fields.DateTime(allow_none=True, required=True)
+    reason = fields.String(allow_none=True, required=True, metadata={"description": "why it failed or was cancelled"})
+    run_id = fields.Integer(allow_none=True, required=True, metadata={"description": "the run it recorded"})
+    retry_of = fields.Integer(allow_none=True, required=True)
+    links = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "self; round; run (when succeeded)"})
 
 
 class Number(fields.Float):

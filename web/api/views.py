@@ -14,19 +14,21 @@ from flask import Blueprint as FlaskBlueprint, Response, abort, current_app, g, 
 from flask_smorest import Blueprint, Page
 from marshmallow import Schema
 
-from market import reads, sealing, services
+from market import queue as job_queues, reads, sealing, services
 from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
-from market.models import Bid, ClearingRun, Pledge, Role, Round, RoundStatus
-from market.services import idempotency
+from market.models import Bid, ClearingRun, Job, JobState, Pledge, Role, Round, RoundStatus
+from market.services import idempotency, jobs
 from market.services.common import STAFF, by_id, get_round
 from solver import bounded
-from solver.clearing import ClearingError, ClearOptions
+from solver.clearing import ClearingError
 from solver.ids import ID
 from solver.loading import JsonRefused, MarketError, decode_json
 from solver.money import format_money
 
 from ..auth import Account
 from ..db import sessions
+from ..job_figures import figures
+from ..queue import job_queue
 from . import errors, schemas as s
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -35,6 +37,8 @@ blp = Blueprint("api", __name__, url_prefix="/api/v1",
 ROUND = "/rounds/<int(max=9223372036854775807):round_id>"
 KEY = "<string(maxlength=64):key>"
 RUN = "<int(max=9223372036854775807):run_id>"
+JOB = "<int(max=9223372036854775807):job_id>"
+LOCATION = {"Location": {"description": "the job: /api/v1/jobs/{id}", "schema": {"type": "string"}}}
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 PAGE = {"page": 1, "page_size": 20, "max_page_size": 100}
 SOLVE_MAX_BYTES = 2 * 1024 * 1024
@@ -188,6 +192,13 @@ def bid_out(b: Bid) -> dict[str, Any]:
             "changed_at": _stamp(b.changed_at)}
 
 
+def job_out(j: Job) -> dict[str, Any]:
+    links = {"self": f"/api/v1/jobs/{j.id}", "round": f"/api/v1/rounds/{j.round_id}"}
+    if j.run_id is not None and j.state == JobState.SUCCEEDED:
+        links["run"] = f"/api/v1/rounds/{j.round_id}/runs/{j.run_id}"
+    return figures(j) | {"links": links}
+
+
 def run_out(r: ClearingRun) -> dict[str, Any]:
     return {"id": r.id, "round": r.round_id, "status": r.status, "backend": r.backend, "seconds": r.seconds,
             "value": r.value, "cost": format_money(r.cost_cents), "digest": r.digest, "is_result": r.is_result,
@@ -248,34 +259,58 @@ _transition("reopen", services.reopen_round,
 
 @blp.route(f"{ROUND}/clear", methods=["POST"])
 @blp.arguments(s.ClearArgs, location="query", as_kwargs=False)
-@blp.response(201, s.RunAllocation)
+@blp.response(202, s.JobOut, headers=LOCATION)
 def round_clear(args: dict[str, Any], round_id: int) -> Response:
-    """Clear a closed round (or re-clear a cleared one) and record the run (analysts, admins). Answers when
-    the solve is done. With an Idempotency-Key a retry replays the first run; earlier runs are always kept.
-    A clearing that fails (the solver fails or stops with nothing, or its allocation fails the engine's
-    checker, which names the pledge or bid) is a 409 saying why; nothing is recorded but an audit row
-    "clear-failed" with the reason."""
-    user = me_()
+    """Queue a clearing of a closed round (or a re-clearing of a cleared one) as a job (analysts, admins):
+    202 with the job as it was queued and `Location: /api/v1/jobs/{id}`; follow the job there. A clearing
+    that fails ends the job failed with the reason (nothing is recorded but an audit row); earlier runs are
+    always kept. 409 while a clearing of the round is queued or running (the message names that job); 503
+    with Retry-After when the job queue cannot be reached (nothing was queued). With an Idempotency-Key a
+    retry replays the first 202 and queues nothing."""
+    options = {"backend": args["solver"], "time_limit": args["time_limit"], "gap": args["gap"],
+               "explain": args["explain"]}
+    return queue_job(lambda with_job: job_queues.submit(sessions(), job_queue(), me_(), round_id, with_job,
+                                                         **options))
+
+
+def queue_job(submit: Callable[[job_queues.WithJob], int]) -> Response:
+    """Answer 202 with the job `submit` queues. With an Idempotency-Key the answer is stored in the
+    transaction that writes the job (a retry racing this request finds it), and a retry replays it."""
     key = request.headers.get("Idempotency-Key")
-    digest = idempotency.request_hash("POST", request.full_path.rstrip("?"), None)
+    answered: dict[str, Any] = {}
+
+    def keep(session: Any, job: Any) -> None:
+        answered["body"] = s.JobOut().dump(job_out(job))
+        if key is not None:
+            idempotency.save(session, me_().id, key, request.method, request.path, digest, 202, answered["body"])
+
+    digest = idempotency.request_hash(request.method, request.full_path.rstrip("?"), None)
     if key is not None:
         if not IDEMPOTENCY_KEY.fullmatch(key):
             raise InvalidInput({"header.Idempotency-Key": "1 to 255 visible ASCII characters"})
-        with sessions().begin() as session:
-            found = idempotency.find(session, user.id, key)
-            if found is not None:
-                return _replay(found, digest)
-    options = ClearOptions(backend=args["solver"], time_limit=args["time_limit"])
-    cleared = services.clear_round(sessions(), user, round_id, options)
+        found = _found(key)
+        if found is not None:
+            return _with_location(_replay(found, digest))
+    try:
+        submit(keep)
+    except (idempotency.DuplicateKey, MarketDomainError):
+        found = _found(key) if key is not None else None    # a concurrent retry with the key won meanwhile
+        if found is None:
+            raise
+        return _with_location(_replay(found, digest))
+    return _with_location(_json(answered["body"], 202))
+
+
+def _found(key: str) -> Any:
     with sessions().begin() as session:
-        run = session.get_one(ClearingRun, cleared.run_id)
-        body = s.RunAllocation().dump({"run": run_out(run), "allocation": run.allocation})
-        if key is not None:
-            try:
-                idempotency.save(session, user.id, key, "POST", request.path, digest, 201, body)
-            except idempotency.DuplicateKey:
-                pass
-    return _json(body, 201)
+        return idempotency.find(session, me_().id, key)
+
+
+def _with_location(response: Response) -> Response:
+    body = response.get_json(silent=True)
+    if response.status_code == 202 and isinstance(body, dict) and "id" in body:
+        response.headers["Location"] = f"/api/v1/jobs/{body['id']}"
+    return response
 
 
 # ---------------------------------------------------------------- challenges
@@ -496,6 +531,54 @@ def allocation(round_id: int) -> dict[str, Any]:
         if not seer.full:
             del out["digest"]       # a hash of the whole market, sealed bids included: guesses could be checked
         return {"run": out, "allocation": sealing.allocation_for(run.allocation, seer)}
+
+
+# ---------------------------------------------------------------- clearing jobs
+
+def _staff_only(what: str) -> None:
+    if me_().role not in STAFF:
+        raise Forbidden(f"only analysts and admins see {what}: they show the solver's figures")
+
+
+@blp.route(f"{ROUND}/jobs")
+@blp.response(200, s.JobOut(many=True))
+@blp.paginate(Page, **PAGE)
+def round_jobs(round_id: int) -> list[dict[str, Any]]:
+    """The round's clearing jobs, newest first (its last 100; analysts, admins)."""
+    _staff_only("clearing jobs")
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        return [job_out(j) for j in jobs.round_jobs(session, me_(), round_id, limit=100)]
+
+
+@blp.route(f"/jobs/{JOB}")
+@blp.response(200, s.JobOut)
+def job_get(job_id: int) -> dict[str, Any]:
+    """A clearing job: state, the solver's stage, elapsed seconds, incumbent, bound and gap as the backend
+    reports them (null until it does), the options asked for, and the run it recorded (analysts, admins).
+    Poll it (once a second is plenty) until `state` is succeeded, failed or cancelled."""
+    _staff_only("clearing jobs")
+    with sessions().begin() as session:
+        return job_out(jobs.get_job(session, me_(), job_id))
+
+
+@blp.route(f"/jobs/{JOB}/cancel", methods=["POST"])
+@blp.response(200, s.JobOut)
+def job_cancel(job_id: int) -> Response:
+    """Cancel a queued job at once, or ask a running one to stop: it ends `cancelled` within a few seconds
+    and the round stays as it was (analysts, admins). 409 once the job has ended."""
+    _staff_only("clearing jobs")
+    return write(lambda session: job_out(jobs.cancel_job(session, me_(), job_id)), s.JobOut(), 200)
+
+
+@blp.route(f"/jobs/{JOB}/retry", methods=["POST"])
+@blp.response(202, s.JobOut, headers=LOCATION)
+def job_retry(job_id: int) -> Response:
+    """Queue a new job with a failed or cancelled job's options (analysts, admins): 202 with the new job and
+    its Location. 409 if the job did not fail nor was cancelled, or another clearing of the round is queued
+    or running; 503 with Retry-After when the queue cannot be reached."""
+    _staff_only("clearing jobs")
+    return queue_job(lambda with_job: job_queues.retry(sessions(), job_queue(), me_(), job_id, with_job))
 
 
 # ---------------------------------------------------------------- stateless solve
