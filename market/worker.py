@@ -79,6 +79,11 @@ class JobFollower:
             self._thread.join()
             self._thread = None
 
+    def last_beat(self) -> None:
+        """Stop beating, and write the last progress (a job shorter than a beat would show none)."""
+        self.finish()
+        self.beat_once()
+
     def snapshot(self) -> Progress:
         with self._lock:
             return self._progress
@@ -115,7 +120,7 @@ def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
             with sessions.begin() as session:
                 document, fingerprint = snapshot_for_clearing(session, user, round_id)
             _, allocation = solve(document, round_id, options)
-        follower.finish()
+        follower.last_beat()
         with sessions.begin() as session:
             done = finish_clearing(session, job_id, worker, user, document, fingerprint, allocation)
         if done is None:
@@ -124,14 +129,12 @@ def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
         logger.info("job %s: round %s cleared, run %s", job_id, round_id, done.run_id)
         return JobState.SUCCEEDED.value
     except progress.Cancelled:
-        return _end(sessions, job_id, worker, f"cancelled during the {follower.snapshot().stage or 'start'}",
-                    JobState.CANCELLED)
+        return _end(follower, f"cancelled during the {follower.snapshot().stage or 'start'}", JobState.CANCELLED)
     except MarketDomainError as exc:
-        return _end(sessions, job_id, worker, str(exc), JobState.FAILED)
+        return _end(follower, str(exc), JobState.FAILED)
     except BaseException as exc:        # a crash, a timeout signal, Ctrl-C: said on the job, then passed on
         logger.exception("job %s failed", job_id)
-        _end(sessions, job_id, worker, f"the worker failed ({type(exc).__name__}: {exc}); the round is unchanged",
-             JobState.FAILED)
+        _end(follower, f"the worker failed ({type(exc).__name__}: {exc}); the round is unchanged", JobState.FAILED)
         if not isinstance(exc, Exception):
             raise
         return JobState.FAILED.value
@@ -139,10 +142,12 @@ def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
         follower.finish()
 
 
-def _end(sessions: sessionmaker[Session], job_id: int, worker: str, reason: str, state: JobState) -> str | None:
+def _end(follower: JobFollower, reason: str, state: JobState) -> str | None:
+    job_id = follower.job_id
     try:
-        with sessions.begin() as session:
-            job = finish_failed(session, job_id, worker, reason, state)
+        follower.last_beat()
+        with follower.sessions.begin() as session:
+            job = finish_failed(session, job_id, follower.worker, reason, state)
     except Exception:
         logger.exception("job %s: could not record its end (%s); it will be reaped as stale", job_id, reason)
         return None

@@ -44,6 +44,7 @@ def test_a_job_takes_the_rounds_default_limits_and_runs_to_a_recorded_run(db):
     assert run_job(db.sessions, job_id, "w1") == "succeeded"
     done = job(db, job_id)
     assert done.state == "succeeded" and done.run_id is not None and done.reason is None
+    assert done.stage == "reasons"                 # the last stage reported, however short the job
     assert done.started_at is not None and done.finished_at is not None
     with db.sessions.begin() as session:
         assert session.get_one(Round, round_id).status == "cleared"
