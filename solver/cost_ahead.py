@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pulp
 
-from . import backends
+from . import backends, progress
 from .model import ClearingModel
 from .solution import Solution, keep_value_row, read_solution, start_values, value_of
 
@@ -41,8 +41,9 @@ class CostAhead:
     """Fed by HiGHS's phase 1 (`offer`, on the thread running it), asked by phase 2 (`answer_for`)."""
 
     def __init__(self, model: ClearingModel, tolerance: float, gap: float | None,
-                 options: Mapping[str, backends.HighsOption]) -> None:
+                 options: Mapping[str, backends.HighsOption], listener: progress.Listener | None = None) -> None:
         self.model = model
+        self.listener = listener                 # passed along: `offer` runs in HiGHS's callback, the runs on threads
         self.tolerance = tolerance               # phase 2 keeps value >= the value - tolerance
         self.gap = gap
         self.options = options
@@ -79,7 +80,8 @@ class CostAhead:
         # Phase 2's problem only while its arrays are taken; then phase 1's problem exactly again.
         with backends.row_and_objective(model.prob, keep_value_row(model, value - self.tolerance),
                                         pulp.LpMinimize, model.cost):
-            self.run = backends.BackgroundRun(model.prob, start_values(model, solution), self.gap, self.options)
+            self.run = backends.BackgroundRun(model.prob, start_values(model, solution), self.gap, self.options,
+                                              listener=self.listener)
             self.started_from = (solution, value)
 
     def answer_for(self, best: Solution, best_value: float) -> backends.SolveReport | None:
@@ -90,6 +92,7 @@ class CostAhead:
             self.close()
             return None
         self.run = None
+        run.report_progress()                    # it is the cost phase now
         return run.finish(self.model.prob)
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import pulp
 
-from . import backends
+from . import backends, progress
 from .outcome import Outcome
 from .pools import Pool
 
@@ -233,7 +233,9 @@ def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact
                                                      f"match_{cid}_{p}", 0))
     prob.setObjective(pulp.LpAffineExpression(objective))
     try:
-        report = backends.solve(prob, "highs", highs_options={"solver": "simplex"} if challenge_of is None else None)
+        with progress.without_search():         # rounding, not the clearing's search
+            report = backends.solve(prob, "highs",
+                                    highs_options={"solver": "simplex"} if challenge_of is None else None)
     except backends.BackendError:
         return None
     if report.outcome != Outcome.OPTIMAL:
@@ -302,7 +304,8 @@ def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: 
             slack.append(s)
             prob += pulp.lpSum(own) - (pool.match_ratio or 0.0) * pulp.lpSum(base) <= s, f"match_{pool.index}_{i}"
     prob += pulp.lpSum(slack) if slack else pulp.lpSum(z.values()) * 0
-    report = backends.solve(prob, "cbc")
+    with progress.without_search():             # rounding, not the clearing's search
+        report = backends.solve(prob, "cbc")
     if not report.outcome.found:
         raise RuntimeError("could not round the flows to whole cents")
     return {pk: int(round(var.varValue or 0)) for pk, var in z.items() if round(var.varValue or 0) > 0}

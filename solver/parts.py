@@ -2,19 +2,24 @@
 
 Parts share no row, so the whole optimum is the parts' optima side by side; small
 parts share a model, and big ones go to worker processes when cores are free.
+
+A clearing followed by a progress listener (progress.py) says which part it is at; in worker processes
+the listener cannot follow the solves, so it hears as parts finish, and a cancel reaches the workers'
+solves through an event they share (then the workers are ended, and their CBC with them).
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from . import backends, parent_death
+from . import backends, parent_death, progress
 from .budget import Budget
 from .eligibility import Presolve
 from .market import Market
@@ -37,6 +42,11 @@ PARALLEL_BIDS = 250
 # one, 0.6 s in models of 50 bids, 0.4 s as one model; but ten 73-bid water markets: 0.8 s apart,
 # 1.1 s in models of 100 bids, 30 s as one model. Parts side by side in one model keep their optima.
 BATCH_BIDS = 50
+# Followed: how often the wait for the workers asks the listener whether to stop; once cancelled, how long
+# the workers' solves get to stop (a CBC within a fraction of a second, HiGHS at its next check) before the
+# workers are killed (their CBC dies with them: parent_death.py).
+FOLLOW_SECONDS = 0.2
+STOP_SECONDS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +145,8 @@ def _run_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve, models: l
             logger.warning("worker processes failed (%s); clearing the remaining parts in this process", exc)
     for n, (challenges, _) in enumerate(models):
         if n not in results:
-            results[n] = _solve_part(market, pools, pre, challenges, options, budget)
+            with progress.within(f"part {n + 1} of {len(models)}"):
+                results[n] = _solve_part(market, pools, pre, challenges, options, budget)
     return [results[n] for n in range(len(models))]
 
 
@@ -167,16 +178,44 @@ def _run_in_workers(market: Market, pools: tuple[Pool, ...], pre: Presolve,
     """
     workers = min(options.workers or _free_cores(), len(models))
     deadline = budget.deadline()
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(market, pools, pre, options, os.getpid()))
+    listener = progress.current()
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event() if listener is not None else None
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                                   initargs=(market, pools, pre, options, os.getpid(), stop))
     try:
-        futures: dict[int, Future[_PartResult]] = {
-            n: executor.submit(_solve_part_in_worker, models[n][0], deadline)
+        progress.stage(progress.VALUE, f"{len(models)} parts in {workers} worker processes")
+        futures: dict[Future[_PartResult], int] = {
+            executor.submit(_solve_part_in_worker, models[n][0], deadline): n
             for n in sorted(range(len(models)), key=lambda n: -models[n][1])}
-        for n, future in futures.items():
-            results[n] = future.result()
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, None if listener is None else FOLLOW_SECONDS, FIRST_COMPLETED)
+            for future in sorted(done, key=futures.__getitem__):
+                results[futures[future]] = future.result()
+            if done:
+                progress.stage(progress.VALUE, f"{len(results)} of {len(models)} parts done")
+            progress.check(listener)
+    except progress.Cancelled:
+        if stop is not None:
+            _stop_workers(executor, stop)
+        raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(executor: ProcessPoolExecutor, stop: multiprocessing.synchronize.Event) -> None:
+    """Stop the workers' solves, and then the workers: those still running after STOP_SECONDS are killed."""
+    processes = list((executor._processes or {}).values())  # no public way to end them before Python 3.14
+    stop.set()
+    executor.shutdown(wait=False, cancel_futures=True)
+    waited_until = time.monotonic() + STOP_SECONDS
+    for process in processes:
+        process.join(max(waited_until - time.monotonic(), 0.0))
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def _solve_part(market: Market, pools: tuple[Pool, ...], pre: Presolve, part: tuple[str, ...],
@@ -195,20 +234,40 @@ def _solve_part(market: Market, pools: tuple[Pool, ...], pre: Presolve, part: tu
 
 
 _worker_market: tuple[Market, tuple[Pool, ...], Presolve, ClearOptions] | None = None
+_worker_stop: _StopWhenSet | None = None
+
+
+class _StopWhenSet:
+    """A worker's progress listener: it hears nothing, and asks the solves to stop once the clearing is
+    cancelled (the event set by the process clearing the market)."""
+
+    def __init__(self, stop: multiprocessing.synchronize.Event) -> None:
+        self.stop = stop
+
+    def stage(self, name: str, detail: str | None) -> None:
+        pass
+
+    def search(self, incumbent: float | None, bound: float | None) -> None:
+        pass
+
+    def stop_requested(self) -> bool:
+        return self.stop.is_set()
 
 
 def _start_worker(market: Market, pools: tuple[Pool, ...], pre: Presolve, options: ClearOptions,
-                  parent: int) -> None:
+                  parent: int, stop: multiprocessing.synchronize.Event | None = None) -> None:
     """Runs once in each worker process: what every model there starts from. The worker dies with the
     process clearing the market (parent_death.py): killed, it would leave the worker waiting for work,
-    and solving, for ever."""
+    and solving, for ever. `stop` is set when a followed clearing is cancelled."""
     parent_death.die_with_parent(parent)
-    global _worker_market
+    global _worker_market, _worker_stop
     _worker_market = (market, pools, pre, options)
+    _worker_stop = _StopWhenSet(stop) if stop is not None else None
     backends.use_one_thread()                   # the other workers have the other cores
 
 
 def _solve_part_in_worker(part: tuple[str, ...], deadline: float | None) -> _PartResult:
     assert _worker_market is not None, "worker started without its market"
     market, pools, pre, options = _worker_market
-    return _solve_part(market, pools, pre, part, options, Budget.until(deadline))
+    with progress.following(_worker_stop):
+        return _solve_part(market, pools, pre, part, options, Budget.until(deadline))

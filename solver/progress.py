@@ -94,3 +94,40 @@ def relative_gap(incumbent: float | None, bound: float | None) -> float | None:
     if incumbent == 0:
         return 0.0 if bound == 0 else None
     return abs(bound - incumbent) / abs(incumbent)
+
+
+class _Relayed:
+    """The listener in force, its stages given more detail (`within`) or its search figures held back
+    (`without_search`); asked to stop as it is."""
+
+    def __init__(self, listener: Listener, detail: str | None, searches: bool) -> None:
+        self.listener, self.detail, self.searches = listener, detail, searches
+
+    def stage(self, name: str, detail: str | None) -> None:
+        if self.detail is not None:
+            detail = self.detail if detail is None else f"{self.detail}, {detail}"
+        self.listener.stage(name, detail)
+
+    def search(self, incumbent: float | None, bound: float | None) -> None:
+        if self.searches:
+            self.listener.search(incumbent, bound)
+
+    def stop_requested(self) -> bool:
+        return self.listener.stop_requested()
+
+
+@contextlib.contextmanager
+def within(detail: str) -> Iterator[None]:
+    """Stages entered inside the block say `detail` first (a part of the market: "part 3 of 12")."""
+    listener = _listener.get()
+    with following(None if listener is None else _Relayed(listener, detail, searches=True)):
+        yield
+
+
+@contextlib.contextmanager
+def without_search() -> Iterator[None]:
+    """Solves inside the block report no search figures: small programs beside the clearing's search (the
+    reasons' tests, rounding flows to cents), whose objective is not the clearing's. They still stop when asked."""
+    listener = _listener.get()
+    with following(None if listener is None else _Relayed(listener, None, searches=False)):
+        yield

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pulp
 
-from . import backends
+from . import backends, progress
 from .allocation import Allocation, Unfunded
 from .budget import Budget
 from .eligibility import Presolve
@@ -42,11 +42,13 @@ class _Solver:
     def solve(self, prob: pulp.LpProblem) -> backends.SolveReport:
         """Solve `prob` to optimality or infeasibility; _OutOfTime when the budget is spent first (a solve
         stopped by a limit proves neither that it cannot be done nor what it costs at least)."""
+        progress.check()
         left = self.budget.left()
         if left is not None and left <= 0:
             raise _OutOfTime
-        report = backends.solve(prob, self.backend, time_limit=SOLVE_SECONDS if left is None
-                                else min(SOLVE_SECONDS, left))
+        with progress.without_search():         # a test's small solve is not the clearing's search
+            report = backends.solve(prob, self.backend, time_limit=SOLVE_SECONDS if left is None
+                                    else min(SOLVE_SECONDS, left))
         if report.outcome not in (Outcome.OPTIMAL, Outcome.INFEASIBLE):
             raise _OutOfTime
         return report
@@ -148,6 +150,10 @@ def explain_unfunded(market: Market, pools: tuple[Pool, ...], pre: Presolve, all
     """
     solver = _Solver(backend, budget if budget is not None else Budget(None))
     index = _Index(market, pre, pools, allocation)
+    to_test = sum(1 for challenge, result in zip(market.challenges, allocation.challenges)
+                  if not result.completed and not _structural(index, challenge) and not _free(challenge))
+    if max_explained is not None:
+        to_test = min(to_test, max_explained)
     explained = 0
     out = []
     for challenge, result in zip(market.challenges, allocation.challenges):
@@ -164,6 +170,7 @@ def explain_unfunded(market: Market, pools: tuple[Pool, ...], pre: Presolve, all
                 reasons = [solver.out_of_time()]
             else:
                 explained += 1
+                progress.stage(progress.REASONS, f"challenge {explained} of {to_test}")
                 try:
                     reasons = _tested(index, challenge, solver)
                 except _OutOfTime:

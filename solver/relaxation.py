@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pulp
 
-from . import backends
+from . import backends, progress
 from .model import ClearingModel
 from .outcome import Outcome
 
@@ -39,8 +39,10 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
     binaries = [*model.accept.values(), *model.done.values(), *model.funded.values()]
     for var in binaries:
         var.cat = pulp.LpContinuous
+    progress.stage(progress.RELAXATION, "the LP relaxation")
     try:
-        report = backends.solve(prob, backend, time_limit=time_limit)
+        with progress.without_search():         # its solves bound and search a restricted model, not the market
+            report = backends.solve(prob, backend, time_limit=time_limit)
     finally:
         for var in binaries:
             var.cat = pulp.LpInteger
@@ -53,6 +55,8 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
         if remaining is not None and remaining <= 0:
             break
+        progress.stage(progress.RELAXATION, f"solving for the {open_decisions} decisions it left open" if fix_ones
+                       else "solving again with only its zeros fixed")
         saved = [(var, var.lowBound, var.upBound) for var, _ in values]
         for var, x in values:
             if x <= INTEGRAL:
@@ -60,7 +64,8 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
             elif fix_ones and x >= 1 - INTEGRAL:
                 var.lowBound = 1
         try:
-            report = backends.solve(prob, backend, time_limit=remaining)
+            with progress.without_search():
+                report = backends.solve(prob, backend, time_limit=remaining)
         finally:
             for var, low, high in saved:
                 var.lowBound, var.upBound = low, high

@@ -92,7 +92,8 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
                 # Two cores: HiGHS searches (and bounds) from the greedy start on one, with the whole
                 # limit, while the relaxation and its sub-MIP take the other, also with the whole limit.
                 side = backends.BackgroundRun(prob, start_values(model, best), options.gap, {"threads": 1},
-                                              time_limit=budget.left())
+                                              time_limit=budget.left(), listener=progress.current())
+                side.report_progress()          # the value phase's search: what the listener follows from now on
             try:
                 found, found_value, phase = _relaxation_start(model, options, budget,
                                                               share=1.0 if side else RELAX_SHARE)
@@ -190,7 +191,7 @@ def _cost_ahead(model: ClearingModel, options: ClearOptions, budget: Budget, tol
     if (not options.cost_early or options.backend != "highs" or budget.limited
             or backends.highs_threads() < 2 or not model.cost or not model.bids):
         return None
-    return CostAhead(model, tolerance, options.gap, COST_PHASE_HIGHS)
+    return CostAhead(model, tolerance, options.gap, COST_PHASE_HIGHS, progress.current())
 
 
 # With a time limit, a model with this many yes/no decisions first takes the LP relaxation's allocation

@@ -31,18 +31,26 @@ def busy_market() -> str:
 
 def cbc_under(process: subprocess.Popen[Any], within: float = 120) -> psutil.Process:
     """The CBC process started by `process` (or its children), once there is one."""
-    parent = psutil.Process(process.pid)
     waited_until = time.monotonic() + within
     while time.monotonic() < waited_until:
         assert process.poll() is None, f"the process ended (exit {process.returncode}) before CBC started"
-        for child in parent.children(recursive=True):
-            try:
-                if child.name().startswith("cbc"):
-                    return child
-            except psutil.NoSuchProcess:
-                continue
+        found = cbcs_under(process.pid)
+        if found:
+            return found[0]
         time.sleep(0.1)
     raise AssertionError(f"no CBC process under {process.pid} within {within} s")
+
+
+def cbcs_under(pid: int) -> list[psutil.Process]:
+    """The CBC processes running now under process `pid` (its children, theirs, and so on)."""
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if child.name().startswith("cbc") and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def gone(pid: int, within: float = 10) -> bool:
@@ -91,10 +99,14 @@ def twin_busy_markets() -> str:
     process (solver/parts.py) when clearing with workers=2."""
     from solver.generate import SIZES, generate
     size = SIZES["M"]
-    doc = generate(size.challenges, size.funders, size.actors, seed=1)
+    return json.dumps(twins(generate(size.challenges, size.funders, size.actors, seed=1)))
+
+
+def twins(doc: dict[str, Any]) -> dict[str, Any]:
+    """Two copies of market `doc` side by side, sharing no money, actor or tag: two independent parts."""
     a, b = _prefixed(doc, "a-"), _prefixed(doc, "b-")
-    return json.dumps({**doc, "challenges": a["challenges"] + b["challenges"],
-                       "funders": a["funders"] + b["funders"], "actors": a["actors"] + b["actors"]})
+    return {**doc, "challenges": a["challenges"] + b["challenges"],
+            "funders": a["funders"] + b["funders"], "actors": a["actors"] + b["actors"]}
 
 
 def _prefixed(doc: dict[str, Any], prefix: str) -> dict[str, Any]:

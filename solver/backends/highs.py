@@ -1,10 +1,17 @@
-"""HiGHS through highspy: the model passed in bulk, solved here or on a thread of its own (BackgroundRun)."""
+"""HiGHS through highspy: the model passed in bulk, solved here or on a thread of its own (BackgroundRun).
+
+A run followed by a progress listener (solver/progress.py) reports the incumbent and bound HiGHS's MIP
+callbacks give (_Following), and is interrupted when the listener asks to stop: HiGHS checks at its MIP
+interrupt callback, between nodes and heuristics (a sub-MIP heuristic runs to its end first, seconds on
+big models), and the run then raises progress.Cancelled. An LP is not followed."""
 from __future__ import annotations
 
 import collections
 import contextlib
 import functools
 import itertools
+import logging
+import math
 import operator
 import os
 import sys
@@ -16,8 +23,11 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import pulp
 
+from .. import progress
 from ..outcome import Outcome
 from .common import BackendError, SolveReport, outcome_of
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:                 # at run time highspy and numpy are imported where they are used
     import highspy
@@ -68,15 +78,18 @@ def solve_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float | Non
         with _stdout_silenced():
             variables, constraints, arrays = _model_arrays(prob)
             start = _start_of(variables) if warm_start else None
+            listener = progress.current()
+            following = _Following(listener, prob.sense) if listener is not None else None
             h = _run_highs(arrays, time_limit, gap, abs_gap, start, options,
-                           _improving_handler(variables, prob.sense, on_improving) if on_improving else None)
+                           _improving_handler(variables, prob.sense, on_improving) if on_improving else None,
+                           following=following)
             if start is not None and _start_misreported(h, arrays.cost, arrays.offset):
                 # HiGHS 1.16 can return the MIP start itself while reporting the objective the start has
                 # in its presolved model, which may be better than the start's true objective, and stop
                 # there, calling it optimal (tests/solver/test_backends_highs.py). Then solve again without it.
                 if time_limit is not None:
                     time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
-                h = _run_highs(arrays, time_limit, gap, abs_gap, None, options)
+                h = _run_highs(arrays, time_limit, gap, abs_gap, None, options, following=following)
             prob.solverModel = h                  # as pulp.HiGHS does
             status, sol_status = _read_from_highs(h, variables, constraints)
     finally:
@@ -126,16 +139,74 @@ def _improving_handler(variables: list[pulp.LpVariable], sense: int, hook: Impro
     return handler
 
 
+# A followed run reports the figures of HiGHS's interrupt checks, when they changed, at most this often
+# (each better solution at once).
+REPORT_SECONDS = 0.2
+
+
+class _Following:
+    """A progress listener following HiGHS's MIP: told the incumbent and bound (in the problem's own sense) at
+    each better solution and, at most every REPORT_SECONDS, as they change; asked at each interrupt check
+    whether to stop (then `stopped`). While `reporting` is off it is only asked (a run beside the one the
+    listener follows). HiGHS calls these on the thread running it; a callback that raised would end the
+    run in a solve error, so a listener's error is logged, not raised."""
+
+    def __init__(self, listener: progress.Listener, sense: int, reporting: bool = True) -> None:
+        self.listener = listener
+        self.sign = -1.0 if sense == pulp.LpMaximize else 1.0   # HiGHS minimises -objective for a maximum
+        self.reporting = reporting
+        self.stopped = False
+        self._reported: tuple[float | None, float | None] | None = None
+        self._reported_at = -math.inf
+
+    def subscribe(self, h: highspy.Highs) -> None:
+        h.cbMipImprovingSolution += self._improving
+        h.cbMipInterrupt += self._interrupt
+
+    def _improving(self, event: highspy.HighsCallbackEvent) -> None:
+        try:
+            self._report(event.data_out, at_once=True)
+        except Exception:
+            logger.exception("a progress listener failed")
+
+    def _interrupt(self, event: highspy.HighsCallbackEvent) -> None:
+        try:
+            if self.listener.stop_requested():
+                self.stopped = True
+                event.interrupt()
+                return
+            self._report(event.data_out, at_once=False)
+        except Exception:
+            logger.exception("a progress listener failed")
+
+    def _report(self, data: highspy.cb.HighsCallbackOutput, at_once: bool) -> None:
+        if not self.reporting:
+            return
+        figures = (self._own(data.mip_primal_bound), self._own(data.mip_dual_bound))
+        now = time.monotonic()
+        if figures in ((None, None), self._reported) or (not at_once and now - self._reported_at < REPORT_SECONDS):
+            return
+        self._reported, self._reported_at = figures, now
+        progress.search(*figures, listener=self.listener)
+
+    def _own(self, figure: float) -> float | None:
+        """A figure of HiGHS's in the problem's own sense; None while HiGHS has none (infinite)."""
+        return self.sign * figure if math.isfinite(figure) else None
+
+
 class BackgroundRun:
     """HiGHS solving `prob` as it is when this is made, on a thread of its own, from the start given
     (a value for every variable); the caller goes on meanwhile and may change `prob`. `finish` waits for
     the answer and writes it back into `prob` as `solve` would: for the same problem and start, the same
     answer as `solve(prob, "highs", gap=gap, warm_start=True, highs_options=options)` after
     setInitialValue of the same start (tests/solver/test_cost_ahead.py). `cancel` stops it early; a time
-    limit stops it as it stops `solve`."""
+    limit stops it as it stops `solve`. With a progress listener (passed: the run has a thread of its own) it
+    stops when the listener asks to (then `finish` raises progress.Cancelled), and from `report_progress` on
+    reports its search to the listener."""
 
     def __init__(self, prob: pulp.LpProblem, start: Mapping[pulp.LpVariable, float], gap: float | None = None,
-                 options: Mapping[str, HighsOption] | None = None, time_limit: float | None = None) -> None:
+                 options: Mapping[str, HighsOption] | None = None, time_limit: float | None = None,
+                 listener: progress.Listener | None = None) -> None:
         import highspy
         import numpy as np
         if not prob.objective:
@@ -148,6 +219,7 @@ class BackgroundRun:
         self._gap, self._options = gap, dict(options or {})
         self._time_limit = None if time_limit is None else max(time_limit, 0.01)
         self._stop = threading.Event()
+        self._following = _Following(listener, prob.sense, reporting=False) if listener is not None else None
         self._h: highspy.Highs | None = None      # set by _run unless it fails
         self._error: BaseException | None = None
         self.seconds = 0.0
@@ -158,11 +230,12 @@ class BackgroundRun:
         started = time.perf_counter()
         try:
             self._h = _run_highs(self._arrays, self._time_limit, self._gap, None, self._start, self._options, None,
-                                 self._stop)
+                                 self._stop, self._following)
             if not self._stop.is_set() and _start_misreported(self._h, self._arrays.cost, self._arrays.offset):
                 left = (None if self._time_limit is None
                         else max(self._time_limit - (time.perf_counter() - started), 0.01))
-                self._h = _run_highs(self._arrays, left, self._gap, None, None, self._options, None, self._stop)
+                self._h = _run_highs(self._arrays, left, self._gap, None, None, self._options, None, self._stop,
+                                     self._following)
         except BaseException as exc:            # handed to the caller by finish()
             self._error = exc
         finally:
@@ -171,12 +244,19 @@ class BackgroundRun:
     def cancel(self) -> None:
         self._stop.set()
 
+    def report_progress(self) -> None:
+        """From now on, tell the listener of this run's search (it has become the search the listener follows)."""
+        if self._following is not None:
+            self._following.reporting = True
+
     @property
     def cancelled(self) -> bool:
         return self._stop.is_set()
 
     def finish(self, prob: pulp.LpProblem) -> SolveReport:
         self._thread.join()
+        if isinstance(self._error, progress.Cancelled):
+            raise self._error
         if self._error is not None:
             raise BackendError(f"HiGHS failed: {self._error}")
         assert self._h is not None, "a background run that did not fail left no Highs object"
@@ -221,8 +301,9 @@ _threads: int | None = None
 def _run_highs(arrays: _Arrays, time_limit: float | None, gap: float | None, abs_gap: float | None,
                start: _Start | None, options: Mapping[str, HighsOption] | None = None,
                on_improving: Callable[[highspy.HighsCallbackEvent], None] | None = None,
-               stop: threading.Event | None = None) -> highspy.Highs:
-    """A new Highs object with the options PuLP's interface sets, given the model (and its start) and run."""
+               stop: threading.Event | None = None, following: _Following | None = None) -> highspy.Highs:
+    """A new Highs object with the options PuLP's interface sets, given the model (and its start) and run;
+    progress.Cancelled when `following`'s listener stopped it."""
     import highspy
     h = highspy.Highs()                           # type: ignore[no-untyped-call]  # highspy: __init__ lacks "-> None"
     h.setOptionValue("output_flag", False)
@@ -243,9 +324,13 @@ def _run_highs(arrays: _Arrays, time_limit: float | None, gap: float | None, abs
             if stop.is_set():
                 event.interrupt()
         h.cbMipInterrupt += interrupt
+    if following is not None:
+        following.subscribe(h)
     if start is not None and len(start[0]):
         h.setSolution(len(start[0]), start[0], start[1])
     h.run()
+    if following is not None and following.stopped:
+        raise progress.Cancelled("the clearing was cancelled")
     return h
 
 
