@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from rich.console import Console
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from market.cli_progress import JobProgress
 from market.models import Job, JobState, Round
-from market.services.jobs import submit_clearing
+from market.services.jobs import Progress, beat, cancel_job, claim, submit_clearing
 from solver import progress
 from tests.orphans import NEEDS_SIGNALS, busy_market, cbc_under, gone
 from tests.paths import ROOT
@@ -237,3 +238,41 @@ def test_ctrl_c_is_a_request_to_stop_the_solver_reads():
     shown.interrupted.set()
     with pytest.raises(progress.Cancelled), progress.following(shown):
         progress.stage(progress.VALUE)
+
+
+def test_a_running_job_shows_its_stage_and_figures_and_is_asked_to_stop(db):
+    round_id = closed_round(db)
+    job_id = queued_job(db, round_id)
+    with db.sessions.begin() as session:
+        claim(session, job_id, "elsewhere")
+        beat(session, job_id, "elsewhere", Progress(stage=progress.VALUE, detail="part 1 of 2", incumbent=100.0,
+                                                    bound=110.0, rel_gap=0.1))
+    row = run_on(db.url, "jobs").output.splitlines()[1]
+    assert row.split()[:4] == [str(job_id), str(round_id), "running", "value"]
+    assert "incumbent 100, bound 110, gap 10.00%" in row
+    shown = run_on(db.url, "job", "show", job_id).output
+    assert "  stage: value phase (part 1 of 2)\n" in shown and "  search: incumbent 100, bound 110, gap 10.00%\n" in shown
+    assert run_on(db.url, "job", "cancel", job_id).output == (
+        f"job {job_id}: asked to stop; its worker stops the solver within a few seconds (`swarm job show {job_id}`)\n")
+    assert "  cancelling: its worker stops the solver within a few seconds" in run_on(db.url, "job", "show", job_id).output
+
+
+def test_a_job_cancelled_elsewhere_ends_the_foreground_clear_with_exit_1(db, monkeypatch):
+    from market.services import clearing
+
+    def cancelled_meanwhile(market, options):
+        with db.sessions.begin() as session:                   # as `swarm job cancel 1` in another terminal
+            cancel_job(session, None, 1)
+        for _ in range(600):                                   # the next heartbeat brings the word (bounded)
+            progress.stage(progress.VALUE)
+            time.sleep(0.05)
+        raise AssertionError("the cancel never reached the clearing")
+
+    monkeypatch.setattr(clearing, "clear", cancelled_meanwhile)
+    round_id = closed_round(db)
+    before = state(db, round_id)
+    result = run_on(db.url, "clear", round_id)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == ("error: job 1 was cancelled (cancelled during the value phase); "
+                                              "nothing was recorded")
+    assert job_row(db, 1).state == JobState.CANCELLED and unchanged(before, state(db, round_id))
