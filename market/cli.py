@@ -3,8 +3,8 @@
     swarm db upgrade | db current
     swarm import MARKET            -> the new round's id as the last line
     swarm export ROUND [-o FILE]
-    swarm clear ROUND [--solver cbc|highs] [--time-limit S] [--gap G] [--no-explain]
     swarm rounds
+    (clear, jobs, job, worker: market/cli_jobs.py)
 
 The database is SWARM_DATABASE_URL, else instance/swarm.sqlite3 here. A brand-new, empty SQLite
 database is set up on first use; any other database that is not at the latest migration is refused
@@ -23,17 +23,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from solver.cli import summary
-from solver.cli_common import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_exit, no_explain_option,
-                               solver_option, write_output)
-from solver.clearing import ClearOptions
+from solver.cli_common import EXIT_FAILED, EXIT_INVALID, fail, load_or_exit, write_output
 from solver.money import format_money_grouped
 
 from . import migrate, services
 from .db import database_url, make_engine, make_sessionmaker
 from .errors import ClearingFailed, Conflict, MarketDomainError
-from .models import Bid, Pledge, Round, RoundStatus
-from .services.common import by_id
+from .models import Bid, Pledge
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -144,29 +140,6 @@ def export(round_id: int, output: str | None) -> None:
             document = services.export_round(session, None, round_id)
     if write_output("-" if output is None else output, json.dumps(document, indent=2, ensure_ascii=False) + "\n"):
         click.echo(f"round {round_id} written to {output}")
-
-
-@click.command("clear")
-@click.argument("round_id", metavar="ROUND", type=int)
-@solver_option
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the whole clearing, "
-              "reasons included (as swarm solve).")
-@gap_option
-@no_explain_option
-def clear_(round_id: int, backend: str, time_limit: float | None, gap: float | None, no_explain: bool) -> None:
-    """Clear a round (closing it first if it is open), record the run and print the summary."""
-    options = ClearOptions(backend=backend, time_limit=time_limit, gap=gap, explain=not no_explain)
-    with database_or_exit() as sessions:
-        with sessions.begin() as session:
-            rnd = by_id(session, Round, round_id)
-            status = rnd.status if rnd is not None else None
-            if status == RoundStatus.OPEN:
-                services.close_round(session, None, round_id)
-        if status == RoundStatus.OPEN:
-            click.echo(f"round {round_id} closed")
-        cleared = services.clear_round(sessions, None, round_id, options)
-    click.echo(summary(cleared.market, cleared.allocation))
-    click.echo(f"run {cleared.run_id} recorded as the result of round {round_id}")
 
 
 @click.command("rounds")

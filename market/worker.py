@@ -19,10 +19,13 @@ from dataclasses import replace
 from typing import Any
 
 import redis
+from rq import Worker
 from sqlalchemy.orm import Session, sessionmaker
 
 from solver import progress
+from solver.allocation import Allocation
 from solver.clearing import ClearOptions
+from solver.market import Market
 
 from .errors import MarketDomainError
 from .models import JobState, User
@@ -102,8 +105,10 @@ class JobFollower:
 
 
 def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
-            also: progress.Listener | None = None) -> str | None:
-    """Run one queued job to its end; its final state, or None if it was not this worker's to run."""
+            also: progress.Listener | None = None,
+            cleared: Callable[[Market, Allocation], None] | None = None) -> str | None:
+    """Run one queued job to its end; its final state, or None if it was not this worker's to run.
+    `cleared` is given what was recorded, once it is (the command line prints its summary)."""
     with sessions.begin() as session:
         job = claim(session, job_id, worker)
         if job is None:
@@ -119,7 +124,7 @@ def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
         with progress.following(follower):
             with sessions.begin() as session:
                 document, fingerprint = snapshot_for_clearing(session, user, round_id)
-            _, allocation = solve(document, round_id, options)
+            market, allocation = solve(document, round_id, options)
         follower.last_beat()
         with sessions.begin() as session:
             done = finish_clearing(session, job_id, worker, user, document, fingerprint, allocation)
@@ -127,9 +132,15 @@ def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
             logger.warning("job %s: no longer this worker's (reaped or cancelled): nothing recorded", job_id)
             return None
         logger.info("job %s: round %s cleared, run %s", job_id, round_id, done.run_id)
+        if cleared is not None:
+            cleared(market, allocation)
         return JobState.SUCCEEDED.value
     except progress.Cancelled:
         return _end(follower, f"cancelled during the {follower.snapshot().stage or 'start'}", JobState.CANCELLED)
+    except KeyboardInterrupt:           # Ctrl-C where the job runs in the foreground (`swarm clear`): the person
+        _end(follower,                  # running it cancels it; RQ's work horses and threads never get one
+             f"cancelled (interrupted) during the {follower.snapshot().stage or 'start'}", JobState.CANCELLED)
+        raise
     except MarketDomainError as exc:
         return _end(follower, str(exc), JobState.FAILED)
     except BaseException as exc:        # a crash, a timeout signal, Ctrl-C: said on the job, then passed on
@@ -316,10 +327,22 @@ def horse_killed(sessions: sessionmaker[Session]) -> Callable[[Any, int, int, An
     return handler
 
 
+class _RqWorker(Worker):
+    """RQ's worker, quitting promptly: redis-py 8's PubSubWorkerThread.stop() waits for its thread, which RQ
+    lets wait up to 60 s for a message once the unsubscribe is answered, so a burst or a warm shutdown took up
+    to a minute (seen with rq 2.12 and redis 8.2). The thread is a daemon: a second is enough."""
+
+    def unsubscribe(self) -> None:
+        if self.pubsub_thread:
+            self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(timeout=1)
+            self.pubsub.close()
+
+
 def work(sessions: sessionmaker[Session], url: str, burst: bool = False, sweep_every: float = 5.0) -> None:
     """`swarm worker`: run RQ jobs from Redis until stopped (SIGTERM or Ctrl-C: RQ's warm shutdown, the job
     running ends first). When Redis goes away RQ's worker quits; this one waits for Redis and starts another."""
-    from rq import Worker
     queue = RedisQueue(url)
     sweeper = Sweeper(sessions, queue, sweep_every)
     sweeper.start()
@@ -328,8 +351,8 @@ def work(sessions: sessionmaker[Session], url: str, burst: bool = False, sweep_e
             rq_worker = None
             try:
                 queue.connection.ping()
-                rq_worker = Worker([QUEUE_NAME], connection=queue.connection, name=worker_name("rq-worker"),
-                                   work_horse_killed_handler=horse_killed(sessions))
+                rq_worker = _RqWorker([QUEUE_NAME], connection=queue.connection, name=worker_name("rq-worker"),
+                                     work_horse_killed_handler=horse_killed(sessions))
                 rq_worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
             except redis.RedisError as exc:
                 logger.warning("the queue (%s) is unreachable (%s); trying again in 2 s", queue.description, exc)

@@ -1,7 +1,8 @@
 """`swarm`, the command line: the one place it is assembled, from the commands each layer defines.
 
     solver/cli.py    one market file at a time: validate, solve, verify, generate, and the analyst tools
-    market/cli.py    the database and rounds: db, import, export, clear, rounds
+    market/cli.py    the database and rounds: db, import, export, rounds
+    market/cli_jobs.py  clearing jobs: clear, jobs, job, worker
     web/commands.py  the web app and its accounts: serve, user, token, doctor
 
 Failures exit 2 for input a command cannot use and 1 for any other; most print one `error:` line through
@@ -14,7 +15,7 @@ import logging
 
 import click
 
-from market import cli as market_cli
+from market import cli as market_cli, cli_jobs
 from solver import cli as solver_cli
 from web import commands as web_commands
 
@@ -27,7 +28,9 @@ COMMANDS: list[click.Command] = [
     solver_cli.compare, solver_cli.explain, solver_cli.whatif, solver_cli.diff, solver_cli.simulate,
     solver_cli.sweep, solver_cli.report,
     # rounds in a database
-    market_cli.db, market_cli.import_, market_cli.export, market_cli.clear_, market_cli.rounds,
+    market_cli.db, market_cli.import_, market_cli.export, cli_jobs.clear_, market_cli.rounds,
+    # clearing jobs
+    cli_jobs.jobs_, cli_jobs.job, cli_jobs.worker,
     # the web app and its accounts
     web_commands.serve, web_commands.user, web_commands.token, web_commands.doctor,
 ]

@@ -115,7 +115,8 @@ ARG = st.one_of(st.text(st.characters(codec="utf-8", exclude_characters="\x00"),
 def test_the_round_commands_take_any_arguments(db):
     @FUZZ
     @given(command=st.sampled_from([["export"], ["clear"], ["token", "revoke"], ["token", "list", "--email"],
-                                    ["rounds"]]), args=st.lists(ARG, max_size=3))
+                                    ["rounds"], ["jobs"], ["job", "show"], ["job", "cancel"], ["job", "retry"]]),
+           args=st.lists(ARG, max_size=3))
     def command_(command: list[str], args: list[str]) -> None:
         assert_clean(run_on(db.url, *command, *args), (0, 1, 2))
 
