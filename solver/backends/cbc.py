@@ -172,14 +172,22 @@ class _LogFollower:
         elif match := _START.match(line):
             self.incumbent = float(match[1])
         elif (match := _FOUND.match(line)) or (match := _DONE.match(line)):
-            self.incumbent = self._own(match[1], self.incumbent)
+            self.incumbent = self._found(match[1])
         elif match := _NODES.match(line):
-            self.incumbent = self._own(match[1], self.incumbent)
+            self.incumbent = self._found(match[1])
             self.bound = self._own(match[2], self.bound)
         elif match := _ROOT.match(line):
             self.bound = self._own(match[2], self.bound)
         elif _PROVEN.match(line) and self.incumbent is not None:
             self.bound = self.incumbent          # CBC proved its incumbent best
+
+    def _found(self, figure: str) -> float | None:
+        """An incumbent of CBC's search. Until its search finds a better one, CBC repeats the MIP start's cost
+        as the start gave it, in the objective's own sense (seen: "397400 best solution, best possible
+        -424869.87" on a maximum): a figure equal to the incumbent known is that incumbent."""
+        if self.incumbent is not None and float(figure) == self.incumbent:
+            return self.incumbent
+        return self._own(figure, self.incumbent)
 
     def _own(self, figure: str, known: float | None) -> float | None:
         """A figure of CBC's search in the objective's own sense; `known` for CBC's "none yet"."""

@@ -182,3 +182,23 @@ def test_cbc_log_lines_give_incumbent_and_bound_in_the_objectives_own_sense(sens
         follower.take(line)
         seen.append((follower.incumbent, follower.bound))
     assert seen == figures
+
+
+# A 200-challenge market's value phase: the node line repeats the MIP start's cost in its own sense.
+_CBC_START_REPEATED = """\
+Continuous objective value is 430841 - 0.07 seconds
+Cbc0045I MIPStart provided solution with cost 397400
+Cbc0013I At root node, 122 cuts changed objective from -430840.55 to -424869.87 in 7 passes
+Cbc0010I After 0 nodes, 1 on tree, 397400 best solution, best possible -424869.87 (3.17 seconds)
+Cbc0012I Integer solution of -423550 found by DiveCoefficient after 386 iterations and 2 nodes (6.11 seconds)
+Cbc0010I After 100 nodes, 12 on tree, -423550 best solution, best possible -424869.87 (8.02 seconds)
+"""
+
+
+def test_cbc_repeating_its_mip_starts_cost_is_not_read_as_a_negative_value():
+    follower = _LogFollower(Recorder(), None, pulp.LpMaximize)
+    seen = []
+    for line in _CBC_START_REPEATED.splitlines():
+        follower.take(line)
+        seen.append(follower.incumbent)
+    assert seen == [None, 397400, 397400, 397400, 423550, 423550]
