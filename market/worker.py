@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 from rq import Worker
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from solver import progress
@@ -221,6 +222,9 @@ class ThreadWorker:
         while not self._stopping.is_set():
             try:
                 self.run_pending()
+            except (OperationalError, InterfaceError) as exc:     # the database away: one line, no traceback
+                logger.warning("the clearing worker thread cannot reach the database (%s); trying again in %g s",
+                               type(getattr(exc, "orig", None) or exc).__name__, self.poll)
             except Exception:
                 logger.exception("the clearing worker thread failed; it goes on")
             self._wake.wait(self.poll)
@@ -340,6 +344,13 @@ class _RqWorker(Worker):
             self.pubsub.close()
 
 
+def _stop_asked(rq_worker: Worker) -> bool:
+    """SIGTERM or Ctrl-C reached RQ's worker (its warm shutdown): a busy one sets `_stop_requested` and ends
+    after its job; an idle one leaves `work()` at once with only its shutdown date set (rq 2.12), and was
+    taken here for a worker that lost Redis, so `swarm worker` ignored SIGTERM while idle."""
+    return bool(rq_worker._stop_requested or rq_worker._shutdown_requested_date is not None)
+
+
 def work(sessions: sessionmaker[Session], url: str, burst: bool = False, sweep_every: float = 5.0) -> None:
     """`swarm worker`: run RQ jobs from Redis until stopped (SIGTERM or Ctrl-C: RQ's warm shutdown, the job
     running ends first). When Redis goes away RQ's worker quits; this one waits for Redis and starts another."""
@@ -356,8 +367,8 @@ def work(sessions: sessionmaker[Session], url: str, burst: bool = False, sweep_e
                 rq_worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
             except redis.RedisError as exc:
                 logger.warning("the queue (%s) is unreachable (%s); trying again in 2 s", queue.description, exc)
-            if burst or (rq_worker is not None and rq_worker._stop_requested):    # SIGTERM, Ctrl-C: RQ's own
-                break                                                              # warm shutdown
+            if burst or (rq_worker is not None and _stop_asked(rq_worker)):
+                break
             time.sleep(2)
     finally:
         sweeper.stop()

@@ -20,8 +20,9 @@ deployments set their own:
     RATELIMIT_STORAGE_URI      SWARM_RATELIMIT_STORAGE_URL, else "memory://"
 
 `memory://` counts in each process apart: with several gunicorn workers point them all at Redis
-(`SWARM_RATELIMIT_STORAGE_URL=redis://127.0.0.1:6379/0`). Over a limit: 429 with `Retry-After` (seconds),
-a page saying how long to wait, or under /api/v1 the API's JSON error.
+(`SWARM_RATELIMIT_STORAGE_URL=redis://127.0.0.1:6379/0`). While that Redis cannot be reached each process
+counts in its own memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED), so nothing limited fails for it. Over a
+limit: 429 with `Retry-After` (seconds), a page saying how long to wait, or under /api/v1 the API's JSON error.
 """
 from __future__ import annotations
 
@@ -122,6 +123,15 @@ def init_app(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("SWARM_RATELIMIT_STORAGE_URL", "").strip()
                           or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)    # else no Retry-After
+    # Redis away (stopped, restarting): count in this process's memory meanwhile, the same limits, and go back
+    # to Redis once it answers again (Flask-Limiter checks it every 1, 2, 4 ... 32 s). A limit whose storage
+    # fails otherwise is logged and let through, never a 500: a login or a clearing must not fail because
+    # the counters cannot be reached (tests/faults/test_redis_stopped.py).
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # a Redis host that drops packets: seconds, not the system's TCP timeout, before the fallback
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "swarm")
     app.after_request(_retry_after_only_when_refused)   # registered first: runs after the limiter's hook
     limiter = Limiter(key_func=user_or_address, app=app)

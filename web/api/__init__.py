@@ -9,10 +9,10 @@
   403 wrong role (analysts and admins see every pledge and bid but change none), 404 unknown or not yours
   (someone else's pledge or bid looks absent; `market.services.access` decides), 405 (with Allow),
   409 wrong round state or a changed round, 413 too large, 422 invalid fields, 429 over a rate limit (with
-  Retry-After; web/limits.py), 500/503 server side.
+  Retry-After; web/limits.py), 503 with Retry-After (the database or the job queue cannot be reached), 500 a bug.
 - Writes (POST, PATCH, DELETE) take an `Idempotency-Key` header: the first successful response is stored
   with the write in one transaction and replayed to retries (`Idempotent-Replayed: true`); the same key
-  with another request is a 422.
+  with another request is a 422. A write answered 503, or not at all, is safe to send again with its key.
 - Lists are paginated with `?page=1&page_size=20` (at most 100), the counts in the `X-Pagination` header.
 - The spec: /api/v1/openapi.json; a reference page rendered from it: /api/v1/docs (no CDN).
 """
@@ -94,7 +94,7 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
         for method, operation in operations.items():
             if method not in ("get", "post", "patch", "delete"):
                 continue
-            codes = [401]
+            codes = [401, 503]                                   # 503: the database cannot be reached
             if "{round_id}" in path:
                 codes.append(404)
             if method != "get" and not path.endswith("/solve"):
@@ -105,13 +105,11 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
             if path.endswith("/allocation"):
                 codes.append(409)
             if path.endswith("/solve"):
-                codes += [400, 413, 422, 503]                   # 503: killed at its hard bound
+                codes += [400, 413, 422]                        # and 503: killed at its hard bound
             if path.endswith(("/solve", "/clear", "/retry")):
                 codes.append(429)                               # web/limits.py
             if "/jobs" in path:
                 codes += [403, 404] if method == "get" else [404]
-            if path.endswith(("/clear", "/retry")):
-                codes.append(503)                               # the job queue cannot be reached
             responses = operation.setdefault("responses", {})
             for code in codes:
                 if str(code) not in responses:
@@ -131,8 +129,8 @@ whole, `query.<name>` and `header.<name>` name query parameters and headers. 400
 401: no or bad token; 403: your role may not do this; 404: no such thing, or not yours (pledges and bids of
 others look absent); 405: wrong method (see `Allow`); 409: the round's state forbids this now, or it changed
 during a clearing, or a clearing of the round is already queued or running (the message names the job);
-413: request too large; 422: invalid fields; 503: the job queue cannot be reached (with `Retry-After`;
-nothing was queued).
+413: request too large; 422: invalid fields; 503 (with `Retry-After`): the database cannot be reached
+(every operation), or, clearing, the job queue (nothing was queued).
 
 **Clearing is a job**: `POST /rounds/{id}/clear` answers 202 at once with the job and
 `Location: /api/v1/jobs/{id}`; poll `GET /jobs/{id}` for its state (queued, running, succeeded, failed,
@@ -147,7 +145,10 @@ solver's figures: analysts and admins only.
 `Idempotency-Key` (1-255 visible ASCII characters). The first
 successful response is stored with the write, in the same transaction, and replayed (same status and body,
 header `Idempotent-Replayed: true`) to any retry with the same key, method, path and body; the same key
-with a different request is refused with 422. Failed requests store nothing and may be retried.
+with a different request is refused with 422. Refused requests (4xx) store nothing and may be retried.
+A write that got no answer (the connection dropped) or a 503 may or may not have been done (the database
+went away around its commit): send it again with the same key and it is either done now or answered as it
+was done (replayed), never done twice.
 
 **Solve**: `POST /api/v1/solve` needs a token (any role); at most 2 MB, 500 challenges, 5000 components,
 20000 bids or pledges (413 beyond); `explain=true` for the reasons. `time_limit` 1-20 s (default 20) bounds

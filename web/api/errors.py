@@ -1,7 +1,7 @@
 """The API's one error shape, `{"status": 404, "error": "Not Found", "errors": {"field.path": ["message"]}}`
 (the key "" for the request as a whole), and the answers in it: to werkzeug's HTTP errors, to the services'
 refusals (market.errors, with the web pages' statuses; invalid fields are a 422 here) and to a database
-that is not migrated yet."""
+that is not migrated yet or cannot be reached (503 with Retry-After)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -15,9 +15,11 @@ from market.errors import InvalidInput, MarketDomainError, QueueUnavailable
 from market.migrate import NotReady
 from market.schemas import flatten_messages
 
-from ..errors import status_of
+from ..errors import DATABASE_DOWN, DATABASE_RETRY_AFTER, QUEUE_RETRY_AFTER, log_database_down, status_of
 
-QUEUE_RETRY_AFTER = "30"         # seconds: Redis restarting, or a failover
+DATABASE_DOWN_MESSAGE = ("the database cannot be reached just now; try again in a few seconds. A write whose answer "
+                         "was lost may have been done: send it again with the same Idempotency-Key to be answered "
+                         "as it was, never done twice")
 LOCATIONS = {"json": "", "query": "query", "querystring": "query", "headers": "header", "view_args": "path"}
 
 
@@ -60,10 +62,19 @@ def domain_error_response(error: MarketDomainError) -> Response:
 
 
 def not_ready_response(error: NotReady) -> Response:
+    if error.unreachable:
+        return database_down_response(error)
     return error_response(503, {"": [str(error)]})
+
+
+def database_down_response(error: Exception) -> Response:
+    log_database_down(error)
+    return error_response(503, {"": [DATABASE_DOWN_MESSAGE]}, {"Retry-After": DATABASE_RETRY_AFTER})
 
 
 def register(blueprint: Blueprint) -> None:
     """Answer the refusals raised in the blueprint's views in the one shape (HTTP errors are `Api`'s)."""
     blueprint.register_error_handler(MarketDomainError, domain_error_response)
     blueprint.register_error_handler(NotReady, not_ready_response)
+    for kind in DATABASE_DOWN:
+        blueprint.register_error_handler(kind, database_down_response)
