@@ -32,6 +32,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+import highspy
+
 from .budget import Budget
 from .clearing import ClearingError, ClearOptions, clear
 from .loading import MarketError, Problem, parse_market
@@ -119,6 +121,7 @@ def _end(child: Any, answered: bool) -> None:
 
 def _child(conn: Connection, raw: bytes, time_limit: float, explain: bool, spent: float, level: int) -> None:
     _quiet_stdout()
+    _forget_highs_threads()
     kept = _Kept()
     root = logging.getLogger()
     for handler in root.handlers[:]:            # a forked child's copies of the caller's
@@ -136,6 +139,13 @@ def _child(conn: Connection, raw: bytes, time_limit: float, explain: bool, spent
     except Exception as exc:            # a backend's own crash: said, not a dead child
         answer = ("crashed", f"{type(exc).__name__}: {exc}")
     conn.send((*answer, kept.records))
+
+
+def _forget_highs_threads() -> None:
+    """A forked child holds a copy of HiGHS's global thread pool without its threads: had the caller solved
+    with HiGHS before, the child's first HiGHS solve waits on them for ever. Drop that copy (without waiting
+    for threads that are not there); HiGHS starts a pool of the child's own when it needs one."""
+    highspy.Highs.resetGlobalScheduler(False)
 
 
 class _Kept(logging.Handler):

@@ -60,8 +60,11 @@ def test_clear_shows_each_stage_in_order_on_stderr_and_the_summary_on_stdout(db)
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[0] == f"job 1: clearing round {round_id} with cbc, time limit 60 s, gap none (Ctrl-C cancels)"
-    stages = [STAGE_LINE.match(line).group(1) for line in lines[1:]]     # every other line is a stage's
+    shown = [STAGE_LINE.match(line).group(1) for line in lines[1:]]     # every other line is a stage's: its
+    stages = [name for i, name in enumerate(s.split(":")[0] for s in shown)   # name, then its figures as they
+              if i == 0 or shown[i - 1].split(":")[0] != name]                  # come ("value phase: incumbent")
     assert stages == [s for s in progress.STAGES if s in stages]                        # in the engine's order
+    assert any(s.startswith(f"{progress.VALUE}: incumbent ") and "gap" in s for s in shown)
     assert {progress.MODEL, progress.VALUE, progress.COST, progress.ROUNDING, progress.REASONS} <= set(stages)
     out = result.stdout.splitlines()
     assert out[0].startswith("small water: optimal (cbc") and "completed 2 of 2 challenges" in result.stdout
