@@ -340,6 +340,13 @@ class _RqWorker(Worker):
             self.pubsub.close()
 
 
+def asked_to_stop(rq_worker: Worker) -> bool:
+    """SIGTERM or Ctrl-C reached RQ's warm shutdown: stop, do not start another. RQ marks `_stop_requested`
+    only when the signal comes during a job; an idle worker just leaves its loop, with the time of the request
+    noted (a worker restarted after that would ignore every SIGTERM of a service manager)."""
+    return bool(rq_worker._stop_requested or rq_worker._shutdown_requested_date is not None)
+
+
 def work(sessions: sessionmaker[Session], url: str, burst: bool = False, sweep_every: float = 5.0) -> None:
     """`swarm worker`: run RQ jobs from Redis until stopped (SIGTERM or Ctrl-C: RQ's warm shutdown, the job
     running ends first). When Redis goes away RQ's worker quits; this one waits for Redis and starts another."""
@@ -356,8 +363,8 @@ def work(sessions: sessionmaker[Session], url: str, burst: bool = False, sweep_e
                 rq_worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
             except redis.RedisError as exc:
                 logger.warning("the queue (%s) is unreachable (%s); trying again in 2 s", queue.description, exc)
-            if burst or (rq_worker is not None and rq_worker._stop_requested):    # SIGTERM, Ctrl-C: RQ's own
-                break                                                              # warm shutdown
+            if burst or (rq_worker is not None and asked_to_stop(rq_worker)):
+                break
             time.sleep(2)
     finally:
         sweeper.stop()
