@@ -143,6 +143,7 @@ class Servers:
     web_workers: int
     web_threads: int
     worker_nice: int | None
+    web_class: str = "gthread"
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -154,7 +155,8 @@ class Servers:
     def start(self) -> None:
         env = self.env()
         self.procs["web"] = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")], cwd=self.folder, env=env,
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--worker-class", self.web_class],
+            cwd=self.folder, env=env,
             stdout=subprocess.DEVNULL, stderr=open(self.folder / "gunicorn.log", "wb"))
         worker = [str(BIN / "swarm"), "worker"]
         if self.worker_nice is not None:
@@ -502,6 +504,7 @@ def main() -> None:
     parser.add_argument("--phases", default=",".join(PHASES))
     parser.add_argument("--web-workers", type=int, default=0, help="SWARM_WEB_WORKERS (0: the config's default)")
     parser.add_argument("--web-threads", type=int, default=8, help="SWARM_WEB_THREADS")
+    parser.add_argument("--web-class", default="gthread", help="gunicorn's --worker-class (the config's: gthread)")
     parser.add_argument("--worker-nice", type=int, default=None, help="`swarm worker --nice N`")
     parser.add_argument("--json", help="also write the rows and CPU figures to this file")
     args = parser.parse_args()
@@ -526,10 +529,11 @@ def main() -> None:
         print(f"setup: {time.monotonic() - t0:.1f} s (rounds {setup['round']} open, {setup['clearing_round']} "
               f"closed, {setup['cleared_round']} cleared)", flush=True)
         servers = Servers(url, redis_url, folder, free_port(), args.web_workers or max(2, 2 * (os.cpu_count() or 1)),
-                          args.web_threads, args.worker_nice)
+                          args.web_threads, args.worker_nice, args.web_class)
         servers.start()
-        print(f"gunicorn on 127.0.0.1:{servers.port}: {servers.web_workers} gthread workers x {servers.web_threads} "
-              f"threads; swarm worker{'' if args.worker_nice is None else f' --nice {args.worker_nice}'}", flush=True)
+        nice = "" if args.worker_nice is None else f" --nice {args.worker_nice}"
+        print(f"gunicorn on 127.0.0.1:{servers.port}: {servers.web_workers} {args.web_class} workers x "
+              f"{servers.web_threads} threads; swarm worker{nice}", flush=True)
         plan = phases(args.users, args.seconds, args.clearing_bound)
         results, rows = [], []
         for name in chosen:
