@@ -3,7 +3,7 @@
     swarm clear ROUND [--solver cbc|highs] [--time-limit S] [--gap G] [--no-explain] [--detach]
     swarm jobs [ROUND]
     swarm job show ID | job cancel ID | job retry ID [--detach]
-    swarm worker [--burst]
+    swarm worker [--burst] [--nice N]
 
 A clearing is a job (market.services.jobs). `swarm clear` runs it here, in the foreground, showing its
 progress on stderr (market.cli_progress) and its summary on stdout; Ctrl-C cancels it (exit 130). With
@@ -44,6 +44,10 @@ from .worker import run_job, work, worker_name
 
 EXIT_INTERRUPTED = 130          # as a shell reports a command stopped by Ctrl-C (128 + SIGINT)
 QUEUE_ENV = "SWARM_QUEUE_URL"
+# `swarm worker` runs this much nicer than it was started: CBC takes a whole core for a clearing's length, and
+# on a machine it shares with the web server (docs/benchmarks.md, "Load") pages then waited for it; niced,
+# the solver gets the cores the web leaves idle and is unslowed on a machine of its own.
+DEFAULT_NICENESS = 10
 
 
 def redis_url() -> str | None:
@@ -328,7 +332,10 @@ def job_retry(job_id: int, detach: bool) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
-def worker(burst: bool) -> None:
+@click.option("--nice", "niceness", type=click.IntRange(0, 19), default=DEFAULT_NICENESS, show_default=True,
+              help="Lower the worker's CPU priority by this much (its work horses and CBC inherit it), so that a "
+                   "clearing yields the CPU to the web server and PostgreSQL on a shared machine; 0 keeps it.")
+def worker(burst: bool, niceness: int) -> None:
     """Run clearing jobs from the queue on Redis (RQ; SWARM_QUEUE_URL), until stopped: SIGTERM or Ctrl-C lets
     the job running end first. Logs to stderr."""
     url = redis_url()
@@ -337,6 +344,8 @@ def worker(burst: bool) -> None:
              "the web app. Without it (the embedded default) the web app runs clearing jobs on a worker thread of "
              "its own and `swarm clear` runs them in the foreground, so there is no worker to start", EXIT_INVALID)
     logging.getLogger().setLevel(logging.INFO)
+    now = os.nice(niceness)
     with database_or_exit() as sessions:
-        logging.getLogger(__name__).info("swarm worker on %s%s", shown(url), " (burst)" if burst else "")
+        logging.getLogger(__name__).info("swarm worker on %s%s, niceness %d", shown(url), " (burst)" if burst else "",
+                                         now)
         work(sessions, url, burst)

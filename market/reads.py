@@ -5,25 +5,65 @@ bid or at what price; after clearing, what each viewer may see of the outcome is
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, Text, and_, bindparam, cast, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from solver.money import parse_money
 
 from .errors import Forbidden, NotFound
-from .models import Challenge, ClearingRun, Role, Round, RoundActor, RoundFunder, User
+from .models import Bid, BidItem, Challenge, ClearingRun, Component, Pledge, Role, Round, RoundActor, RoundFunder, User
 from .sealing import Viewer, others, reasons_for
 from .services.common import STAFF, get_round, is_key, is_row_id
-from .snapshot import round_document
 
 
 def challenges(session: Session, round_id: int) -> list[Challenge]:
     return list(session.execute(select(Challenge).where(Challenge.round_id == round_id)
                                 .order_by(Challenge.position, Challenge.id)
                                 .options(selectinload(Challenge.components))).scalars())
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    id: int
+    key: str
+    critical: bool
+
+
+@dataclass(frozen=True)
+class ChallengeRow:
+    """A challenge as the public round page lists it (and `gap_signals` counts it), read as plain rows."""
+    key: str
+    title: str | None
+    tags: list[str]
+    value: float
+    reliability: float | None
+    components: list[ComponentRow]
+
+
+def challenge_rows(session: Session, round_id: int) -> list[ChallengeRow]:
+    """The round's challenges in order, each with its components' ids, keys and criticality: what the
+    public round page shows, in two plain queries (every visitor asks for it; `challenges` would make a
+    thousand ORM objects of a 200-challenge round)."""
+    components: dict[int, list[ComponentRow]] = {}
+    for challenge_id, component_id, key, critical in session.execute(
+            select(Component.challenge_id, Component.id, Component.key, Component.critical)
+            .join(Component.challenge).where(Challenge.round_id == round_id)
+            .order_by(Component.challenge_id, Component.position, Component.id)):
+        components.setdefault(challenge_id, []).append(ComponentRow(component_id, key, critical))
+    return [ChallengeRow(key, title, list(tags or []), value, reliability, components.get(challenge_id, []))
+            for challenge_id, key, title, tags, value, reliability in session.execute(
+                select(Challenge.id, Challenge.key, Challenge.title, Challenge.tags, Challenge.value,
+                       Challenge.reliability).where(Challenge.round_id == round_id)
+                .order_by(Challenge.position, Challenge.id))]
+
+
+Listed = Challenge | ChallengeRow
 
 
 def challenge(session: Session, round_id: int, key: str) -> Challenge:
@@ -62,44 +102,107 @@ class ChallengeSignal:
         return self.critical - self.covered
 
 
-def gap_signals(session: Session, round_id: int) -> list[ChallengeSignal]:
-    """Per challenge, nearest to being fundable first: fewest critical components without an eligible
-    bid, then most pledged money in scope. A bid is eligible if every item is within its component's
-    reserve price and the bid meets the component's reliability floor."""
-    doc = round_document(session, get_round(session, round_id))
-    components = {f"{c['id']}/{k['id']}": k for c in doc["challenges"] for k in c["components"]}
-    with_bid: set[str] = set()
-    for actor in doc["actors"]:
-        for bid in actor["bids"]:
-            reliability = bid.get("reliability", actor.get("reliability", 1))
-            ok = True
-            for item in bid["items"]:
-                k = components[item["component"]]
-                quantity = item.get("quantity", k.get("quantity", 1))
-                if (k.get("max_unit_price") is not None
-                        and parse_money(item["price"]) > parse_money(k["max_unit_price"]) * quantity):
-                    ok = False
-                if k.get("min_reliability") is not None and reliability < k["min_reliability"]:
-                    ok = False
-            if ok:
-                with_bid.update(item["component"] for item in bid["items"])
+def gap_signals(session: Session, round_id: int, among: Sequence[Listed] | None = None) -> list[ChallengeSignal]:
+    """Per challenge (of the round, or `among` those, as `challenges` or `challenge_rows` reads them), nearest
+    to being fundable first: fewest critical components without an eligible bid, then most pledged money in
+    scope. A bid is eligible if every item is within its component's reserve price and the bid meets the
+    component's reliability floor. Withdrawn and excluded pledges and bids count for nothing, as in the clearing.
+
+    Which components have an eligible bid is asked of the database (one query over the round's bids, or the
+    components of `among`), and the pledged money comes summed per distinct scope: no pledge or bid is
+    loaded, so a page costs about the same with ten bids or ten thousand."""
+    get_round(session, round_id)            # NotFound for none (the pages read it already: no query then)
+    chosen: Sequence[Listed] = challenge_rows(session, round_id) if among is None else among
+    if among is None:
+        covered = set(session.execute(_covered_in_round(), {"round_id": round_id}).scalars())
+    else:
+        covered = set(session.execute(_covered_among(), {"round_id": round_id, "components": [
+            k.id for c in chosen for k in c.components]}).scalars())
+    in_scope = _in_scope(chosen, _pledged_by_scope(session, round_id))
     signals = []
-    for c in doc["challenges"]:
-        paths = [f"{c['id']}/{k['id']}" for k in c["components"]]
-        critical = [p for p, k in zip(paths, c["components"]) if k.get("critical", True)]
-        in_scope = 0
-        for funder in doc["funders"]:
-            for pledge in funder["pledges"]:
-                scope = pledge.get("scope")
-                if scope is None or c["id"] in scope.get("challenges", []) or \
-                        any(p in scope.get("components", []) for p in paths) or \
-                        any(t in c.get("tags", []) for t in scope.get("tags", [])):
-                    in_scope += parse_money(pledge["amount"])
-        signals.append(ChallengeSignal(c["id"], c.get("title") or c["id"], len(critical),
-                                       sum(p in with_bid for p in critical), [p for p in paths if p not in with_bid],
-                                       in_scope))
+    for c in chosen:
+        critical = [k.id in covered for k in c.components if k.critical]
+        missing = [f"{c.key}/{k.key}" for k in c.components if k.id not in covered]
+        signals.append(ChallengeSignal(c.key, c.title or c.key, len(critical), sum(critical), missing,
+                                       in_scope[c.key]))
     signals.sort(key=lambda s: (s.missing_critical, -s.in_scope_cents, s.key))
     return signals
+
+
+@cache
+def _covered_in_round() -> Select[int]:
+    """The ids of the round's components (`round_id`) with at least one eligible bid: a bid taking part (not
+    withdrawn, not excluded) none of whose items is over its component's reserve (price > max unit price x
+    quantity, the item's or else the component's) or below its reliability floor (the bid's reliability, else
+    its actor's, else 1). Built once: the statement is the same for every round."""
+    item, component = aliased(BidItem), aliased(Component)
+    reliability = func.coalesce(Bid.reliability, RoundActor.reliability, 1.0)
+    quantity = func.coalesce(item.quantity, component.quantity)
+    # price > max x quantity, in whole cents without the product (which may pass 2**63 at the bounds):
+    # for a price of at least 1 cent, the same as (price - 1) // quantity >= max
+    over_reserve = and_(component.max_unit_price_cents.is_not(None), item.price_cents > 0,
+                        (item.price_cents - 1) // quantity >= component.max_unit_price_cents)
+    below_floor = and_(component.min_reliability.is_not(None), reliability < component.min_reliability)
+    refused = (select(item.id).join(component, component.id == item.component_id)
+               .where(item.bid_id == Bid.id, or_(over_reserve, below_floor)))
+    return (select(BidItem.component_id).distinct().join(Bid, Bid.id == BidItem.bid_id)
+            .join(RoundActor, RoundActor.id == Bid.actor_id)
+            .where(Bid.round_id == bindparam("round_id"), Bid.withdrawn.is_(False), Bid.excluded_at.is_(None),
+                   ~exists(refused)))
+
+
+@cache
+def _covered_among() -> Select[int]:
+    """`_covered_in_round` among the components whose ids are `components`."""
+    return _covered_in_round().where(BidItem.component_id.in_(bindparam("components", expanding=True)))
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """A pledge scope (None: every challenge), as sets."""
+    every: bool
+    challenges: frozenset[str] = frozenset()
+    components: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+
+
+def _pledged_by_scope(session: Session, round_id: int) -> list[tuple[_Scope, int]]:
+    """The money of the pledges taking part, summed per distinct scope (as stored: JSON text)."""
+    scope = cast(Pledge.scope, Text)
+    rows = session.execute(select(scope, func.sum(Pledge.amount_cents))
+                           .where(Pledge.round_id == round_id, Pledge.withdrawn.is_(False),
+                                  Pledge.excluded_at.is_(None)).group_by(scope))
+    found: dict[_Scope, int] = {}
+    for text, cents in rows:
+        value = json.loads(text) if text is not None else None
+        key = _Scope(True) if value is None else _Scope(False, frozenset(value.get("challenges", [])),
+                                                         frozenset(value.get("components", [])),
+                                                         frozenset(value.get("tags", [])))
+        found[key] = found.get(key, 0) + int(cents)
+    return list(found.items())
+
+
+def _in_scope(chosen: Sequence[Listed], pledged: list[tuple[_Scope, int]]) -> dict[str, int]:
+    """Per challenge key, the money of the scopes that admit it: every challenge (no scope), or the challenge
+    by its key, or one of its components, or one of its tags; each scope's money once per challenge."""
+    totals = {c.key: 0 for c in chosen}
+    of_component = {f"{c.key}/{k.key}": c.key for c in chosen for k in c.components}
+    of_tag: dict[str, list[str]] = {}
+    for c in chosen:
+        for tag in set(c.tags or []):
+            of_tag.setdefault(tag, []).append(c.key)
+    everywhere = 0
+    for scope, cents in pledged:
+        if scope.every:
+            everywhere += cents
+            continue
+        admitted = {key for key in scope.challenges if key in totals}
+        admitted.update(of_component[path] for path in scope.components if path in of_component)
+        for tag in scope.tags:
+            admitted.update(of_tag.get(tag, ()))
+        for key in admitted:
+            totals[key] += cents
+    return {key: cents + everywhere for key, cents in totals.items()}
 
 
 @dataclass

@@ -344,10 +344,10 @@ class _RqWorker(Worker):
             self.pubsub.close()
 
 
-def _stop_asked(rq_worker: Worker) -> bool:
-    """SIGTERM or Ctrl-C reached RQ's worker (its warm shutdown): a busy one sets `_stop_requested` and ends
-    after its job; an idle one leaves `work()` at once with only its shutdown date set (rq 2.12), and was
-    taken here for a worker that lost Redis, so `swarm worker` ignored SIGTERM while idle."""
+def asked_to_stop(rq_worker: Worker) -> bool:
+    """SIGTERM or Ctrl-C reached RQ's warm shutdown: stop, do not start another. RQ marks `_stop_requested`
+    only when the signal comes during a job; an idle worker just leaves its loop, with the time of the request
+    noted (a worker restarted after that would ignore every SIGTERM of a service manager)."""
     return bool(rq_worker._stop_requested or rq_worker._shutdown_requested_date is not None)
 
 
@@ -367,7 +367,7 @@ def work(sessions: sessionmaker[Session], url: str, burst: bool = False, sweep_e
                 rq_worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
             except redis.RedisError as exc:
                 logger.warning("the queue (%s) is unreachable (%s); trying again in 2 s", queue.description, exc)
-            if burst or (rq_worker is not None and _stop_asked(rq_worker)):
+            if burst or (rq_worker is not None and asked_to_stop(rq_worker)):
                 break
             time.sleep(2)
     finally:

@@ -42,8 +42,8 @@ def home() -> ResponseReturnValue:
 def round_page(round_id: int) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
-        challenges = reads.challenges(session, round_id)
-        signals = reads.gap_signals(session, round_id) if rnd.status == RoundStatus.OPEN else None
+        challenges = reads.challenge_rows(session, round_id)
+        signals = reads.gap_signals(session, round_id, challenges) if rnd.status == RoundStatus.OPEN else None
         run = reads.result(session, round_id)
         outcomes = reads.challenge_outcomes(run, seer(session, round_id)) if run is not None else None
     return render_template("challenges/round.html", rnd=rnd, challenges=challenges, signals=signals,
@@ -55,9 +55,7 @@ def challenge_page(round_id: int, key: str) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         challenge = reads.challenge(session, round_id, key)
-        signal = None
-        if rnd.status == RoundStatus.OPEN:
-            signal = next((s for s in reads.gap_signals(session, round_id) if s.key == key), None)
+        signal = reads.gap_signals(session, round_id, [challenge])[0] if rnd.status == RoundStatus.OPEN else None
         run = reads.result(session, round_id)
         outcome = reads.challenge_outcomes(run, seer(session, round_id)).get(key) if run is not None else None
     return render_template("challenges/challenge.html", rnd=rnd, challenge=challenge, signal=signal,

@@ -73,8 +73,13 @@ def visible_bids(session: Session, user: User | None, round_id: int) -> list[Bid
 
 def _one(kind: _Kind[Owned], session: Session, user: User | None, round_id: int, key: str, change: bool,
          doing: str | None) -> Owned:
-    row = session.execute(select(kind.model).where(kind.model.round_id == round_id, kind.model.key == key)
-                          .options(*kind.loads)).scalar_one_or_none() if is_key(key) and is_row_id(round_id) else None
+    query = select(kind.model).where(kind.model.round_id == round_id, kind.model.key == key).options(*kind.loads)
+    if change:
+        # Locked until the transaction ends (FOR NO KEY UPDATE, the lock its UPDATE takes anyway) and read
+        # fresh: writes of pledges and bids lock the round only shared, so two changes of one pledge wait for
+        # each other here, and each reads (and audits as "before") what the other left.
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+    row = session.execute(query).scalar_one_or_none() if is_key(key) and is_row_id(round_id) else None
     if row is None:
         raise NotFound(_absent(kind, user, round_id, key))
     mine = _owns(user, getattr(row, kind.owner))

@@ -1,4 +1,5 @@
-"""Sealed bids: an actor adds, changes and withdraws its own, only while the round is open (who may: `access`)."""
+"""Sealed bids: an actor adds, changes and withdraws its own, only while the round is open (who may: `access`).
+Each write locks the round shared, as a pledge's does (`pledges`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,36 +9,33 @@ from sqlalchemy.orm import Session
 
 from .. import schemas
 from ..errors import InvalidInput
-from ..models import Bid, BidItem, Challenge, Component, User, utcnow
+from ..models import Bid, BidItem, User, utcnow
 from .access import bid_for
-from .common import audit, given_key, lock_round, require_open, touch
-from .participants import actor_for
+from .common import audit, flush_new, given_key, lock_round, named_components
+from .participants import open_round_for_bid
 
 
 def bid(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Bid:
     """Add a bid `{"id"?, "items": [{"component": "c/k", "quantity"?, "price"}], "reliability"?, "load"?,
     "exclusive_group"?}` (plus `"actor"` from the command line, which must give the id; a signed-in user's is
     given here when left out: `given_key`)."""
-    values = schemas.load(schemas.BidSchema(), given_key(user, "b", data))
-    rnd = lock_round(session, round_id)
-    require_open(rnd, "bids are accepted")
-    actor = actor_for(session, user, rnd, values)
+    values = schemas.load(schemas.made(schemas.BidSchema), given_key(user, "b", data))
+    rnd, actor = open_round_for_bid(session, user, round_id, values)
     if session.execute(select(Bid.id).where(Bid.round_id == rnd.id, Bid.key == values["id"])).first():
         raise InvalidInput({"id": f'bid id "{values["id"]}" is already used in round {rnd.id}'})
     items = _items(session, rnd.id, values["items"])
-    row = Bid(round_id=rnd.id, actor_id=actor.id, key=values["id"], reliability=values.get("reliability"),
+    row = Bid(round_id=rnd.id, actor=actor, key=values["id"], reliability=values.get("reliability"),
               load=values.get("load", 0), exclusive_group=values.get("exclusive_group"), items=items)
     session.add(row)
-    touch(rnd)
-    session.flush()
+    flush_new(session, "bid", row.key, rnd.id)
     audit(session, user, "create", "bid", row.id, rnd.id, key=row.key, actor=actor.key, **_state(row))
     return row
 
 
 def change_bid(session: Session, user: User | None, round_id: int, key: str, data: dict[str, Any]) -> Bid:
     """Change some of items (replaced whole), reliability, load, exclusive_group."""
-    values = schemas.load(schemas.BidSchema(exclude=("id", "actor")), data, partial=True)
-    rnd = lock_round(session, round_id)
+    values = schemas.load(schemas.made(schemas.BidSchema, ("id", "actor")), data, partial=True)
+    rnd = lock_round(session, round_id, shared=True)
     row = bid_for(session, user, rnd.id, key, change=True, doing="bids change")
     before = _state(row)
     if "items" in values:
@@ -49,7 +47,6 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
         if name in values:
             setattr(row, name, values[name])
     row.changed_at = utcnow()
-    touch(rnd)
     session.flush()
     audit(session, user, "change", "bid", row.id, rnd.id, key=row.key, before=before, after=_state(row))
     return row
@@ -57,20 +54,17 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
 
 def withdraw_bid(session: Session, user: User | None, round_id: int, key: str) -> Bid:
     """The bid stays on record, marked withdrawn; it takes no part in the clearing."""
-    rnd = lock_round(session, round_id)
+    rnd = lock_round(session, round_id, shared=True)
     row = bid_for(session, user, rnd.id, key, change=True, doing="bids are withdrawn")
     row.withdrawn = True
     row.changed_at = utcnow()
-    touch(rnd)
     session.flush()
     audit(session, user, "withdraw", "bid", row.id, rnd.id, key=row.key)
     return row
 
 
 def _items(session: Session, round_id: int, raw: list[dict[str, Any]]) -> list[BidItem]:
-    components = {f"{c}/{k}": component for c, k, component in session.execute(
-        select(Challenge.key, Component.key, Component).join(Component.challenge)
-        .where(Challenge.round_id == round_id))}
+    components = named_components(session, round_id, [item["component"] for item in raw])
     problems = {}
     items = []
     for i, item in enumerate(raw):

@@ -23,7 +23,7 @@ def change_challenge(session: Session, user: User | None, round_id: int, key: st
                                 ).scalar_one_or_none() if is_key(key) else None
     if challenge is None:
         raise NotFound(f"no challenge {key!r} in round {rnd.id}")
-    values = schemas.load(schemas.ChallengeSchema(), data)
+    values = schemas.load(schemas.made(schemas.ChallengeSchema), data)
     if values["id"] != key and session.execute(select(Challenge.id).where(
             Challenge.round_id == rnd.id, Challenge.key == values["id"])).first():
         raise InvalidInput({"id": f'challenge id "{values["id"]}" is already used in round {rnd.id}'})

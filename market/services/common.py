@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
 
 from solver.ids import ID
 
 from ..db import Base
-from ..errors import Forbidden, NotFound, RoundNotOpen
-from ..models import AuditLog, Role, Round, RoundStatus, User, utcnow
+from ..errors import Forbidden, InvalidInput, NotFound, RoundNotOpen
+from ..models import AuditLog, Challenge, Component, Role, Round, RoundStatus, User, utcnow
 
 CLI = "cli"
 STAFF = (Role.ANALYST, Role.ADMIN)
@@ -27,13 +30,14 @@ def is_row_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
 
 
-def by_id(session: Session, model: type[Row], row_id: Any, lock: bool = False) -> Row | None:
+def by_id(session: Session, model: type[Row], row_id: Any, lock: bool = False, shared: bool = False) -> Row | None:
     """The row of `model` with this id, or None (without asking the database when no row could have it).
-    `lock`: locked for the rest of the transaction (FOR UPDATE on PostgreSQL; on SQLite the transaction
-    began IMMEDIATE and already holds the write lock), and re-read, never cached."""
+    `lock`: locked for the rest of the transaction (FOR UPDATE on PostgreSQL, or FOR SHARE when `shared`; on
+    SQLite the transaction began IMMEDIATE and already holds the write lock), and re-read, never cached."""
     if not is_row_id(row_id):
         return None
-    return session.get(model, row_id, with_for_update=lock, populate_existing=lock)
+    mode: bool | dict[str, bool] = {"read": True} if lock and shared else lock
+    return session.get(model, row_id, with_for_update=mode, populate_existing=lock)
 
 
 def is_key(key: Any) -> bool:
@@ -66,12 +70,32 @@ def given_key(user: User | None, prefix: str, data: Any) -> Any:
     return data | {"id": f"{prefix}-u{user.id}-{secrets.token_hex(4)}"}
 
 
-def lock_round(session: Session, round_id: int) -> Round:
-    """The round row, locked for the rest of the transaction and re-read (`by_id`'s lock)."""
-    found = by_id(session, Round, round_id, lock=True)
+def lock_round(session: Session, round_id: int, shared: bool = False) -> Round:
+    """The round row, locked for the rest of the transaction and re-read (`by_id`'s lock).
+
+    Exclusive (FOR UPDATE on PostgreSQL) for what changes the round itself or needs it still: its status
+    (open, close, clear), its challenges, exclusions; such a write waits for every write in flight in the
+    round and holds off the next. `shared` (FOR SHARE) for the writes of pledges and bids, which then run
+    side by side, each still never beside a close or a clearing: a pledge written while the round is open
+    is committed before the close reads the round, or refused after it. On SQLite every transaction begins
+    IMMEDIATE with the database's one write lock, so there writes never run side by side at all."""
+    found = by_id(session, Round, round_id, lock=True, shared=shared)
     if found is None:
         raise NotFound(f"no round {round_id!r}")
     return found
+
+
+def named_components(session: Session, round_id: int, paths: list[str]) -> dict[str, Component]:
+    """The round's components among `paths` ("<challenge id>/<component id>", checked as such by the schemas),
+    by path, each with its challenge loaded; the paths the round has not are left out. Only these are
+    read: a write names a few of a round's hundreds."""
+    pairs = {tuple(path.split("/", 1)) for path in paths if path.count("/") == 1}
+    if not pairs:
+        return {}
+    found = session.execute(select(Component).join(Component.challenge)
+                            .where(Challenge.round_id == round_id, tuple_(Challenge.key, Component.key).in_(pairs))
+                            .options(contains_eager(Component.challenge))).scalars()
+    return {component.path: component for component in found}
 
 
 def get_round(session: Session, round_id: int) -> Round:
@@ -87,7 +111,37 @@ def require_open(rnd: Round, doing: str) -> None:
 
 
 def touch(rnd: Round) -> None:
+    """The round itself changed (its status, challenges, exclusions). Pledges and bids have their own
+    changed_at: a write of one does not touch the round, whose row it only locks shared (`lock_round`)."""
     rnd.changed_at = utcnow()
+
+
+def flush_new(session: Session, what: str, key: str, round_id: int) -> None:
+    """Flush a new pledge or bid whose key was checked free in the round. Writes of pledges and bids run side
+    by side (`lock_round(shared=True)`), so one made meanwhile with the same key may have taken it: then the
+    unique constraint refuses this one, which is answered as the check would have (the caller's transaction
+    rolls back, as on any refusal)."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if not violates(exc, f"uq_{what}s_round_id_key", f"{what}s.round_id, {what}s.key"):
+            raise
+        raise InvalidInput({"id": f'{what} id "{key}" is already used in round {round_id}'}) from None
+
+
+def violates(exc: IntegrityError, constraint: str, sqlite_columns: str) -> bool:
+    """Whether the database refused a write for this unique constraint: PostgreSQL names it (psycopg's
+    diagnostics), SQLite names its columns ("UNIQUE constraint failed: pledges.round_id, pledges.key")."""
+    diagnostics = getattr(exc.orig, "diag", None)
+    name = getattr(diagnostics, "constraint_name", None)
+    if name is not None:
+        return bool(name == constraint)
+    return f"UNIQUE constraint failed: {sqlite_columns}" in str(exc.orig)
+
+
+def as_utc(stamp: datetime) -> datetime:
+    """SQLite gives stamps back without their zone; they were written in UTC."""
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utcnow().tzinfo)
 
 
 def audit(session: Session, by: User | None, action: str, entity: str, entity_id: Any = None,

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
 from ..models import EmailConfirmation, PasswordReset, User, utcnow
-from .common import audit, audit_anonymous
-from .logins import as_utc, end_sessions
+from .common import as_utc, audit, audit_anonymous
+from .logins import end_sessions
 from .passwords import hash_password, password_matches, require_strong
 from .signup import user_by_email
 from .tokens import hash_token

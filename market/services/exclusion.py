@@ -20,7 +20,7 @@ def exclude(session: Session, user: User | None, round_id: int, kind: str, key: 
             data: dict[str, Any]) -> Pledge | Bid:
     """Leave pledge or bid (`kind`) `key` out of the clearing, `data` = {"reason": why} (required)."""
     require_role(user, STAFF, f"exclude {kind}s from the clearing")
-    reason = schemas.load(schemas.ExclusionSchema(), data)["reason"]
+    reason = schemas.load(schemas.made(schemas.ExclusionSchema), data)["reason"]
     row = _excludable(session, user, round_id, kind, key)
     if row.withdrawn:
         raise WrongState(f"{kind} {key!r} was withdrawn: it takes no part in the clearing already")

@@ -34,13 +34,14 @@ def find(session: Session, user_id: int, key: str) -> IdempotencyRecord | None:
 
 def save(session: Session, user_id: int, key: str, method: str, path: str, digest: str, status: int,
          body: Any) -> IdempotencyRecord:
-    """Record the response; raises DuplicateKey if the key was taken meanwhile (the caller rolls back)."""
+    """Record the response; raises DuplicateKey if the key was taken meanwhile. The caller rolls back its
+    whole transaction then (the write it would have recorded goes too), so no savepoint is kept here: after
+    the refused INSERT the transaction is good for nothing but that rollback."""
     row = IdempotencyRecord(user_id=user_id, key=key, method=method.upper(), path=path, request_hash=digest,
                             status=status, body=body)
+    session.add(row)
     try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
+        session.flush()
     except IntegrityError:
         raise DuplicateKey(key) from None
     return row

@@ -12,13 +12,13 @@ in yet), naming the account tried when there is one and the email typed when the
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models import User, UserSession, utcnow
-from .common import audit, audit_anonymous
+from .common import as_utc, audit, audit_anonymous
 from .passwords import password_matches
 from .signup import user_by_email
 from .tokens import hash_token
@@ -62,11 +62,6 @@ def session_user(session: Session, secret: str, idle: timedelta = IDLE_TIMEOUT,
     if now - as_utc(row.last_seen_at) >= SEEN_EVERY:
         row.last_seen_at = now
     return row.user
-
-
-def as_utc(stamp: datetime) -> datetime:
-    """SQLite gives stamps back without their zone; they were written in UTC."""
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utcnow().tzinfo)
 
 
 def log_out(session: Session, secret: str, source: str | None = None) -> None:

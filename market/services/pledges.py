@@ -1,4 +1,6 @@
-"""Pledges: a funder adds, changes and withdraws its own, only while the round is open (who may: `access`)."""
+"""Pledges: a funder adds, changes and withdraws its own, only while the round is open (who may: `access`).
+Each write locks the round shared (`common.lock_round`): pledges and bids are written side by side, never
+beside a close or a clearing, and do not change the round's own row (its changed_at stays the round's)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,29 +10,26 @@ from sqlalchemy.orm import Session
 
 from .. import schemas
 from ..errors import InvalidInput
-from ..models import Challenge, Component, Pledge, User, utcnow
+from ..models import Challenge, Pledge, User, utcnow
 from .access import pledge_for
-from .common import audit, given_key, lock_round, require_open, touch
-from .participants import funder_for
+from .common import audit, flush_new, given_key, lock_round, named_components
+from .participants import open_round_for_pledge
 
 
 def pledge(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Pledge:
     """Add a pledge `{"id"?, "amount", "scope"?, "max_share"?, "match"?, "listed"?}` (plus `"funder"` from the
     command line, which must give the id; a signed-in user's is given here when left out: `given_key`).
     `listed` (off unless given) shows its funder by name with its money on the public pages."""
-    values = schemas.load(schemas.PledgeSchema(), given_key(user, "p", data))
-    rnd = lock_round(session, round_id)
-    require_open(rnd, "pledges are accepted")
-    funder = funder_for(session, user, rnd, values)
+    values = schemas.load(schemas.made(schemas.PledgeSchema), given_key(user, "p", data))
+    rnd, funder = open_round_for_pledge(session, user, round_id, values)
     if session.execute(select(Pledge.id).where(Pledge.round_id == rnd.id, Pledge.key == values["id"])).first():
         raise InvalidInput({"id": f'pledge id "{values["id"]}" is already used in round {rnd.id}'})
     scope = _scope(session, rnd.id, values.get("scope"))
-    row = Pledge(round_id=rnd.id, funder_id=funder.id, key=values["id"], amount_cents=values["amount"],
+    row = Pledge(round_id=rnd.id, funder=funder, key=values["id"], amount_cents=values["amount"],
                  scope=scope, max_share=values.get("max_share"), match=values.get("match"),
                  listed=values.get("listed", False))
     session.add(row)
-    touch(rnd)
-    session.flush()
+    flush_new(session, "pledge", row.key, rnd.id)
     audit(session, user, "create", "pledge", row.id, rnd.id, key=row.key, funder=funder.key,
           amount_cents=row.amount_cents, scope=scope, max_share=row.max_share, match=row.match, listed=row.listed)
     return row
@@ -38,8 +37,8 @@ def pledge(session: Session, user: User | None, round_id: int, data: dict[str, A
 
 def change_pledge(session: Session, user: User | None, round_id: int, key: str, data: dict[str, Any]) -> Pledge:
     """Change some of amount, scope, max_share, match (None removes an optional one), listed."""
-    values = schemas.load(schemas.PledgeSchema(exclude=("id", "funder")), data, partial=True)
-    rnd = lock_round(session, round_id)
+    values = schemas.load(schemas.made(schemas.PledgeSchema, ("id", "funder")), data, partial=True)
+    rnd = lock_round(session, round_id, shared=True)
     row = pledge_for(session, user, rnd.id, key, change=True, doing="pledges change")
     before = _state(row)
     if "amount" in values:
@@ -50,7 +49,6 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
         if name in values:
             setattr(row, name, values[name])
     row.changed_at = utcnow()
-    touch(rnd)
     session.flush()
     audit(session, user, "change", "pledge", row.id, rnd.id, key=row.key, before=before, after=_state(row))
     return row
@@ -58,11 +56,10 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
 
 def withdraw_pledge(session: Session, user: User | None, round_id: int, key: str) -> Pledge:
     """The pledge stays on record, marked withdrawn; it takes no part in the clearing."""
-    rnd = lock_round(session, round_id)
+    rnd = lock_round(session, round_id, shared=True)
     row = pledge_for(session, user, rnd.id, key, change=True, doing="pledges are withdrawn")
     row.withdrawn = True
     row.changed_at = utcnow()
-    touch(rnd)
     session.flush()
     audit(session, user, "withdraw", "pledge", row.id, rnd.id, key=row.key, amount_cents=row.amount_cents)
     return row
@@ -77,9 +74,10 @@ def _scope(session: Session, round_id: int, scope: dict[str, Any] | None) -> dic
     """Check the scope's challenges and components exist in the round; keep only non-empty lists."""
     if scope is None:
         return None
-    challenges = set(session.execute(select(Challenge.key).where(Challenge.round_id == round_id)).scalars())
-    components = {f"{c}/{k}" for c, k in session.execute(
-        select(Challenge.key, Component.key).join(Component.challenge).where(Challenge.round_id == round_id))}
+    named = list(scope.get("challenges", []))
+    challenges = set(session.execute(select(Challenge.key).where(
+        Challenge.round_id == round_id, Challenge.key.in_(named))).scalars()) if named else set()
+    components = named_components(session, round_id, list(scope.get("components", [])))
     problems = {}
     for i, key in enumerate(scope.get("challenges", [])):
         if key not in challenges:

@@ -19,7 +19,7 @@ from .common import STAFF, audit, lock_round, require_role, touch
 
 def create_round(session: Session, user: User | None, data: dict[str, Any]) -> Round:
     require_role(user, STAFF, "create rounds")
-    values = schemas.load(schemas.RoundSchema(), data)
+    values = schemas.load(schemas.made(schemas.RoundSchema), data)
     rnd = Round(name=values["name"], currency=values["currency"], note=values.get("note"),
                 status=RoundStatus.DRAFT.value)
     session.add(rnd)
@@ -34,7 +34,7 @@ def add_challenge(session: Session, user: User | None, round_id: int, data: dict
     rnd = lock_round(session, round_id)
     if rnd.status != RoundStatus.DRAFT:
         raise WrongState(f"round {rnd.id} is {rnd.status}: challenges are set only while it is a draft")
-    values = schemas.load(schemas.ChallengeSchema(), data)
+    values = schemas.load(schemas.made(schemas.ChallengeSchema), data)
     if session.execute(select(Challenge.id).where(Challenge.round_id == rnd.id,
                                                   Challenge.key == values["id"])).first():
         raise InvalidInput({"id": f'challenge id "{values["id"]}" is already used in round {rnd.id}'})

@@ -3,6 +3,7 @@ the stateless solve, and the one error shape."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -48,6 +49,22 @@ def test_tokens_are_stored_only_as_hashes(app, funder):
     funder.get("/me")
     with web_db.sessions(app).begin() as session:
         assert session.execute(select(ApiToken)).scalar_one().last_used_at is not None
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(app, funder):
+    """Every API request reads its token; stamping its use on each made each one a write."""
+    def last_used():
+        with web_db.sessions(app).begin() as session:
+            return session.execute(select(ApiToken)).scalar_one().last_used_at
+
+    funder.get("/me")
+    first = last_used()
+    funder.get("/me")
+    assert last_used() == first                                  # within the minute: not written again
+    with web_db.sessions(app).begin() as session:
+        session.execute(select(ApiToken)).scalar_one().last_used_at = first - timedelta(seconds=61)
+    funder.get("/me")
+    assert last_used() > first
 
 
 def test_session_cookies_do_not_authenticate(app, accounts):

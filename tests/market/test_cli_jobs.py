@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -159,6 +161,35 @@ def test_a_detached_clearing_is_run_by_swarm_worker_burst(db, tmp_path):
     job = job_row(db, 1)
     assert (job.state, job.run_id) == (JobState.SUCCEEDED, 1) and job.worker.startswith("rq@")
     assert round_status(db, round_id) == "cleared"
+
+
+@NEEDS_SIGNALS
+def test_an_idle_swarm_worker_runs_niced_and_stops_on_the_first_sigterm(db, tmp_path):
+    """A service manager stops `swarm worker` with one SIGTERM, also when no job runs (RQ marks a stop asked
+    for only during a job: the worker used to start again); `--nice` lowers its priority for CBC to inherit."""
+    with redis_server(tmp_path) as url:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "SWARM_DATABASE_URL": db.url, "SWARM_QUEUE_URL": url}
+        process = subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--nice", "5"], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True)
+        reader.start()
+        try:
+            seen = []
+            while not any("Listening on" in line for line in seen):
+                seen.append(lines.get(timeout=30))
+            assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 5)
+            time.sleep(1)                                   # idle in RQ's wait for a job
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+        finally:
+            process.kill()
+            process.wait(30)
+            reader.join(5)
+            process.stderr.close()
+    logged = "".join(seen) + "".join(lines.queue)
+    assert f"swarm worker on {url}, niceness " in logged and "warm shut down requested" in logged
+    assert logged.count("started with PID") == 1                    # not started again after the SIGTERM
 
 
 def test_jobs_show_cancel_and_retry(db):

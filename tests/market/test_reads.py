@@ -6,8 +6,11 @@ import pytest
 from market import reads, services
 from market.errors import NotFound
 from market.explain import bid_outcome
-from market.models import Role
+from market.models import Role, Round
 from market.sealing import ANALYST
+from market.snapshot import round_document
+from solver.generate import generate
+from solver.money import format_money, parse_money
 from tests.market.helpers import closed_round, draft_round, import_round
 from tests.small_market import market_doc
 
@@ -26,6 +29,95 @@ def test_gap_signals(db):
     assert [(s.key, s.covered, s.critical, s.missing, s.in_scope_cents) for s in signals] == [
         ("wells", 2, 2, ["wells/training"], 900000 + 300000 + 250050),
         ("latrines", 0, 1, ["latrines/build"], 300000 + 250050)]
+
+
+def gap_signals_from_the_document(session, round_id):
+    """The gap signals as the pages first read them, from the round's whole market document: the oracle for
+    the ones counted in SQL (`reads.gap_signals`)."""
+    doc = round_document(session, session.get(Round, round_id))
+    components = {f"{c['id']}/{k['id']}": k for c in doc["challenges"] for k in c["components"]}
+    with_bid = set()
+    for actor in doc["actors"]:
+        for bid in actor["bids"]:
+            reliability = bid.get("reliability", actor.get("reliability", 1))
+            ok = True
+            for item in bid["items"]:
+                k = components[item["component"]]
+                quantity = item.get("quantity", k.get("quantity", 1))
+                if k.get("max_unit_price") is not None and \
+                        parse_money(item["price"]) > parse_money(k["max_unit_price"]) * quantity:
+                    ok = False
+                if k.get("min_reliability") is not None and reliability < k["min_reliability"]:
+                    ok = False
+            if ok:
+                with_bid.update(item["component"] for item in bid["items"])
+    signals = []
+    for c in doc["challenges"]:
+        paths = [f"{c['id']}/{k['id']}" for k in c["components"]]
+        critical = [p for p, k in zip(paths, c["components"]) if k.get("critical", True)]
+        in_scope = 0
+        for funder in doc["funders"]:
+            for pledge in funder["pledges"]:
+                scope = pledge.get("scope")
+                if scope is None or c["id"] in scope.get("challenges", []) or \
+                        any(p in scope.get("components", []) for p in paths) or \
+                        any(t in c.get("tags", []) for t in scope.get("tags", [])):
+                    in_scope += parse_money(pledge["amount"])
+        signals.append(reads.ChallengeSignal(c["id"], c.get("title") or c["id"], len(critical),
+                                             sum(p in with_bid for p in critical),
+                                             [p for p in paths if p not in with_bid], in_scope))
+    signals.sort(key=lambda s: (s.missing_critical, -s.in_scope_cents, s.key))
+    return signals
+
+
+@pytest.mark.parametrize("eligible", [True, False], ids=["with-eligible-edges", "without"])
+def test_gap_signals_counted_in_sql_are_those_of_the_whole_market_document(db, eligible):
+    """On a generated market, with bids at the edges: a price at its reserve exactly and a cent over it, a
+    reserve of 0 with a free item and a one-cent one, a bid under a reliability floor by its actor's
+    reliability and one above it by its own, a bid with one item over its reserve; some pledges and bids
+    withdrawn or excluded. Without the eligible edge bids (and the generated bids on those components) the
+    three components have none."""
+    doc = generate(30, 10, 20, seed=3)
+    reserved = [(c["id"], k) for c in doc["challenges"] for k in c["components"] if k.get("max_unit_price")]
+    floored = next((c["id"], k) for c in doc["challenges"] for k in c["components"] if k.get("min_reliability"))
+    (c1, k1), (c2, k2) = reserved[0], reserved[1]
+    k2["max_unit_price"] = "0.00"
+    at_reserve = parse_money(k1["max_unit_price"]) * 3
+    doc["actors"].append({"id": "edges", "reliability": floored[1]["min_reliability"] - 0.001, "bids": [
+        {"id": "at-reserve", "reliability": 1, "items": [{"component": f"{c1}/{k1['id']}", "quantity": 3,
+                                                          "price": format_money(at_reserve)}]},
+        {"id": "a-cent-over", "reliability": 1, "items": [{"component": f"{c1}/{k1['id']}", "quantity": 3,
+                                         "price": format_money(at_reserve + 1)}]},
+        {"id": "free", "reliability": 1, "items": [{"component": f"{c2}/{k2['id']}", "price": "0"}]},
+        {"id": "a-cent-for-nothing", "reliability": 1, "items": [{"component": f"{c2}/{k2['id']}", "price": "0.01"}]},
+        {"id": "under-the-floor", "items": [{"component": f"{floored[0]}/{floored[1]['id']}", "price": "1"}]},
+        {"id": "own-reliability", "reliability": 1, "items": [
+            {"component": f"{floored[0]}/{floored[1]['id']}", "price": "1"}]},
+        {"id": "one-bad-item", "reliability": 1, "items": [
+            {"component": f"{c1}/{k1['id']}", "quantity": 3, "price": format_money(at_reserve + 1)},
+            {"component": f"{c2}/{k2['id']}", "price": "0"}]}]})
+    doc["funders"][0]["pledges"].append({"id": "components", "amount": "77.77", "scope": {
+        "components": [f"{c1}/{k1['id']}"], "tags": ["no-such-tag"]}})
+    edges = {f"{c1}/{k1['id']}", f"{c2}/{k2['id']}", f"{floored[0]}/{floored[1]['id']}"}
+    if not eligible:
+        for actor in doc["actors"]:
+            actor["bids"] = [b for b in actor["bids"] if b["id"] not in ("at-reserve", "free", "own-reliability") and
+                             (actor["id"] == "edges" or not edges & {i["component"] for i in b["items"]})]
+    round_id = import_round(db, doc)
+    with db.sessions.begin() as session:
+        bids = [b["id"] for a in doc["actors"] for b in a["bids"]]
+        pledges = [p["id"] for f in doc["funders"] for p in f["pledges"]]
+        services.exclude(session, None, round_id, "bid", bids[0], {"reason": "left out"})
+        services.exclude(session, None, round_id, "pledge", pledges[0], {"reason": "left out"})
+        services.withdraw_bid(session, None, round_id, bids[1])
+        services.withdraw_pledge(session, None, round_id, pledges[1])
+    with db.sessions.begin() as session:
+        expected = gap_signals_from_the_document(session, round_id)
+        assert reads.gap_signals(session, round_id) == expected
+        for challenge in reads.challenges(session, round_id):             # the challenge page's: one of them
+            assert reads.gap_signals(session, round_id, [challenge]) == [s for s in expected if s.key == challenge.key]
+    missing = {path for s in expected for path in s.missing}
+    assert (edges <= missing) if not eligible else not (edges & missing)
 
 
 def test_reads_check_ownership(db):

@@ -114,7 +114,9 @@ class RoundOut(Schema):
     status = fields.String(required=True, metadata={"enum": ["draft", "open", "closed", "cleared"]})
     note = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
-    changed_at = fields.DateTime(required=True)
+    changed_at = fields.DateTime(required=True, metadata={
+        "description": "when the round itself last changed: its status, challenges or exclusions (pledges and "
+                       "bids have a changed_at of their own and leave the round's as it was)"})
 
 
 class ComponentOut(Schema):

@@ -17,6 +17,7 @@ from marshmallow import Schema
 from market import queue as job_queues, reads, sealing, services
 from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Job, JobState, Pledge, Role, Round, RoundStatus
+from market.schemas import made
 from market.services import idempotency, jobs
 from market.services.common import STAFF, by_id, get_round
 from solver import bounded
@@ -232,7 +233,7 @@ def rounds() -> list[dict[str, Any]]:
 def round_create(data: dict[str, Any]) -> Response:
     """Create a draft round (analysts and admins)."""
     body = request.get_json()
-    return write(lambda session: round_out(services.create_round(session, me_(), body)), s.RoundOut(), 201)
+    return write(lambda session: round_out(services.create_round(session, me_(), body)), made(s.RoundOut), 201)
 
 
 @blp.route(ROUND)
@@ -245,7 +246,7 @@ def round_get(round_id: int) -> dict[str, Any]:
 
 def _transition(name: str, service: Callable[..., Round], doc: str) -> None:
     def view(round_id: int) -> Response:
-        return write(lambda session: round_out(service(session, me_(), round_id)), s.RoundOut(), 200)
+        return write(lambda session: round_out(service(session, me_(), round_id)), made(s.RoundOut), 200)
     view.__name__ = f"round_{name}"
     view.__doc__ = doc
     blp.route(f"{ROUND}/{name}", methods=["POST"])(blp.response(200, s.RoundOut)(view))
@@ -280,7 +281,7 @@ def queue_job(submit: Callable[[job_queues.WithJob], int]) -> Response:
     answered: dict[str, Any] = {}
 
     def keep(session: Any, job: Any) -> None:
-        answered["body"] = s.JobOut().dump(job_out(job))
+        answered["body"] = made(s.JobOut).dump(job_out(job))
         if key is not None:
             idempotency.save(session, me_().id, key, request.method, request.path, digest, 202, answered["body"])
 
@@ -332,7 +333,7 @@ def challenge_create(data: dict[str, Any], round_id: int) -> Response:
     """Add a challenge to a draft round (analysts, admins); `max_unit_price` is money."""
     body = request.get_json()
     return write(lambda session: challenge_out(services.add_challenge(session, me_(), round_id, body)),
-                 s.ChallengeOut(), 201)
+                 made(s.ChallengeOut), 201)
 
 
 @blp.route(f"{ROUND}/challenges/{KEY}")
@@ -367,7 +368,7 @@ def pledges(round_id: int) -> list[dict[str, Any]]:
 def pledge_create(data: dict[str, Any], round_id: int) -> Response:
     """Pledge (funders, while the round is open)."""
     body = request.get_json()
-    return write(lambda session: pledge_out(services.pledge(session, me_(), round_id, body)), s.PledgeOut(), 201)
+    return write(lambda session: pledge_out(services.pledge(session, me_(), round_id, body)), made(s.PledgeOut), 201)
 
 
 @blp.route(f"{ROUND}/pledges/{KEY}")
@@ -387,7 +388,7 @@ def pledge_change(data: dict[str, Any], round_id: int, key: str) -> Response:
 
     def do(session: Any) -> dict[str, Any]:
         return pledge_out(services.change_pledge(session, me_(), round_id, _key(key, "pledge", round_id), body))
-    return write(do, s.PledgeOut(), 200)
+    return write(do, made(s.PledgeOut), 200)
 
 
 @blp.route(f"{ROUND}/pledges/{KEY}", methods=["DELETE"])
@@ -396,7 +397,7 @@ def pledge_withdraw(round_id: int, key: str) -> Response:
     """Withdraw a pledge: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
         return pledge_out(services.withdraw_pledge(session, me_(), round_id, _key(key, "pledge", round_id)))
-    return write(do, s.PledgeOut(), 200)
+    return write(do, made(s.PledgeOut), 200)
 
 
 # ---------------------------------------------------------------- bids (own, sealed)
@@ -425,7 +426,7 @@ def bids(round_id: int) -> list[dict[str, Any]]:
 def bid_create(data: dict[str, Any], round_id: int) -> Response:
     """Bid (actors, while the round is open); prices are money."""
     body = request.get_json()
-    return write(lambda session: bid_out(services.bid(session, me_(), round_id, body)), s.BidOut(), 201)
+    return write(lambda session: bid_out(services.bid(session, me_(), round_id, body)), made(s.BidOut), 201)
 
 
 @blp.route(f"{ROUND}/bids/{KEY}")
@@ -445,7 +446,7 @@ def bid_change(data: dict[str, Any], round_id: int, key: str) -> Response:
 
     def do(session: Any) -> dict[str, Any]:
         return bid_out(services.change_bid(session, me_(), round_id, _key(key, "bid", round_id), body))
-    return write(do, s.BidOut(), 200)
+    return write(do, made(s.BidOut), 200)
 
 
 @blp.route(f"{ROUND}/bids/{KEY}", methods=["DELETE"])
@@ -454,7 +455,7 @@ def bid_withdraw(round_id: int, key: str) -> Response:
     """Withdraw a bid: it stays on record, marked withdrawn."""
     def do(session: Any) -> dict[str, Any]:
         return bid_out(services.withdraw_bid(session, me_(), round_id, _key(key, "bid", round_id)))
-    return write(do, s.BidOut(), 200)
+    return write(do, made(s.BidOut), 200)
 
 
 def _exclusion(kind: str, out: Callable[[Any], dict[str, Any]], schema: type[Schema]) -> None:
@@ -462,11 +463,11 @@ def _exclusion(kind: str, out: Callable[[Any], dict[str, Any]], schema: type[Sch
     def exclude(data: dict[str, Any], round_id: int, key: str) -> Response:
         body = request.get_json()
         return write(lambda session: out(services.exclude(session, me_(), round_id, kind,
-                                                          _key(key, kind, round_id), body)), schema(), 200)
+                                                          _key(key, kind, round_id), body)), made(schema), 200)
 
     def include(round_id: int, key: str) -> Response:
         return write(lambda session: out(services.include(session, me_(), round_id, kind,
-                                                          _key(key, kind, round_id))), schema(), 200)
+                                                          _key(key, kind, round_id))), made(schema), 200)
 
     exclude.__name__, include.__name__ = f"{kind}_exclude", f"{kind}_include"
     exclude.__doc__ = (f"Leave a {kind} out of the round's clearing, with the reason (analysts, admins; open or "
@@ -568,7 +569,7 @@ def job_cancel(job_id: int) -> Response:
     """Cancel a queued job at once, or ask a running one to stop: it ends `cancelled` within a few seconds
     and the round stays as it was (analysts, admins). 409 once the job has ended."""
     _staff_only("clearing jobs")
-    return write(lambda session: job_out(jobs.cancel_job(session, me_(), job_id)), s.JobOut(), 200)
+    return write(lambda session: job_out(jobs.cancel_job(session, me_(), job_id)), made(s.JobOut), 200)
 
 
 @blp.route(f"/jobs/{JOB}/retry", methods=["POST"])
