@@ -20,8 +20,9 @@ locust (bench/load_users.py, its own process) with --users users and no wait bet
   pledge    funders pledge (POST) and change their pledges' amounts (PATCH)
   bid       actors bid (POST) and change their bids (PATCH)
   mixed     funders, actors and anonymous readers (pages) together, 2:1.5:1.5
-  clearing  the mixed load while the analyst clears the closed round through the API (a job run by
-            `swarm worker`); pages are counted from the job's start to its end
+  clearing  the mixed load; 15 s in (--clear-after) the analyst clears the closed round through the API (a job
+            run by `swarm worker`): "before the job" is the load until the job starts, "while clearing" from
+            its start to its end, on the same data
 
 Each phase prints requests, req/s, p50/p95/p99 in ms and errors per endpoint over its steady window (the
 first 2 s and the last 1 s left out), and the CPU each process group used (cores busy; ms of CPU per
@@ -144,18 +145,23 @@ class Servers:
     web_threads: int
     worker_nice: int | None
     web_class: str = "gthread"
+    web_args: list[str] = field(default_factory=list)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        return dict(os.environ, SWARM_DATABASE_URL=self.url, SWARM_QUEUE_URL=self.redis,
-                    SWARM_RATELIMIT_STORAGE_URL=self.redis, SWARM_SECRET_KEY="load-" + "k" * 40,
-                    SWARM_BIND=f"127.0.0.1:{self.port}", SWARM_WEB_WORKERS=str(self.web_workers),
-                    SWARM_WEB_THREADS=str(self.web_threads), SWARM_LOG_FORMAT="json")
+        env = dict(os.environ, SWARM_DATABASE_URL=self.url, SWARM_QUEUE_URL=self.redis,
+                   SWARM_RATELIMIT_STORAGE_URL=self.redis, SWARM_SECRET_KEY="load-" + "k" * 40,
+                   SWARM_BIND=f"127.0.0.1:{self.port}", SWARM_WEB_WORKERS=str(self.web_workers),
+                   SWARM_WEB_THREADS=str(self.web_threads), SWARM_LOG_FORMAT="json")
+        if not self.web_workers:
+            del env["SWARM_WEB_WORKERS"]                # the config's own default
+        return env
 
     def start(self) -> None:
         env = self.env()
         self.procs["web"] = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--worker-class", self.web_class],
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--worker-class", self.web_class,
+             *self.web_args],
             cwd=self.folder, env=env,
             stdout=subprocess.DEVNULL, stderr=open(self.folder / "gunicorn.log", "wb"))
         worker = [str(BIN / "swarm"), "worker"]
@@ -221,42 +227,31 @@ def postgres_processes() -> list[psutil.Process]:
 
 @dataclass
 class CpuClock:
-    """CPU seconds per group between start() and stop(), sampled every second meanwhile: a process that
-    ended between two samples loses its last second (PostgreSQL backends and gunicorn workers live on; the
-    clearing's work horse and CBC are counted in the worker when they are waited for)."""
+    """CPU seconds per group between start() and stop(): over the processes of each group alive at each end,
+    their own time plus their children's that they waited for. A process that ended meanwhile was waited for
+    by its parent, alive at the end (a work horse by `swarm worker`, CBC by the horse, a PostgreSQL backend by
+    the postmaster), so its CPU is in its parent's children's time then: counted once, in full."""
     servers: Servers
-    seen: dict[tuple[str, int], float] = field(default_factory=dict)
-    first: dict[tuple[str, int], float] = field(default_factory=dict)
+    start_seconds: dict[str, float] = field(default_factory=dict)
     machine0: float = 0.0
-    machine: float = 0.0
 
     def _groups(self) -> dict[str, list[psutil.Process]]:
         return {"web": self.servers.group("web"), "worker": self.servers.group("worker"),
                 "postgres": postgres_processes()}
 
-    def sample(self) -> None:
-        for name, processes in self._groups().items():
-            for p in processes:
-                self.first.setdefault((name, p.pid), 0.0)          # started since start(): all of it counts
-                self.seen[(name, p.pid)] = cpu_of([p])
+    @staticmethod
+    def _machine() -> float:
+        times = psutil.cpu_times()
+        return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
     def start(self) -> None:
-        self.first.clear()
-        self.seen.clear()
-        for name, processes in self._groups().items():
-            for p in processes:
-                self.first[(name, p.pid)] = self.seen[(name, p.pid)] = cpu_of([p])
-        times = psutil.cpu_times()
-        self.machine0 = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        self.start_seconds = {name: cpu_of(processes) for name, processes in self._groups().items()}
+        self.machine0 = self._machine()
 
     def stop(self) -> dict[str, float]:
-        self.sample()
-        times = psutil.cpu_times()
-        self.machine = sum(times) - times.idle - getattr(times, "iowait", 0.0) - self.machine0
-        used: dict[str, float] = {}
-        for (name, pid), seconds in self.seen.items():
-            used[name] = used.get(name, 0.0) + seconds - self.first.get((name, pid), 0.0)
-        used["machine"] = self.machine
+        used = {name: cpu_of(processes) - self.start_seconds.get(name, 0.0)
+                for name, processes in self._groups().items()}
+        used["machine"] = self._machine() - self.machine0
         return used
 
 
@@ -290,7 +285,7 @@ def api(port: int, token: str, method: str, path: str) -> Any:
 
 
 def run_phase(phase: Phase, servers: Servers, setup: dict[str, Any], users: int, folder: Path,
-              clear_args: str) -> dict[str, Any]:
+              clear_args: str, clear_after: float) -> dict[str, Any]:
     given = folder / f"{phase.name}.in.json"
     out = folder / f"{phase.name}.out.json"
     stop = folder / f"{phase.name}.stop"
@@ -307,12 +302,11 @@ def run_phase(phase: Phase, servers: Servers, setup: dict[str, Any], users: int,
     started = time.time()
     locust = subprocess.Popen(command, cwd=folder, env=env, stdout=open(folder / f"{phase.name}.locust.log", "wb"),
                               stderr=subprocess.STDOUT)
-    clearing = Clearing(servers.port, setup, clear_args, started + 5) if phase.name == "clearing" else None
+    clearing = Clearing(servers.port, setup, clear_args, started + clear_after) if phase.name == "clearing" else None
     while True:
         pid, status, usage = os.wait4(locust.pid, os.WNOHANG)
         if pid:
             break
-        clock.sample()
         if clearing is not None and clearing.step(ended=False):
             stop.touch()                                # the users finish their requests and locust quits
         time.sleep(1)
@@ -331,7 +325,8 @@ def run_phase(phase: Phase, servers: Servers, setup: dict[str, Any], users: int,
 
 @dataclass
 class Clearing:
-    """The analyst clears the closed round through the API at `at`, then follows the job to its end."""
+    """The analyst clears the closed round through the API at `at` (the phase's load before it is the baseline
+    of the same data), then follows the job to its end."""
     port: int
     setup: dict[str, Any]
     args: str
@@ -411,12 +406,13 @@ def report(result: dict[str, Any]) -> list[dict[str, Any]]:
     first = min(s[0] for s in samples)
     last = max(s[0] for s in samples)
     window = (first + TRIM_START, last - TRIM_END)
-    rows = rows_for(samples, window, result["phase"], GROUPS)
     job = result.get("job")
-    if job is not None and job.get("started_at") and job.get("finished_at"):
-        during = (stamp_seconds(job["started_at"]) or 0.0, stamp_seconds(job["finished_at"]) or 0.0)
-        rows += rows_for(samples, during, "while clearing", GROUPS)
-    return rows
+    if job is None or not job.get("started_at") or not job.get("finished_at"):
+        return rows_for(samples, window, result["phase"], GROUPS)
+    started, finished = stamp_seconds(job["started_at"]) or 0.0, stamp_seconds(job["finished_at"]) or 0.0
+    # the same load, on the same data, before the job and while it runs
+    return (rows_for(samples, (window[0], started), "before the job", GROUPS)
+            + rows_for(samples, (started, finished), "while clearing", GROUPS))
 
 
 def print_rows(rows: list[dict[str, Any]]) -> None:
@@ -497,14 +493,18 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=13, help="the Redis DB number (emptied first)")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20, help="length of each phase but the clearing")
-    parser.add_argument("--clearing-bound", type=float, default=120,
+    parser.add_argument("--clearing-bound", type=float, default=150,
                         help="the clearing phase ends when the job does, or after this many seconds")
+    parser.add_argument("--clear-after", type=float, default=15,
+                        help="seconds into the clearing phase when the analyst clears (the load before: the baseline)")
     parser.add_argument("--clear-args", default="time_limit=60",
                         help="query of POST /rounds/{id}/clear (solver, time_limit, gap, explain)")
     parser.add_argument("--phases", default=",".join(PHASES))
     parser.add_argument("--web-workers", type=int, default=0, help="SWARM_WEB_WORKERS (0: the config's default)")
     parser.add_argument("--web-threads", type=int, default=8, help="SWARM_WEB_THREADS")
     parser.add_argument("--web-class", default="gthread", help="gunicorn's --worker-class (the config's: gthread)")
+    parser.add_argument("--gunicorn-arg", action="append", default=[], metavar="ARG",
+                        help="one more argument for gunicorn, after the config (e.g. --gunicorn-arg=--keep-alive=0)")
     parser.add_argument("--worker-nice", type=int, default=None, help="`swarm worker --nice N`")
     parser.add_argument("--json", help="also write the rows and CPU figures to this file")
     args = parser.parse_args()
@@ -528,16 +528,16 @@ def main() -> None:
         setup = set_up(url, folder, args.users)
         print(f"setup: {time.monotonic() - t0:.1f} s (rounds {setup['round']} open, {setup['clearing_round']} "
               f"closed, {setup['cleared_round']} cleared)", flush=True)
-        servers = Servers(url, redis_url, folder, free_port(), args.web_workers or max(2, 2 * (os.cpu_count() or 1)),
-                          args.web_threads, args.worker_nice, args.web_class)
+        servers = Servers(url, redis_url, folder, free_port(), args.web_workers,
+                          args.web_threads, args.worker_nice, args.web_class, args.gunicorn_arg)
         servers.start()
         nice = "" if args.worker_nice is None else f" --nice {args.worker_nice}"
-        print(f"gunicorn on 127.0.0.1:{servers.port}: {servers.web_workers} {args.web_class} workers x "
+        print(f"gunicorn on 127.0.0.1:{servers.port}: {len(servers.group('web')) - 1} {args.web_class} workers x "
               f"{servers.web_threads} threads; swarm worker{nice}", flush=True)
         plan = phases(args.users, args.seconds, args.clearing_bound)
         results, rows = [], []
         for name in chosen:
-            result = run_phase(plan[name], servers, setup, args.users, folder, args.clear_args)
+            result = run_phase(plan[name], servers, setup, args.users, folder, args.clear_args, args.clear_after)
             _owned(setup, result)              # the next phase's users change what they own now too
             results.append(result)
             rows += report(result)

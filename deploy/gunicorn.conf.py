@@ -5,7 +5,7 @@
 Threaded workers (gthread): a request waits on the database or on a /solve child process, not on the CPU,
 so a few processes with several threads each serve many at once; clearing a round is a job for `swarm
 worker`, and /solve is killed at its own bound (time_limit + 10 s, at most 30 s), so no request runs long.
-Environment (all optional): SWARM_BIND (127.0.0.1:8000), SWARM_WEB_WORKERS (2 per core, at least 2),
+Environment (all optional): SWARM_BIND (127.0.0.1:8000), SWARM_WEB_WORKERS (1 per core, at least 2),
 SWARM_WEB_THREADS (8), SWARM_FORWARDED_ALLOW_IPS (127.0.0.1: the TLS proxy's address), SWARM_LOG_FORMAT
 (json here; text for people), plus the app's own (SWARM_DATABASE_URL, SWARM_SECRET_KEY, ...).
 """
@@ -14,7 +14,11 @@ import os
 wsgi_app = "web:create_app()"
 bind = os.environ.get("SWARM_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("SWARM_WEB_WORKERS", 0)) or max(2, 2 * (os.cpu_count() or 1))
+# One process per core: a worker's threads share one GIL, so one worker keeps a core busy. Two per core
+# were measured on 2 cores under 50 users (docs/benchmarks.md, "Load"): as many requests a second, about a
+# millisecond more CPU each, and twice the 99th percentile of pages, as keep-alive connections pile up
+# unevenly on the busier processes.
+workers = int(os.environ.get("SWARM_WEB_WORKERS", 0)) or max(2, os.cpu_count() or 1)
 threads = int(os.environ.get("SWARM_WEB_THREADS", 8))
 # A gthread worker's main loop beats while its threads serve, so `timeout` restarts only a worker that hung
 # as a whole; 30 s is above the longest request (/solve: 20 s + 10 s margin, killed there).
