@@ -42,17 +42,42 @@ class Challenge:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which components a pledge may pay for; a component matches any entry."""
+    """Which components a pledge may pay for.
+
+    Version 1: a component matches any entry of challenges, components, tags (a scope listing none
+    admits nothing). Version 1.1 narrows: the challenge must also carry every tag of `all_tags` and
+    none of `exclude_tags`; a scope listing no entries but a non-empty `all_tags` or `exclude_tags`
+    starts from every component.
+    """
     challenges: tuple[str, ...] = ()
     components: tuple[str, ...] = ()        # "<challenge>/<component>" keys
     tags: tuple[str, ...] = ()
+    all_tags: tuple[str, ...] = ()          # 1.1
+    exclude_tags: tuple[str, ...] = ()      # 1.1
 
     def admits(self, challenge: Challenge, component: Component) -> bool:
-        return (
-            challenge.id in self.challenges
-            or component.key in self.components
-            or any(tag in challenge.tags for tag in self.tags)
-        )
+        if self.challenges or self.components or self.tags:
+            if not (challenge.id in self.challenges
+                    or component.key in self.components
+                    or any(tag in challenge.tags for tag in self.tags)):
+                return False
+        elif not (self.all_tags or self.exclude_tags):
+            return False
+        return (all(tag in challenge.tags for tag in self.all_tags)
+                and not any(tag in challenge.tags for tag in self.exclude_tags))
+
+    @property
+    def narrows(self) -> bool:
+        """True when the scope uses a version-1.1 key."""
+        return bool(self.all_tags or self.exclude_tags)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """Version 1.1: in every challenge the pledge pays into, `funder_id`'s pledges together pay at least
+    `min` into that same challenge."""
+    funder_id: str
+    min: Cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +88,14 @@ class Pledge:
     scope: Scope | None = None              # None: every component
     max_share: float | None = None
     match: float | None = None
+    min_spend: Cents | None = None          # 1.1: pays nothing or at least this in total
+    max_challenge_share: float | None = None    # 1.1: per challenge, at most this fraction of its cost
+    conditions: tuple[Condition, ...] = ()  # 1.1: "I pay only if they pay"
+
+    @property
+    def conditional(self) -> bool:
+        """True when the pledge uses a version-1.1 limit (its scope aside)."""
+        return self.min_spend is not None or self.max_challenge_share is not None or bool(self.conditions)
 
     def admits(self, challenge: Challenge, component: Component) -> bool:
         return self.scope is None or self.scope.admits(challenge, component)
@@ -92,6 +125,7 @@ class Bid:
     load: Number = 0
     exclusive_group: str | None = None
     reliability_given: bool = False         # True when the bid states its own reliability
+    fixed: bool = False                     # 1.1: must be accepted (already contracted)
 
     @property
     def price(self) -> Cents:
@@ -133,3 +167,9 @@ class Market:
     @property
     def components(self) -> tuple[Component, ...]:
         return tuple(k for c in self.challenges for k in c.components)
+
+    @property
+    def uses_1_1(self) -> bool:
+        """True when the market needs "swarm-market/1.1" to be written down."""
+        return (any(p.conditional or (p.scope is not None and p.scope.narrows) for p in self.pledges)
+                or any(b.fixed for b in self.bids))

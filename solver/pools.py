@@ -54,14 +54,17 @@ class Pool:
 def _scope_key(scope: Scope | None) -> tuple[tuple[str, ...], ...] | None:
     if scope is None:
         return None
-    return (tuple(sorted(set(scope.challenges))), tuple(sorted(set(scope.components))), tuple(sorted(set(scope.tags))))
+    return (tuple(sorted(set(scope.challenges))), tuple(sorted(set(scope.components))), tuple(sorted(set(scope.tags))),
+            tuple(sorted(set(scope.all_tags))), tuple(sorted(set(scope.exclude_tags))))
 
 
 def make_pools(market: Market) -> tuple[Pool, ...]:
     groups: dict[tuple[object, ...], list[Pledge]] = {}
     for pledge in market.pledges:
         capped = pledge.max_share is not None or pledge.match is not None
-        key = (_scope_key(pledge.scope), pledge.max_share, pledge.match, pledge.amount if capped else None)
+        key: tuple[object, ...] = (_scope_key(pledge.scope), pledge.max_share, pledge.match, pledge.amount if capped else None)
+        if pledge.conditional:
+            key = ("alone", pledge.id)      # 1.1 limits are per pledge: never pooled (yet)
         groups.setdefault(key, []).append(pledge)
     return tuple(
         Pool(index=i, pledges=tuple(members), scope=members[0].scope,
