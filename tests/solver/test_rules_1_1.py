@@ -5,6 +5,7 @@ every allocation must also pass the independent checker.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from solver.clearing import ClearOptions, clear
 from solver.loading import parse_market
 from solver.verify import verify_allocation
-from tests.solver.helpers import actor, bid, completed, flows, spent
+from tests.solver.helpers import actor, bid, completed, flows, spent, write
+from tests.swarm import run
 
 
 def market(challenges: list[dict[str, Any]], funders: list[dict[str, Any]], actors: list[dict[str, Any]]
@@ -321,3 +323,22 @@ def test_rounding_keeps_thirds_of_a_challenge_within_a_cent(backend):
     got = cleared(doc, backend)
     amounts = sorted(flows(got).values())
     assert amounts == ["33.33", "33.33", "33.34"]
+
+
+# -- the command line --------------------------------------------------------------------------------------------
+
+
+def test_swarm_solve_exits_3_for_an_infeasible_market_and_writes_the_allocation(tmp_path):
+    doc = market(
+        [challenge("A"), challenge("B")],
+        [funder("F", {"id": "p", "amount": "100.00"})],
+        [actor("a", bid("B1", ("A/k", "10.00"), fixed=True, exclusive_group="g"),
+               bid("B2", ("B/k", "10.00"), fixed=True, exclusive_group="g"))])
+    path = write(tmp_path, doc)
+    out = tmp_path / "alloc.json"
+    result = run("solve", path, "-o", out)
+    assert result.exit_code == 3, result.output
+    assert json.loads(out.read_text())["status"] == "infeasible"
+    assert 'fixed bids "B1" and "B2" are in the same exclusive group "g" of actor "a"' in result.output
+    doc["actors"][0]["bids"][1]["exclusive_group"] = "h"
+    assert run("solve", write(tmp_path, doc), "-o", out).exit_code == 0
