@@ -130,6 +130,10 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
     pledges = sum(len(f["pledges"]) for f in document["funders"])
     what = (f'market "{document["name"]}": {len(document["challenges"])} challenges, {len(document["funders"])} '
             f'funders, {pledges} pledges, {len(document["actors"])} actors, {bids} bids')
+    if version != "1":
+        conditions = sum(len(p.get("conditions", ())) for f in document["funders"] for p in f["pledges"])
+        fixed = sum(bool(b.get("fixed")) for a in document["actors"] for b in a["bids"])
+        what += f", {conditions} conditions, {fixed} fixed bids"
     if write_output(output, text):
         click.echo(f"{what}; written to {output}")
     else:

@@ -1,5 +1,6 @@
 """`swarm generate`: deterministic, valid, every feature of the format, and not falling apart."""
 import json
+import re
 
 import pytest
 
@@ -232,6 +233,7 @@ def test_a_generated_1_1_market_round_trips(small_1_1):
 def test_cli_writes_format_1_1():
     result = run("generate", "--size", "S", "--seed", "5", "--format", "1.1")
     assert result.exit_code == 0, result.output
+    assert re.search(r"\d+ bids, [1-9]\d* conditions, [1-9]\d* fixed bids$", result.stderr.strip()), result.stderr
     assert json.loads(result.stdout)["format"] == "swarm-market/1.1"
     assert run("generate", "--size", "S", "--format", "2").exit_code == 2
     assert run("generate", "--size", "S", "--seed", "5", "--format", "1").stdout == run(
