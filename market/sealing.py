@@ -105,6 +105,25 @@ _RULES = (
     _rule(r"not chosen by the clearing; detailed tests skipped: the explanation budget of \S+ s was used up", None),
     _rule(r"not reached: the search stopped at its limit before completing it", None),
     _rule(r"not chosen: completing it would not raise the total value", None),
+    # Version 1.1 (solver/reasons.py): a pledge's own terms are its funder's, so a reason naming a pledge
+    # is said in full only to whom sees that pledge (its funder, and anyone when it is listed).
+    _rule(r"condition: pledge (?P<pledge>\S+) could pay for it only if funder (?P<funder>\S+) pays at least "
+          r"(?P<min>\S+) into it, and (?P=funder) does not",
+          "condition: a pledge that could pay for it pays only if another funder pays at least a minimum into it "
+          "too, and that funder does not"),
+    _rule(r"min_spend: pledge (?P<pledge>\S+) could pay for it, but it pays nothing or at least \S+ in total, more "
+          r"than it can put into this challenge",
+          "min_spend: a pledge that could pay for it pays nothing or at least a minimum in total, more than it can "
+          "put into this challenge"),
+    _rule(r"max_challenge_share: pledge (?P<pledge>\S+) may pay at most \S+ of its cost, and the other money that "
+          r"may pay for it cannot pay the rest",
+          "max_challenge_share: a pledge that could pay for it may pay only part of its cost, and the other money "
+          "that may pay for it cannot pay the rest"),
+    _rule(r"funders' conditions: .*",
+          "funders' conditions: the money that may pay for it cannot cover its cheapest cost within the pledges' "
+          "min_spend, max_challenge_share and conditions"),
+    _rule(r"not completed: the fixed bids cannot all be accepted, so the clearing is infeasible and accepts "
+          r"nothing", None),
 )
 
 
@@ -116,7 +135,10 @@ def reason_for(reason: str, seer: Viewer) -> str:
         found = pattern.fullmatch(reason)
         if found is None:
             continue
-        if public is None or found.groupdict().get("bid") in seer.bids:
+        named = found.groupdict()
+        if public is None or named.get("bid") in seer.bids:
+            return reason
+        if named.get("pledge") is not None and seer.sees_pledge(named["pledge"]):
             return reason
         return public.format(**found.groupdict())
     return SEALED

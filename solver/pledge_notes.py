@@ -1,0 +1,87 @@
+"""What a pledge's version-1.1 limits did in a clearing, read from the allocation alone (no solve).
+
+A note per pledge that uses min_spend, max_challenge_share or conditions: whether each condition was met
+and where, whether min_spend was reached, where the share cap bound. These are about a pledge, not a
+challenge, so they are not in the allocation's `unfunded`; the allocation itself is unchanged (version-1
+allocations stay byte-identical). `swarm explain` prints them, and the pledge page reads them from here:
+they name the pledge's own terms, so they are its funder's (and the analysts') to see.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .allocation import Allocation
+from .market import Market, Pledge
+from .money import format_money
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionOutcome:
+    funder: str
+    min: int
+    met_in: tuple[str, ...]            # challenges the pledge may pay into where the funder paid >= min
+    paid_into: tuple[str, ...]         # challenges the pledge paid into (the condition held in each)
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeNote:
+    pledge: str
+    funder: str
+    spent: int
+    conditions: tuple[ConditionOutcome, ...]
+    notes: tuple[str, ...]
+
+
+def pledge_notes(market: Market, allocation: Allocation) -> tuple[PledgeNote, ...]:
+    """One note per pledge with a 1.1 limit, in market order; none for an infeasible clearing (nothing is
+    paid there, and its reasons say why) or a market without such pledges."""
+    if allocation.status == "infeasible":
+        return ()
+    limited = [p for p in market.pledges if p.conditional]
+    if not limited:
+        return ()
+    challenge_of = {k.key: k.challenge_id for k in market.components}
+    funder_into: dict[tuple[str, str], int] = {}        # (funder, challenge) -> cents
+    pledge_into: dict[tuple[str, str], int] = {}        # (pledge, challenge) -> cents
+    for flow in allocation.flows:
+        cid = challenge_of[flow.component]
+        funder_into[flow.funder, cid] = funder_into.get((flow.funder, cid), 0) + flow.amount
+        pledge_into[flow.pledge, cid] = pledge_into.get((flow.pledge, cid), 0) + flow.amount
+    spent = {p.id: p.spent for p in allocation.pledges}
+    cost = {c.id: c.cost for c in allocation.challenges}
+    return tuple(_note(market, pledge, spent.get(pledge.id, 0), funder_into, pledge_into, cost) for pledge in limited)
+
+
+def _note(market: Market, pledge: Pledge, spent: int, funder_into: dict[tuple[str, str], int],
+          pledge_into: dict[tuple[str, str], int], cost: dict[str, int]) -> PledgeNote:
+    admitted = [c.id for c in market.challenges if any(pledge.admits(c, k) for k in c.components)]
+    paid_into = tuple(cid for cid in admitted if pledge_into.get((pledge.id, cid), 0) > 0)
+    outcomes = tuple(ConditionOutcome(c.funder_id, c.min,
+                                      tuple(cid for cid in admitted if funder_into.get((c.funder_id, cid), 0) >= c.min),
+                                      paid_into)
+                     for c in pledge.conditions)
+    notes: list[str] = []
+    if spent == 0:
+        unmet = [o for o in outcomes if not o.met_in]
+        for o in unmet:
+            notes.append(f"pledge {pledge.id} paid nothing: its condition on funder {o.funder} (at least "
+                         f"{format_money(o.min)} into the same challenge) was not met in any challenge it could fund")
+        if not unmet and pledge.min_spend is not None:
+            notes.append(f"pledge {pledge.id} paid nothing: its min_spend of {format_money(pledge.min_spend)} was not "
+                         "reached (it pays nothing or at least that much in total)")
+        if not notes:
+            notes.append(f"pledge {pledge.id} paid nothing: no challenge it could fund needed its money")
+    else:
+        for o in outcomes:
+            notes.append(f"pledge {pledge.id}: its condition on funder {o.funder} (at least {format_money(o.min)}) "
+                         f"was met in every challenge it paid into: {', '.join(paid_into)}")
+        if pledge.min_spend is not None:
+            notes.append(f"pledge {pledge.id}: its min_spend of {format_money(pledge.min_spend)} was reached (it paid "
+                         f"{format_money(spent)})")
+    share = pledge.max_challenge_share
+    if share is not None:
+        capped = [cid for cid in paid_into if pledge_into[pledge.id, cid] + 1 > share * cost.get(cid, 0)]
+        if capped:
+            notes.append(f"pledge {pledge.id}: its max_challenge_share of {share:g} capped what it paid into "
+                         f"{', '.join(capped)}")
+    return PledgeNote(pledge.id, pledge.funder_id, spent, outcomes, tuple(notes))

@@ -1,0 +1,130 @@
+"""Reasons and pledge notes for version 1.1: what a funder's limits did, each reason known to sealing with a
+public rewrite that names no pledge, funder or figure, and an infeasible clearing's reasons kept."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from market.sealing import ANALYST, SEALED, Viewer, reason_for
+from solver.allocation import Unfunded, from_awards
+from solver.eligibility import presolve
+from solver.market import (Actor, Bid, BidItem, Challenge, Component, Condition, Funder, Market, Pledge)
+from solver.pledge_notes import pledge_notes
+from solver.pools import make_pools
+from solver.reasons import INFEASIBLE, _Lift, explain_unfunded, plain_reasons
+
+
+def _challenge(cid: str, value: int = 10) -> Challenge:
+    return Challenge(cid, (Component(cid, "k"),), value=value)
+
+
+def _bid(bid_id: str, component: str, cents: int, fixed: bool = False) -> Bid:
+    return Bid(bid_id, "X", (BidItem(component, 1, cents),), reliability=1.0, fixed=fixed)
+
+
+GOV = Pledge("gov", "Gov", 30000)
+COND = Pledge("pfdn", "Fdn", 20000, min_spend=5000, max_challenge_share=0.6, conditions=(Condition("Gov", 4000),))
+MARKET = Market(challenges=(_challenge("A"), _challenge("B")),
+                funders=(Funder("Gov", (GOV,)), Funder("Fdn", (COND,))),
+                actors=(Actor("X", (_bid("a", "A/k", 10000), _bid("b", "B/k", 10000))),), name="notes")
+
+
+def _allocation(market: Market, accepted: list[str], flows: dict[str, list[tuple[str, int]]], status: str = "optimal"):
+    return from_awards(market, [b for b in market.bids if b.id in accepted], flows, status)
+
+
+# -- pledge notes --------------------------------------------------------------------------------------
+
+def test_a_pledge_that_paid_nothing_says_which_limit_kept_it_out() -> None:
+    done = _allocation(MARKET, ["a"], {"gov": [("A/k", 10000)]})
+    # Gov pays 100.00 into A: pfdn's condition (40.00 from Gov) is met in A, so the note is min_spend's.
+    (note,) = pledge_notes(MARKET, done)
+    assert note.conditions[0].met_in == ("A",)
+    assert note.notes == ("pledge pfdn paid nothing: its min_spend of 50.00 was not reached (it pays nothing or at "
+                          "least that much in total)",)
+    nothing = _allocation(MARKET, [], {})
+    (note,) = pledge_notes(MARKET, nothing)
+    assert note.conditions[0].met_in == ()
+    assert note.notes == ("pledge pfdn paid nothing: its condition on funder Gov (at least 40.00 into the same "
+                          "challenge) was not met in any challenge it could fund",)
+
+
+def test_a_pledge_that_paid_says_its_condition_held_its_min_spend_was_reached_and_where_its_cap_bound() -> None:
+    paid = _allocation(MARKET, ["a", "b"], {"gov": [("A/k", 4000), ("B/k", 7000)], "pfdn": [("A/k", 6000),
+                                                                                             ("B/k", 3000)]})
+    (note,) = pledge_notes(MARKET, paid)
+    assert note.spent == 9000 and note.conditions[0].paid_into == ("A", "B")
+    assert note.notes == (
+        "pledge pfdn: its condition on funder Gov (at least 40.00) was met in every challenge it paid into: A, B",
+        "pledge pfdn: its min_spend of 50.00 was reached (it paid 90.00)",
+        "pledge pfdn: its max_challenge_share of 0.6 capped what it paid into A")
+
+
+def test_no_notes_for_a_version_1_market_or_an_infeasible_clearing() -> None:
+    plain = dataclasses.replace(MARKET, funders=(Funder("Gov", (GOV,)),))
+    assert pledge_notes(plain, _allocation(plain, ["a"], {"gov": [("A/k", 10000)]})) == ()
+    assert pledge_notes(MARKET, _allocation(MARKET, [], {}, status="infeasible")) == ()
+
+
+# -- an infeasible clearing keeps its reasons --------------------------------------------------------------
+
+FIXED = dataclasses.replace(MARKET, actors=(Actor("X", (_bid("a", "A/k", 10000, fixed=True),
+                                                        _bid("b", "B/k", 10000))),))
+
+
+def test_the_reasons_keep_an_infeasible_clearings_own_and_fill_the_rest() -> None:
+    pools = make_pools(FIXED)
+    pre = presolve(FIXED, pools)
+    built = _allocation(FIXED, [], {}, status="infeasible")
+    given = dataclasses.replace(built, unfunded=(Unfunded("A", ("fixed bid a cannot be paid",)),))
+    for reasons in (plain_reasons(FIXED, pre, given),
+                    explain_unfunded(FIXED, pools, pre, given, "cbc")):
+        assert reasons == (Unfunded("A", ("fixed bid a cannot be paid",)), Unfunded("B", (INFEASIBLE,)))
+
+
+# -- sealing -------------------------------------------------------------------------------------------
+
+COND_REASON = _Lift(COND, "condition", COND.conditions[0]).reason()
+NEW_REASONS = [
+    COND_REASON,
+    _Lift(COND, "min_spend").reason(),
+    _Lift(COND, "max_challenge_share").reason(),
+    "funders' conditions: the money that may pay for it cannot cover its cheapest cost of 123.45 within the "
+    "min_spend, max_challenge_share and conditions of pledges pfdn, other together",
+]
+
+
+def test_the_reasons_read_as_the_brief_says() -> None:
+    assert COND_REASON == ("condition: pledge pfdn could pay for it only if funder Gov pays at least 40.00 into it, "
+                           "and Gov does not")
+    assert NEW_REASONS[1] == ("min_spend: pledge pfdn could pay for it, but it pays nothing or at least 50.00 in "
+                              "total, more than it can put into this challenge")
+    assert NEW_REASONS[2] == ("max_challenge_share: pledge pfdn may pay at most 0.6 of its cost, and the other money "
+                              "that may pay for it cannot pay the rest")
+
+
+@pytest.mark.parametrize("reason", NEW_REASONS)
+def test_each_new_reason_is_known_to_sealing_and_public_without_names_or_figures(reason: str) -> None:
+    stranger = Viewer(bids=frozenset({"a"}), pledges=frozenset({"gov"}))
+    public = reason_for(reason, stranger)
+    assert public != SEALED and public != reason
+    for secret in ("pfdn", "Gov", "40.00", "50.00", "0.6", "123.45"):
+        assert secret not in public, (secret, public)
+    assert reason_for(reason, ANALYST) == reason
+
+
+@pytest.mark.parametrize("reason", NEW_REASONS[:3])
+def test_a_reason_naming_a_pledge_is_said_in_full_to_whom_sees_the_pledge(reason: str) -> None:
+    assert reason_for(reason, Viewer(pledges=frozenset({"pfdn"}))) == reason
+    assert reason_for(reason, Viewer(listed=frozenset({"pfdn"}))) == reason
+    assert reason_for(reason, Viewer(pledges=frozenset({"gov"}))) != reason
+
+
+def test_the_combined_reason_is_the_analysts_alone_in_full() -> None:
+    # It carries the cheapest cost, a figure read from losing bids.
+    assert reason_for(NEW_REASONS[3], Viewer(pledges=frozenset({"pfdn"}))) != NEW_REASONS[3]
+
+
+def test_the_infeasible_reason_is_public_as_it_is() -> None:
+    assert reason_for(INFEASIBLE, Viewer()) == INFEASIBLE
