@@ -8,11 +8,12 @@ they name the pledge's own terms, so they are its funder's (and the analysts') t
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from .allocation import Allocation
 from .market import Market, Pledge
-from .money import format_money
+from .money import MoneyError, format_money, parse_money
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +33,11 @@ class PledgeNote:
     notes: tuple[str, ...]
 
 
-def pledge_notes(market: Market, allocation: Allocation) -> tuple[PledgeNote, ...]:
-    """One note per pledge with a 1.1 limit, in market order; none for an infeasible clearing (nothing is
-    paid there, and its reasons say why) or a market without such pledges."""
-    if allocation.status == "infeasible":
+def pledge_notes(market: Market, doc: Mapping[str, Any]) -> tuple[PledgeNote, ...]:
+    """One note per pledge with a 1.1 limit, in market order, from an allocation document of `market` (as
+    the engine writes it and the database keeps it); none for an infeasible clearing (nothing is paid
+    there, and its reasons say why) or a market without such pledges."""
+    if doc.get("status") == "infeasible":
         return ()
     limited = [p for p in market.pledges if p.conditional]
     if not limited:
@@ -43,17 +45,25 @@ def pledge_notes(market: Market, allocation: Allocation) -> tuple[PledgeNote, ..
     challenge_of = {k.key: k.challenge_id for k in market.components}
     funder_into: dict[tuple[str, str], int] = {}        # (funder, challenge) -> cents
     pledge_into: dict[tuple[str, str], int] = {}        # (pledge, challenge) -> cents
-    for flow in allocation.flows:
-        cid = challenge_of[flow.component]
-        funder_into[flow.funder, cid] = funder_into.get((flow.funder, cid), 0) + flow.amount
-        pledge_into[flow.pledge, cid] = pledge_into.get((flow.pledge, cid), 0) + flow.amount
-    spent = {p.id: p.spent for p in allocation.pledges}
-    cost = {c.id: c.cost for c in allocation.challenges}
+    for flow in doc.get("flows", []):
+        cid = challenge_of.get(flow.get("component"), "")
+        amount = _cents(flow.get("amount"))
+        funder_into[flow.get("funder"), cid] = funder_into.get((flow.get("funder"), cid), 0) + amount
+        pledge_into[flow.get("pledge"), cid] = pledge_into.get((flow.get("pledge"), cid), 0) + amount
+    spent = {p.get("id"): _cents(p.get("spent")) for p in doc.get("pledges", [])}
+    cost = {c.get("id"): _cents(c.get("cost")) for c in doc.get("challenges", [])}
     return tuple(_note(market, pledge, spent.get(pledge.id, 0), funder_into, pledge_into, cost) for pledge in limited)
 
 
+def _cents(raw: Any) -> int:
+    try:
+        return parse_money(raw)
+    except MoneyError:
+        return 0
+
+
 def _note(market: Market, pledge: Pledge, spent: int, funder_into: dict[tuple[str, str], int],
-          pledge_into: dict[tuple[str, str], int], cost: dict[str, int]) -> PledgeNote:
+          pledge_into: dict[tuple[str, str], int], cost: dict[Any, int]) -> PledgeNote:
     admitted = [c.id for c in market.challenges if any(pledge.admits(c, k) for k in c.components)]
     paid_into = tuple(cid for cid in admitted if pledge_into.get((pledge.id, cid), 0) > 0)
     outcomes = tuple(ConditionOutcome(c.funder_id, c.min,
