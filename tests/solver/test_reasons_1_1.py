@@ -34,17 +34,21 @@ def _allocation(market: Market, accepted: list[str], flows: dict[str, list[tuple
     return from_awards(market, [b for b in market.bids if b.id in accepted], flows, status)
 
 
+def _doc(market: Market, accepted: list[str], flows: dict[str, list[tuple[str, int]]], status: str = "optimal"):
+    return _allocation(market, accepted, flows, status).to_document()
+
+
 # -- pledge notes --------------------------------------------------------------------------------------
 
 def test_a_pledge_that_paid_nothing_says_which_limit_kept_it_out() -> None:
     done = _allocation(MARKET, ["a"], {"gov": [("A/k", 10000)]})
     # Gov pays 100.00 into A: pfdn's condition (40.00 from Gov) is met in A, so the note is min_spend's.
-    (note,) = pledge_notes(MARKET, done)
+    (note,) = pledge_notes(MARKET, done.to_document())
     assert note.conditions[0].met_in == ("A",)
     assert note.notes == ("pledge pfdn paid nothing: its min_spend of 50.00 was not reached (it pays nothing or at "
                           "least that much in total)",)
     nothing = _allocation(MARKET, [], {})
-    (note,) = pledge_notes(MARKET, nothing)
+    (note,) = pledge_notes(MARKET, nothing.to_document())
     assert note.conditions[0].met_in == ()
     assert note.notes == ("pledge pfdn paid nothing: its condition on funder Gov (at least 40.00 into the same "
                           "challenge) was not met in any challenge it could fund",)
@@ -53,7 +57,7 @@ def test_a_pledge_that_paid_nothing_says_which_limit_kept_it_out() -> None:
 def test_a_pledge_that_paid_says_its_condition_held_its_min_spend_was_reached_and_where_its_cap_bound() -> None:
     paid = _allocation(MARKET, ["a", "b"], {"gov": [("A/k", 4000), ("B/k", 7000)], "pfdn": [("A/k", 6000),
                                                                                              ("B/k", 3000)]})
-    (note,) = pledge_notes(MARKET, paid)
+    (note,) = pledge_notes(MARKET, paid.to_document())
     assert note.spent == 9000 and note.conditions[0].paid_into == ("A", "B")
     assert note.notes == (
         "pledge pfdn: its condition on funder Gov (at least 40.00) was met in every challenge it paid into: A, B",
@@ -63,8 +67,8 @@ def test_a_pledge_that_paid_says_its_condition_held_its_min_spend_was_reached_an
 
 def test_no_notes_for_a_version_1_market_or_an_infeasible_clearing() -> None:
     plain = dataclasses.replace(MARKET, funders=(Funder("Gov", (GOV,)),))
-    assert pledge_notes(plain, _allocation(plain, ["a"], {"gov": [("A/k", 10000)]})) == ()
-    assert pledge_notes(MARKET, _allocation(MARKET, [], {}, status="infeasible")) == ()
+    assert pledge_notes(plain, _doc(plain, ["a"], {"gov": [("A/k", 10000)]})) == ()
+    assert pledge_notes(MARKET, _doc(MARKET, [], {}, status="infeasible")) == ()
 
 
 # -- an infeasible clearing keeps its reasons --------------------------------------------------------------
