@@ -104,11 +104,14 @@ def verify(market_file: str, allocation_file: str) -> None:
 @click.option("--competition", type=click.FloatRange(min=0, min_open=True, max=20),
               help="Bidders per component as a multiple of the usual 1-4 (default 1; the XL size uses 3).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same market, byte for byte.")
+@click.option("--format", "version", type=click.Choice(generator.VERSIONS), default="1", show_default=True,
+              help="Format version: 1.1 adds funders' conditions, narrower scopes and fixed bids to the same "
+                   "seed's version-1 market.")
 @click.option("--name", help="The market's name (default: from the sizes and seed).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-", show_default=True,
               help="Where to write the market; - for standard output.")
 def generate(size: str | None, challenges: int | None, funders: int | None, actors: int | None,
-             competition: float | None, seed: int, name: str | None, output: str) -> None:
+             competition: float | None, seed: int, version: str, name: str | None, output: str) -> None:
     """Write a synthetic water-and-sanitation market that uses every feature of the format."""
     base = generator.size_named(size) if size else None
     counts: dict[str, int] = {}
@@ -120,7 +123,8 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
         counts[key] = given
     if competition is None:
         competition = base.competition if base is not None else 1.0
-    document = generator.generate(counts["challenges"], counts["funders"], counts["actors"], seed, name, competition)
+    document = generator.generate(counts["challenges"], counts["funders"], counts["actors"], seed, name, competition,
+                                  version)
     text = generator.to_json(document)
     bids = sum(len(a["bids"]) for a in document["actors"])
     pledges = sum(len(f["pledges"]) for f in document["funders"])
