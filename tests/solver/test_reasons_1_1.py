@@ -132,3 +132,45 @@ def test_the_combined_reason_is_the_analysts_alone_in_full() -> None:
 
 def test_the_infeasible_reason_is_public_as_it_is() -> None:
     assert reason_for(INFEASIBLE, Viewer()) == INFEASIBLE
+
+
+# The reasons of an infeasible clearing, in the templates solver/infeasible.py states (f11-model): each
+# known to sealing, and said to others without bid ids, prices, reliabilities or actors.
+INFEASIBLE_REASONS = [
+    'fixed bid "bx9" is not eligible: its item on "A/k" is priced 123.45 for 2, above the reserve of 50.00 a unit',
+    'fixed bid "bx9" is not eligible: its reliability 0.612 is below the 0.8 that "A/k" requires',
+    'fixed bid "bx9" cannot be paid: no pledge\'s scope admits "A/k"',
+    'fixed bid "bx9" is on "A", which cannot be completed: A/k: bid bx9 prices it at 123.45',
+    'fixed bids "bx9" and "by7" are in the same exclusive group "g" of actor "acme"',
+    'fixed bids "bx9", "by7" of actor "acme" cost 123.45 together, above its budget of 100.00',
+    'fixed bid "bx9" of actor "acme" have a load of 3 together, above its load of 2',
+    'fixed bids "bx9", "by7" on "A" have a reliability of 0.612 together, below its target of 0.8',
+    'fixed bids "bx9", "by7" cannot be paid: the pledges that may pay for "A" hold 100.00 against the 123.45 the '
+    'fixed bids on it cost',
+    'fixed bid "bx9" cannot be paid: the pledges that may pay for them hold 100.00 against the 123.45 they cost',
+    'fixed bid "bx9" cannot be accepted: no allocation with it keeps the money pledged and its limits (rules 5 and 8)',
+    'the fixed bids "bx9", "by7" together break the reliability targets (rule 6)',
+    'the fixed bids "bx9", "by7" cannot all be accepted together',
+    'not cleared: the fixed bids "bx9", "by7" cannot all be accepted (see the reasons on "A")',
+]
+
+
+@pytest.mark.parametrize("reason", INFEASIBLE_REASONS)
+def test_each_infeasible_reason_is_known_to_sealing_and_public_without_bids(reason: str) -> None:
+    public = reason_for(reason, Viewer(bids=frozenset({"other"})))
+    assert public != SEALED and public != reason
+    for secret in ("bx9", "by7", "acme", "123.45", "0.612", "100.00"):
+        assert secret not in public, (secret, public)
+
+
+def test_an_infeasible_reason_naming_one_bid_is_said_in_full_to_its_actor_only() -> None:
+    one = INFEASIBLE_REASONS[10]
+    assert reason_for(one, Viewer(bids=frozenset({"bx9"}))) == one
+    two = INFEASIBLE_REASONS[11]
+    assert reason_for(two, Viewer(bids=frozenset({"bx9"}))) != two
+
+
+def test_an_unknown_broken_rule_stays_sealed() -> None:
+    """<what> is one of fixed phrases: anything else may carry a figure, so it is not shown."""
+    odd = 'fixed bid "bx9" cannot be accepted: no allocation with it keeps bid by7 at 123.45'
+    assert reason_for(odd, Viewer()) == SEALED
