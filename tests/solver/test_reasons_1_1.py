@@ -3,16 +3,20 @@ public rewrite that names no pledge, funder or figure, and an infeasible clearin
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
 from market.sealing import ANALYST, SEALED, Viewer, reason_for
 from solver.allocation import Unfunded, from_awards
+from solver.clearing import ClearOptions, clear
 from solver.eligibility import presolve
+from solver.loading import parse_market
 from solver.market import (Actor, Bid, BidItem, Challenge, Component, Condition, Funder, Market, Pledge)
 from solver.pledge_notes import pledge_notes
 from solver.pools import make_pools
 from solver.reasons import INFEASIBLE, _Lift, explain_unfunded, plain_reasons
+from solver.verify import verify_allocation
 
 
 def _challenge(cid: str, value: int = 10) -> Challenge:
@@ -174,3 +178,131 @@ def test_an_unknown_broken_rule_stays_sealed() -> None:
     """<what> is one of fixed phrases: anything else may carry a figure, so it is not shown."""
     odd = 'fixed bid "bx9" cannot be accepted: no allocation with it keeps bid by7 at 123.45'
     assert reason_for(odd, Viewer()) == SEALED
+
+
+# -- on real clearings, both backends ------------------------------------------------------------
+# Reasons for version 1.1 from real clearings, on both backends: each market is built so that exactly one
+# limit of one pledge keeps a challenge from being paid, and the reason names it; the pledge notes say the
+# same from the funder's side; an infeasible clearing's reasons are the clearing's own.
+
+
+def _market(pledges: list[dict[str, Any]], challenges: list[tuple[str, str]], **bids: Any) -> dict[str, Any]:
+    """1.1 market: each challenge (id, price) of value 10 with one bid "b-<id>" of that price; pledges as
+    (funder, pledge) pairs in `pledges` (each a dict with "funder")."""
+    funders: dict[str, list[dict[str, Any]]] = {}
+    for p in pledges:
+        funders.setdefault(p.pop("funder"), []).append(p)
+    return {
+        "format": "swarm-market/1.1", "name": "reasons-1.1",
+        "challenges": [{"id": cid, "value": 10, "components": [{"id": "k"}]} for cid, _ in challenges],
+        "funders": [{"id": fid, "pledges": ps} for fid, ps in funders.items()],
+        "actors": [{"id": "X", "bids": [{"id": f"b-{cid}", "items": [{"component": f"{cid}/k", "price": price}],
+                                         **bids.get(cid, {})} for cid, price in challenges]}],
+    }
+
+
+def _clear(doc: dict[str, Any], backend: str) -> tuple[Any, dict[str, Any]]:
+    market = parse_market(doc)
+    allocation = clear(market, ClearOptions(backend=backend))
+    out = allocation.to_document()
+    assert verify_allocation(market, out) == []
+    return market, out
+
+
+def _reasons(doc: dict[str, Any], cid: str) -> list[str]:
+    return next(u["reasons"] for u in doc["unfunded"] if u["challenge"] == cid)
+
+
+def test_a_condition_the_named_funder_cannot_meet(backend: str) -> None:
+    # pf may pay only for A, all of it (100.00), but only if Gov pays 40.00 into it; Gov may pay only for B,
+    # whose bid is more than Gov has, so Gov pays nothing anywhere.
+    market, doc = _clear(_market([
+        {"funder": "Fdn", "id": "pf", "amount": "100", "scope": {"challenges": ["A"]},
+         "conditions": [{"funder": "Gov", "min": "40"}]},
+        {"funder": "Gov", "id": "gov", "amount": "50", "scope": {"challenges": ["B"]}}],
+        [("A", "100"), ("B", "80")]), backend)
+    assert doc["status"] == "optimal" and doc["value"] == 0
+    assert _reasons(doc, "A") == ["condition: pledge pf could pay for it only if funder Gov pays at least 40.00 "
+                                  "into it, and Gov does not"]
+    (note,) = pledge_notes(market, doc)
+    assert note.notes == ("pledge pf paid nothing: its condition on funder Gov (at least 40.00 into the same "
+                          "challenge) was not met in any challenge it could fund",)
+
+
+def test_a_min_spend_the_challenge_cannot_take(backend: str) -> None:
+    market, doc = _clear(_market([{"funder": "Fdn", "id": "pm", "amount": "100", "min_spend": "50"}],
+                                 [("A", "30")]), backend)
+    assert _reasons(doc, "A") == ["min_spend: pledge pm could pay for it, but it pays nothing or at least 50.00 in "
+                                  "total, more than it can put into this challenge"]
+    (note,) = pledge_notes(market, doc)
+    assert note.notes == ("pledge pm paid nothing: its min_spend of 50.00 was not reached (it pays nothing or at "
+                          "least that much in total)",)
+
+
+def test_a_min_spend_reached_over_two_challenges_blocks_nothing(backend: str) -> None:
+    market, doc = _clear(_market([{"funder": "Fdn", "id": "pm", "amount": "100", "min_spend": "50"}],
+                                 [("A", "30"), ("B", "30")]), backend)
+    assert doc["value"] == 20 and doc["unfunded"] == []
+    (note,) = pledge_notes(market, doc)
+    assert note.notes == ("pledge pm: its min_spend of 50.00 was reached (it paid 60.00)",)
+
+
+def test_a_max_challenge_share_that_leaves_it_short(backend: str) -> None:
+    _, doc = _clear(_market([{"funder": "Fdn", "id": "ps", "amount": "100", "max_challenge_share": 0.75},
+                             {"funder": "Other", "id": "po", "amount": "10"}], [("A", "100")]), backend)
+    assert _reasons(doc, "A") == ["max_challenge_share: pledge ps may pay at most 0.75 of its cost, and the other "
+                                  "money that may pay for it cannot pay the rest"]
+
+
+def test_two_conditions_that_block_only_together(backend: str) -> None:
+    # Lifting either condition leaves 60.00 against a cost of 100.00; lifting both pays it.
+    _, doc = _clear(_market([
+        {"funder": "F1", "id": "p1", "amount": "60", "scope": {"challenges": ["A"]},
+         "conditions": [{"funder": "Gov", "min": "1"}]},
+        {"funder": "F2", "id": "p2", "amount": "60", "scope": {"challenges": ["A"]},
+         "conditions": [{"funder": "Gov", "min": "1"}]},
+        {"funder": "Gov", "id": "gov", "amount": "5", "scope": {"challenges": ["B"]}}],
+        [("A", "100"), ("B", "80")]), backend)
+    assert _reasons(doc, "A") == ["funders' conditions: the money that may pay for it cannot cover its cheapest cost "
+                                  "of 100.00 within the min_spend, max_challenge_share and conditions of pledges "
+                                  "p1, p2 together"]
+
+
+def test_a_limit_that_does_not_block_is_not_named(backend: str) -> None:
+    # Not enough money in scope at all: lifting the share cap would not pay for it either.
+    _, doc = _clear(_market([{"funder": "Fdn", "id": "ps", "amount": "50", "max_challenge_share": 0.75}],
+                            [("A", "100")]), backend)
+    assert _reasons(doc, "A")[0].startswith("not enough money in scope: it costs at least 100.00")
+
+
+def test_an_infeasible_clearing_keeps_its_own_reasons(backend: str) -> None:
+    market, doc = _clear(_market([{"funder": "Gov", "id": "gov", "amount": "50"}], [("A", "100"), ("B", "10")],
+                                 A={"fixed": True}), backend)
+    assert doc["status"] == "infeasible" and doc["awards"] == [] and doc["flows"] == []
+    assert [u["challenge"] for u in doc["unfunded"]] == ["A", "B"]
+    assert all(u["reasons"] and "fixed" in u["reasons"][0] for u in doc["unfunded"]), doc["unfunded"]
+    assert pledge_notes(market, doc) == ()
+
+
+INFEASIBLE_MARKETS = {
+    "money": ({"funder": "Gov", "id": "gov", "amount": "50"}, {"A": {"fixed": True}}, {}),
+    "reserve": ({"funder": "Gov", "id": "gov", "amount": "500"}, {"A": {"fixed": True}}, {"max_unit_price": "10"}),
+    "floor": ({"funder": "Gov", "id": "gov", "amount": "500"}, {"A": {"fixed": True, "reliability": 0.5}},
+              {"min_reliability": 0.9}),
+    "group": ({"funder": "Gov", "id": "gov", "amount": "500"},
+              {"A": {"fixed": True, "exclusive_group": "g"}, "B": {"fixed": True, "exclusive_group": "g"}}, {}),
+}
+
+
+@pytest.mark.parametrize("kind", INFEASIBLE_MARKETS)
+def test_the_reasons_of_real_infeasible_clearings_are_known_to_sealing(kind: str, backend: str) -> None:
+    pledge, bids, component = INFEASIBLE_MARKETS[kind]
+    doc = _market([dict(pledge)], [("A", "100"), ("B", "10")], **bids)
+    doc["challenges"][0]["components"][0].update(component)
+    _, out = _clear(doc, backend)
+    assert out["status"] == "infeasible"
+    reasons = [r for u in out["unfunded"] for r in u["reasons"]]
+    for reason in reasons:
+        public = reason_for(reason, Viewer())
+        assert public != SEALED, reason
+        assert "b-A" not in public and "b-B" not in public, (reason, public)
