@@ -76,6 +76,16 @@ def _note(market: Market, pledge: Pledge, spent: int, funder_into: dict[tuple[st
         for o in unmet:
             notes.append(f"pledge {pledge.id} paid nothing: its condition on funder {o.funder} (at least "
                          f"{format_money(o.min)} into the same challenge) was not met in any challenge it could fund")
+        if outcomes and not unmet:
+            # Met means the funder paid into it, so it was completed: by that money and the others'.
+            together = [cid for cid in admitted if all(cid in o.met_in for o in outcomes)]
+            if not together:
+                notes.append(f"pledge {pledge.id} paid nothing: its conditions on funders "
+                             f"{', '.join(o.funder for o in outcomes)} were never all met in one challenge it could "
+                             "fund")
+            else:
+                notes.append(f"pledge {pledge.id} paid nothing: its conditions were met only in {', '.join(together)}, "
+                             "which other money paid for")
         if not unmet and pledge.min_spend is not None:
             notes.append(f"pledge {pledge.id} paid nothing: its min_spend of {format_money(pledge.min_spend)} was not "
                          "reached (it pays nothing or at least that much in total)")

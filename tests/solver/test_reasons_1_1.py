@@ -46,16 +46,27 @@ def _doc(market: Market, accepted: list[str], flows: dict[str, list[tuple[str, i
 
 def test_a_pledge_that_paid_nothing_says_which_limit_kept_it_out() -> None:
     done = _allocation(MARKET, ["a"], {"gov": [("A/k", 10000)]})
-    # Gov pays 100.00 into A: pfdn's condition (40.00 from Gov) is met in A, so the note is min_spend's.
+    # Gov pays 100.00 into A: pfdn's condition (40.00 from Gov) is met in A, which Gov paid alone.
     (note,) = pledge_notes(MARKET, done.to_document())
     assert note.conditions[0].met_in == ("A",)
-    assert note.notes == ("pledge pfdn paid nothing: its min_spend of 50.00 was not reached (it pays nothing or at "
-                          "least that much in total)",)
+    assert note.notes == ("pledge pfdn paid nothing: its conditions were met only in A, which other money paid for",
+                          "pledge pfdn paid nothing: its min_spend of 50.00 was not reached (it pays nothing or at "
+                          "least that much in total)")
     nothing = _allocation(MARKET, [], {})
     (note,) = pledge_notes(MARKET, nothing.to_document())
     assert note.conditions[0].met_in == ()
     assert note.notes == ("pledge pfdn paid nothing: its condition on funder Gov (at least 40.00 into the same "
                           "challenge) was not met in any challenge it could fund",)
+
+
+def test_conditions_met_only_apart_say_so() -> None:
+    two = dataclasses.replace(COND, min_spend=None, conditions=(Condition("Gov", 4000), Condition("Nar", 100)))
+    market = dataclasses.replace(MARKET, funders=(Funder("Gov", (GOV,)), Funder("Fdn", (two,)),
+                                                  Funder("Nar", (Pledge("nar", "Nar", 10000),))))
+    apart = _doc(market, ["a", "b"], {"gov": [("A/k", 10000)], "nar": [("B/k", 10000)]})
+    assert pledge_notes(market, apart)[0].notes == (
+        "pledge pfdn paid nothing: its conditions on funders Gov, Nar were never all met in one challenge it could "
+        "fund",)
 
 
 def test_a_pledge_that_paid_says_its_condition_held_its_min_spend_was_reached_and_where_its_cap_bound() -> None:
