@@ -86,11 +86,14 @@ class _Greedy:
         # Narrowest scope first; when that cannot pay a cover (a narrow pool spent on one component is
         # missing from the next, which capped pools cannot pay alone), pools with a share cap first.
         pools = model.pools
+        # Version 1.1: a pledge with min_spend, max_challenge_share or conditions (a pool of its own) never
+        # pays here, so each of those limits holds trivially (it pays nothing).
+        usable = {p.index for p in pools if not any(pledge.conditional for pledge in p.pledges)}
         self.pool_orders = [
-            {key: sorted(model.presolve.admits[key],
+            {key: sorted((p for p in model.presolve.admits[key] if p in usable),
                          key=lambda p: (pools[p].match is not None, breadth.get(p, 0), p))
              for key in model.components},
-            {key: sorted(model.presolve.admits[key],
+            {key: sorted((p for p in model.presolve.admits[key] if p in usable),
                          key=lambda p: (pools[p].match is not None, pools[p].share_cap is None,
                                         breadth.get(p, 0), p))
              for key in model.components},
@@ -346,7 +349,8 @@ def _ratio(plan: _Plan) -> float:
 
 
 def greedy_start(model: ClearingModel) -> Solution | None:
-    """A feasible allocation of the model's market (see the module docstring); None without bids."""
-    if not model.bids:
+    """A feasible allocation of the model's market (see the module docstring); None without bids, and
+    None when the market has a fixed bid (version 1.1: a start must accept every one)."""
+    if not model.bids or any(bid.fixed for bid in model.market.bids):
         return None
     return _Greedy(model).run()
