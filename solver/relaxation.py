@@ -83,14 +83,9 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
 
 
 def _binaries(model: ClearingModel) -> list[pulp.LpVariable]:
-    """Every yes/no variable of the model. Version 1: its own accept, done and funded. A 1.1 model adds
-    more: found in PuLP's registry of the problem's variables (prob.variables() would register every
-    nonzero of every row again: seconds on big models), in the order they were added."""
-    own = [*model.accept.values(), *model.done.values(), *model.funded.values()]
-    if not model.market.uses_1_1:
-        return own
-    known = {id(var) for var in own}
-    return own + [var for var in model.prob._variables if var.cat == pulp.LpInteger and id(var) not in known]
+    """Every yes/no variable of the model (prob.variables() would register every nonzero of every row
+    again: seconds on big models): accept, done, funded, and a 1.1 model's engaged and uses."""
+    return model.yes_no()
 
 
 # Real-valued flows of a solver's answer meet rows to its tolerance (1e-6 money units): far below this.
