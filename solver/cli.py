@@ -344,6 +344,12 @@ def explain(market_file: str, allocation_file: str | None, backend: str, step: f
                  f"target {c.target:g}, slack {c.slack:+.3f}")
         click.echo(f"- {c.challenge} (value {_num(c.value)}, cost {format_money_grouped(c.cost)}): paid by "
                    f"{payers}{more}; reliability {c.reliability:.3f}, {slack}")
+    if result.pledges:
+        click.echo("\nPledges with conditions (min spend, max share of a challenge, conditions on other funders):")
+        for n in result.pledges:
+            click.echo(f"- {n.pledge} ({n.funder}, spent {format_money_grouped(n.spent)}):")
+            for line in n.notes:
+                click.echo(f"    {line}")
     click.echo("\nMarginal value of money per pool, value per 1,000 " + cur + " more:")
     click.echo(f"  re-solve: {result.method.split('; ')[0].split(': ', 1)[1]}")
     click.echo("  LP dual (approximation): the dual of the pool's amount in the LP relaxation of the value phase")
@@ -378,14 +384,18 @@ def diff(allocation_a: str, allocation_b: str) -> None:
 @click.option("--scale-pledges", "scale", metavar="F", help="Multiply every pledge by F (rounded to the cent).")
 @click.option("--target", "target", multiple=True, metavar="CHALLENGE=R",
               help="Set a challenge's reliability target (R in (0, 1], or none).")
+@click.option("--add-condition", "conditions", multiple=True, metavar="PLEDGE:FUNDER=MIN",
+              help="Make a pledge pay only where FUNDER's pledges pay at least MIN into the same challenge.")
+@click.option("--fix-bid", "fixed", multiple=True, metavar="BID", help="Fix a bid: it must be accepted.")
 @solver_option
 def whatif(market_file: str, add: tuple[str, ...], drop: tuple[str, ...], scale: str | None,
-           target: tuple[str, ...], backend: str) -> None:
-    """Re-clear with changes (applied as: scale, drop, add, target) and print what differs."""
+           target: tuple[str, ...], conditions: tuple[str, ...], fixed: tuple[str, ...], backend: str) -> None:
+    """Re-clear with changes (applied as: scale, drop, add, target, condition, fix) and print what differs."""
     market = load_or_exit(market_file)
     changes = ([Change("scale-pledges", scale)] if scale is not None else []) \
         + [Change("drop-actor", d) for d in drop] + [Change("add-pledge", a) for a in add] \
-        + [Change("target", t) for t in target]
+        + [Change("target", t) for t in target] + [Change("add-condition", c) for c in conditions] \
+        + [Change("fix-bid", b) for b in fixed]
     with _analysis() as bar:
         before, after, changed = whatif_market(market, changes, backend, bar)
     bar.close()
