@@ -278,6 +278,21 @@ def test_rule9_a_fixed_bid_whose_challenge_the_money_cannot_complete_is_infeasib
         "V": ['not cleared: the fixed bids "f" cannot all be accepted (see the reasons on "W")']}
 
 
+def test_rule9_fixed_bids_each_possible_alone_but_not_together(backend):
+    """W and V each need k (fixed bids fw, fv at 30.00) and m (40.00): 70.00 each, 140.00 both, and p holds
+    120.00. The fixed bids' own 60.00 fit, and each challenge alone fits: only all of them together show it."""
+    doc = market(
+        [challenge("W", 1, ("k", "m")), challenge("V", 1, ("k", "m")), challenge("U")],
+        [funder("F", {"id": "p", "amount": "120.00"})],
+        [actor("X", bid("fw", ("W/k", "30.00"), fixed=True), bid("mw", ("W/m", "40.00"))),
+         actor("Y", bid("fv", ("V/k", "30.00"), fixed=True), bid("mv", ("V/m", "40.00")), bid("u", ("U/k", "1.00")))])
+    got = infeasible(doc, backend)
+    text = 'the fixed bids "fw", "fv" together break the money pledged and its limits (rules 5 and 8)'
+    assert reasons(got) == {"W": [text], "V": [text],
+                            "U": ['not cleared: the fixed bids "fw", "fv" cannot all be accepted (see the reasons '
+                                  'on "W")']}
+
+
 def test_rule9_a_fixed_bid_and_a_condition(backend):
     """The fixed f (50.00) on W can only be paid by p, whose condition needs G to pay 30.00 into W, and G's
     q may pay only V: infeasible, and the reason names the money (rule 8's condition is part of it)."""
