@@ -4,6 +4,7 @@ infeasible, and explain/report carry the pledge notes."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from solver.clearing import ClearOptions, clear
 from solver.loading import parse_market
 from solver.market import (Actor, Bid, BidItem, Challenge, Component, Condition, Funder, Market, Pledge)
 from solver.verify import verify_allocation
+from tests.solver.helpers import run, write
 
 
 def _challenge(cid: str, value: int = 10) -> Challenge:
@@ -217,3 +219,45 @@ def test_a_sweep_scaling_pledges_below_a_min_spend_clears(backend: str) -> None:
         {"id": "pf", "amount": "100", "min_spend": "90"}]}]}
     row = run_scenario(parse_market(doc), Scenario("scale-pledges", "0.5", 0.5), backend)
     assert row["status"] == "optimal"
+
+
+# -- the commands ----------------------------------------------------------------------------------------
+
+def test_swarm_whatif_add_condition_and_fix_bid(tmp_path: Any) -> None:
+    market = write(tmp_path, DOC)
+    result = run("whatif", market, "--add-condition", "gov:Fdn=100")
+    assert result.exit_code == 0, result.output
+    assert "what if --add-condition gov:Fdn=100" in result.output
+    assert "challenges lost (before not after): A (value 30)" in result.output
+    result = run("whatif", market, "--fix-bid", "b3")
+    assert result.exit_code == 0, result.output
+    assert "status            optimal ->     infeasible" in result.output
+    assert 'why A is lost: not cleared: the fixed bids "b3" cannot all be accepted' in result.output
+    for args, message in ((["--add-condition", "gov:Gov=1"], "may not name itself"),
+                          (["--fix-bid", "nope"], "--fix-bid 'nope': unknown bid")):
+        result = run("whatif", market, *args)
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_swarm_explain_prints_the_pledge_notes(tmp_path: Any) -> None:
+    result = run("explain", write(tmp_path, DOC), "--step", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "Pledges with conditions" in result.output
+    assert "- pf (Fdn, spent " in result.output and "its condition on funder Gov (at least 40.00) was met" in result.output
+
+
+def test_swarm_verify_accepts_an_infeasible_allocation(tmp_path: Any) -> None:
+    fixed = {**DOC, "actors": [{"id": "X", "bids": [
+        {"id": "a", "items": [{"component": "A/k", "price": "300"}], "fixed": True}]}]}
+    allocation = clear(parse_market(fixed), ClearOptions(backend="cbc"))
+    assert allocation.status == "infeasible"
+    path = tmp_path / "alloc.json"
+    path.write_text(allocation.to_json())
+    result = run("verify", write(tmp_path, fixed), path)
+    assert result.exit_code == 0, result.output
+    assert "valid. Recomputed from awards and flows: 0 of 2 challenges completed" in result.output
+    doc = allocation.to_document()
+    doc["status"] = "optimal"
+    path.write_text(json.dumps(doc))
+    result = run("verify", write(tmp_path, fixed), path)
+    assert result.exit_code == 1 and "bid a (actor X): fixed but not accepted" in result.output
