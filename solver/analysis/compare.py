@@ -43,7 +43,6 @@ from ..reasons import INFEASIBLE
 from ..solution import read_solution
 from .common import QUIET, Progress, Usage, build_allocation, submarket
 
-UNLIMITED = 10**15          # cents: more than any market pays
 
 
 @dataclass(frozen=True)
@@ -68,9 +67,12 @@ def pooled(market: Market, backend: str = "cbc") -> Allocation:
 def cheapest_cover(market: Market, challenge_id: str, backend: str = "cbc") -> Allocation | None:
     """The challenge cleared alone with unlimited unscoped money and full actor capacity, or None."""
     sub = submarket(market, [challenge_id], [], Usage())
+    # Enough to pay every bid here, so as good as unlimited; a huge amount would make the model's money unit
+    # so large that HiGHS reads every price as 0 (see explain._enough).
+    enough = max(sum(b.price for b in sub.bids), 1)
     rich = Market(challenges=sub.challenges, actors=sub.actors, name=market.name, currency=market.currency,
                   funders=(Funder("baseline-unlimited", (Pledge("baseline-unlimited", "baseline-unlimited",
-                                                                UNLIMITED),)),))
+                                                                enough),)),))
     part = clear(rich, ClearOptions(backend=backend, explain=False))
     return part if any(c.completed for c in part.challenges) else None
 

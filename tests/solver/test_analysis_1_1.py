@@ -13,7 +13,7 @@ from solver.allocation import Unfunded, from_awards
 from solver.analysis.compare import compare
 from solver.analysis.common import (AnalysisError, Usage, add_condition, fix_bid, scale_pledges, submarket)
 from solver.analysis.diff import describe, diff
-from solver.analysis.explain import explain
+from solver.analysis.explain import explain, least_extra
 from solver.analysis.report import render
 from solver.analysis.sweep import Scenario, run_scenario
 from solver.analysis.whatif import Change, apply, whatif
@@ -21,7 +21,7 @@ from solver.clearing import ClearOptions, clear
 from solver.loading import parse_market
 from solver.market import (Actor, Bid, BidItem, Challenge, Component, Condition, Funder, Market, Pledge)
 from solver.verify import verify_allocation
-from tests.solver.helpers import run, write
+from tests.solver.helpers import SMALL, run, write
 
 
 def _challenge(cid: str, value: int = 10) -> Challenge:
@@ -261,3 +261,12 @@ def test_swarm_verify_accepts_an_infeasible_allocation(tmp_path: Any) -> None:
     path.write_text(json.dumps(doc))
     result = run("verify", write(tmp_path, fixed), path)
     assert result.exit_code == 1 and "bid a (actor X): fixed but not accepted" in result.output
+
+
+def test_least_extra_money_is_found_on_both_backends(backend: str) -> None:
+    """The extra pledge used to be 10^15 cents: the model's money unit became 10^11 cents and HiGHS read
+    every price as 0, so its least extra money was 0.00. Also on an infeasible market (fixed bid too dear)."""
+    assert least_extra(parse_market(SMALL), "gulu", 100, backend)[:2] == (5000, [("kisumu/wells", 5000)])
+    fixed = parse_market({**DOC, "actors": [{"id": "X", "bids": [
+        {"id": "a", "items": [{"component": "A/k", "price": "300"}], "fixed": True}]}]})
+    assert least_extra(fixed, "A", 0, backend)[0] == 8000         # 300.00 against Gov's 120.00 + pf's 100.00
