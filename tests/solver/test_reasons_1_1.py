@@ -69,6 +69,15 @@ def test_conditions_met_only_apart_say_so() -> None:
         "fund",)
 
 
+def test_a_viewer_who_may_not_see_the_named_funders_flows_learns_nothing_of_them() -> None:
+    done = _doc(MARKET, ["a"], {"gov": [("A/k", 10000)]})
+    (note,) = pledge_notes(MARKET, done, sees=lambda pledge: pledge == "pfdn")
+    assert note.conditions[0].met_in == ()
+    assert "A" not in " ".join(note.notes)
+    (note,) = pledge_notes(MARKET, done, sees=lambda pledge: pledge in ("pfdn", "gov"))
+    assert note.conditions[0].met_in == ("A",)
+
+
 def test_a_pledge_that_paid_says_its_condition_held_its_min_spend_was_reached_and_where_its_cap_bound() -> None:
     paid = _allocation(MARKET, ["a", "b"], {"gov": [("A/k", 4000), ("B/k", 7000)], "pfdn": [("A/k", 6000),
                                                                                              ("B/k", 3000)]})
