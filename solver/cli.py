@@ -31,6 +31,10 @@ from .cli_common import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_ex
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+# `swarm solve`: the market's fixed bids cannot all be accepted (spec rule 9). The allocation, with status
+# "infeasible" and a reason on every challenge, is still written; 0 is only for optimal and feasible.
+EXIT_INFEASIBLE = 3
+
 
 @click.command()
 @click.argument("market_file", metavar="MARKET")
@@ -44,7 +48,9 @@ def validate(market_file: str) -> None:
                f"{format_money_grouped(pledged)} {market.currency} pledged")
 
 
-@click.command()
+@click.command(epilog="Exit codes: 0 the allocation is optimal or feasible; 3 the market is infeasible (its fixed "
+               "bids cannot all be accepted: the allocation, with status infeasible and the reasons, is written "
+               "all the same); 2 the market or an option cannot be used; 1 the clearing failed.")
 @click.argument("market_file", metavar="MARKET")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write the allocation "
               "(default: <market name>.allocation.json here; - for standard output).")
@@ -69,6 +75,8 @@ def solve(market_file: str, output: str | None, backend: str, time_limit: float 
     if write_output(target, allocation.to_json()):
         click.echo(summary(market, allocation))
         click.echo(f"allocation written to {target}")
+    if allocation.status == "infeasible":
+        sys.exit(EXIT_INFEASIBLE)
 
 
 @click.command()
@@ -130,6 +138,10 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
     pledges = sum(len(f["pledges"]) for f in document["funders"])
     what = (f'market "{document["name"]}": {len(document["challenges"])} challenges, {len(document["funders"])} '
             f'funders, {pledges} pledges, {len(document["actors"])} actors, {bids} bids')
+    if version != "1":
+        conditions = sum(len(p.get("conditions", ())) for f in document["funders"] for p in f["pledges"])
+        fixed = sum(bool(b.get("fixed")) for a in document["actors"] for b in a["bids"])
+        what += f", {conditions} conditions, {fixed} fixed bids"
     if write_output(output, text):
         click.echo(f"{what}; written to {output}")
     else:

@@ -52,6 +52,8 @@ def _tag(tags: list[str], prefix: str) -> str:
 
 
 class _Layer:
+    proof: _Proof | None = None        # after fix_bids: the allocation that shows the market feasible
+
     def __init__(self, document: dict[str, Any], seed: int) -> None:
         self.doc = copy.deepcopy(document)
         self.rng = random.Random(f"swarm-market/1.1:{seed}")
@@ -171,7 +173,7 @@ class _Layer:
         """A few challenges' cheapest eligible covers, one of which is fixed, with a proof of feasibility:
         the covers of all of them together, each paid by unconditional money, keep every rule."""
         market = parse_market(self.doc)
-        proof = _Proof(market)
+        proof = self.proof = _Proof(market)
         rng = self.rng
         # Value for money first, with some chance mixed in: contracted work is what looked good.
         order = sorted(market.challenges, key=lambda c: (-c.value / max(1, proof.reference(c)) * rng.uniform(0.6, 1.4),
@@ -203,6 +205,8 @@ class _Proof:
         self.budget = {a.id: 0 for a in market.actors}
         self.load: dict[str, float] = {a.id: 0 for a in market.actors}
         self.groups: set[tuple[str, str]] = set()
+        self.accepted: list[str] = []                           # bid ids
+        self.flows: dict[str, list[tuple[str, int]]] = {}       # pledge id -> [(component key, cents)]
         self.offers: dict[str, list[Bid]] = {}
         for bid in market.bids:
             if len(bid.items) == 1:
@@ -218,14 +222,17 @@ class _Proof:
         """Covers of every critical component that fit what is left, now reserved; [] when there are none."""
         budget, load, groups, left = dict(self.budget), dict(self.load), set(self.groups), dict(self.left)
         covers: list[Bid] = []
+        payments: list[tuple[str, str, int]] = []
         reliability = 1.0
         for component in challenge.components:
             if not component.critical:
                 continue
             cover = next((b for b in self.offers.get(component.key, ())
                           if _eligible(b, component) and self.fits(b, budget, load, groups)), None)
-            if cover is None or not _pay(challenge, component, cover.price, self.free, left):
+            paid = None if cover is None else _pay(challenge, component, cover.price, self.free, left)
+            if cover is None or paid is None:
                 return []
+            payments += paid
             budget[cover.actor_id] += cover.price
             load[cover.actor_id] += cover.load
             if cover.exclusive_group is not None:
@@ -235,6 +242,9 @@ class _Proof:
         if challenge.reliability is not None and reliability < challenge.reliability:
             return []
         self.budget, self.load, self.groups, self.left = budget, load, groups, left
+        self.accepted += [b.id for b in covers]
+        for pledge_id, key, cents in payments:
+            self.flows.setdefault(pledge_id, []).append((key, cents))
         return covers
 
     def fits(self, bid: Bid, budget: dict[str, int], load: dict[str, float], groups: set[tuple[str, str]]) -> bool:
@@ -247,8 +257,11 @@ class _Proof:
                 and (capacity.load is None or load[bid.actor_id] + bid.load <= capacity.load))
 
 
-def _pay(challenge: Challenge, component: Component, price: int, free: list[Pledge], left: dict[str, int]) -> bool:
-    """Take `price` from the pledges in `free` that admit the component, in market order."""
+def _pay(challenge: Challenge, component: Component, price: int, free: list[Pledge], left: dict[str, int]
+         ) -> list[tuple[str, str, int]] | None:
+    """Take `price` from the pledges in `free` that admit the component, in market order: the payments
+    (pledge id, component key, cents), or None when they cannot pay it all."""
+    payments = []
     for pledge in free:
         if price == 0:
             break
@@ -256,7 +269,8 @@ def _pay(challenge: Challenge, component: Component, price: int, free: list[Pled
             paid = min(price, left[pledge.id])
             left[pledge.id] -= paid
             price -= paid
-    return price == 0
+            payments.append((pledge.id, component.key, paid))
+    return payments if price == 0 else None
 
 
 def _eligible(bid: Bid, component: Component) -> bool:

@@ -1,5 +1,6 @@
 """`swarm generate`: deterministic, valid, every feature of the format, and not falling apart."""
 import json
+import re
 
 import pytest
 
@@ -232,7 +233,30 @@ def test_a_generated_1_1_market_round_trips(small_1_1):
 def test_cli_writes_format_1_1():
     result = run("generate", "--size", "S", "--seed", "5", "--format", "1.1")
     assert result.exit_code == 0, result.output
+    assert re.search(r"\d+ bids, [1-9]\d* conditions, [1-9]\d* fixed bids$", result.stderr.strip()), result.stderr
     assert json.loads(result.stdout)["format"] == "swarm-market/1.1"
     assert run("generate", "--size", "S", "--format", "2").exit_code == 2
     assert run("generate", "--size", "S", "--seed", "5", "--format", "1").stdout == run(
         "generate", "--size", "S", "--seed", "5").stdout
+
+
+@pytest.mark.parametrize("counts, seed", [((60, 180, 90), 7), ((20, 60, 30), 1), ((200, 600, 300), 1)])
+def test_fixed_bids_come_with_an_allocation_the_checker_accepts(counts, seed):
+    """The generator keeps 1.1 markets feasible: the allocation it built to choose the fixed bids (their
+    challenges' covers, paid by unconditional money) accepts every fixed bid and meets every rule."""
+    import dataclasses
+
+    from solver.allocation import Unfunded, from_awards
+    from solver.generate_1_1 import _Layer
+    layer = _Layer(generator.generate(*counts, seed=seed), seed)
+    market = parse_market(layer.document())
+    proof = layer.proof
+    assert proof is not None
+    accepted = [b for b in market.bids if b.id in proof.accepted]
+    assert {b.id for b in market.bids if b.fixed} <= {b.id for b in accepted}
+    allocation = from_awards(market, accepted, proof.flows, "feasible")
+    allocation = dataclasses.replace(
+        allocation, solver={"backend": "generator", "seconds": 0},
+        unfunded=tuple(Unfunded(c.id, ("not in the generator's proof",)) for c in allocation.challenges
+                       if not c.completed))
+    assert verify_allocation(market, allocation.to_document()) == []

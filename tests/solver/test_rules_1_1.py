@@ -5,6 +5,7 @@ every allocation must also pass the independent checker.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from solver.clearing import ClearOptions, clear
 from solver.loading import parse_market
 from solver.verify import verify_allocation
-from tests.solver.helpers import actor, bid, completed, flows, spent
+from tests.solver.helpers import actor, bid, completed, flows, spent, write
+from tests.swarm import run
 
 
 def market(challenges: list[dict[str, Any]], funders: list[dict[str, Any]], actors: list[dict[str, Any]]
@@ -276,6 +278,21 @@ def test_rule9_a_fixed_bid_whose_challenge_the_money_cannot_complete_is_infeasib
         "V": ['not cleared: the fixed bids "f" cannot all be accepted (see the reasons on "W")']}
 
 
+def test_rule9_fixed_bids_each_possible_alone_but_not_together(backend):
+    """W and V each need k (fixed bids fw, fv at 30.00) and m (40.00): 70.00 each, 140.00 both, and p holds
+    120.00. The fixed bids' own 60.00 fit, and each challenge alone fits: only all of them together show it."""
+    doc = market(
+        [challenge("W", 1, ("k", "m")), challenge("V", 1, ("k", "m")), challenge("U")],
+        [funder("F", {"id": "p", "amount": "120.00"})],
+        [actor("X", bid("fw", ("W/k", "30.00"), fixed=True), bid("mw", ("W/m", "40.00"))),
+         actor("Y", bid("fv", ("V/k", "30.00"), fixed=True), bid("mv", ("V/m", "40.00")), bid("u", ("U/k", "1.00")))])
+    got = infeasible(doc, backend)
+    text = 'the fixed bids "fw", "fv" together break the money pledged and its limits (rules 5 and 8)'
+    assert reasons(got) == {"W": [text], "V": [text],
+                            "U": ['not cleared: the fixed bids "fw", "fv" cannot all be accepted (see the reasons '
+                                  'on "W")']}
+
+
 def test_rule9_a_fixed_bid_and_a_condition(backend):
     """The fixed f (50.00) on W can only be paid by p, whose condition needs G to pay 30.00 into W, and G's
     q may pay only V: infeasible, and the reason names the money (rule 8's condition is part of it)."""
@@ -321,3 +338,22 @@ def test_rounding_keeps_thirds_of_a_challenge_within_a_cent(backend):
     got = cleared(doc, backend)
     amounts = sorted(flows(got).values())
     assert amounts == ["33.33", "33.33", "33.34"]
+
+
+# -- the command line --------------------------------------------------------------------------------------------
+
+
+def test_swarm_solve_exits_3_for_an_infeasible_market_and_writes_the_allocation(tmp_path):
+    doc = market(
+        [challenge("A"), challenge("B")],
+        [funder("F", {"id": "p", "amount": "100.00"})],
+        [actor("a", bid("B1", ("A/k", "10.00"), fixed=True, exclusive_group="g"),
+               bid("B2", ("B/k", "10.00"), fixed=True, exclusive_group="g"))])
+    path = write(tmp_path, doc)
+    out = tmp_path / "alloc.json"
+    result = run("solve", path, "-o", out)
+    assert result.exit_code == 3, result.output
+    assert json.loads(out.read_text())["status"] == "infeasible"
+    assert 'fixed bids "B1" and "B2" are in the same exclusive group "g" of actor "a"' in result.output
+    doc["actors"][0]["bids"][1]["exclusive_group"] = "h"
+    assert run("solve", write(tmp_path, doc), "-o", out).exit_code == 0
