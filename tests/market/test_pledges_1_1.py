@@ -386,3 +386,37 @@ def test_upgrading_to_1_1_keeps_every_bid_unfixed_and_every_pledge_as_it_was(db,
         assert {(p.min_spend_cents, p.max_challenge_share, p.conditions)
                 for p in session.execute(select(Pledge)).scalars()} == {(None, None, None)}
         assert round_document(session, session.get(Round, round_id))["format"] == "swarm-market/1"
+
+
+def test_an_infeasible_clearing_is_kept_as_a_run_but_is_no_result(db, people):
+    """The engine's `infeasible` (fixed bids that cannot all be accepted): the analysts can read the run and its
+    reasons; the round stays closed, so a bid can still be unfixed or excluded and the round cleared again."""
+    from dataclasses import replace
+
+    from solver.allocation import Unfunded
+    from solver.clearing import ClearOptions
+
+    from market.services.clearing import record_run, snapshot_for_clearing, solve
+
+    round_id = closed_round(db)
+    with db.sessions.begin() as session:
+        services.fix_bid(session, people["analyst"], round_id, "b3", {"reason": "contracted"})
+    with db.sessions.begin() as session:
+        document, fingerprint = snapshot_for_clearing(session, people["analyst"], round_id)
+    _, found = solve(document, round_id, ClearOptions(time_limit=20))
+    infeasible = replace(found, status="infeasible", value=0, cost=0, awards=(), flows=(),
+                         unfunded=tuple(Unfunded(c.id, ("the fixed bids cannot all be accepted",))
+                                        for c in found.challenges))
+    with db.sessions.begin() as session:
+        run = record_run(session, people["analyst"], round_id, document, fingerprint, infeasible)
+        assert (run.status, run.is_result) == ("infeasible", False)
+    with db.sessions.begin() as session:
+        assert session.get(Round, round_id).status == "closed"
+        assert services.result_run(session, round_id) is None
+        [logged] = session.execute(select(AuditLog).where(AuditLog.action == "clear-infeasible")).scalars()
+        assert logged.details["reasons"] == ["the fixed bids cannot all be accepted"]
+        services.unfix_bid(session, people["analyst"], round_id, "b3", {"reason": "not contracted after all"})
+    cleared = services.clear_round(db.sessions, people["analyst"], round_id, ClearOptions(time_limit=20))
+    with db.sessions.begin() as session:
+        assert session.get(Round, round_id).status == "cleared"
+        assert services.result_run(session, round_id).id == cleared.run_id
