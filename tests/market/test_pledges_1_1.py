@@ -420,3 +420,27 @@ def test_an_infeasible_clearing_is_kept_as_a_run_but_is_no_result(db, people):
     with db.sessions.begin() as session:
         assert session.get(Round, round_id).status == "cleared"
         assert services.result_run(session, round_id).id == cleared.run_id
+
+
+def test_swarm_import_and_export_keep_a_1_1_file(db, tmp_path):
+    """The command line reads a 1.1 file through the engine's loader and writes it back as 1.1."""
+    import json
+
+    from solver.loading import load_market, parse_market
+    from tests.small_market import market_doc
+    from tests.swarm import run_on
+
+    doc = market_doc()
+    doc["format"] = "swarm-market/1.1"
+    doc["funders"][1]["pledges"][0].update({"min_spend": "10", "max_challenge_share": 0.5,
+                                            "conditions": [{"funder": "f1", "min": "1"}],
+                                            "scope": {"all_tags": ["sdg:6.1"], "exclude_tags": ["conflict"]}})
+    doc["actors"][0]["bids"][1]["fixed"] = True
+    path = tmp_path / "m11.json"
+    path.write_text(json.dumps(doc))
+    result = run_on(db.url, "import", path)
+    assert result.exit_code == 0, result.output
+    exported = run_on(db.url, "export", result.output.split()[-1])
+    assert exported.exit_code == 0, exported.output
+    back = json.loads(exported.output)
+    assert back["format"] == "swarm-market/1.1" and parse_market(back) == load_market(path)
