@@ -444,3 +444,27 @@ def test_swarm_import_and_export_keep_a_1_1_file(db, tmp_path):
     assert exported.exit_code == 0, exported.output
     back = json.loads(exported.output)
     assert back["format"] == "swarm-market/1.1" and parse_market(back) == load_market(path)
+
+
+def test_a_change_keeps_a_condition_on_a_funder_that_since_keeps_a_pledge_unlisted(db, people):
+    """The form sends the conditions back whole: one the pledge holds already stays, while naming that funder
+    anew (another pledge) is refused once it keeps a pledge unlisted."""
+    round_id = round_with_funders(db, people)
+    funder, ministry = people["funder"], key(people, "ministry")
+    with db.sessions.begin() as session:
+        services.pledge(session, funder, round_id, {"id": "p", "amount": "10",
+                                                    "conditions": [{"funder": ministry, "min": "1"}]})
+        services.pledge(session, people["ministry"], round_id, {"id": "m2", "amount": "7"})      # unlisted
+    with db.sessions.begin() as session:
+        row = services.change_pledge(session, funder, round_id, "p", {
+            "amount": "20", "conditions": [{"funder": ministry, "min": "2"}]})
+        assert row.conditions == [{"funder": ministry, "min_cents": 200}]
+    with db.sessions.begin() as session:
+        with pytest.raises(InvalidInput) as caught:
+            services.pledge(session, funder, round_id, {"id": "p2", "amount": "10",
+                                                        "conditions": [{"funder": ministry, "min": "1"}]})
+    assert "conditions[0].funder" in caught.value.fields
+    with db.sessions.begin() as session:
+        with pytest.raises(InvalidInput):
+            services.change_pledge(session, funder, round_id, "p", {"conditions": [
+                {"funder": ministry, "min": "2"}, {"funder": key(people, "quiet"), "min": "1"}]})
