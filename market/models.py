@@ -186,7 +186,11 @@ class Pledge(Base):
     __table_args__ = (UniqueConstraint("round_id", "key"),
                       CheckConstraint("amount_cents > 0", name="amount"),
                       CheckConstraint("max_share IS NULL OR (max_share > 0 AND max_share <= 1)", name="max_share"),
-                      CheckConstraint("match IS NULL OR match > 0", name="match"))
+                      CheckConstraint("match IS NULL OR match > 0", name="match"),
+                      CheckConstraint("min_spend_cents IS NULL OR (min_spend_cents > 0 AND "
+                                      "min_spend_cents <= amount_cents)", name="min_spend"),
+                      CheckConstraint("max_challenge_share IS NULL OR (max_challenge_share > 0 AND "
+                                      "max_challenge_share <= 1)", name="max_challenge_share"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
@@ -196,6 +200,12 @@ class Pledge(Base):
     scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     max_share: Mapped[float | None] = mapped_column(Double)
     match: Mapped[float | None] = mapped_column(Double)
+    # Version 1.1 (market format): pays nothing or at least this; per challenge at most this share of its cost;
+    # "only if they pay": [{"funder": <round funder key>, "min_cents": int}] (None: no conditions). Keys, as
+    # in a market file and the scope, not row ids: a round funder's key never changes.
+    min_spend_cents: Mapped[int | None] = mapped_column(BigInteger)
+    max_challenge_share: Mapped[float | None] = mapped_column(Double)
+    conditions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     # The funder chose to be named on public pages beside this pledge's money; off by default.
     listed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -225,6 +235,10 @@ class Bid(Base):
     load: Mapped[float] = mapped_column(Double, default=0)
     exclusive_group: Mapped[str | None] = mapped_column(Text)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Version 1.1: an analyst marked it contracted, so every clearing must accept it (services.fixing), and why
+    # (None for one imported fixed from a market file). Sealed like the rest of the bid.
+    fixed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    fixed_reason: Mapped[str | None] = mapped_column(Text)
     # An analyst left this bid out of clearing (why, and when); the row stays.
     excluded_reason: Mapped[str | None] = mapped_column(Text)
     excluded_at: Mapped[datetime | None] = mapped_column(Stamp)

@@ -159,11 +159,22 @@ def _covered_among() -> Select[int]:
 
 @dataclass(frozen=True)
 class _Scope:
-    """A pledge scope (None: every challenge), as sets."""
+    """A pledge scope (None: every challenge), as sets; `all_tags` and `exclude_tags` narrow it (version 1.1,
+    as solver.market.Scope.admits)."""
     every: bool
     challenges: frozenset[str] = frozenset()
     components: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+    all_tags: frozenset[str] = frozenset()
+    exclude_tags: frozenset[str] = frozenset()
+
+    @property
+    def lists_entries(self) -> bool:
+        return bool(self.challenges or self.components or self.tags)
+
+    def narrowed(self, tags: set[str]) -> bool:
+        """Whether a challenge with these tags stays in after `all_tags` and `exclude_tags`."""
+        return self.all_tags <= tags and not self.exclude_tags & tags
 
 
 def _pledged_by_scope(session: Session, round_id: int) -> list[tuple[_Scope, int]]:
@@ -175,33 +186,41 @@ def _pledged_by_scope(session: Session, round_id: int) -> list[tuple[_Scope, int
     found: dict[_Scope, int] = {}
     for text, cents in rows:
         value = json.loads(text) if text is not None else None
-        key = _Scope(True) if value is None else _Scope(False, frozenset(value.get("challenges", [])),
-                                                         frozenset(value.get("components", [])),
-                                                         frozenset(value.get("tags", [])))
+        key = _Scope(True) if value is None else _Scope(False, *(frozenset(value.get(k, [])) for k in (
+            "challenges", "components", "tags", "all_tags", "exclude_tags")))
         found[key] = found.get(key, 0) + int(cents)
     return list(found.items())
 
 
 def _in_scope(chosen: Sequence[Listed], pledged: list[tuple[_Scope, int]]) -> dict[str, int]:
     """Per challenge key, the money of the scopes that admit it: every challenge (no scope), or the challenge
-    by its key, or one of its components, or one of its tags; each scope's money once per challenge."""
+    by its key, or one of its components, or one of its tags (every challenge when the scope lists none of
+    those but narrows), then only those with every tag of `all_tags` and none of `exclude_tags`; each scope's
+    money once per challenge."""
     totals = {c.key: 0 for c in chosen}
     of_component = {f"{c.key}/{k.key}": c.key for c in chosen for k in c.components}
     of_tag: dict[str, list[str]] = {}
+    tags: dict[str, set[str]] = {c.key: set(c.tags or []) for c in chosen}
     for c in chosen:
-        for tag in set(c.tags or []):
+        for tag in tags[c.key]:
             of_tag.setdefault(tag, []).append(c.key)
     everywhere = 0
     for scope, cents in pledged:
         if scope.every:
             everywhere += cents
             continue
-        admitted = {key for key in scope.challenges if key in totals}
-        admitted.update(of_component[path] for path in scope.components if path in of_component)
-        for tag in scope.tags:
-            admitted.update(of_tag.get(tag, ()))
+        if scope.lists_entries:
+            admitted = {key for key in scope.challenges if key in totals}
+            admitted.update(of_component[path] for path in scope.components if path in of_component)
+            for tag in scope.tags:
+                admitted.update(of_tag.get(tag, ()))
+        elif scope.all_tags or scope.exclude_tags:
+            admitted = set(totals)
+        else:
+            admitted = set()                # a scope with no keys admits nothing
         for key in admitted:
-            totals[key] += cents
+            if scope.narrowed(tags[key]):
+                totals[key] += cents
     return {key: cents + everywhere for key, cents in totals.items()}
 
 

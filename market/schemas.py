@@ -7,6 +7,7 @@ Money arrives as the format's money (decimal string or integer) and leaves as in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Any, TypeVar
 
@@ -106,11 +107,30 @@ class Money(fields.Field):
         return None if value is None else format_money(value)
 
 
+def Tags() -> fields.List:
+    return fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list)
+
+
 class ScopeSchema(Schema):
+    """Version 1: a component is in scope when it matches any of challenges, components, tags. Version 1.1
+    narrows: its challenge must carry every tag of `all_tags` and none of `exclude_tags` (solver.market.Scope)."""
     challenges = fields.List(Id(), load_default=list)
     components = fields.List(fields.String(validate=Whole(
         COMPONENT_KEY_PATTERN, error='expected "<challenge id>/<component id>"')), load_default=list)
-    tags = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list)
+    tags = Tags()
+    all_tags = Tags()
+    exclude_tags = Tags()
+
+
+class ConditionSchema(Schema):
+    """Version 1.1: "I pay only if they pay": `funder` (its key in the round) pays at least `min` into every
+    challenge this pledge pays into."""
+    funder = Id(required=True)
+    min = Money(positive=True, required=True)
+
+
+# The format's (0, 1] share, within the engine's bound for max_share, named for what it is.
+CHALLENGE_SHARE = replace(SHARE, what="max_challenge_share")
 
 
 class PledgeSchema(Schema):
@@ -122,6 +142,24 @@ class PledgeSchema(Schema):
     match = fields.Float(allow_none=True, validate=validate.And(
         validate.Range(min=0, min_inclusive=False, error="must be > 0"), Within(MATCH)))
     listed = fields.Boolean()            # its funder shown by name with its money on the public pages
+    min_spend = Money(positive=True, allow_none=True)
+    max_challenge_share = Probability(CHALLENGE_SHARE, allow_none=True)
+    # An empty list, like null, means none (a market file writes the key only with at least one).
+    conditions = fields.List(fields.Nested(ConditionSchema), allow_none=True)
+
+    @validates_schema
+    def consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """min_spend within the amount (when both are given here: a change checks the stored amount too),
+        each funder named once. Whether the funders exist is the service's to say."""
+        amount, least = data.get("amount"), data.get("min_spend")
+        if amount is not None and least is not None and least > amount:
+            raise ValidationError(f"must be at most the amount ({format_money(amount)})", "min_spend")
+        seen: dict[str, int] = {}
+        for i, condition in enumerate(data.get("conditions") or []):
+            if condition["funder"] in seen:
+                raise ValidationError(f'funder "{condition["funder"]}" is named already in '
+                                      f'conditions[{seen[condition["funder"]]}]', f"conditions[{i}].funder")
+            seen[condition["funder"]] = i
 
 
 class BidItemSchema(Schema):

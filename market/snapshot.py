@@ -1,5 +1,7 @@
 """A round as a market: the `swarm-market/1` document built from the database, then read by the
-solver's own loader (`solver.loading.parse_market`), exactly as a market file would be.
+solver's own loader (`solver.loading.parse_market`), exactly as a market file would be. A round that uses a
+key of version 1.1 (a pledge's min_spend, max_challenge_share, conditions, its scope's all_tags or
+exclude_tags, a fixed bid) gives a `swarm-market/1.1` document; any other the very bytes of version 1.
 
 Withdrawn pledges and bids are left out, and so are those an analyst excluded (services.exclude).
 Everything is in a fixed order (positions, then ids), so the same round gives the same document and the
@@ -19,6 +21,10 @@ from solver.market import Market
 from solver.money import format_money
 
 from .models import Bid, BidItem, Challenge, Pledge, Round, RoundActor, RoundFunder
+
+FORMAT_1_1 = "swarm-market/1.1"
+PLEDGE_KEYS_1_1 = ("min_spend", "max_challenge_share", "conditions")
+SCOPE_KEYS_1_1 = ("all_tags", "exclude_tags")
 
 
 def number(value: float | int) -> float | int:
@@ -54,7 +60,17 @@ def round_document(session: Session, rnd: Round) -> dict[str, Any]:
     doc["challenges"] = [_challenge(c) for c in challenges]
     doc["funders"] = [_funder(f, pledges.get(f.id, [])) for f in funders]
     doc["actors"] = [_actor(a, bids.get(a.id, []), paths) for a in actors]
+    if uses_1_1(doc):
+        doc["format"] = FORMAT_1_1
     return doc
+
+
+def uses_1_1(doc: dict[str, Any]) -> bool:
+    """Whether the document writes a key of version 1.1 (as `Market.uses_1_1` says of the market read)."""
+    pledges = [p for f in doc["funders"] for p in f["pledges"]]
+    return (any(key in p for p in pledges for key in PLEDGE_KEYS_1_1)
+            or any(key in (p.get("scope") or {}) for p in pledges for key in SCOPE_KEYS_1_1)
+            or any(b.get("fixed") for a in doc["actors"] for b in a["bids"]))
 
 
 def _challenge(c: Challenge) -> dict[str, Any]:
@@ -100,6 +116,12 @@ def _funder(f: RoundFunder, pledges: list[Pledge]) -> dict[str, Any]:
             item["max_share"] = number(p.max_share)
         if p.match is not None:
             item["match"] = number(p.match)
+        if p.min_spend_cents is not None:
+            item["min_spend"] = format_money(p.min_spend_cents)
+        if p.max_challenge_share is not None:
+            item["max_challenge_share"] = number(p.max_challenge_share)
+        if p.conditions:
+            item["conditions"] = [{"funder": c["funder"], "min": format_money(c["min_cents"])} for c in p.conditions]
         out["pledges"].append(item)
     return out
 
@@ -132,6 +154,8 @@ def _actor(a: RoundActor, bids: list[Bid], paths: dict[int, str]) -> dict[str, A
             item["load"] = number(b.load)
         if b.exclusive_group is not None:
             item["exclusive_group"] = b.exclusive_group
+        if b.fixed:
+            item["fixed"] = True
         out["bids"].append(item)
     return out
 

@@ -41,3 +41,8 @@ from .logins import end_sessions, log_in, log_out, session_user  # noqa: E402
 
 __all__ += ["change_password", "confirm_email", "credentials", "end_sessions", "log_in", "log_out", "passwords",
             "record_download", "request_email_confirmation", "request_password_reset", "reset_password", "session_user"]
+
+from .conditions import condition_funders  # noqa: E402  (market format 1.1)
+from .fixing import fix_bid, unfix_bid  # noqa: E402
+
+__all__ += ["condition_funders", "fix_bid", "unfix_bid"]

@@ -12,6 +12,7 @@ from ..errors import InvalidInput
 from ..models import Bid, BidItem, User, utcnow
 from .access import bid_for
 from .common import audit, flush_new, given_key, lock_round, named_components
+from .fixing import require_not_fixed
 from .participants import open_round_for_bid
 
 
@@ -37,6 +38,7 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
     values = schemas.load(schemas.made(schemas.BidSchema, ("id", "actor")), data, partial=True)
     rnd = lock_round(session, round_id, shared=True)
     row = bid_for(session, user, rnd.id, key, change=True, doing="bids change")
+    require_not_fixed(row)
     before = _state(row)
     if "items" in values:
         items = _items(session, rnd.id, values["items"])
@@ -56,6 +58,7 @@ def withdraw_bid(session: Session, user: User | None, round_id: int, key: str) -
     """The bid stays on record, marked withdrawn; it takes no part in the clearing."""
     rnd = lock_round(session, round_id, shared=True)
     row = bid_for(session, user, rnd.id, key, change=True, doing="bids are withdrawn")
+    require_not_fixed(row)
     row.withdrawn = True
     row.changed_at = utcnow()
     session.flush()

@@ -8,44 +8,57 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from solver.money import format_money
+
 from .. import schemas
 from ..errors import InvalidInput
 from ..models import Challenge, Pledge, User, utcnow
 from .access import pledge_for
 from .common import audit, flush_new, given_key, lock_round, named_components
+from .conditions import checked_conditions
 from .participants import open_round_for_pledge
 
 
 def pledge(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Pledge:
-    """Add a pledge `{"id"?, "amount", "scope"?, "max_share"?, "match"?, "listed"?}` (plus `"funder"` from the
-    command line, which must give the id; a signed-in user's is given here when left out: `given_key`).
-    `listed` (off unless given) shows its funder by name with its money on the public pages."""
+    """Add a pledge `{"id"?, "amount", "scope"?, "max_share"?, "match"?, "listed"?, "min_spend"?,
+    "max_challenge_share"?, "conditions"?: [{"funder": key, "min"}]}` (plus `"funder"` from the command line,
+    which must give the id; a signed-in user's is given here when left out: `given_key`). `listed` (off unless
+    given) shows its funder by name with its money on the public pages; which funders a condition may name:
+    `conditions`."""
     values = schemas.load(schemas.made(schemas.PledgeSchema), given_key(user, "p", data))
     rnd, funder = open_round_for_pledge(session, user, round_id, values)
     if session.execute(select(Pledge.id).where(Pledge.round_id == rnd.id, Pledge.key == values["id"])).first():
         raise InvalidInput({"id": f'pledge id "{values["id"]}" is already used in round {rnd.id}'})
     scope = _scope(session, rnd.id, values.get("scope"))
+    conditions = checked_conditions(session, user, rnd.id, funder, values.get("conditions"))
     row = Pledge(round_id=rnd.id, funder=funder, key=values["id"], amount_cents=values["amount"],
                  scope=scope, max_share=values.get("max_share"), match=values.get("match"),
-                 listed=values.get("listed", False))
+                 listed=values.get("listed", False), min_spend_cents=values.get("min_spend"),
+                 max_challenge_share=values.get("max_challenge_share"), conditions=conditions)
     session.add(row)
     flush_new(session, "pledge", row.key, rnd.id)
-    audit(session, user, "create", "pledge", row.id, rnd.id, key=row.key, funder=funder.key,
-          amount_cents=row.amount_cents, scope=scope, max_share=row.max_share, match=row.match, listed=row.listed)
+    audit(session, user, "create", "pledge", row.id, rnd.id, key=row.key, funder=funder.key, **_state(row))
     return row
 
 
 def change_pledge(session: Session, user: User | None, round_id: int, key: str, data: dict[str, Any]) -> Pledge:
-    """Change some of amount, scope, max_share, match (None removes an optional one), listed."""
+    """Change some of amount, scope, max_share, match, min_spend, max_challenge_share, conditions (None removes
+    an optional one; conditions are replaced whole), listed. An amount below the min_spend kept is refused."""
     values = schemas.load(schemas.made(schemas.PledgeSchema, ("id", "funder")), data, partial=True)
     rnd = lock_round(session, round_id, shared=True)
     row = pledge_for(session, user, rnd.id, key, change=True, doing="pledges change")
     before = _state(row)
-    if "amount" in values:
-        row.amount_cents = values["amount"]
-    if "scope" in values:
-        row.scope = _scope(session, rnd.id, values["scope"])
-    for name in ("max_share", "match", "listed"):
+    # Everything read before anything is set: a query would flush a half-changed row.
+    scope = _scope(session, rnd.id, values["scope"]) if "scope" in values else row.scope
+    conditions = (checked_conditions(session, user, rnd.id, row.funder, values["conditions"])
+                  if "conditions" in values else row.conditions)
+    amount = values.get("amount", row.amount_cents)
+    least = values["min_spend"] if "min_spend" in values else row.min_spend_cents
+    if least is not None and least > amount:
+        raise InvalidInput({"min_spend" if "min_spend" in values else "amount": f"the min_spend "
+                            f"({format_money(least)}) must be at most the amount ({format_money(amount)})"})
+    row.amount_cents, row.scope, row.conditions, row.min_spend_cents = amount, scope, conditions, least
+    for name in ("max_share", "match", "listed", "max_challenge_share"):
         if name in values:
             setattr(row, name, values[name])
     row.changed_at = utcnow()
@@ -67,7 +80,8 @@ def withdraw_pledge(session: Session, user: User | None, round_id: int, key: str
 
 def _state(row: Pledge) -> dict[str, Any]:
     return {"amount_cents": row.amount_cents, "scope": row.scope, "max_share": row.max_share, "match": row.match,
-            "listed": row.listed}
+            "listed": row.listed, "min_spend_cents": row.min_spend_cents,
+            "max_challenge_share": row.max_challenge_share, "conditions": row.conditions}
 
 
 def _scope(session: Session, round_id: int, scope: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -87,4 +101,8 @@ def _scope(session: Session, round_id: int, scope: dict[str, Any] | None) -> dic
             problems[f"scope.components[{i}]"] = f'unknown component "{key}" in round {round_id}'
     if problems:
         raise InvalidInput(problems)
-    return {k: list(scope[k]) for k in ("challenges", "components", "tags") if scope.get(k)}
+    return {k: list(scope[k]) for k in SCOPE_KEYS if scope.get(k)}
+
+
+# In this order, as a market file writes them (market.snapshot); an empty list changes nothing, so none is kept.
+SCOPE_KEYS = ("challenges", "components", "tags", "all_tags", "exclude_tags")

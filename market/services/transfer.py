@@ -1,5 +1,6 @@
 """Market files in and out: `import_market` makes an open round of a checked Market;
-`export_round` gives the round back as a `swarm-market/1` document."""
+`export_round` gives the round back as a `swarm-market/1` document (`swarm-market/1.1` when the round uses a
+key of version 1.1: market.snapshot)."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,6 +15,7 @@ from ..models import Bid, BidItem, Challenge, Component, Pledge, Round, RoundAct
 from ..snapshot import round_document
 from ..text import text_problem
 from .common import STAFF, audit, get_round, require_role
+from .pledges import SCOPE_KEYS
 
 
 def import_market(session: Session, user: User | None, market: Market) -> Round:
@@ -41,10 +43,12 @@ def import_market(session: Session, user: User | None, market: Market) -> Round:
         funder = RoundFunder(round=rnd, key=f.id, name=f.name, position=i)
         session.add(funder)
         for p in f.pledges:
-            scope = None if p.scope is None else {k: list(getattr(p.scope, k)) for k in
-                                                  ("challenges", "components", "tags") if getattr(p.scope, k)}
+            scope = None if p.scope is None else {k: list(getattr(p.scope, k)) for k in SCOPE_KEYS
+                                                  if getattr(p.scope, k)}
+            conditions = [{"funder": c.funder_id, "min_cents": c.min} for c in p.conditions] or None
             funder.pledges.append(Pledge(round=rnd, key=p.id, amount_cents=p.amount, scope=scope,
-                                         max_share=p.max_share, match=p.match))
+                                         max_share=p.max_share, match=p.match, min_spend_cents=p.min_spend,
+                                         max_challenge_share=p.max_challenge_share, conditions=conditions))
     for i, a in enumerate(market.actors):
         actor = RoundActor(round=rnd, key=a.id, name=a.name, position=i,
                            reliability=None if a.reliability == 1.0 else a.reliability,
@@ -55,7 +59,7 @@ def import_market(session: Session, user: User | None, market: Market) -> Round:
         for b in a.bids:
             actor.bids.append(Bid(
                 round=rnd, key=b.id, reliability=b.reliability if b.reliability_given else None, load=b.load,
-                exclusive_group=b.exclusive_group,
+                exclusive_group=b.exclusive_group, fixed=b.fixed,
                 items=[BidItem(component=components[item.component], position=n, price_cents=item.price,
                                quantity=item.quantity if item.quantity_given else None)
                        for n, item in enumerate(b.items)]))
