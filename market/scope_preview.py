@@ -8,7 +8,6 @@ challenges as the clearing would read them.
 
 Only public figures are used: a challenge's components, quantities and reserve prices (max unit price x
 quantity). No bid, no pledge amount: the "cost" shown is the most the reserves allow, never a sealed price.
-Also the funders a pledge's conditions may name: the round's other funders by name, never their pledges.
 """
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from solver.market import Challenge as SolverChallenge
@@ -24,7 +22,7 @@ from solver.market import Component as SolverComponent
 from solver.market import Scope
 
 from . import reads
-from .models import Challenge, RoundFunder, User
+from .models import Challenge
 from .services.common import get_round
 
 SCOPE_KEYS = ("challenges", "components", "tags", "all_tags", "exclude_tags")
@@ -196,19 +194,3 @@ def warnings(scope: dict[str, Any] | None) -> list[str]:
         out.append(f"{_either(both, 'and')} is both wanted and excluded: excluded wins, so nothing tagged "
                    f"{_either(both)} is in scope.")
     return out
-
-
-@dataclass(frozen=True)
-class FunderChoice:
-    key: str
-    name: str
-
-
-def condition_funders(session: Session, round_id: int, user: User | None) -> list[FunderChoice]:
-    """The funders a pledge's conditions may name: the round's funders other than `user`'s own, by name
-    (their pledges, listed or not, are not read)."""
-    rows = session.execute(select(RoundFunder.key, RoundFunder.name, RoundFunder.user_id)
-                           .where(RoundFunder.round_id == round_id)
-                           .order_by(RoundFunder.position, RoundFunder.id)).all()
-    return [FunderChoice(key, name or key) for key, name, user_id in rows
-            if user is None or user_id != user.id]

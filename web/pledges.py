@@ -14,7 +14,7 @@ from market import pledge_report, reads, scope_preview, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.models import Role, RoundStatus
 from market.services.common import STAFF, get_round
-from solver.money import format_money_grouped, parse_money
+from solver.money import format_money_grouped
 
 from .auth import current
 from .db import sessions
@@ -47,8 +47,8 @@ def _choices(session: Any, round_id: int, form: PledgeForm) -> list[Any]:
     form.tags.choices, form.all_tags.choices, form.exclude_tags.choices = tags, list(tags), list(tags)
     form.components.choices = choices([(f"{c.key}/{k.key}", f"{c.title or c.key}: {k.title or k.key}")
                                        for c in challenges for k in c.components])
-    funders = choices([("", "(no condition)")] + [(f.key, f.name) for f in scope_preview.condition_funders(
-        session, round_id, current())])
+    funders = choices([("", "(no condition)")] + [(f.key, f.name or f.key) for f in services.condition_funders(
+        session, current(), round_id)])
     if len(form.filled_conditions()) == len(form.conditions.entries) < form.conditions.max_entries:
         form.conditions.append_entry()              # always a free row
     for entry in form.conditions.entries:
@@ -103,12 +103,11 @@ def mine(round_id: int) -> ResponseReturnValue:
         reports = ({p.key: pledge_report.pledge_report(run, p.key, seer) for p in pledges}
                    if run is not None else {})
         titles = {c.key: c.title or c.key for c in reads.challenges(session, round_id)}
-        funder_names = {f.key: f.name for f in scope_preview.condition_funders(session, round_id, None)}
+        funder_names = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)}
         rows = [{"key": p.key, "amount": p.amount_cents, "scope": p.scope, "max_share": p.max_share,
                  "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
                  "funder": p.funder.name or p.funder.key, "words": scope_preview.describe(p.scope, titles),
-                 "min_spend": getattr(p, "min_spend_cents", None),
-                 "max_challenge_share": getattr(p, "max_challenge_share", None),
+                 "min_spend": p.min_spend_cents, "max_challenge_share": p.max_challenge_share,
                  "conditions": [(funder_names.get(c["funder"], c["funder"]), c["min_cents"])
                                 for c in _conditions(p)]} for p in pledges]
     return render_template("pledges/mine.html", rnd=rnd, pledges=rows, outcomes=outcomes, reports=reports,
@@ -150,9 +149,8 @@ def _prefill(form: PledgeForm, row: Any) -> None:
     for name in scope_preview.SCOPE_KEYS:
         getattr(form, name).data = list(scope.get(name, []))
     form.max_share.data = _percent(row.max_share)
-    form.max_challenge_share.data = _percent(getattr(row, "max_challenge_share", None))
-    min_spend = getattr(row, "min_spend_cents", None)
-    form.min_spend.data = "" if min_spend is None else format_money_grouped(min_spend)
+    form.max_challenge_share.data = _percent(row.max_challenge_share)
+    form.min_spend.data = "" if row.min_spend_cents is None else format_money_grouped(row.min_spend_cents)
     form.match.data = "" if row.match is None else f"{row.match:g}"
     form.listed.data = row.listed
     for entry, condition in zip(form.conditions.entries, _conditions(row)):
@@ -166,8 +164,7 @@ def _percent(share: float | None) -> str:
 
 def _conditions(row: Any) -> list[dict[str, Any]]:
     """A stored pledge's conditions as [{"funder": key, "min_cents": int}]."""
-    return [{"funder": c["funder"], "min_cents": c["min_cents"] if "min_cents" in c else parse_money(str(c["min"]))}
-            for c in (getattr(row, "conditions", None) or [])]
+    return list(row.conditions or [])
 
 
 @bp.route(KEY + "/edit", methods=["GET", "POST"])
