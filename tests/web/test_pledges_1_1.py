@@ -131,3 +131,120 @@ def test_describe_in_words():
     assert describe({"challenges": ["w"], "tags": ["t"], "all_tags": ["a", "b"]}, {"w": "Wells"}) == (
         "Every component of challenge Wells (w); or every component of a challenge tagged t; but only where the "
         "challenge is also tagged a and b.")
+
+
+# ---------------------------------------------------------------- the form's new fields
+
+def funder_key(app, email):
+    from market.models import RoundFunder, User
+    with web_db.sessions(app).begin() as session:
+        return session.execute(select(RoundFunder.key).join(User, User.id == RoundFunder.user_id)
+                               .where(User.email == email)).scalar_one()
+
+
+def row(app, key):
+    with web_db.sessions(app).begin() as session:
+        p = session.execute(select(Pledge).where(Pledge.key == key)).scalar_one()
+        return {"amount": p.amount_cents, "scope": p.scope, "min_spend": p.min_spend_cents,
+                "share": p.max_challenge_share, "conditions": p.conditions, "listed": p.listed}
+
+
+def key_of(app, email):
+    from market.models import RoundFunder, User
+    with web_db.sessions(app).begin() as session:
+        return session.execute(select(Pledge.key).join(RoundFunder, RoundFunder.id == Pledge.funder_id)
+                               .join(User, User.id == RoundFunder.user_id).where(User.email == email)
+                               .order_by(Pledge.id.desc())).scalars().first()
+
+
+@pytest.fixture
+def ministry(app, accounts):
+    """A second funder, "Ministry", whose one pledge is listed by name: a condition may name it."""
+    return accounts.client_for("ministry@example.org", "funder")
+
+
+FULL = {"amount": "80,000", "tags": ["sector:sanitation"], "all_tags": ["region:kenya"],
+        "exclude_tags": ["risk:conflict"], "min_spend": "50,000", "max_challenge_share": "75",
+        "conditions-0-min": "20,000.50"}
+
+
+def test_every_new_field_round_trips(app, funder, ministry):
+    round_id = tagged_round(app)
+    assert ministry.post(f"/rounds/{round_id}/pledges/new", data={"amount": "100000", "listed": "y"}).status_code == 302
+    them = funder_key(app, "ministry@example.org")
+    form = funder.get(f"/rounds/{round_id}/pledges/new").data.decode()
+    assert f'<option value="{them}">Ministry</option>' in form
+    r = funder.post(f"/rounds/{round_id}/pledges/new", data=FULL | {"conditions-0-funder": them})
+    assert r.status_code == 302, html.unescape(r.data.decode())
+    key = key_of(app, "fund@example.org")
+    assert row(app, key) == {"amount": 8000000, "scope": {"tags": ["sector:sanitation"], "all_tags": ["region:kenya"],
+                                                           "exclude_tags": ["risk:conflict"]},
+                             "min_spend": 5000000, "share": 0.75,
+                             "conditions": [{"funder": them, "min_cents": 2000050}], "listed": False}
+    mine = html.unescape(funder.get(f"/rounds/{round_id}/pledges").data.decode())
+    assert "pays nothing or at least 50,000.00 USD" in mine
+    assert "at most 75% of any one project's budget" in mine
+    assert "only where Ministry pays at least 20,000.50 USD into the same project" in mine
+    assert ("Every component of a challenge tagged sector:sanitation; but only where the challenge is also tagged "
+            "region:kenya, but never in a challenge tagged risk:conflict.") in mine
+    # the edit form shows it all again, and what the stored scope admits
+    form = funder.get(f"/rounds/{round_id}/pledges/{key}/edit").data.decode()
+    assert 'value="50,000.00"' in form and 'value="75"' in form and 'value="20,000.50"' in form
+    assert f'<option selected value="{them}">Ministry</option>' in form
+    assert 'checked id="all_tags-' in form and 'checked id="exclude_tags-' in form
+    assert admitted(form) == ["ke-san"]
+    # emptied, each optional field is removed
+    r = funder.post(f"/rounds/{round_id}/pledges/{key}/edit", data={"amount": "80,000", "tags": ["sector:water"]})
+    assert r.status_code == 302, html.unescape(r.data.decode())
+    assert row(app, key) == {"amount": 8000000, "scope": {"tags": ["sector:water"]}, "min_spend": None,
+                             "share": None, "conditions": None, "listed": False}
+
+
+@pytest.mark.parametrize("fields, where, message", [
+    ({"min_spend": "90,000"}, "min_spend", "must be at most the amount"),
+    ({"min_spend": "0"}, "min_spend", "greater than 0"),
+    ({"min_spend": "12.345"}, "min_spend", "two digits"),
+    ({"max_challenge_share": "0"}, "max_challenge_share", "must be above 0"),
+    ({"max_challenge_share": "101"}, "max_challenge_share", "at most 100"),
+    ({"max_challenge_share": "x"}, "max_challenge_share", "enter a number"),
+    ({"conditions-0-funder": "THEM"}, "conditions-0-min", "enter the least this funder must pay"),
+    ({"conditions-0-min": "5"}, "conditions-0-funder", "choose the funder"),
+    ({"conditions-0-funder": "THEM", "conditions-0-min": "-5"}, "conditions-0-min", "must not be negative"),
+    ({"conditions-0-funder": "nobody", "conditions-0-min": "5"}, "conditions-0-funder", 'no funder "nobody"'),
+    ({"conditions-0-funder": "ME", "conditions-0-min": "5"}, "conditions-0-funder", "its own funder"),
+    ({"conditions-0-funder": "THEM", "conditions-0-min": "5", "conditions-1-funder": "THEM",
+      "conditions-1-min": "6"}, "conditions-1-funder", "is named already"),
+    # a blank row between: the rows come back numbered without the gap, the error beside the second one
+    ({"conditions-0-funder": "THEM", "conditions-0-min": "5", "conditions-2-funder": "THEM",
+      "conditions-2-min": "6"}, "conditions-1-funder", "is named already"),
+])
+def test_field_errors_are_next_to_their_field_and_nothing_is_saved(app, funder, ministry, fields, where, message):
+    round_id = tagged_round(app)
+    ministry.post(f"/rounds/{round_id}/pledges/new", data={"amount": "100000", "listed": "y"})
+    funder.post(f"/rounds/{round_id}/pledges/new", data={"amount": "1"})      # so that it has a funder key
+    me, them = funder_key(app, "fund@example.org"), funder_key(app, "ministry@example.org")
+    before = stored(app)
+    data = {"amount": "80,000", "all_tags": ["region:kenya"]} | {
+        k: v.replace("THEM", them).replace("ME", me) for k, v in fields.items()}
+    r = funder.post(f"/rounds/{round_id}/pledges/new", data=data)
+    page = html.unescape(r.data.decode())
+    assert r.status_code == 400, page
+    assert f'id="{where}-err"' in page, page[page.find("error-box"):][:2000]
+    assert message in page[page.find(f'id="{where}-err"'):][:300]
+    assert stored(app) == before
+    assert 'value="80,000"' in page and 'checked id="all_tags-' in page           # everything typed is kept
+
+
+def test_the_picker_offers_only_other_funders_that_list_all_their_pledges(app, funder, ministry, accounts):
+    round_id = tagged_round(app)
+    quiet = accounts.client_for("quiet@example.org", "funder")
+    ministry.post(f"/rounds/{round_id}/pledges/new", data={"amount": "100000", "listed": "y"})
+    quiet.post(f"/rounds/{round_id}/pledges/new", data={"amount": "123,456.78"})          # unlisted
+    funder.post(f"/rounds/{round_id}/pledges/new", data={"amount": "5", "listed": "y"})
+    form = funder.get(f"/rounds/{round_id}/pledges/new").data.decode()
+    options = re.findall(r'<option (?:selected )?value="([^"]*)">([^<]*)</option>', form)
+    assert set(options) == {("", "(no condition)"), (funder_key(app, "ministry@example.org"), "Ministry")}
+    assert "123,456.78" not in form and "100,000.00" not in form
+    r = funder.post(f"/rounds/{round_id}/pledges/new", data={
+        "amount": "10", "conditions-0-funder": funder_key(app, "quiet@example.org"), "conditions-0-min": "1"})
+    assert r.status_code == 400 and 'id="conditions-0-funder-err"' in r.data.decode()
