@@ -248,3 +248,162 @@ def test_the_picker_offers_only_other_funders_that_list_all_their_pledges(app, f
     r = funder.post(f"/rounds/{round_id}/pledges/new", data={
         "amount": "10", "conditions-0-funder": funder_key(app, "quiet@example.org"), "conditions-0-min": "1"})
     assert r.status_code == 400 and 'id="conditions-0-funder-err"' in r.data.decode()
+
+
+# ---------------------------------------------------------------- after clearing: what the conditions did
+
+def cents(text: str) -> int:
+    return int(text.replace(",", "").replace(".", ""))
+
+
+def store_run(app, round_id: int, flows: list[tuple[str, str, str]], completed: dict[str, str],
+              status: str = "optimal") -> None:
+    """Close the round and store a clearing run by hand, as the clearing would record it (the engine's own
+    rules for conditions are another branch's): `flows` (pledge key, component, amount), `completed`
+    (challenge -> cost)."""
+    from market import services
+    from market.models import ClearingRun, Round
+    from market.snapshot import digest, round_document
+    from solver.money import format_money
+    with web_db.sessions(app).begin() as session:
+        services.close_round(session, None, round_id)
+    with web_db.sessions(app).begin() as session:
+        rnd = session.get(Round, round_id)
+        doc = round_document(session, rnd)
+        funder_of = {p["id"]: f["id"] for f in doc["funders"] for p in f["pledges"]}
+        spent: dict[str, int] = {}
+        for pledge, _, amount in flows:
+            spent[pledge] = spent.get(pledge, 0) + cents(amount)
+        allocation = {
+            "format": "swarm-allocation/1", "market": doc["name"], "status": status, "value": 0,
+            "cost": format_money(sum(cents(c) for c in completed.values())),
+            "challenges": [{"id": c["id"], "completed": c["id"] in completed, "value": c["value"],
+                            "cost": completed.get(c["id"], "0.00"), "reliability": 1, "components": []}
+                           for c in doc["challenges"]],
+            "awards": [],
+            "flows": [{"pledge": p, "funder": funder_of[p], "component": k, "amount": a} for p, k, a in flows],
+            "pledges": [{"id": p["id"], "funder": f["id"], "amount": p["amount"],
+                         "spent": format_money(spent.get(p["id"], 0)),
+                         "returned": format_money(cents(p["amount"]) - spent.get(p["id"], 0))}
+                        for f in doc["funders"] for p in f["pledges"]],
+            "unfunded": [{"challenge": c["id"], "reasons": ["not chosen: completing it would not raise the total value"]}
+                         for c in doc["challenges"] if c["id"] not in completed]}
+        session.add(ClearingRun(round_id=round_id, digest=digest(doc), backend="cbc", status=status, seconds=0.0,
+                                value=0.0, cost_cents=cents(allocation["cost"]), market=doc, allocation=allocation,
+                                is_result=True, created_by="test"))
+        rnd.status = "cleared"
+
+
+@pytest.fixture
+def conditioned(app, funder, ministry, accounts):
+    """A round where the Foundation ("fund") pledges for Kenyan sanitation only where the Ministry pays at
+    least 2,000 into the same project, at least 5,000 in all and at most 75% of a project; a second pledge
+    of it with a minimum spend sits out; a quiet funder pays unlisted. Returns (round, pledge keys)."""
+    round_id = tagged_round(app)
+    quiet = accounts.client_for("quiet@example.org", "funder")
+    ministry.post(f"/rounds/{round_id}/pledges/new", data={"amount": "100,000", "listed": "y"})
+    quiet.post(f"/rounds/{round_id}/pledges/new", data={"amount": "30,000"})
+    them = funder_key(app, "ministry@example.org")
+    r = funder.post(f"/rounds/{round_id}/pledges/new", data={
+        "amount": "50,000", "all_tags": ["region:kenya", "sector:sanitation"], "min_spend": "5,000",
+        "max_challenge_share": "75", "conditions-0-funder": them, "conditions-0-min": "2,000"})
+    assert r.status_code == 302, html.unescape(r.data.decode())
+    main = key_of(app, "fund@example.org")
+    funder.post(f"/rounds/{round_id}/pledges/new", data={"amount": "10,000", "challenges": ["ke-bore"],
+                                                         "min_spend": "9,000"})
+    keys = {"main": main, "second": key_of(app, "fund@example.org"), "ministry": key_of(app, "ministry@example.org"),
+            "quiet": key_of(app, "quiet@example.org")}
+    return round_id, keys
+
+
+def settle(app, round_id, keys):
+    store_run(app, round_id, [(keys["main"], "ke-san/build", "7500.00"), (keys["ministry"], "ke-san/build", "2500.00"),
+                              (keys["quiet"], "ug-san/build", "7000.00")],
+              {"ke-san": "10000.00", "ug-san": "7000.00"})
+
+
+def report(page: str, key: str) -> str:
+    start = page.find(f'id="report-{key}"')
+    assert start != -1, "no report"
+    return html.unescape(page[start:page.find("</section>", start)])
+
+
+def test_the_pledge_page_says_what_each_condition_did(app, funder, conditioned):
+    round_id, keys = conditioned
+    settle(app, round_id, keys)
+    page = funder.get(f"/rounds/{round_id}/pledges").data.decode()
+    text = report(page, keys["main"])
+    assert ("Only if Ministry pays at least 2,000.00: met in Kenya latrines; not met in Turkana latrines, where this "
+            "pledge could pay nothing.") in text
+    assert "paid 7,500.00 to Kenya latrines: Ministry paid 2,500.00 there (at least 2,000.00 needed: met)" in text
+    assert "paid nothing to Turkana latrines: Ministry paid 0.00 there (at least 2,000.00 needed: not met)" in text
+    assert "Minimum spend 5,000.00: reached, it paid 7,500.00 in total." in text
+    assert "Kenya latrines: paid 7,500.00 of its cost 10,000.00 (75%); at most 75% allowed." in text
+    assert "Uganda latrines" not in text and "Kenya boreholes" not in text         # outside its scope
+    assert "Not kept by the clearing" not in text
+    second = report(page, keys["second"])
+    assert ("Minimum spend 9,000.00: not reached. This pledge pays nothing or at least 9,000.00; it paid nothing, "
+            "and all of it was returned to you.") in second
+    # the money table is still there
+    assert "Returned to you" in page and "42,500.00 USD" in page
+
+
+def test_an_unlisted_named_funder_is_said_met_or_not_without_its_money(app, funder, ministry, conditioned):
+    round_id, keys = conditioned
+    r = ministry.post(f"/rounds/{round_id}/pledges/{keys['ministry']}/edit", data={"amount": "100,000"})  # unlists
+    assert r.status_code == 302
+    settle(app, round_id, keys)
+    text = report(funder.get(f"/rounds/{round_id}/pledges").data.decode(), keys["main"])
+    assert "paid 7,500.00 to Kenya latrines: Ministry paid at least the 2,000.00 needed there (met)" in text
+    assert "paid nothing to Turkana latrines: Ministry paid less than the 2,000.00 needed there (not met)" in text
+    assert "2,500.00" not in text and "Ministry paid 0.00" not in text
+
+
+def test_nobody_else_sees_a_pledges_conditions(app, funder, ministry, accounts, client, conditioned):
+    round_id, keys = conditioned
+    settle(app, round_id, keys)
+    quiet = accounts.app.test_client()
+    accounts.login(quiet, "quiet@example.org")
+    for other in (ministry, quiet):
+        page = html.unescape(other.get(f"/rounds/{round_id}/pledges").data.decode())
+        assert keys["main"] not in page and "Only if" not in page and "only where" not in page
+        assert "2,000.00" not in page and "5,000.00" not in page
+        assert other.get(f"/rounds/{round_id}/pledges/{keys['main']}/edit").status_code == 404
+    actor = accounts.client_for("act@example.org", "actor")
+    assert actor.get(f"/rounds/{round_id}/pledges").status_code == 403
+    assert client.get(f"/rounds/{round_id}/pledges").status_code == 302                 # to the login page
+    for seer in (client, actor, quiet):
+        results = html.unescape(seer.get(f"/rounds/{round_id}/results").data.decode())
+        assert "Only if" not in results and "only where" not in results and "2,000.00" not in results
+    # an analyst sees it all
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    assert "Only if Ministry pays at least 2,000.00" in html.unescape(
+        analyst.get(f"/rounds/{round_id}/pledges").data.decode())
+
+
+def test_an_infeasible_clearing_is_said_on_the_pledge_page(app, funder, conditioned):
+    round_id, keys = conditioned
+    store_run(app, round_id, [], {}, status="infeasible")
+    text = report(funder.get(f"/rounds/{round_id}/pledges").data.decode(), keys["main"])
+    assert "The clearing was infeasible: the fixed bids could not all be accepted" in text
+    assert "Only if Ministry pays at least 2,000.00: not met in any challenge this pledge could pay into" in text
+
+
+def test_a_condition_the_allocation_breaks_is_flagged():
+    from types import SimpleNamespace
+
+    from market.pledge_report import pledge_report
+    from market.sealing import ANALYST
+    doc = {"name": "m", "challenges": [{"id": "c1", "tags": ["t"], "components": [{"id": "k"}]}],
+           "funders": [{"id": "f", "pledges": [{"id": "p", "amount": "100.00", "min_spend": "90.00",
+                                                "conditions": [{"funder": "g", "min": "10.00"}]}]},
+                       {"id": "g", "name": "Gov", "pledges": [{"id": "q", "amount": "5.00"}]}]}
+    alloc = {"status": "optimal", "challenges": [{"id": "c1", "cost": "50.00"}],
+             "flows": [{"pledge": "p", "funder": "f", "component": "c1/k", "amount": "45.00"},
+                       {"pledge": "q", "funder": "g", "component": "c1/k", "amount": "5.00"}]}
+    r = pledge_report(SimpleNamespace(market=doc, allocation=alloc), "p", ANALYST)
+    assert r is not None
+    assert r.broken == ["c1: this pledge paid 45.00 although a condition was not met there",
+                        "paid 45.00 in total, below the minimum spend of 90.00"]
+    assert r.lines[0].text == "paid 45.00 to c1: Gov paid 5.00 there (at least 10.00 needed: not met)"
+    assert pledge_report(SimpleNamespace(market=doc, allocation=alloc), "q", ANALYST) is None   # no 1.1 limit
