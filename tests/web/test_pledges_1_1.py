@@ -407,3 +407,91 @@ def test_a_condition_the_allocation_breaks_is_flagged():
                         "paid 45.00 in total, below the minimum spend of 90.00"]
     assert r.lines[0].text == "paid 45.00 to c1: Gov paid 5.00 there (at least 10.00 needed: not met)"
     assert pledge_report(SimpleNamespace(market=doc, allocation=alloc), "q", ANALYST) is None   # no 1.1 limit
+
+
+# ---------------------------------------------------------------- analysts fix bids
+
+def bid_state(app, key):
+    from market.models import AuditLog, Bid
+    with web_db.sessions(app).begin() as session:
+        b = session.execute(select(Bid).where(Bid.key == key)).scalar_one()
+        audits = [(a.action, a.details.get("reason"))
+                  for a in session.execute(select(AuditLog).where(AuditLog.entity == "bid",
+                                                                  AuditLog.entity_id == str(b.id))
+                                           .order_by(AuditLog.id)).scalars() if a.action in ("fix", "unfix")]
+        return b.fixed, b.fixed_reason, audits
+
+
+@pytest.fixture
+def a_bid(app, accounts, empty_round):
+    actor = accounts.client_for("act@example.org", "actor")
+    assert actor.post(f"/rounds/{empty_round}/bids/new", data={"items-0-component": "wells/drill",
+                                                                "items-0-price": "9,000"}).status_code == 302
+    from market.models import Bid
+    with web_db.sessions(app).begin() as session:
+        key = session.execute(select(Bid.key)).scalar_one()
+    return actor, key
+
+
+def test_an_analyst_marks_a_bid_fixed_and_unfixes_it(app, accounts, empty_round, a_bid):
+    actor, key = a_bid
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    page = analyst.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert f'action="/analyst/rounds/{empty_round}/bids/{key}/fix"' in page and "Mark fixed" in page
+    url = f"/analyst/rounds/{empty_round}/bids/{key}"
+    r = analyst.post(f"{url}/fix", data={"reason": ""})
+    assert "was not fixed" in html.unescape(analyst.get(r.headers["Location"]).data.decode())
+    assert bid_state(app, key)[0] is False
+    r = analyst.post(f"{url}/fix", data={"reason": "contract <b>signed</b> 1 Dec"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/rounds/{empty_round}/bids#bid-{key}")
+    assert bid_state(app, key)[:2] == (True, "contract <b>signed</b> 1 Dec")
+    page = analyst.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert "Unfix" in page and f'action="{url}/unfix"' in page and "&lt;b&gt;signed" in page
+    assert "fixed</a>: contract &lt;b&gt;signed" in analyst.get(f"/analyst/rounds/{empty_round}").data.decode()
+    # its actor sees it fixed, without the edit and withdraw it may no longer use, and no fixing control
+    mine = actor.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert "Fixed by an analyst (already contracted)" in mine and "contract &lt;b&gt;signed&lt;/b&gt; 1 Dec" in mine
+    assert f"/bids/{key}/edit" not in mine and f"/bids/{key}/withdraw" not in mine and "Mark fixed" not in mine
+    assert "Unfix" not in mine
+    assert analyst.post(f"{url}/fix", data={"reason": "again"}).status_code == 302     # said, not a 500
+    assert bid_state(app, key)[:2] == (True, "contract <b>signed</b> 1 Dec")
+    analyst.post(f"{url}/unfix", data={"reason": "contract cancelled"})
+    fixed, reason, audits = bid_state(app, key)
+    assert (fixed, reason) == (False, None)
+    assert audits == [("fix", "contract <b>signed</b> 1 Dec"), ("unfix", "contract cancelled")]
+    mine = actor.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert "Fixed by an analyst" not in mine and f"/bids/{key}/edit" in mine
+
+
+def test_only_analysts_fix_and_only_the_actor_sees_it(app, accounts, client, empty_round, a_bid):
+    actor, key = a_bid
+    url = f"/analyst/rounds/{empty_round}/bids/{key}"
+    funder = accounts.client_for("fund@example.org", "funder")
+    rival = accounts.client_for("rival@example.org", "actor")
+    for who in (actor, funder, rival):
+        assert who.post(f"{url}/fix", data={"reason": "mine"}).status_code == 403
+    assert client.post(f"{url}/fix", data={"reason": "x"}).status_code == 302              # to the login page
+    assert bid_state(app, key)[0] is False
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    analyst.post(f"{url}/fix", data={"reason": "contracted"})
+    for who in (actor, funder, rival):
+        assert who.post(f"{url}/unfix", data={"reason": "mine"}).status_code == 403
+    assert bid_state(app, key)[0] is True
+    assert key not in rival.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert "contracted" not in html.unescape(client.get(f"/rounds/{empty_round}").data.decode())
+    assert analyst.post(f"/analyst/rounds/{empty_round}/bids/nope/fix", data={"reason": "x"}).status_code == 404
+    app.config["WTF_CSRF_ENABLED"] = True                                   # a form without its token: refused
+    assert analyst.post(f"{url}/unfix", data={"reason": "x"}).status_code == 400
+    assert bid_state(app, key)[0] is True
+
+
+def test_no_fixing_control_once_the_round_is_cleared(app, accounts, empty_round, a_bid):
+    actor, key = a_bid
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    from market import services
+    with web_db.sessions(app).begin() as session:
+        services.close_round(session, None, empty_round)
+    assert "Mark fixed" in analyst.get(f"/rounds/{empty_round}/bids").data.decode()          # closed: still
+    services.clear_round(web_db.sessions(app), None, empty_round)
+    page = analyst.get(f"/rounds/{empty_round}/bids").data.decode()
+    assert "Mark fixed" not in page and f"/bids/{key}/fix" not in page
