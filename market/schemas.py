@@ -7,13 +7,13 @@ Money arrives as the format's money (decimal string or integer) and leaves as in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from functools import cache
 from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from solver.bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
+from solver.bounds import (CHALLENGE_SHARE, LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound,
+                           money_problem)
 from solver.ids import COMPONENT_KEY_PATTERN, ID_CHARACTERS, ID_PATTERN
 from solver.money import MoneyError, format_money, parse_money
 
@@ -128,9 +128,6 @@ class ConditionSchema(Schema):
     funder = Id(required=True)
     min = Money(positive=True, required=True)
 
-
-# The format's (0, 1] share, within the engine's bound for max_share, named for what it is.
-CHALLENGE_SHARE = replace(SHARE, what="max_challenge_share")
 
 
 class PledgeSchema(Schema):

@@ -16,13 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from solver.loading import FORMAT, parse_market
+from solver.loading import FORMAT, FORMAT_1_1, parse_market
 from solver.market import Market
 from solver.money import format_money
 
 from .models import Bid, BidItem, Challenge, Pledge, Round, RoundActor, RoundFunder
 
-FORMAT_1_1 = "swarm-market/1.1"
 PLEDGE_KEYS_1_1 = ("min_spend", "max_challenge_share", "conditions")
 SCOPE_KEYS_1_1 = ("all_tags", "exclude_tags")
 

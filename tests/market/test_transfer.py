@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver.loading import parse_market
-from solver.money import format_money
+from solver.money import format_money, parse_money
 
 from market import services
 from market.errors import InvalidInput
@@ -34,9 +34,10 @@ def maybe(draw: st.DrawFn, target: dict[str, Any], key: str, strategy: st.Search
 
 
 @st.composite
-def markets(draw: st.DrawFn) -> dict[str, Any]:
+def markets(draw: st.DrawFn, v1_1: bool = False) -> dict[str, Any]:
     """Small markets that exercise what storage could lose: optional keys left out or given
-    (defaults), floats and integers, unicode names, scopes, capacities, orders."""
+    (defaults), floats and integers, unicode names, scopes, capacities, orders; with `v1_1`, every key of
+    version 1.1 too (min_spend, max_challenge_share, conditions, all_tags, exclude_tags, fixed)."""
     challenges = []
     for i in range(draw(st.integers(0, 3))):
         challenge: dict[str, Any] = {"id": f"c{i}-{draw(IDS)}"}
@@ -65,7 +66,8 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
         challenges.append(challenge)
     keys = [f"{c['id']}/{k['id']}" for c in challenges for k in c["components"]]
     funders, pledge_no = [], 0
-    for f in range(draw(st.integers(0, 3))):
+    funder_count = draw(st.integers(0, 3))
+    for f in range(funder_count):
         funder: dict[str, Any] = {"id": f"f{f}"}
         maybe(draw, funder, "name", TEXT)
         pledges = []
@@ -79,9 +81,23 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
                                                               min_size=1, max_size=2))
                     maybe(draw, scope, "components", st.lists(st.sampled_from(keys), min_size=1, max_size=2))
                 maybe(draw, scope, "tags", st.lists(TEXT, min_size=1, max_size=2))
+                if v1_1:
+                    maybe(draw, scope, "all_tags", st.lists(TEXT, max_size=2))
+                    maybe(draw, scope, "exclude_tags", st.lists(TEXT, max_size=2))
                 pledge["scope"] = scope
             maybe(draw, pledge, "max_share", PROBABILITY)
             maybe(draw, pledge, "match", st.one_of(st.integers(1, 5), st.floats(0.01, 10)))
+            if v1_1:
+                amount = parse_money(pledge["amount"])
+                # Money as a string, or a JSON integer of whole units when it is one.
+                maybe(draw, pledge, "min_spend", st.integers(1, amount).flatmap(lambda c: st.sampled_from(
+                    [format_money(c)] + ([c // 100] if c % 100 == 0 else []))))
+                maybe(draw, pledge, "max_challenge_share", PROBABILITY)
+                others = [f"f{o}" for o in range(funder_count) if o != f]
+                if others and draw(st.booleans()):
+                    named = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
+                    pledge["conditions"] = [{"funder": o, "min": draw(MONEY.filter(lambda m: m not in (0, "0.00")))}
+                                            for o in named]
             pledges.append(pledge)
         funder["pledges"] = pledges
         funders.append(funder)
@@ -108,10 +124,13 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
             maybe(draw, bid, "reliability", PROBABILITY)
             maybe(draw, bid, "load", NUMBER)
             maybe(draw, bid, "exclusive_group", TEXT)
+            if v1_1:
+                maybe(draw, bid, "fixed", st.booleans())
             bids.append(bid)
         actor["bids"] = bids
         actors.append(actor)
-    doc: dict[str, Any] = {"format": "swarm-market/1", "challenges": challenges, "funders": funders, "actors": actors}
+    doc: dict[str, Any] = {"format": "swarm-market/1.1" if v1_1 else "swarm-market/1", "challenges": challenges,
+                           "funders": funders, "actors": actors}
     maybe(draw, doc, "name", TEXT)
     maybe(draw, doc, "currency", st.sampled_from(["USD", "KES", "EUR"]))
     return doc
@@ -136,6 +155,44 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 @given(doc=markets())
 def test_export_of_an_import_is_the_same_market(db, doc):
     round_trip(db, doc)
+
+
+@SETTINGS
+@given(doc=markets(v1_1=True))
+def test_export_of_an_import_is_the_same_market_with_every_1_1_key(db, doc):
+    round_trip(db, doc)
+
+
+def test_a_1_1_file_with_every_key_round_trips_and_exports_as_1_1(db):
+    doc = market_doc()
+    doc["format"] = "swarm-market/1.1"
+    doc["funders"][0]["pledges"][0].update({
+        "scope": {"tags": ["sdg:6.1"], "all_tags": ["sdg:6.1"], "exclude_tags": ["conflict"]},
+        "min_spend": "100.01", "max_challenge_share": 0.75, "conditions": [{"funder": "f2", "min": "50"}]})
+    doc["funders"][1]["pledges"][0]["scope"] = {"exclude_tags": ["sdg:6.1"]}
+    doc["actors"][1]["bids"][0]["fixed"] = True
+    round_trip(db, doc)
+    round_id = import_round(db, doc)
+    with db.sessions.begin() as session:
+        exported = services.export_round(session, None, round_id)
+    assert exported["format"] == "swarm-market/1.1"
+    assert exported["funders"][0]["pledges"][0] == {
+        "id": "p1", "amount": "9000.00",
+        "scope": {"tags": ["sdg:6.1"], "all_tags": ["sdg:6.1"], "exclude_tags": ["conflict"]},
+        "min_spend": "100.01", "max_challenge_share": 0.75, "conditions": [{"funder": "f2", "min": "50.00"}]}
+    assert exported["funders"][1]["pledges"][0]["scope"] == {"exclude_tags": ["sdg:6.1"]}
+    assert [b.get("fixed") for a in exported["actors"] for b in a["bids"]] == [None, None, True]
+
+
+def test_a_1_1_file_that_uses_no_1_1_key_exports_as_version_1_byte_for_byte(db):
+    doc = market_doc()
+    with db.sessions.begin() as session:
+        version_1 = services.export_round(session, None, import_round(db, doc))
+    doc["format"] = "swarm-market/1.1"
+    doc["funders"][0]["pledges"][0]["scope"]["all_tags"] = []          # an empty list changes nothing
+    with db.sessions.begin() as session:
+        exported = services.export_round(session, None, import_round(db, doc))
+    assert json.dumps(exported) == json.dumps(version_1) and exported["format"] == "swarm-market/1"
 
 
 def test_export_of_an_import_is_the_same_market_for_the_shared_strategy(db):

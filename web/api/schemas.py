@@ -60,6 +60,10 @@ class Exclusion(market_schemas.ExclusionSchema):
     pass
 
 
+class BidFix(market_schemas.ExclusionSchema):
+    """Why a bid is fixed (contracted already) or unfixed: kept in the audit log with who said it."""
+
+
 class RoundCreate(market_schemas.RoundSchema):
     pass
 
@@ -141,9 +145,26 @@ class ChallengeOut(Schema):
 
 
 class ScopeOut(Schema):
+    """Only the lists given (each non-empty). A component is in scope when it matches any of challenges,
+    components, tags (or, when none is given but all_tags or exclude_tags is, any component) and its challenge
+    carries every tag of all_tags and none of exclude_tags. An empty scope admits nothing; a null scope, all."""
     challenges = fields.List(fields.String())
     components = fields.List(fields.String())
-    tags = fields.List(fields.String())
+    tags = fields.List(fields.String(), metadata={"description": "any of these tags"})
+    all_tags = fields.List(fields.String(), metadata={"description": "all of these tags"})
+    exclude_tags = fields.List(fields.String(), metadata={"description": "never these tags"})
+
+
+class ConditionOut(Schema):
+    funder = fields.String(required=True, metadata={
+        "description": "a funder of the round, by its key (GET /rounds/{round_id}/funders lists those you may name)"})
+    min = fields.String(required=True, metadata={"pattern": MONEY_PATTERN, "example": "200000.00"})
+
+
+class FunderOut(Schema):
+    """A funder of the round that a pledge's condition may name."""
+    id = fields.String(required=True, metadata={"description": "its key: what a condition's `funder` says"})
+    name = fields.String(allow_none=True, required=True)
 
 
 class PledgeOut(Schema):
@@ -154,6 +175,12 @@ class PledgeOut(Schema):
     scope = fields.Nested(ScopeOut, allow_none=True)
     max_share = fields.Float(allow_none=True)
     match = fields.Float(allow_none=True)
+    min_spend = fields.String(allow_none=True, required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "pays nothing at all or at least this much in total (null: no floor)"})
+    max_challenge_share = fields.Float(allow_none=True, required=True, metadata={
+        "description": "in each challenge, pays at most this fraction of the challenge's cost (null: no cap)"})
+    conditions = fields.List(fields.Nested(ConditionOut), required=True, metadata={
+        "description": "pays into a challenge only if each named funder pays at least `min` into it too"})
     listed = fields.Boolean(required=True, metadata={
         "description": "its funder is shown by name with its money on the public results (default false)"})
     withdrawn = fields.Boolean(required=True)
@@ -178,6 +205,11 @@ class BidOut(Schema):
     # Named like Schema.load, which it does not hide: marshmallow's metaclass takes fields off the class.
     load = fields.Float(required=True)  # type: ignore[assignment]
     exclusive_group = fields.String(allow_none=True)
+    fixed = fields.Boolean(required=True, metadata={
+        "description": "an analyst marked it contracted: every clearing must accept it, and its actor may no longer "
+                       "change or withdraw it (seen only by its actor and the analysts, as the whole bid)"})
+    fixed_reason = fields.String(allow_none=True, required=True, metadata={
+        "description": "why it was fixed (null: not fixed, or fixed in an imported market file)"})
     withdrawn = fields.Boolean(required=True)
     excluded = fields.String(allow_none=True, metadata={
         "description": "why an analyst left it out of the clearing (null: it takes part)"})

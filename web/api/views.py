@@ -179,8 +179,11 @@ def challenge_out(c: Any) -> dict[str, Any]:
 
 def pledge_out(p: Pledge) -> dict[str, Any]:
     return {"id": p.key, "round": p.round_id, "funder": p.funder.key, "amount": format_money(p.amount_cents),
-            "scope": p.scope, "max_share": p.max_share, "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn,
-            "excluded": p.excluded_reason,
+            "scope": p.scope, "max_share": p.max_share, "match": p.match,
+            "min_spend": None if p.min_spend_cents is None else format_money(p.min_spend_cents),
+            "max_challenge_share": p.max_challenge_share,
+            "conditions": [{"funder": c["funder"], "min": format_money(c["min_cents"])} for c in p.conditions or []],
+            "listed": p.listed, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
             "created_at": _stamp(p.created_at), "changed_at": _stamp(p.changed_at)}
 
 
@@ -189,7 +192,8 @@ def bid_out(b: Bid) -> dict[str, Any]:
             "items": [{"component": i.component.path, "quantity": i.quantity, "price": format_money(i.price_cents)}
                       for i in b.items],
             "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
-            "withdrawn": b.withdrawn, "excluded": b.excluded_reason, "created_at": _stamp(b.created_at),
+            "fixed": b.fixed, "fixed_reason": b.fixed_reason, "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
+            "created_at": _stamp(b.created_at),
             "changed_at": _stamp(b.changed_at)}
 
 
@@ -362,11 +366,27 @@ def pledges(round_id: int) -> list[dict[str, Any]]:
         return [pledge_out(p) for p in services.visible_pledges(session, me_(), round_id)]
 
 
+@blp.route(f"{ROUND}/funders")
+@blp.response(200, s.FunderOut(many=True))
+@blp.paginate(Page, **PAGE)
+def condition_funders(round_id: int) -> list[dict[str, Any]]:
+    """The funders of the round your pledge's `conditions` may name, by key and name: those that list every
+    pledge of theirs by name (so a condition tells nothing of an unlisted pledge), not yourself (analysts and
+    admins: every funder of the round). Naming any other key is refused as an unknown one."""
+    _funder_or_staff()
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        return [{"id": f.key, "name": f.name} for f in services.condition_funders(session, me_(), round_id)]
+
+
 @blp.route(f"{ROUND}/pledges", methods=["POST"])
 @blp.arguments(s.PledgeCreate, as_kwargs=False)
 @blp.response(201, s.PledgeOut)
 def pledge_create(data: dict[str, Any], round_id: int) -> Response:
-    """Pledge (funders, while the round is open)."""
+    """Pledge (funders, while the round is open). Version 1.1 of the market format: `min_spend`,
+    `max_challenge_share`, `conditions` ([{"funder": key, "min": money}], each funder once, not yourself, one of
+    GET .../funders) and the scope's `all_tags` and `exclude_tags`; errors name the field, e.g.
+    "conditions[0].funder"."""
     body = request.get_json()
     return write(lambda session: pledge_out(services.pledge(session, me_(), round_id, body)), made(s.PledgeOut), 201)
 
@@ -383,7 +403,8 @@ def pledge_get(round_id: int, key: str) -> dict[str, Any]:
 @blp.arguments(s.PledgeChange(partial=True), as_kwargs=False)
 @blp.response(200, s.PledgeOut)
 def pledge_change(data: dict[str, Any], round_id: int, key: str) -> Response:
-    """Change some of amount, scope, max_share, match (null removes an optional one)."""
+    """Change some of amount, scope, max_share, match, min_spend, max_challenge_share, conditions (null removes
+    an optional one; conditions and scope are replaced whole). An amount below the min_spend kept is refused."""
     body = request.get_json()
 
     def do(session: Any) -> dict[str, Any]:
@@ -481,6 +502,28 @@ def _exclusion(kind: str, out: Callable[[Any], dict[str, Any]], schema: type[Sch
 
 _exclusion("pledge", pledge_out, s.PledgeOut)
 _exclusion("bid", bid_out, s.BidOut)
+
+
+@blp.route(f"{ROUND}/bids/{KEY}/fix", methods=["POST"])
+@blp.arguments(s.BidFix, as_kwargs=False)
+@blp.response(200, s.BidOut)
+def bid_fix(data: dict[str, Any], round_id: int, key: str) -> Response:
+    """Mark a bid fixed, with the reason (analysts, admins; open or closed rounds): it is contracted already, so
+    every clearing must accept it (market format 1.1, `bid.fixed`), and its actor may no longer change or
+    withdraw it. Its actor sees the mark and the reason; recorded in the audit log as "fix"."""
+    body = request.get_json()
+    return write(lambda session: bid_out(services.fix_bid(session, me_(), round_id, _key(key, "bid", round_id),
+                                                          body)), made(s.BidOut), 200)
+
+
+@blp.route(f"{ROUND}/bids/{KEY}/unfix", methods=["POST"])
+@blp.arguments(s.BidFix, as_kwargs=False)
+@blp.response(200, s.BidOut)
+def bid_unfix(data: dict[str, Any], round_id: int, key: str) -> Response:
+    """Take a bid's fixed mark off, with the reason (analysts, admins; audited "unfix")."""
+    body = request.get_json()
+    return write(lambda session: bid_out(services.unfix_bid(session, me_(), round_id, _key(key, "bid", round_id),
+                                                            body)), made(s.BidOut), 200)
 
 
 # ---------------------------------------------------------------- clearing runs and allocations
