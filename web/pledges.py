@@ -167,6 +167,19 @@ def _conditions(row: Any) -> list[dict[str, Any]]:
     return list(row.conditions or [])
 
 
+@bp.route("/preview")
+def preview_fragment(round_id: int) -> ResponseReturnValue:
+    """The live list of the pledge form (static/scope_preview.js): what the scope in the query string
+    (challenges=..&tags=..&all_tags=..&exclude_tags=..&components=..) admits, as the form's #preview holds
+    it. Reads only the round's public figures; saves nothing."""
+    _require_funder()
+    scope = {k: request.args.getlist(k)[:1000] for k in scope_preview.SCOPE_KEYS}
+    with sessions().begin() as session:
+        rnd = get_round(session, round_id)
+        preview = scope_preview.preview(session, round_id, {k: v for k, v in scope.items() if v} or None)
+    return render_template("pledges/_preview.html", rnd=rnd, preview=preview, previewing=True)
+
+
 @bp.route(KEY + "/edit", methods=["GET", "POST"])
 def edit(round_id: int, key: str) -> ResponseReturnValue:
     _require_funder()

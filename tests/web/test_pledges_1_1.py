@@ -495,3 +495,24 @@ def test_no_fixing_control_once_the_round_is_cleared(app, accounts, empty_round,
     services.clear_round(web_db.sessions(app), None, empty_round)
     page = analyst.get(f"/rounds/{empty_round}/bids").data.decode()
     assert "Mark fixed" not in page and f"/bids/{key}/fix" not in page
+
+
+def test_the_live_list_answers_what_a_scope_admits(app, funder, accounts, client):
+    round_id = tagged_round(app)
+    url = f"/rounds/{round_id}/pledges/preview"
+    form = funder.get(f"/rounds/{round_id}/pledges/new").data.decode()
+    assert f'data-url="{url}"' in form and re.search(r'<script nonce="[^"]+" src="/static/scope_preview.js">', form)
+    r = funder.get(url, query_string={"all_tags": ["region:kenya", "sector:sanitation"],
+                                      "exclude_tags": ["risk:conflict"]})
+    page = r.data.decode()
+    assert r.status_code == 200 and admitted(page) == ["ke-san"] and "<html" not in page
+    assert "10,002.00 USD" in page
+    assert admitted(funder.get(url, query_string={"tags": ["region:kenya", "sector:sanitation"]}).data.decode()) == [
+        "ke-bore", "ke-san", "ug-san", "ke-north"]
+    assert "admits nothing" in funder.get(url, query_string={"challenges": ["ke-bore"],
+                                                            "exclude_tags": ["sector:water"]}).data.decode()
+    assert admitted(funder.get(url).data.decode()) == ["ke-bore", "ke-san", "ug-san", "ke-north"]
+    assert stored(app) == []
+    assert accounts.client_for("act@example.org", "actor").get(url).status_code == 403
+    assert client.get(url).status_code == 302
+    assert funder.get("/rounds/999/pledges/preview").status_code == 404
