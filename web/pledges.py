@@ -47,8 +47,15 @@ def _choices(session: Any, round_id: int, form: PledgeForm) -> list[Any]:
     form.tags.choices, form.all_tags.choices, form.exclude_tags.choices = tags, list(tags), list(tags)
     form.components.choices = choices([(f"{c.key}/{k.key}", f"{c.title or c.key}: {k.title or k.key}")
                                        for c in challenges for k in c.components])
-    funders = choices([("", "(no condition)")] + [(f.key, f.name or f.key) for f in services.condition_funders(
-        session, current(), round_id)])
+    nameable = [(f.key, f.name or f.key) for f in services.condition_funders(session, current(), round_id)]
+    # A funder a stored condition names that may no longer be named (it unlisted a pledge since) stays shown
+    # as chosen, by the name the funder gave it, so that saving says why rather than dropping it unseen.
+    chosen = {(e.form.funder.data or "").strip() for e in form.conditions.entries} - {k for k, _ in nameable} - {""}
+    if chosen:
+        known = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)}
+        nameable += [(k, f"{known[k]} (may no longer be named)" if k in known else f"{k} (unknown)")
+                     for k in sorted(chosen)]
+    funders = choices([("", "(no condition)")] + nameable)
     if len(form.filled_conditions()) == len(form.conditions.entries) < form.conditions.max_entries:
         form.conditions.append_entry()              # always a free row
     for entry in form.conditions.entries:

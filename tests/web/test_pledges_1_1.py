@@ -516,3 +516,22 @@ def test_the_live_list_answers_what_a_scope_admits(app, funder, accounts, client
     assert accounts.client_for("act@example.org", "actor").get(url).status_code == 403
     assert client.get(url).status_code == 302
     assert funder.get("/rounds/999/pledges/preview").status_code == 404
+
+
+def test_a_condition_on_a_funder_that_unlisted_since_is_shown_and_refused_on_save(app, funder, ministry):
+    round_id = tagged_round(app)
+    ministry.post(f"/rounds/{round_id}/pledges/new", data={"amount": "100000", "listed": "y"})
+    them = funder_key(app, "ministry@example.org")
+    funder.post(f"/rounds/{round_id}/pledges/new", data={"amount": "10", "conditions-0-funder": them,
+                                                         "conditions-0-min": "5"})
+    key = key_of(app, "fund@example.org")
+    ministry.post(f"/rounds/{round_id}/pledges/{key_of(app, 'ministry@example.org')}/edit",
+                  data={"amount": "100000"})                                    # unlisted now
+    form = funder.get(f"/rounds/{round_id}/pledges/{key}/edit").data.decode()
+    assert f'<option selected value="{them}">Ministry (may no longer be named)</option>' in form
+    r = funder.post(f"/rounds/{round_id}/pledges/{key}/edit", data={"amount": "10", "conditions-0-funder": them,
+                                                                    "conditions-0-min": "5"})
+    assert r.status_code == 400 and 'id="conditions-0-funder-err"' in r.data.decode()
+    assert row(app, key)["conditions"] == [{"funder": them, "min_cents": 500}]
+    r = funder.post(f"/rounds/{round_id}/pledges/{key}/edit", data={"amount": "10"})      # dropped on purpose
+    assert r.status_code == 302 and row(app, key)["conditions"] is None
