@@ -62,7 +62,8 @@ def make_pools(market: Market) -> tuple[Pool, ...]:
     groups: dict[tuple[object, ...], list[Pledge]] = {}
     for pledge in market.pledges:
         capped = pledge.max_share is not None or pledge.match is not None
-        key: tuple[object, ...] = (_scope_key(pledge.scope), pledge.max_share, pledge.match, pledge.amount if capped else None)
+        key: tuple[object, ...] = (_scope_key(pledge.scope), pledge.max_share, pledge.match,
+                                   pledge.amount if capped else None)
         if pledge.conditional:
             key = ("alone", pledge.id)      # 1.1 limits are per pledge: never pooled (yet)
         groups.setdefault(key, []).append(pledge)

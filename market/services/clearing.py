@@ -5,7 +5,8 @@ Three steps, so no write transaction is held open during a solve that may take m
   2. parse it with the solver's loader, clear it, check the allocation with the engine's checker;
   3. in a second transaction, lock the round, make sure it is still closed or cleared and its
      document still has the same digest, then save the run with its awards and flows, mark it
-     the result (earlier runs stay, no longer marked) and set the round cleared.
+     the result (earlier runs stay, no longer marked) and set the round cleared; an `infeasible` clearing
+     (market format 1.1: fixed bids that cannot all be accepted) is saved as a run only (`record_run`).
 Any failure before the second commit leaves the round exactly as it was. A solve that fails, in any way
 the engine or a backend can fail, is a ClearingFailed that says why in the product's words (the checker's
 sentences name the pledge or bid at fault), recorded in the audit log as "clear-failed" with that reason.
@@ -32,6 +33,7 @@ from ..snapshot import digest, round_document, to_market
 from .common import STAFF, audit, lock_round, require_role, touch
 
 CLEARABLE = (RoundStatus.CLOSED, RoundStatus.CLEARED)
+INFEASIBLE = "infeasible"           # market format 1.1: no allocation accepts every fixed bid
 
 logger = logging.getLogger(__name__)
 
@@ -91,17 +93,27 @@ def solve(document: dict[str, Any], round_id: int, options: ClearOptions) -> tup
 
 def record_run(session: Session, user: User | None, round_id: int, document: dict[str, Any], fingerprint: str,
                allocation: Allocation) -> ClearingRun:
-    """Save a clearing as the round's result, if the round is still what was cleared."""
+    """Save a clearing as the round's result, if the round is still what was cleared. An `infeasible` one
+    (version 1.1: its fixed bids cannot all be accepted) is saved as a run for the analysts to read, with its
+    reasons, but is no result: the round keeps its status and its result, so that bids can still be unfixed
+    or excluded (only while open or closed) and the round cleared again."""
     require_role(user, STAFF, "clear rounds")
     rnd = lock_round(session, round_id)
     _require_clearable(rnd)
     if digest(round_document(session, rnd)) != fingerprint:
         raise Conflict(f"round {round_id} changed while it was being cleared; nothing was recorded, clear it again")
     solver = allocation.solver
+    result = allocation.status != INFEASIBLE
     run = ClearingRun(round_id=rnd.id, digest=fingerprint, backend=str(solver.get("backend", "")),
                       status=allocation.status, seconds=float(solver.get("seconds", 0.0)),
                       value=float(allocation.value), cost_cents=allocation.cost, market=document,
-                      allocation=allocation.to_document(), is_result=True, created_by=audit_who(user))
+                      allocation=allocation.to_document(), is_result=result, created_by=audit_who(user))
+    if not result:
+        session.add(run)
+        session.flush()
+        audit(session, user, "clear-infeasible", "round", rnd.id, rnd.id, run=run.id, digest=fingerprint,
+              backend=run.backend, reasons=sorted({r for u in allocation.unfunded for r in u.reasons})[:20])
+        return run
     session.execute(update(ClearingRun).where(ClearingRun.round_id == rnd.id, ClearingRun.is_result.is_(True))
                     .values(is_result=False))
     session.add(run)

@@ -35,13 +35,15 @@ def condition_funders(session: Session, user: User | None, round_id: int) -> lis
 
 
 def checked_conditions(session: Session, user: User | None, round_id: int, funder: RoundFunder,
-                       raw: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+                       raw: list[dict[str, Any]] | None, kept: list[dict[str, Any]] | None = None
+                       ) -> list[dict[str, Any]] | None:
     """The conditions as stored ([{"funder": key, "min_cents": cents}], None for none), each funder one `user`
     may name and not the pledge's own; InvalidInput naming "conditions[i].funder" otherwise. The schema has
-    checked the mins and that no funder is named twice."""
+    checked the mins and that no funder is named twice. A funder the pledge names already (`kept`, its stored
+    conditions) stays nameable in a change, whatever it did since: the form sends the conditions back whole."""
     if not raw:
         return None
-    nameable = {f.key for f in condition_funders(session, user, round_id)}
+    nameable = {f.key for f in condition_funders(session, user, round_id)} | {c["funder"] for c in kept or []}
     problems = {}
     for i, condition in enumerate(raw):
         key = condition["funder"]

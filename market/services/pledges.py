@@ -50,7 +50,7 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
     before = _state(row)
     # Everything read before anything is set: a query would flush a half-changed row.
     scope = _scope(session, rnd.id, values["scope"]) if "scope" in values else row.scope
-    conditions = (checked_conditions(session, user, rnd.id, row.funder, values["conditions"])
+    conditions = (checked_conditions(session, user, rnd.id, row.funder, values["conditions"], row.conditions)
                   if "conditions" in values else row.conditions)
     amount = values.get("amount", row.amount_cents)
     least = values["min_spend"] if "min_spend" in values else row.min_spend_cents

@@ -386,3 +386,85 @@ def test_upgrading_to_1_1_keeps_every_bid_unfixed_and_every_pledge_as_it_was(db,
         assert {(p.min_spend_cents, p.max_challenge_share, p.conditions)
                 for p in session.execute(select(Pledge)).scalars()} == {(None, None, None)}
         assert round_document(session, session.get(Round, round_id))["format"] == "swarm-market/1"
+
+
+def test_an_infeasible_clearing_is_kept_as_a_run_but_is_no_result(db, people):
+    """The engine's `infeasible` (fixed bids that cannot all be accepted): the analysts can read the run and its
+    reasons; the round stays closed, so a bid can still be unfixed or excluded and the round cleared again."""
+    from dataclasses import replace
+
+    from solver.allocation import Unfunded
+    from solver.clearing import ClearOptions
+
+    from market.services.clearing import record_run, snapshot_for_clearing, solve
+
+    round_id = closed_round(db)
+    with db.sessions.begin() as session:
+        services.fix_bid(session, people["analyst"], round_id, "b3", {"reason": "contracted"})
+    with db.sessions.begin() as session:
+        document, fingerprint = snapshot_for_clearing(session, people["analyst"], round_id)
+    _, found = solve(document, round_id, ClearOptions(time_limit=20))
+    infeasible = replace(found, status="infeasible", value=0, cost=0, awards=(), flows=(),
+                         unfunded=tuple(Unfunded(c.id, ("the fixed bids cannot all be accepted",))
+                                        for c in found.challenges))
+    with db.sessions.begin() as session:
+        run = record_run(session, people["analyst"], round_id, document, fingerprint, infeasible)
+        assert (run.status, run.is_result) == ("infeasible", False)
+    with db.sessions.begin() as session:
+        assert session.get(Round, round_id).status == "closed"
+        assert services.result_run(session, round_id) is None
+        [logged] = session.execute(select(AuditLog).where(AuditLog.action == "clear-infeasible")).scalars()
+        assert logged.details["reasons"] == ["the fixed bids cannot all be accepted"]
+        services.unfix_bid(session, people["analyst"], round_id, "b3", {"reason": "not contracted after all"})
+    cleared = services.clear_round(db.sessions, people["analyst"], round_id, ClearOptions(time_limit=20))
+    with db.sessions.begin() as session:
+        assert session.get(Round, round_id).status == "cleared"
+        assert services.result_run(session, round_id).id == cleared.run_id
+
+
+def test_swarm_import_and_export_keep_a_1_1_file(db, tmp_path):
+    """The command line reads a 1.1 file through the engine's loader and writes it back as 1.1."""
+    import json
+
+    from solver.loading import load_market, parse_market
+    from tests.small_market import market_doc
+    from tests.swarm import run_on
+
+    doc = market_doc()
+    doc["format"] = "swarm-market/1.1"
+    doc["funders"][1]["pledges"][0].update({"min_spend": "10", "max_challenge_share": 0.5,
+                                            "conditions": [{"funder": "f1", "min": "1"}],
+                                            "scope": {"all_tags": ["sdg:6.1"], "exclude_tags": ["conflict"]}})
+    doc["actors"][0]["bids"][1]["fixed"] = True
+    path = tmp_path / "m11.json"
+    path.write_text(json.dumps(doc))
+    result = run_on(db.url, "import", path)
+    assert result.exit_code == 0, result.output
+    exported = run_on(db.url, "export", result.output.split()[-1])
+    assert exported.exit_code == 0, exported.output
+    back = json.loads(exported.output)
+    assert back["format"] == "swarm-market/1.1" and parse_market(back) == load_market(path)
+
+
+def test_a_change_keeps_a_condition_on_a_funder_that_since_keeps_a_pledge_unlisted(db, people):
+    """The form sends the conditions back whole: one the pledge holds already stays, while naming that funder
+    anew (another pledge) is refused once it keeps a pledge unlisted."""
+    round_id = round_with_funders(db, people)
+    funder, ministry = people["funder"], key(people, "ministry")
+    with db.sessions.begin() as session:
+        services.pledge(session, funder, round_id, {"id": "p", "amount": "10",
+                                                    "conditions": [{"funder": ministry, "min": "1"}]})
+        services.pledge(session, people["ministry"], round_id, {"id": "m2", "amount": "7"})      # unlisted
+    with db.sessions.begin() as session:
+        row = services.change_pledge(session, funder, round_id, "p", {
+            "amount": "20", "conditions": [{"funder": ministry, "min": "2"}]})
+        assert row.conditions == [{"funder": ministry, "min_cents": 200}]
+    with db.sessions.begin() as session:
+        with pytest.raises(InvalidInput) as caught:
+            services.pledge(session, funder, round_id, {"id": "p2", "amount": "10",
+                                                        "conditions": [{"funder": ministry, "min": "1"}]})
+    assert "conditions[0].funder" in caught.value.fields
+    with db.sessions.begin() as session:
+        with pytest.raises(InvalidInput):
+            services.change_pledge(session, funder, round_id, "p", {"conditions": [
+                {"funder": ministry, "min": "2"}, {"funder": key(people, "quiet"), "min": "1"}]})

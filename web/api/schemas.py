@@ -94,7 +94,8 @@ class SolveArgs(Schema):
 
 
 class MarketDocument(Schema):
-    """A `swarm-market/1` document (see the market format); checked by the engine's loader."""
+    """A `swarm-market/1` or `swarm-market/1.1` document (see the market format); checked by the engine's
+    loader."""
 
     class Meta:
         unknown = "include"

@@ -648,7 +648,7 @@ def solve(args: dict[str, Any]) -> Response | dict[str, Any]:
     except ValueError:
         abort(400, description="the body is not valid JSON")
     if not isinstance(document, dict):
-        raise InvalidInput({"": "expected a swarm-market/1 document (a JSON object)"})
+        raise InvalidInput({"": "expected a swarm-market/1 or swarm-market/1.1 document (a JSON object)"})
     _solve_limits(document)
     time_limit = args["time_limit"]
     try:
