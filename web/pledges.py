@@ -39,8 +39,9 @@ def _require_funder() -> None:
         raise Forbidden(f"only funders pledge; you are logged in as {current().role}")
 
 
-def _choices(session: Any, round_id: int, form: PledgeForm) -> list[Any]:
-    """Fill the form's choices; the round's challenges (for the preview)."""
+def _choices(session: Any, round_id: int, form: PledgeForm, held: frozenset[str] = frozenset()) -> list[Any]:
+    """Fill the form's choices; the round's challenges (for the preview). `held`: the funders the pledge's
+    stored conditions name."""
     challenges = reads.challenges(session, round_id)
     form.challenges.choices = choices([(c.key, c.title or c.key) for c in challenges])
     tags = choices([(t, t) for t in sorted({t for c in challenges for t in c.tags})])
@@ -48,13 +49,13 @@ def _choices(session: Any, round_id: int, form: PledgeForm) -> list[Any]:
     form.components.choices = choices([(f"{c.key}/{k.key}", f"{c.title or c.key}: {k.title or k.key}")
                                        for c in challenges for k in c.components])
     nameable = [(f.key, f.name or f.key) for f in services.condition_funders(session, current(), round_id)]
-    # A funder a stored condition names that may no longer be named (it unlisted a pledge since) stays shown
-    # as chosen, by the name the funder gave it, so that saving says why rather than dropping it unseen.
+    # A funder a stored condition names that may no longer be named (it keeps a pledge unlisted since) stays
+    # shown as chosen: the service keeps a condition the pledge holds already, and refuses naming it anew.
     chosen = {(e.form.funder.data or "").strip() for e in form.conditions.entries} - {k for k, _ in nameable} - {""}
     if chosen:
         known = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)}
-        nameable += [(k, f"{known[k]} (may no longer be named)" if k in known else f"{k} (unknown)")
-                     for k in sorted(chosen)]
+        nameable += [(k, f"{k} (unknown)" if k not in known else f"{known[k]} (kept; may not be named anew)"
+                      if k in held else f"{known[k]} (may not be named)") for k in sorted(chosen)]
     funders = choices([("", "(no condition)")] + nameable)
     if len(form.filled_conditions()) == len(form.conditions.entries) < form.conditions.max_entries:
         form.conditions.append_entry()              # always a free row
@@ -201,7 +202,7 @@ def edit(round_id: int, key: str) -> ResponseReturnValue:
             while len(form.conditions.entries) < min(len(_conditions(row)), form.conditions.max_entries):
                 form.conditions.append_entry()
             _prefill(form, row)
-        challenges = _choices(session, round_id, form)
+        challenges = _choices(session, round_id, form, frozenset(c["funder"] for c in _conditions(row)))
         _labels(form, rnd.currency)
     if not _previewing() and form.validate_on_submit():
         if _save(form, round_id, key) is not None:
