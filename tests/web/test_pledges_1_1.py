@@ -549,3 +549,31 @@ def test_a_condition_on_a_funder_that_unlisted_since_is_kept_but_not_named_anew(
     assert f'<option selected value="{them}">Ministry (kept' not in r.data.decode()
     r = funder.post(f"/rounds/{round_id}/pledges/{key}/edit", data={"amount": "10"})      # dropped on purpose
     assert r.status_code == 302 and row(app, key)["conditions"] is None
+
+
+def test_a_real_clearing_where_a_condition_blocks_a_challenge(app, funder, ministry, accounts):
+    """The engine (cbc) clears a round whose Foundation pays for Kenyan sanitation only where the Ministry pays
+    at least 1,000: the Ministry may pay for Turkana latrines but not for Kenya latrines, so Kenya latrines
+    stay unfunded though the Foundation has the money, and its page says so."""
+    from market import services
+    round_id = tagged_round(app)
+    ministry.post(f"/rounds/{round_id}/pledges/new", data={"amount": "100,000", "listed": "y",
+                                                           "challenges": ["ke-north", "ug-san"]})
+    r = funder.post(f"/rounds/{round_id}/pledges/new", data={
+        "amount": "20,000", "all_tags": ["region:kenya", "sector:sanitation"],
+        "conditions-0-funder": funder_key(app, "ministry@example.org"), "conditions-0-min": "1,000"})
+    assert r.status_code == 302
+    key = key_of(app, "fund@example.org")
+    actor = accounts.client_for("act@example.org", "actor")
+    for component, price in (("ke-san/build", "8,000"), ("ke-north/build", "2,000")):
+        assert actor.post(f"/rounds/{round_id}/bids/new", data={"items-0-component": component,
+                                                                "items-0-price": price}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        services.close_round(session, None, round_id)
+    cleared = services.clear_round(web_db.sessions(app), None, round_id)
+    assert cleared.allocation.status == "optimal"
+    text = report(funder.get(f"/rounds/{round_id}/pledges").data.decode(), key)
+    assert ("Only if Ministry pays at least 1,000.00: met in Turkana latrines; not met in Kenya latrines, where "
+            "this pledge could pay nothing.") in text
+    assert "paid nothing to Kenya latrines: Ministry paid 0.00 there (at least 1,000.00 needed: not met)" in text
+    assert "Not kept by the clearing" not in text
