@@ -136,6 +136,11 @@ def pledge_report(run: Any, key: str, seer: Viewer) -> PledgeReport | None:
                              f"{_list(unmet)}, where this pledge could pay nothing.")
 
     spent = sum(parse_money(f["amount"]) for f in alloc.get("flows", []) if f["pledge"] == key)
+    if conditions and lines and spent == 0 and status != "infeasible" and all(
+            any(line.checks[i].met for line in lines) for i in range(len(conditions))):
+        together = [line.title for line in lines if all(k.met for k in line.checks)]
+        summaries.append(f"Its conditions were met together in {_list(together)}, which other money paid for."
+                         if together else "Its conditions were each met somewhere, but never all in one challenge.")
     spend_text = None
     if min_spend is not None:
         if spent == 0:
@@ -152,8 +157,10 @@ def pledge_report(run: Any, key: str, seer: Viewer) -> PledgeReport | None:
         for line in lines:
             if line.paid_cents:
                 of = f" ({line.paid_cents / line.cost_cents:.0%})" if line.cost_cents else ""
+                capped = line.paid_cents + 1 > float(share) * line.cost_cents
                 shares.append(f"{line.title}: paid {money(line.paid_cents)} of its cost {money(line.cost_cents)}"
-                              f"{of}; at most {_percent(float(share))} allowed.")
+                              f"{of}; at most {_percent(float(share))} allowed"
+                              f"{': the cap bound what it paid' if capped else ''}.")
     if status == "infeasible":
         summaries.insert(0, "The clearing was infeasible: the fixed bids could not all be accepted, so no "
                             "challenge was funded and every pledge was returned in full.")

@@ -338,7 +338,7 @@ def test_the_pledge_page_says_what_each_condition_did(app, funder, conditioned):
     assert "paid 7,500.00 to Kenya latrines: Ministry paid 2,500.00 there (at least 2,000.00 needed: met)" in text
     assert "paid nothing to Turkana latrines: Ministry paid 0.00 there (at least 2,000.00 needed: not met)" in text
     assert "Minimum spend 5,000.00: reached, it paid 7,500.00 in total." in text
-    assert "Kenya latrines: paid 7,500.00 of its cost 10,000.00 (75%); at most 75% allowed." in text
+    assert "Kenya latrines: paid 7,500.00 of its cost 10,000.00 (75%); at most 75% allowed: the cap bound" in text
     assert "Uganda latrines" not in text and "Kenya boreholes" not in text         # outside its scope
     assert "Not kept by the clearing" not in text
     second = report(page, keys["second"])
@@ -418,6 +418,24 @@ def test_a_condition_the_allocation_breaks_is_flagged():
                         "paid 45.00 in total, below the minimum spend of 90.00"]
     assert r.lines[0].text == "paid 45.00 to c1: Gov paid 5.00 there (at least 10.00 needed: not met)"
     assert pledge_report(SimpleNamespace(market=doc, allocation=alloc), "q", ANALYST) is None   # no 1.1 limit
+
+
+def test_a_pledge_that_paid_nothing_though_its_conditions_were_met_says_where():
+    from types import SimpleNamespace
+
+    from market.pledge_report import pledge_report
+    from market.sealing import ANALYST
+    doc = {"name": "m", "challenges": [{"id": "c1", "components": [{"id": "k"}]},
+                                       {"id": "c2", "title": "Two", "components": [{"id": "k"}]}],
+           "funders": [{"id": "f", "pledges": [{"id": "p", "amount": "100.00", "max_challenge_share": 0.5,
+                                                "conditions": [{"funder": "g", "min": "10.00"}]}]},
+                       {"id": "g", "pledges": [{"id": "q", "amount": "50.00"}]}]}
+    alloc = {"status": "optimal", "challenges": [{"id": "c1", "cost": "0.00"}, {"id": "c2", "cost": "40.00"}],
+             "flows": [{"pledge": "q", "funder": "g", "component": "c2/k", "amount": "40.00"}]}
+    r = pledge_report(SimpleNamespace(market=doc, allocation=alloc), "p", ANALYST)
+    assert r is not None and r.broken == [] and r.shares == []
+    assert r.conditions == ["Only if g pays at least 10.00: met in Two; not met in c1, where this pledge could pay "
+                            "nothing.", "Its conditions were met together in Two, which other money paid for."]
 
 
 # ---------------------------------------------------------------- analysts fix bids
