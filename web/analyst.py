@@ -204,8 +204,12 @@ def job_page(job_id: int) -> ResponseReturnValue:
         job = jobs.get_job(session, current(), job_id)
         rnd = get_round(session, job.round_id)
         figures, shown, limits = job_figures.figures(job), job_figures.shown(job), job_figures.limits_text(job)
+        run = session.get(ClearingRun, job.run_id) if job.run_id is not None else None
+        # Market 1.1: a clearing in which the fixed bids cannot all be accepted is recorded but is no result
+        infeasible = ([r for u in run.allocation.get("unfunded", []) for r in u.get("reasons", [])]
+                      if run is not None and run.status == "infeasible" else None)
     return render_template("analyst/job.html", job=figures, shown=shown, limits=limits, rnd=rnd,
-                           action=ActionForm())
+                           action=ActionForm(), infeasible=infeasible)
 
 
 @bp.route(JOB + ".json")

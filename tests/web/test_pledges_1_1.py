@@ -595,3 +595,23 @@ def test_a_real_clearing_where_a_condition_blocks_a_challenge(app, funder, minis
             "this pledge could pay nothing.") in text
     assert "paid nothing to Kenya latrines: Ministry paid 0.00 there (at least 1,000.00 needed: not met)" in text
     assert "Not kept by the clearing" not in text
+
+
+def test_an_infeasible_clearing_is_said_on_the_job_page_and_is_no_result(app, funder, accounts):
+    round_id = tagged_round(app)
+    assert funder.post(f"/rounds/{round_id}/pledges/new", data={"amount": "20,000"}).status_code == 302
+    actor = accounts.client_for("act@example.org", "actor")
+    actor.post(f"/rounds/{round_id}/bids/new", data={"items-0-component": "ke-north/build", "items-0-price": "5,000"})
+    from market.models import Bid
+    with web_db.sessions(app).begin() as session:
+        key = session.execute(select(Bid.key)).scalar_one()
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    analyst.post(f"/analyst/rounds/{round_id}/bids/{key}/fix", data={"reason": "signed at 5,000, over the reserve"})
+    r = analyst.post(f"/analyst/rounds/{round_id}/clear", data={"solver": "cbc", "time_limit": "20"})
+    assert r.status_code == 302 and "/analyst/jobs/" in r.headers["Location"]
+    page = html.unescape(analyst.get(r.headers["Location"]).data.decode())
+    assert 'id="infeasible"' in page and "the fixed bids cannot all be accepted together" in page
+    assert f"Round {round_id} cleared" not in page and "the round stays closed" in page
+    assert key in page                                         # the engine's reason names the fixed bid: analysts
+    mine = funder.get(f"/rounds/{round_id}/pledges").data.decode()
+    assert "What its conditions" not in mine and "Where the money went" not in mine
