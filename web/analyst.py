@@ -14,7 +14,7 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from market import queue as job_queues, reads, services
-from market.errors import InvalidInput, JobActive, NotFound
+from market.errors import InvalidInput, JobActive, NotFound, WrongState
 from market.models import ClearingRun, RoundStatus
 from market.services import jobs
 from market.services.common import get_round
@@ -76,7 +76,8 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
                     "withdrawn": p.withdrawn, "excluded": p.excluded_reason}
                    for p in services.visible_pledges(session, current(), round_id)]
         bids = [{"kind": "bid", "key": b.key, "owner": b.actor.name or b.actor.key,
-                 "cents": sum(i.price_cents for i in b.items), "withdrawn": b.withdrawn, "excluded": b.excluded_reason}
+                 "cents": sum(i.price_cents for i in b.items), "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
+                "fixed": b.fixed_reason if b.fixed else None}
                 for b in services.visible_bids(session, current(), round_id)]
         counts = {"pledges": len([p for p in pledges if not p["withdrawn"]]),
                   "bids": len([b for b in bids if not b["withdrawn"]])}
@@ -111,6 +112,32 @@ def exclusion(round_id: int, kind: str, key: str, verb: str) -> ResponseReturnVa
         return back
     flash(f"{kind.capitalize()} {key} excluded from the clearing." if verb == "exclude"
           else f"{kind.capitalize()} {key} is back in the clearing.", "success")
+    return back
+
+
+@bp.route(ROUND + "/bids/<string(maxlength=64):key>/<any(fix, unfix):verb>", methods=["POST"])
+def fixing(round_id: int, key: str, verb: str) -> ResponseReturnValue:
+    """Mark a bid fixed (contracted already: every clearing must accept it) or unfix it, with a reason
+    (services.fix_bid / unfix_bid, audited); back to the round's bids."""
+    form = ExclusionForm()
+    back = redirect(url_for("bids.mine", round_id=round_id) + f"#bid-{key}")
+    done = "fixed" if verb == "fix" else "unfixed"
+    if not form.validate_on_submit():
+        problems = [m for messages in form.errors.values() for m in messages]
+        flash(f"Bid {key} was not {done}: {'; '.join(problems)}.", "error")
+        return back
+    try:
+        with sessions().begin() as session:
+            change = services.fix_bid if verb == "fix" else services.unfix_bid
+            change(session, current(), round_id, key, {"reason": form.reason.data})
+    except InvalidInput as exc:
+        flash(f"Bid {key} was not {done}: {'; '.join(exc.fields.values())}.", "error")
+        return back
+    except WrongState as exc:
+        flash(f"Bid {key} was not {done}: {exc}.", "error")
+        return back
+    flash(f"Bid {key} is fixed: every clearing of the round must accept it." if verb == "fix"
+          else f"Bid {key} is no longer fixed: it competes like any other bid.", "success")
     return back
 
 
@@ -177,8 +204,12 @@ def job_page(job_id: int) -> ResponseReturnValue:
         job = jobs.get_job(session, current(), job_id)
         rnd = get_round(session, job.round_id)
         figures, shown, limits = job_figures.figures(job), job_figures.shown(job), job_figures.limits_text(job)
+        run = session.get(ClearingRun, job.run_id) if job.run_id is not None else None
+        # Market 1.1: a clearing in which the fixed bids cannot all be accepted is recorded but is no result
+        infeasible = ([r for u in run.allocation.get("unfunded", []) for r in u.get("reasons", [])]
+                      if run is not None and run.status == "infeasible" else None)
     return render_template("analyst/job.html", job=figures, shown=shown, limits=limits, rnd=rnd,
-                           action=ActionForm())
+                           action=ActionForm(), infeasible=infeasible)
 
 
 @bp.route(JOB + ".json")

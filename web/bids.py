@@ -68,8 +68,10 @@ def mine(round_id: int) -> ResponseReturnValue:
             rows.append({"key": b.key, "items": _item_rows(b), "price": sum(i.price_cents for i in b.items),
                          "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
                          "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
+                         "fixed": b.fixed, "fixed_reason": b.fixed_reason,
                          "actor": b.actor.name or b.actor.key, "outcome": outcome})
-    return render_template("bids/mine.html", rnd=rnd, bids=rows, cleared=run is not None, action=ActionForm())
+    return render_template("bids/mine.html", rnd=rnd, bids=rows, cleared=run is not None, action=ActionForm(),
+                           may_fix=user.role in STAFF and rnd.status in (RoundStatus.OPEN, RoundStatus.CLOSED))
 
 
 @bp.route("/new", methods=["GET", "POST"])

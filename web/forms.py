@@ -174,15 +174,36 @@ class ForgotPasswordForm(FlaskForm):
     email = StringField("Email", validators=[InputRequired(), Length(max=254)])
 
 
+class ConditionRowForm(Form):
+    """One "only if this funder pays at least ... into the same project" row."""
+    funder = SelectField("Funder", choices=[], validate_choice=False)
+    min = MoneyField("pays at least")
+
+
 class PledgeForm(FlaskForm):
     amount = MoneyField("Amount", validators=[InputRequired()],
                         description="The most this pledge pays in total, e.g. 1,250.50")
-    challenges = MultiCheckboxField("Challenges", choices=[])
-    tags = MultiCheckboxField("Tags", choices=[])
-    components = MultiCheckboxField("Components", choices=[])
+    challenges = MultiCheckboxField("Any of these challenges", choices=[])
+    tags = MultiCheckboxField("Any of these tags", choices=[],
+                              description="One ticked tag is enough: a challenge with any of them is in scope")
+    components = MultiCheckboxField("Any of these components", choices=[])
+    all_tags = MultiCheckboxField("And all of these tags", choices=[],
+                                  description="The challenge must carry every tag ticked here (on its own, "
+                                              "it picks from every challenge of the round)")
+    exclude_tags = MultiCheckboxField("Never these tags", choices=[],
+                                      description="A challenge with any tag ticked here is out of scope, "
+                                                  "whatever else is ticked")
     max_share = NumberText("Max share of any one component (%)", low=Decimal(0), high=Decimal(100), low_open=True,
                            bound=SHARE_PERCENT,
                            description="Optional: pay at most this percentage of any one component's cost")
+    max_challenge_share = NumberText("At most this share of any one project's budget (%)", low=Decimal(0),
+                                     high=Decimal(100), low_open=True, bound=SHARE_PERCENT,
+                                     description="Optional: in each challenge, pay at most this percentage of "
+                                                 "its cost (the accepted prices of its components), e.g. 75")
+    min_spend = MoneyField("Minimum spend",
+                           description="Optional: pay nothing at all unless this pledge can pay at least this much "
+                                       "in total, e.g. 100,000")
+    conditions = Rows(FormField(ConditionRowForm), min_entries=3, max_entries=10)
     match = NumberText("Matching ratio", low=Decimal(0), low_open=True, bound=MATCH,
                        description="Optional: inside each challenge, pay at most this many times what "
                                    "non-matching pledges pay (1 = one for one)")
@@ -190,13 +211,42 @@ class PledgeForm(FlaskForm):
                           description="Off: the public pages show this pledge's money only in totals "
                                       "(\"funded by N funders\"); only you and the analysts see where it went")
 
-    def payload(self) -> dict[str, Any]:
-        scope = {k: list(getattr(self, k).data or []) for k in ("challenges", "components", "tags")}
-        return {"amount": "" if self.amount.cents is None else format_money(self.amount.cents),
-                "listed": bool(self.listed.data),
-                "scope": scope if any(scope.values()) else None,
-                "max_share": None if self.max_share.number is None else float(self.max_share.number / 100),
-                "match": None if self.match.number is None else float(self.match.number)}
+    def filled_conditions(self) -> list[tuple[int, ConditionRowForm]]:
+        return [(row, entry.form) for row, entry in enumerate(self.conditions.entries)
+                if (entry.form.funder.data or "").strip() or (entry.form.min.data or "").strip()]
+
+    def scope_payload(self) -> dict[str, Any] | None:
+        """The scope as the service takes it: the ticked lists (None when nothing is ticked: every challenge)."""
+        scope = {k: list(getattr(self, k).data or []) for k in ("challenges", "components", "tags", "all_tags",
+                                                                 "exclude_tags")}
+        return {k: v for k, v in scope.items() if v} or None
+
+    def payload(self) -> tuple[dict[str, Any], list[int]]:
+        """The service payload and, for each of its conditions, its row in the form (for error messages).
+        The optional fields go as None when left empty, which removes them from a pledge being changed."""
+        conditions, rows = [], []
+        for row, entry in self.filled_conditions():
+            conditions.append({"funder": (entry.funder.data or "").strip(),
+                               "min": "" if entry.min.cents is None else format_money(entry.min.cents)})
+            rows.append(row)
+        return ({"amount": "" if self.amount.cents is None else format_money(self.amount.cents),
+                 "listed": bool(self.listed.data),
+                 "scope": self.scope_payload(),
+                 "max_share": None if self.max_share.number is None else float(self.max_share.number / 100),
+                 "match": None if self.match.number is None else float(self.match.number),
+                 "min_spend": None if self.min_spend.cents is None else format_money(self.min_spend.cents),
+                 "max_challenge_share": (None if self.max_challenge_share.number is None
+                                         else float(self.max_challenge_share.number / 100)),
+                 "conditions": conditions or None}, rows)
+
+    def validate_conditions(self, field: Field) -> None:
+        for _, row in self.filled_conditions():
+            if not (row.funder.data or "").strip():
+                row.funder.errors = list(row.funder.errors) + ["choose the funder, or clear the amount"]
+                raise ValidationError("")
+            if not (row.min.data or "").strip():
+                row.min.errors = list(row.min.errors) + ["enter the least this funder must pay, e.g. 50,000"]
+                raise ValidationError("")
 
 
 class BidItemForm(Form):
