@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from solver.allocation import Allocation
-from solver.cli import summary
+from solver.cli import EXIT_INFEASIBLE, summary
 from solver.cli_common import EXIT_INVALID, fail, gap_option, no_explain_option, solver_option
 from solver.market import Market
 
@@ -39,6 +39,7 @@ from .errors import NotFound, QueueUnavailable
 from .models import Job, JobState, Round, RoundStatus
 from .queue import JobQueue, RedisQueue, retry, shown, submit
 from .services import jobs
+from .services.clearing import INFEASIBLE
 from .services.common import by_id
 from .worker import run_job, work, worker_name
 
@@ -127,6 +128,11 @@ def _run_here(sessions: sessionmaker[Session], hand_over: Callable[[JobQueue], i
         state, reason, round_id, run_id = job.state, job.reason, job.round_id, job.run_id
     if state == JobState.SUCCEEDED and here.result is not None:
         click.echo(summary(*here.result))
+        if here.result[1].status == INFEASIBLE:
+            # Recorded for its reasons, but not the round's result: the round stays as it was (swarm solve's code).
+            click.echo(f"run {run_id} recorded, not as the result: no allocation accepts every fixed bid; "
+                       f"round {round_id} stays as it was")
+            sys.exit(EXIT_INFEASIBLE)
         click.echo(f"run {run_id} recorded as the result of round {round_id}")
         return
     if state == JobState.CANCELLED:

@@ -5,7 +5,9 @@
     market/cli_jobs.py  clearing jobs: clear, jobs, job, worker
     web/commands.py  the web app and its accounts: serve, user, token, doctor
 
-Failures exit 2 for input a command cannot use and 1 for any other; most print one `error:` line through
+Failures exit 2 for input a command cannot use and 1 for any other; `swarm solve` and `swarm clear` exit 3
+when the market is infeasible (version 1.1: no allocation accepts every fixed bid; its allocation and reasons
+are still written, and a round stays as it was); most print one `error:` line through
 solver/cli_common.py's `fail` (an invalid market lists its problems; click's own usage errors, and
 `token` for an unknown account, print click's `Error:`).
 """
