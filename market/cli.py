@@ -134,7 +134,7 @@ def import_(market_file: str) -> None:
 @click.argument("round_id", metavar="ROUND", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
 def export(round_id: int, output: str | None) -> None:
-    """Write a round as a market file (swarm-market/1)."""
+    """Write a round as a market file (swarm-market/1, or 1.1 when a pledge or bid uses a 1.1 key)."""
     with database_or_exit() as sessions:
         with sessions.begin() as session:
             document = services.export_round(session, None, round_id)
