@@ -53,9 +53,12 @@ def _choices(session: Any, round_id: int, form: PledgeForm, held: frozenset[str]
     # shown as chosen: the service keeps a condition the pledge holds already, and refuses naming it anew.
     chosen = {(e.form.funder.data or "").strip() for e in form.conditions.entries} - {k for k, _ in nameable} - {""}
     if chosen:
-        known = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)}
-        nameable += [(k, f"{k} (unknown)" if k not in known else f"{known[k]} (kept; may not be named anew)"
-                      if k in held else f"{known[k]} (may not be named)") for k in sorted(chosen)]
+        # Only a funder this pledge already names is shown by name; any other key gets the same words whether
+        # or not it is a funder of the round, so the form tells nobody who pledged unlisted (as the API).
+        known = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)
+                 if f.key in held} if held else {}
+        nameable += [(k, f"{known[k]} (kept; may not be named anew)" if k in known
+                      else f"{k} (may not be named)") for k in sorted(chosen)]
     funders = choices([("", "(no condition)")] + nameable)
     if len(form.filled_conditions()) == len(form.conditions.entries) < form.conditions.max_entries:
         form.conditions.append_entry()              # always a free row

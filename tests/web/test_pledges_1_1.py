@@ -245,9 +245,17 @@ def test_the_picker_offers_only_other_funders_that_list_all_their_pledges(app, f
     options = re.findall(r'<option (?:selected )?value="([^"]*)">([^<]*)</option>', form)
     assert set(options) == {("", "(no condition)"), (funder_key(app, "ministry@example.org"), "Ministry")}
     assert "123,456.78" not in form and "100,000.00" not in form
+    quiet_key = funder_key(app, "quiet@example.org")
     r = funder.post(f"/rounds/{round_id}/pledges/new", data={
-        "amount": "10", "conditions-0-funder": funder_key(app, "quiet@example.org"), "conditions-0-min": "1"})
+        "amount": "10", "conditions-0-funder": quiet_key, "conditions-0-min": "1"})
     assert r.status_code == 400 and 'id="conditions-0-funder-err"' in r.data.decode()
+    # The refused key comes back in the same words as a key nobody has: no name, nothing to tell them apart.
+    unknown = funder.post(f"/rounds/{round_id}/pledges/new", data={
+        "amount": "10", "conditions-0-funder": "user-999", "conditions-0-min": "1"})
+    labels = [dict(re.findall(r'<option (?:selected )?value="([^"]*)">([^<]*)</option>', page.data.decode()))
+              for page in (r, unknown)]
+    assert labels[0][quiet_key] == f"{quiet_key} (may not be named)" and "Quiet" not in r.data.decode()
+    assert labels[1]["user-999"] == "user-999 (may not be named)"
 
 
 # ---------------------------------------------------------------- after clearing: what the conditions did
