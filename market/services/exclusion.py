@@ -24,6 +24,9 @@ def exclude(session: Session, user: User | None, round_id: int, kind: str, key: 
     row = _excludable(session, user, round_id, kind, key)
     if row.withdrawn:
         raise WrongState(f"{kind} {key!r} was withdrawn: it takes no part in the clearing already")
+    if getattr(row, "fixed", False):
+        # Fixed means every clearing must accept it; left out, it would be dropped without a word (rule 9).
+        raise WrongState(f"{kind} {key!r} is fixed: every clearing must accept it; unfix it before excluding it")
     before = row.excluded_reason
     row.excluded_reason, row.excluded_at = reason, utcnow()
     session.flush()

@@ -274,7 +274,11 @@ def test_only_staff_fix_bids_with_a_reason_in_open_or_closed_rounds(db, people):
     closed = closed_round(db)
     with db.sessions.begin() as session:
         assert services.fix_bid(session, people["analyst"], closed, "b3", {"reason": "x"}).fixed
+    with db.sessions.begin() as session:        # nor the other way round: a fixed bid is not left out
+        with pytest.raises(WrongState, match="is fixed: every clearing must accept it; unfix it before excluding"):
+            services.exclude(session, people["analyst"], closed, "bid", "b3", {"reason": "late"})
     with db.sessions.begin() as session:
+        assert session.execute(select(Bid.excluded_reason).where(Bid.round_id == closed, Bid.key == "b3")).scalar_one() is None
         session.get(Round, closed).status = "cleared"
     with db.sessions.begin() as session:
         with pytest.raises(WrongState, match="only while it is open or closed"):
