@@ -77,7 +77,7 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
                    for p in services.visible_pledges(session, current(), round_id)]
         bids = [{"kind": "bid", "key": b.key, "owner": b.actor.name or b.actor.key,
                  "cents": sum(i.price_cents for i in b.items), "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
-                "fixed": b.fixed_reason if b.fixed else None}
+                "fixed": (b.fixed_reason or "fixed") if b.fixed else None}
                 for b in services.visible_bids(session, current(), round_id)]
         counts = {"pledges": len([p for p in pledges if not p["withdrawn"]]),
                   "bids": len([b for b in bids if not b["withdrawn"]])}

@@ -17,6 +17,9 @@ from ..text import text_problem
 from .common import STAFF, audit, get_round, require_role
 from .pledges import SCOPE_KEYS
 
+# Why a bid the market file says is fixed is fixed: the file does not say, and every fixed bid has a reason.
+IMPORTED_FIXED = "fixed in the imported market file"
+
 
 def import_market(session: Session, user: User | None, market: Market) -> Round:
     """A new round holding the market's challenges, funders, pledges, actors and bids, in file order.
@@ -60,6 +63,7 @@ def import_market(session: Session, user: User | None, market: Market) -> Round:
             actor.bids.append(Bid(
                 round=rnd, key=b.id, reliability=b.reliability if b.reliability_given else None, load=b.load,
                 exclusive_group=b.exclusive_group, fixed=b.fixed,
+                fixed_reason=IMPORTED_FIXED if b.fixed else None,
                 items=[BidItem(component=components[item.component], position=n, price_cents=item.price,
                                quantity=item.quantity if item.quantity_given else None)
                        for n, item in enumerate(b.items)]))

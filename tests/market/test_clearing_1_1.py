@@ -63,3 +63,14 @@ def test_swarm_clear_of_an_infeasible_round_exits_3_and_says_the_round_stays(db)
                                               f"bid; round {round_id} stays as it was")
     with db.sessions.begin() as session:
         assert session.get_one(Round, round_id).status == "closed"
+
+
+def test_a_bid_the_file_says_is_fixed_is_imported_fixed_with_a_reason(db):
+    from market.models import Bid
+    from market.services.transfer import IMPORTED_FIXED
+    round_id = import_round(db, json.loads(DIDACTIC.read_text()))
+    with db.sessions.begin() as session:
+        fixed = {b.key: (b.fixed, b.fixed_reason) for b in session.query(Bid).filter(Bid.round_id == round_id)}
+    assert fixed["turkana-contract"] == (True, IMPORTED_FIXED)
+    assert {k for k, (f, _) in fixed.items() if f} == {"turkana-contract"}
+    assert all(reason is None for f, reason in fixed.values() if not f)
