@@ -18,7 +18,7 @@ from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from market.services.passwords import MIN_LENGTH
-from solver.bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
+from solver.bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, CHALLENGE_SHARE, SHARE, VALUE, Bound, money_problem
 from solver.money import MoneyError, format_money, parse_money
 
 _GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")   # ASCII digits; matched whole
@@ -71,9 +71,9 @@ class NumberText(StringField):
     number: Decimal | None = None
 
     def __init__(self, *args: Any, low: Decimal | None = None, high: Decimal | None = None,
-                 low_open: bool = False, bound: Bound | None = None, **kwargs: Any) -> None:
+                 low_open: bool = False, bound: Bound | None = None, example: str = "0.95", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.low, self.high, self.low_open, self.bound = low, high, low_open, bound
+        self.low, self.high, self.low_open, self.bound, self.example = low, high, low_open, bound, example
 
     def pre_validate(self, form: Any) -> None:
         self.number = None
@@ -81,7 +81,8 @@ class NumberText(StringField):
         if not text:
             return
         if not re.fullmatch(r"[0-9]+(\.[0-9]+)?|\.[0-9]+", text):
-            raise ValidationError("must not be negative" if text.startswith("-") else "enter a number such as 0.95")
+            raise ValidationError("must not be negative" if text.startswith("-")
+                                  else f"enter a number such as {self.example}")
         value = Decimal(text)
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             raise ValidationError(f"must be {'above' if self.low_open else 'at least'} {self.low}")
@@ -152,6 +153,7 @@ class SignupForm(FlaskForm):
 
 # max_share as the pledge form takes it: a percentage.
 SHARE_PERCENT = Bound(SHARE.what, SHARE.low * 100, SHARE.high * 100)
+CHALLENGE_SHARE_PERCENT = Bound(CHALLENGE_SHARE.what, CHALLENGE_SHARE.low * 100, CHALLENGE_SHARE.high * 100)
 
 
 class LoginForm(FlaskForm):
@@ -194,10 +196,11 @@ class PledgeForm(FlaskForm):
                                       description="A challenge with any tag ticked here is out of scope, "
                                                   "whatever else is ticked")
     max_share = NumberText("Max share of any one component (%)", low=Decimal(0), high=Decimal(100), low_open=True,
-                           bound=SHARE_PERCENT,
+                           bound=SHARE_PERCENT, example="50",
                            description="Optional: pay at most this percentage of any one component's cost")
     max_challenge_share = NumberText("At most this share of any one project's budget (%)", low=Decimal(0),
-                                     high=Decimal(100), low_open=True, bound=SHARE_PERCENT,
+                                     high=Decimal(100), low_open=True, bound=CHALLENGE_SHARE_PERCENT,
+                                     example="75",
                                      description="Optional: in each challenge, pay at most this percentage of "
                                                  "its cost (the accepted prices of its components), e.g. 75")
     min_spend = MoneyField("Minimum spend",
