@@ -14,7 +14,9 @@ compares the two):
   country, and where it pays the government must co-fund. A corporate pledge in that region may in
   turn pay only where the foundation pays (a chain of conditions);
 - agencies: some fund one sector of their country only (`all_tags`), some will not engage below a
-  `min_spend`, as do some corporates; some diaspora pledges pay at most part of their challenge;
+  `min_spend`, as do some corporates, some foundations' conditional programmes and some diaspora pledges
+  (whose money often goes unspent, so that the limit makes them sit out); some governments and diaspora
+  pledges pay at most part of any challenge (`max_challenge_share`);
 - fixed bids (already contracted work), about one challenge in twenty: the cheapest eligible offer on a
   component of a challenge with good value for money that unconditional money can complete. Each comes
   with a way to complete its challenge that the ways of the others leave room for (class _Proof), so
@@ -110,16 +112,23 @@ class _Layer:
                     main["scope"] = {**main["scope"], "all_tags": [rng.choice(self.sectors[country])]}
                 if rng.random() < 0.25:
                     self.min_spend(main)
+            elif kind == "government":      # pays at most part of any project in its region
+                if rng.random() < 0.3:
+                    main["max_challenge_share"] = rng.choice((0.5, 0.6, 0.75))
             elif kind == "corporate":
                 if rng.random() < 0.2:
                     self.min_spend(main)
             elif kind == "diaspora":
+                # Money here often goes unspent (its one or two challenges are not completed), so this is
+                # where limits bite: a min_spend above what it may put in makes it sit out.
                 if rng.random() < 0.15:
                     main["max_challenge_share"] = rng.choice((0.5, 0.6, 0.8))
+                if rng.random() < 0.2:
+                    self.min_spend(main, (0.6, 0.9))
 
-    def min_spend(self, pledge: dict[str, Any]) -> None:
+    def min_spend(self, pledge: dict[str, Any], fraction: tuple[float, float] = (0.3, 0.6)) -> None:
         amount = parse_money(pledge["amount"])
-        pledge["min_spend"] = format_money(min(amount, _round(amount * self.rng.uniform(0.3, 0.6))))
+        pledge["min_spend"] = format_money(min(amount, _round(amount * self.rng.uniform(*fraction))))
 
     # -- conditions ---------------------------------------------------------------------------------------
 
@@ -148,9 +157,11 @@ class _Layer:
             scope: dict[str, Any] = rng.choice(({"tags": [country]}, {"tags": [country], "all_tags": [sector]},
                                                 {"all_tags": [country, sector]}))
             main["amount"] = format_money(amount - part)
-            foundation["pledges"].append({"id": f"{foundation['id']}-c1", "amount": format_money(part),
-                                          "scope": scope,
-                                          "conditions": [{"funder": government["id"], "min": format_money(least)}]})
+            programme: dict[str, Any] = {"id": f"{foundation['id']}-c1", "amount": format_money(part), "scope": scope,
+                                         "conditions": [{"funder": government["id"], "min": format_money(least)}]}
+            if rng.random() < 0.4:              # a programme of this size or none at all
+                self.min_spend(programme, (0.5, 0.8))
+            foundation["pledges"].append(programme)
             self.counts["conditions"] += 1
             self.chain(foundation["id"], region, least)
 

@@ -4,11 +4,12 @@ A note per pledge that uses min_spend, max_challenge_share or conditions: whethe
 and where, whether min_spend was reached, where the share cap bound. These are about a pledge, not a
 challenge, so they are not in the allocation's `unfunded`; the allocation itself is unchanged (version-1
 allocations stay byte-identical). `swarm explain` prints them, and the pledge page reads them from here:
-they name the pledge's own terms, so they are its funder's (and the analysts') to see.
+they name the pledge's own terms, so they are its funder's (and the analysts') to see, and they count the
+named funders' money only as far as the viewer may see it (`sees`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +34,15 @@ class PledgeNote:
     notes: tuple[str, ...]
 
 
-def pledge_notes(market: Market, doc: Mapping[str, Any]) -> tuple[PledgeNote, ...]:
+def pledge_notes(market: Market, doc: Mapping[str, Any],
+                 sees: Callable[[str], bool] | None = None) -> tuple[PledgeNote, ...]:
     """One note per pledge with a 1.1 limit, in market order, from an allocation document of `market` (as
     the engine writes it and the database keeps it); none for an infeasible clearing (nothing is paid
-    there, and its reasons say why) or a market without such pledges."""
+    there, and its reasons say why) or a market without such pledges.
+
+    `sees`: for a viewer who may not see every pledge's flows (market/sealing.py: Viewer.sees_pledge), only
+    the flows of the pledges it sees count towards the named funders' payments, so no note hints at money
+    it may not see: a condition met only by such money reads as not met there."""
     if doc.get("status") == "infeasible":
         return ()
     limited = [p for p in market.pledges if p.conditional]
@@ -48,7 +54,8 @@ def pledge_notes(market: Market, doc: Mapping[str, Any]) -> tuple[PledgeNote, ..
     for flow in doc.get("flows", []):
         cid = challenge_of.get(flow.get("component"), "")
         amount = _cents(flow.get("amount"))
-        funder_into[flow.get("funder"), cid] = funder_into.get((flow.get("funder"), cid), 0) + amount
+        if sees is None or sees(flow.get("pledge", "")):
+            funder_into[flow.get("funder"), cid] = funder_into.get((flow.get("funder"), cid), 0) + amount
         pledge_into[flow.get("pledge"), cid] = pledge_into.get((flow.get("pledge"), cid), 0) + amount
     spent = {p.get("id"): _cents(p.get("spent")) for p in doc.get("pledges", [])}
     cost = {c.get("id"): _cents(c.get("cost")) for c in doc.get("challenges", [])}

@@ -43,7 +43,6 @@ from ..reasons import INFEASIBLE
 from ..solution import read_solution
 from .common import QUIET, Progress, Usage, build_allocation, submarket
 
-UNLIMITED = 10**15          # cents: more than any market pays
 
 
 @dataclass(frozen=True)
@@ -68,26 +67,36 @@ def pooled(market: Market, backend: str = "cbc") -> Allocation:
 def cheapest_cover(market: Market, challenge_id: str, backend: str = "cbc") -> Allocation | None:
     """The challenge cleared alone with unlimited unscoped money and full actor capacity, or None."""
     sub = submarket(market, [challenge_id], [], Usage())
+    # Enough to pay every bid here, so as good as unlimited; a huge amount would make the model's money unit
+    # so large that HiGHS reads every price as 0 (see explain._enough).
+    enough = max(sum(b.price for b in sub.bids), 1)
     rich = Market(challenges=sub.challenges, actors=sub.actors, name=market.name, currency=market.currency,
                   funders=(Funder("baseline-unlimited", (Pledge("baseline-unlimited", "baseline-unlimited",
-                                                                UNLIMITED),)),))
+                                                                enough),)),))
     part = clear(rich, ClearOptions(backend=backend, explain=False))
     return part if any(c.completed for c in part.challenges) else None
 
 
 def _contracted(market: Market, backend: str, usage: Usage) -> bool:
-    """Clear the challenges the fixed bids touch first, with all the money (1.1); False when that is
+    """Clear the challenges the fixed bids touch first, with all the money (1.1), paid by the most narrowly
+    scoped pledges first as in the greedy steps (so the same on every backend); False when that is
     infeasible. Nothing to do, and True, without fixed bids."""
     fixed = [b for b in market.bids if b.fixed]
     if not fixed:
         return True
     challenge_of = {k.key: k.challenge_id for k in market.components}
     touched = {challenge_of[i.component] for b in fixed for i in b.items}
-    part = clear(submarket(market, touched, market.pledges, usage), ClearOptions(backend=backend, explain=False))
+    sub = submarket(market, touched, market.pledges, usage)
+    part = clear(sub, ClearOptions(backend=backend, explain=False))
     if part.status == "infeasible":
         return False
-    usage.take(market, part)
+    usage.take(market, _narrow_money_first(sub, part, _breadth(market), backend))
     return True
+
+
+def _breadth(market: Market) -> dict[str, int]:
+    """Pledge id -> how many components it may pay for."""
+    return {p.id: sum(1 for c in market.challenges for k in c.components if p.admits(c, k)) for p in market.pledges}
 
 
 def _infeasible(market: Market, name: str, started: float) -> Allocation:
@@ -114,8 +123,7 @@ def greedy(market: Market, backend: str = "cbc", progress: Progress = QUIET) -> 
         ratio = float("inf") if cover.cost == 0 else float(cover.value) / cover.cost
         ranked.append((-ratio, n, challenge.id))
     ranked.sort()
-    breadth = {p.id: sum(1 for c in market.challenges for k in c.components if p.admits(c, k))
-               for p in market.pledges}
+    breadth = _breadth(market)
     for _, _, cid in ranked:
         sub = submarket(market, [cid], market.pledges, usage)
         part = clear(sub, ClearOptions(backend=backend, explain=False))

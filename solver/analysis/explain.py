@@ -33,7 +33,6 @@ from ..pledge_notes import PledgeNote, pledge_notes
 from ..pools import Pool, make_pools
 from .common import QUIET, Progress, add_pledge, money_of
 
-UNLIMITED = 10**15
 EXTRA_ID = "explain-extra"
 
 
@@ -120,7 +119,7 @@ def least_extra(market: Market, challenge_id: str, keep_value: float, backend: s
 
     Returns (cents rounded up or None if impossible, components the extra money pays, model value)."""
     base = make_pools(market)
-    extra = Pool(index=len(base), pledges=(Pledge(EXTRA_ID, EXTRA_ID, UNLIMITED),), scope=None,
+    extra = Pool(index=len(base), pledges=(Pledge(EXTRA_ID, EXTRA_ID, _enough(market)),), scope=None,
                  max_share=None, match=None)
     pools = base + (extra,)
     pre = presolve(market, pools)
@@ -149,6 +148,13 @@ def least_extra(market: Market, challenge_id: str, keep_value: float, backend: s
     pays_for = sorted(((k, int(round(v))) for (p, k), v in per_component.items() if p == extra.index and v > 0.5),
                       key=lambda kv: (-kv[1], kv[0]))
     return cents, pays_for, float(pulp.value(model.value) or 0)
+
+
+def _enough(market: Market) -> int:
+    """Money enough to pay every bid: as good as unlimited, and small enough for the model's money unit.
+    (An amount of 10^15 cents made the unit 10^11 cents, every price a coefficient under HiGHS's tolerance,
+    and HiGHS then found the extra money needed to be 0.)"""
+    return max(sum(b.price for b in market.bids), 1)
 
 
 def _check(market: Market, challenge_id: str, cents: int, needed: float, backend: str) -> tuple[str, bool]:

@@ -4,6 +4,7 @@ infeasible, and explain/report carry the pledge notes."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -12,14 +13,16 @@ from solver.allocation import Unfunded, from_awards
 from solver.analysis.compare import compare
 from solver.analysis.common import (AnalysisError, Usage, add_condition, fix_bid, scale_pledges, submarket)
 from solver.analysis.diff import describe, diff
-from solver.analysis.explain import explain
+from solver.analysis.explain import explain, least_extra
 from solver.analysis.report import render
 from solver.analysis.sweep import Scenario, run_scenario
 from solver.analysis.whatif import Change, apply, whatif
 from solver.clearing import ClearOptions, clear
-from solver.loading import parse_market
+from solver.loading import load_market, parse_market
 from solver.market import (Actor, Bid, BidItem, Challenge, Component, Condition, Funder, Market, Pledge)
 from solver.verify import verify_allocation
+from tests.paths import FIXTURES
+from tests.solver.helpers import SMALL, run, write
 
 
 def _challenge(cid: str, value: int = 10) -> Challenge:
@@ -217,3 +220,69 @@ def test_a_sweep_scaling_pledges_below_a_min_spend_clears(backend: str) -> None:
         {"id": "pf", "amount": "100", "min_spend": "90"}]}]}
     row = run_scenario(parse_market(doc), Scenario("scale-pledges", "0.5", 0.5), backend)
     assert row["status"] == "optimal"
+
+
+# -- the commands ----------------------------------------------------------------------------------------
+
+def test_swarm_whatif_add_condition_and_fix_bid(tmp_path: Any) -> None:
+    market = write(tmp_path, DOC)
+    result = run("whatif", market, "--add-condition", "gov:Fdn=100")
+    assert result.exit_code == 0, result.output
+    assert "what if --add-condition gov:Fdn=100" in result.output
+    assert "challenges lost (before not after): A (value 30)" in result.output
+    result = run("whatif", market, "--fix-bid", "b3")
+    assert result.exit_code == 0, result.output
+    assert "status            optimal ->     infeasible" in result.output
+    assert 'why A is lost: not cleared: the fixed bids "b3" cannot all be accepted' in result.output
+    for args, message in ((["--add-condition", "gov:Gov=1"], "may not name itself"),
+                          (["--fix-bid", "nope"], "--fix-bid 'nope': unknown bid")):
+        result = run("whatif", market, *args)
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_swarm_explain_prints_the_pledge_notes(tmp_path: Any) -> None:
+    result = run("explain", write(tmp_path, DOC), "--step", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "Pledges with conditions" in result.output
+    assert "- pf (Fdn, spent " in result.output and "its condition on funder Gov (at least 40.00) was met" in result.output
+
+
+def test_swarm_verify_accepts_an_infeasible_allocation(tmp_path: Any) -> None:
+    fixed = {**DOC, "actors": [{"id": "X", "bids": [
+        {"id": "a", "items": [{"component": "A/k", "price": "300"}], "fixed": True}]}]}
+    allocation = clear(parse_market(fixed), ClearOptions(backend="cbc"))
+    assert allocation.status == "infeasible"
+    path = tmp_path / "alloc.json"
+    path.write_text(allocation.to_json())
+    result = run("verify", write(tmp_path, fixed), path)
+    assert result.exit_code == 0, result.output
+    assert "valid. Recomputed from awards and flows: 0 of 2 challenges completed" in result.output
+    doc = allocation.to_document()
+    doc["status"] = "optimal"
+    path.write_text(json.dumps(doc))
+    result = run("verify", write(tmp_path, fixed), path)
+    assert result.exit_code == 1 and "bid a (actor X): fixed but not accepted" in result.output
+
+
+def test_least_extra_money_is_found_on_both_backends(backend: str) -> None:
+    """The extra pledge used to be 10^15 cents: the model's money unit became 10^11 cents and HiGHS read
+    every price as 0, so its least extra money was 0.00. Also on an infeasible market (fixed bid too dear)."""
+    assert least_extra(parse_market(SMALL), "gulu", 100, backend)[:2] == (5000, [("kisumu/wells", 5000)])
+    fixed = parse_market({**DOC, "actors": [{"id": "X", "bids": [
+        {"id": "a", "items": [{"component": "A/k", "price": "300"}], "fixed": True}]}]})
+    assert least_extra(fixed, "A", 0, backend)[0] == 8000         # 300.00 against Gov's 120.00 + pf's 100.00
+
+
+def test_compare_on_the_didactic_conditions_fixture(backend: str) -> None:
+    """The contracted Turkana boreholes are paid first, narrowest money first (the ministry's, then the
+    bank's), on every backend alike; that leaves the ministry nothing for Kisumu, where the foundation's
+    condition needs it: the baselines complete Turkana only."""
+    market = load_market(str(FIXTURES / "didactic-conditions.json"))
+    outcomes = compare(market, backend)
+    assert {name: o.allocation.value for name, o in outcomes.items()} == {"pooled": 3500, "greedy": 1500,
+                                                                          "alone": 1500}
+    for outcome in outcomes.values():
+        assert verify_allocation(market, outcome.allocation.to_document()) == []
+    greedy_flows = [(f.pledge, f.component, f.amount) for f in outcomes["greedy"].allocation.flows]
+    assert greedy_flows == [("ministry-budget", "turkana-water/boreholes", 2400000),
+                            ("bank-grant", "turkana-water/boreholes", 400000)]

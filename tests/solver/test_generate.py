@@ -260,3 +260,21 @@ def test_fixed_bids_come_with_an_allocation_the_checker_accepts(counts, seed):
         unfunded=tuple(Unfunded(c.id, ("not in the generator's proof",)) for c in allocation.challenges
                        if not c.completed))
     assert verify_allocation(market, allocation.to_document()) == []
+
+
+@pytest.mark.parametrize("backend", ["highs", "cbc"])
+def test_a_small_generated_1_1_market_clears_with_its_conditions_met(backend):
+    """Cleared by the engine: optimal, every rule (1-9) met by the checker, the fixed bids accepted, and
+    conditional pledges paying, so that the funders they name co-fund those challenges."""
+    market = parse_market(generator.generate(20, 60, 30, seed=2, version="1.1"))
+    doc = clear(market, ClearOptions(backend=backend, explain=False)).to_document()
+    assert doc["status"] == "optimal"
+    assert verify_allocation(market, doc) == []
+    assert {b.id for b in market.bids if b.fixed} <= {a["bid"] for a in doc["awards"]}
+    conditional = {p.id: p for p in market.pledges if p.conditions}
+    paying = {(f["pledge"], f["component"].split("/")[0]) for f in doc["flows"] if f["pledge"] in conditional}
+    assert len(paying) >= 2
+    for pledge_id, challenge in paying:
+        for condition in conditional[pledge_id].conditions:
+            assert any(f["funder"] == condition.funder_id and f["component"].startswith(challenge + "/")
+                       for f in doc["flows"])

@@ -69,6 +69,15 @@ def test_conditions_met_only_apart_say_so() -> None:
         "fund",)
 
 
+def test_a_viewer_who_may_not_see_the_named_funders_flows_learns_nothing_of_them() -> None:
+    done = _doc(MARKET, ["a"], {"gov": [("A/k", 10000)]})
+    (note,) = pledge_notes(MARKET, done, sees=lambda pledge: pledge == "pfdn")
+    assert note.conditions[0].met_in == ()
+    assert "A" not in " ".join(note.notes)
+    (note,) = pledge_notes(MARKET, done, sees=lambda pledge: pledge in ("pfdn", "gov"))
+    assert note.conditions[0].met_in == ("A",)
+
+
 def test_a_pledge_that_paid_says_its_condition_held_its_min_spend_was_reached_and_where_its_cap_bound() -> None:
     paid = _allocation(MARKET, ["a", "b"], {"gov": [("A/k", 4000), ("B/k", 7000)], "pfdn": [("A/k", 6000),
                                                                                              ("B/k", 3000)]})
@@ -317,3 +326,29 @@ def test_the_reasons_of_real_infeasible_clearings_are_known_to_sealing(kind: str
         public = reason_for(reason, Viewer())
         assert public != SEALED, reason
         assert "b-A" not in public and "b-B" not in public, (reason, public)
+
+
+def test_a_condition_whose_funder_spent_its_money_elsewhere(backend: str) -> None:
+    # Gov's 100.00 pays B (value 50), which only Gov may pay for; A (value 10) would need 40.00 of it
+    # beside pf's 60.00. Alone A could be paid; with what the clearing left, only pf's condition stops it.
+    market = _market([
+        {"funder": "Fdn", "id": "pf", "amount": "100", "scope": {"challenges": ["A"]},
+         "conditions": [{"funder": "Gov", "min": "40"}]},
+        {"funder": "Gov", "id": "gov", "amount": "100"}],
+        [("A", "100"), ("B", "100")])
+    market["challenges"][1]["value"] = 50
+    _, doc = _clear(market, backend)
+    assert [c["id"] for c in doc["challenges"] if c["completed"]] == ["B"]
+    assert _reasons(doc, "A") == ["condition: pledge pf could pay for it only if funder Gov pays at least 40.00 "
+                                  "into it, and Gov does not"]
+
+
+def test_a_min_spend_already_reached_is_not_blamed(backend: str) -> None:
+    # pm pays A and B (60.00, over its min_spend of 50.00); C (50.00) is short of the 40.00 left: money, not
+    # min_spend, is what stops it.
+    doc = _market([{"funder": "Fdn", "id": "pm", "amount": "100", "min_spend": "50"}],
+                  [("A", "30"), ("B", "30"), ("C", "50")])
+    doc["challenges"][2]["value"] = 5
+    _, out = _clear(doc, backend)
+    assert [c["id"] for c in out["challenges"] if c["completed"]] == ["A", "B"]
+    assert _reasons(out, "C")[0].startswith("outcompeted for money: it would cost at least 50.00")
