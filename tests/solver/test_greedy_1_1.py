@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from solver.greedy import greedy_start
 from solver.model import ClearingModel
-from solver.solution import Solution
+from solver.solution import Solution, breaks_the_model
 from solver.start_rules import start_problems
 from tests.solver.helpers import actor, bid, market
 from tests.solver.helpers_1_1 import prepared, upgraded
@@ -72,11 +72,11 @@ def test_a_challenge_share_makes_two_funders_co_fund():
 
 
 def test_a_conditioned_pledge_pays_only_after_the_funder_it_names():
-    """q (market order first) pays W only if F1 pays at least 30 there: f pays its 40 first, q the rest."""
+    """q (market order first) pays W only if F1 pays at least 30 there: f pays those 30 first, q the rest."""
     doc = market([W()], [{"id": "q", "amount": "100"}, {"id": "f", "amount": "40"}],
                  [actor("A", bid("b", ("W/k", "90")))])
     _, _, accepted, paid = started(upgraded(doc, {"q": {"conditions": [("F1", 3000)]}}))
-    assert accepted == ["b"] and paid == {"f": 4000, "q": 5000}
+    assert accepted == ["b"] and paid == {"f": 3000, "q": 6000}
 
 
 def test_a_condition_not_met_keeps_the_pledge_out():
@@ -89,12 +89,22 @@ def test_a_condition_not_met_keeps_the_pledge_out():
 
 
 def test_a_condition_chain():
-    """a needs F1 (b) to pay 10; b needs F2 (c) to pay 10: c pays first, then b, then a."""
+    """a needs F1 (b) to pay 10; b needs F2 (c) to pay 10: c pays its 10 first, then b, then a."""
     doc = market([W()], [{"id": "a", "amount": "50"}, {"id": "b", "amount": "30"}, {"id": "c", "amount": "15"}],
                  [actor("A", bid("x", ("W/k", "90")))])
     m = upgraded(doc, {"a": {"conditions": [("F1", 1000)]}, "b": {"conditions": [("F2", 1000)]}})
     _, _, accepted, paid = started(m)
-    assert accepted == ["x"] and paid == {"c": 1500, "b": 3000, "a": 4500}
+    assert accepted == ["x"] and paid == {"c": 1000, "b": 3000, "a": 5000}
+
+
+def test_a_named_funder_pays_only_what_enables_first():
+    """W first (20 for 100), then V (9 for 80); g (100) pays either, q (80) pays W only if G pays 20 there.
+    Paying W all from g would leave nothing for V and q idle: g pays its 20, q 80, then g pays V's 80."""
+    doc = market([W(20), W(9, "V")], [{"id": "g", "amount": "100"},
+                                      {"id": "q", "amount": "80", "scope": {"challenges": ["W"]}}],
+                 [actor("A", bid("w", ("W/k", "100")), bid("v", ("V/k", "80")))])
+    _, _, accepted, paid = started(upgraded(doc, {"q": {"conditions": [("F0", 2000)]}}))
+    assert accepted == ["v", "w"] and paid == {"g": 10000, "q": 8000}
 
 
 def test_fixed_bids_come_first():
@@ -131,3 +141,25 @@ def test_the_start_check_catches_each_rule():
     assert [x.split(" ")[2] for x in low] == ["pays", "pays", "pays"]      # min_spend, share, condition
     over = start_problems(model, Solution([w, v], {(p, "W/k"): 5000.0, (f, "W/k"): 3000.0, (f, "V/k"): 1000.0}))
     assert len(over) == 2 and "above 0.5" in over[0] and "less than 4000" in over[1]
+
+
+def test_a_what_if_fixing_a_bid_of_a_version_1_market():
+    """Restrictions.fixed (a "what if" fixing bid w, solver/infeasible.py's models) is what the start keeps."""
+    from solver.model import Restrictions
+    doc = market([W(), W(100, "V")], [{"id": "p", "amount": "100"}],
+                 [actor("A", bid("w", ("W/k", "90")), bid("v", ("V/k", "90")))])
+    m = upgraded(doc)
+    model = ClearingModel(m, *prepared(m), Restrictions(fixed=frozenset({"w"})))
+    start = greedy_start(model)
+    assert [b.id for b in start.accepted] == ["w"] and start_problems(model, start) == []
+
+
+def test_a_named_pool_paying_in_two_rounds_keeps_its_max_share():
+    """g (max_share 0.5) pays 10 to enable q, later the rest it may: 40 more, not 50 (found by
+    test_starts_1_1's property); q 5, r the remaining 45."""
+    doc = market([W()], [{"id": "g", "amount": "100", "max_share": 0.5}, {"id": "q", "amount": "5"},
+                         {"id": "r", "amount": "100"}],
+                 [actor("A", bid("b", ("W/k", "100")))])
+    model, start, accepted, paid = started(upgraded(doc, {"q": {"conditions": [("F0", 1000)]}}))
+    assert accepted == ["b"] and paid == {"g": 5000, "q": 500, "r": 4500}
+    assert not breaks_the_model(model, start)

@@ -11,6 +11,10 @@ from typing import Any
 import pytest
 
 from solver.clearing import ClearOptions, clear
+from solver.eligibility import presolve
+from solver.flows import round_pool_flows, rule8_problems
+from solver.model import ClearingModel
+from solver.pools import make_pools
 from solver.loading import parse_market
 from solver.verify import verify_allocation
 from tests.solver.helpers import actor, bid, completed, flows, spent, write
@@ -357,3 +361,49 @@ def test_swarm_solve_exits_3_for_an_infeasible_market_and_writes_the_allocation(
     assert 'fixed bids "B1" and "B2" are in the same exclusive group "g" of actor "a"' in result.output
     doc["actors"][0]["bids"][1]["exclusive_group"] = "h"
     assert run("solve", write(tmp_path, doc), "-o", out).exit_code == 0
+
+
+# -- the rounding and the model's gates, directly ------------------------------------------------------------
+
+
+def _three_pledge_market() -> Any:
+    """W with k1, k2, k3; g (funder G, 66.67), q (funder Q, 100.00), r (66.67 only if G pays 66.67 into W)."""
+    return parse_market(market(
+        [challenge("W", 10, ("k1", "k2", "k3"))],
+        [funder("G", {"id": "g", "amount": "66.67"}), funder("Q", {"id": "q", "amount": "100.00"}),
+         funder("R", {"id": "r", "amount": "66.67", "conditions": [{"funder": "G", "min": "66.67"}]})],
+        []))
+
+
+def test_rounding_keeps_a_condition_that_cent_by_cent_rounding_breaks():
+    """g's continuous 3333.5 + 3333.5 on k1 and k2 ties with q's half cents; rounding each component alone may
+    give both spare cents to q and leave G at 66.66, below r's condition. The rounding keeps G at 66.67."""
+    m = _three_pledge_market()
+    pools = make_pools(m)
+    index = {pool.pledges[0].id: pool.index for pool in pools}
+    g, q, r = index["g"], index["q"], index["r"]
+    costs = {"W/k1": 3334, "W/k2": 3334, "W/k3": 100}
+    real = {(g, "W/k1"): 3333.5, (q, "W/k1"): 0.5, (g, "W/k2"): 3333.5, (q, "W/k2"): 0.5, (r, "W/k3"): 100.0}
+    admits = {key: (g, q, r) for key in costs}
+    flows_ = round_pool_flows(pools, costs, real, admits, {key: "W" for key in costs})
+    assert flows_[g, "W/k1"] + flows_[g, "W/k2"] == 6667
+    assert flows_[r, "W/k3"] == 100 and (r, "W/k1") not in flows_
+    assert rule8_problems(pools, costs, flows_, {key: "W" for key in costs}) == []
+
+
+def test_a_pay_left_beside_a_closed_gate_is_no_flow():
+    """A solver may leave r's pay at 1e-7 with its gate in W (G pays 10.00 there) at 0: component_pays reads
+    it as nothing."""
+    doc = market([challenge("W")], [funder("G", {"id": "g", "amount": "100.00"}),
+                                    funder("R", {"id": "r", "amount": "100.00",
+                                                 "conditions": [{"funder": "G", "min": "10.00"}]})],
+                 [actor("X", bid("w", ("W/k", "50.00")))])
+    m = parse_market(doc)
+    pools = make_pools(m)
+    model = ClearingModel(m, pools, presolve(m, pools))
+    (r, cid), gates = next(iter(model.uses.items()))
+    values = {gates[0].name: 0.0, model.accept["w"].name: 1.0}
+    for (p, _), var in model.pay.items():
+        values[var.name] = 1e-7 if p == r else 5000 / model.money_unit
+    pays = model.component_pays(model.bids, lambda var: values.get(var.name, 0.0))
+    assert all(p != r for p, _ in pays) and sum(pays.values()) == 5000
