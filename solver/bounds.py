@@ -70,6 +70,8 @@ LOAD = Bound("loads", 0.001, 1e6, zero=True)
 # reliability of 1e-300 made it 7 x 10^6 against rows of 1.
 PROBABILITY = Bound("probabilities", 0.001, 1.0)
 SHARE = Bound("max_share", 0.001, 1.0)
+# Version 1.1's max_challenge_share: a fraction of a challenge's cost, bounded as max_share is.
+CHALLENGE_SHARE = Bound("max_challenge_share", 0.001, 1.0)
 # A matching ratio: from a thousandth to a thousand, so that a matching row spans at most 10^6.
 MATCH = Bound("matching ratios", 0.001, 1000.0)
 

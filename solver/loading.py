@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bounds import LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound, money_problem
+from .bounds import (CHALLENGE_SHARE, LOAD, MATCH, MAX_QUANTITY, PROBABILITY, SHARE, VALUE, Bound,
+                     money_problem)
 from .ids import ID, ID_CHARACTERS
-from .market import Actor, Bid, BidItem, Capacity, Challenge, Component, Funder, Market, Pledge, Scope
-from .money import MoneyError, parse_money
+from .market import (Actor, Bid, BidItem, Capacity, Challenge, Component, Condition, Funder, Market, Pledge,
+                     Scope)
+from .money import MoneyError, format_money, parse_money
 
 FORMAT = "swarm-market/1"
+FORMAT_1_1 = "swarm-market/1.1"
+FORMATS = (FORMAT, FORMAT_1_1)
+_EITHER = f'"{FORMAT}" or "{FORMAT_1_1}"'
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Free-text keys any object may carry (didactic notes); everything else unknown is a warning.
 _FREE_TEXT = {"note", "description"}
@@ -31,11 +36,16 @@ _CHALLENGE_KEYS = frozenset({"id", "title", "tags", "value", "reliability", "com
 _COMPONENT_KEYS = frozenset({"id", "title", "unit", "quantity", "critical", "value", "requires", "min_reliability",
                              "max_unit_price"})
 _FUNDER_KEYS = frozenset({"id", "name", "pledges"})
-_PLEDGE_KEYS = frozenset({"id", "amount", "scope", "max_share", "match"})
-_SCOPE_KEYS = frozenset({"challenges", "components", "tags"})
+# Version 1.1's keys, each an error in a "swarm-market/1" file.
+_PLEDGE_KEYS_1_1 = ("min_spend", "max_challenge_share", "conditions")
+_SCOPE_KEYS_1_1 = ("all_tags", "exclude_tags")
+_BID_KEYS_1_1 = ("fixed",)
+_PLEDGE_KEYS = frozenset({"id", "amount", "scope", "max_share", "match", *_PLEDGE_KEYS_1_1})
+_SCOPE_KEYS = frozenset({"challenges", "components", "tags", *_SCOPE_KEYS_1_1})
+_CONDITION_KEYS = frozenset({"funder", "min"})
 _ACTOR_KEYS = frozenset({"id", "name", "reliability", "capacity", "bids"})
 _CAPACITY_KEYS = frozenset({"budget", "load"})
-_BID_KEYS = frozenset({"id", "items", "reliability", "load", "exclusive_group"})
+_BID_KEYS = frozenset({"id", "items", "reliability", "load", "exclusive_group", *_BID_KEYS_1_1})
 _ITEM_KEYS = frozenset({"component", "quantity", "price"})
 
 
@@ -201,6 +211,9 @@ class _Reader:
         self.components: dict[str, Component] = {}
         self.pledge_ids: set[str] = set()
         self.bid_ids: set[str] = set()
+        self.version_1 = False                  # "swarm-market/1": version 1.1 keys are errors
+        # Funders named by conditions, checked once every funder is read: (path, funder id).
+        self.named_funders: list[tuple[str, str]] = []
 
     # -- small checkers -------------------------------------------------------------
 
@@ -215,6 +228,13 @@ class _Reader:
             for key in obj:
                 if key not in known and key not in _FREE_TEXT:
                     self.warnings.append(Problem(_join(path, key), f'unknown key "{key}" (ignored)'))
+
+    def newer(self, obj: dict[str, Any], path: str, keys: tuple[str, ...]) -> None:
+        """A version-1.1 key in a "swarm-market/1" file is an error (its value is still checked)."""
+        if self.version_1:
+            for key in keys:
+                if key in obj:
+                    self.error(_join(path, key), f'"{key}" is a version 1.1 key: say "format": "{FORMAT_1_1}"')
 
     def obj(self, value: Any, path: str, what: str) -> dict[str, Any] | None:
         if isinstance(value, dict):
@@ -323,15 +343,16 @@ class _Reader:
             return None
         if "format" not in data:
             looks_like = any(k in data for k in ("challenges", "funders", "actors"))
-            self.error("format", f'missing "format": "{FORMAT}"' if looks_like
+            self.error("format", f'missing "format": {_EITHER}' if looks_like
                        else f'not a market: no "format": "{FORMAT}" and none of challenges, funders, actors')
             if not looks_like:
                 return None
-        elif data["format"] != FORMAT:
+        elif data["format"] not in FORMATS:
             fmt = data["format"]
             hint = " (that is an allocation, not a market)" if fmt == "swarm-allocation/1" else ""
-            self.error("format", f'expected "{FORMAT}", got {json.dumps(fmt)}{hint}')
+            self.error("format", f'expected {_EITHER}, got {json.dumps(fmt)}{hint}')
             return None
+        self.version_1 = data.get("format") == FORMAT
         self.keys(data, "", _MARKET_KEYS,
                   ("challenges", "funders", "actors"))
         name = self.text(data, "name", "") or ""
@@ -340,6 +361,7 @@ class _Reader:
             self.error("currency", f'"{currency}" is not an ISO 4217 code such as "USD"')
         challenges = self.challenge_list(data)
         funders = self.funder_list(data)
+        self.check_named_funders({f.id for f in funders})
         actors = self.actor_list(data)
         note = data.get("note") if isinstance(data.get("note"), str) else None
         return Market(challenges=challenges, funders=funders, actors=actors, name=name, currency=currency, note=note)
@@ -481,6 +503,7 @@ class _Reader:
         if obj is None:
             return None
         self.keys(obj, path, _PLEDGE_KEYS, ("id", "amount"))
+        self.newer(obj, path, _PLEDGE_KEYS_1_1)
         pid = self.ident(obj, path)
         if pid is not None and pid in self.pledge_ids:
             self.error(_join(path, "id"), f'duplicate pledge id "{pid}"')
@@ -488,6 +511,10 @@ class _Reader:
             self.pledge_ids.add(pid)
         amount = self.money(obj, "amount", path, positive=True)
         scope = self.scope(obj["scope"], _join(path, "scope")) if "scope" in obj else None
+        min_spend = self.money(obj, "min_spend", path, positive=True)
+        if min_spend is not None and amount is not None and min_spend > amount:
+            self.error(_join(path, "min_spend"), f"{format_money(min_spend)} is more than the pledge's amount "
+                                                 f"{format_money(amount)}")
         return Pledge(
             id=pid or path,
             funder_id=fid,
@@ -495,13 +522,51 @@ class _Reader:
             scope=scope,
             max_share=self.probability(obj, "max_share", path, SHARE),
             match=self.number(obj, "match", path, None, lambda v: v > 0, "> 0", MATCH),
+            min_spend=min_spend,
+            max_challenge_share=self.probability(obj, "max_challenge_share", path, CHALLENGE_SHARE),
+            conditions=self.conditions(obj, path, fid) if "conditions" in obj else (),
         )
+
+    def conditions(self, obj: dict[str, Any], path: str, fid: str) -> tuple[Condition, ...]:
+        """A pledge's "I pay only if they pay": each named funder once, never the pledge's own."""
+        raws = self.list(obj, "conditions", path)
+        if isinstance(obj["conditions"], list) and not raws:
+            self.error(_join(path, "conditions"), "list at least one condition (leave out conditions for none)")
+        out: list[Condition] = []
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(raws):
+            cpath = f"{path}.conditions[{i}]"
+            cobj = self.obj(raw, cpath, 'a condition {"funder": funder id, "min": amount}')
+            if cobj is None:
+                continue
+            self.keys(cobj, cpath, _CONDITION_KEYS, ("funder", "min"))
+            funder = self.ident(cobj, cpath, "funder")
+            least = self.money(cobj, "min", cpath, positive=True)
+            if funder is None:
+                continue
+            if funder == fid:
+                self.error(_join(cpath, "funder"), f'a pledge of funder "{fid}" may not name its own funder')
+            elif funder in seen:
+                self.error(_join(cpath, "funder"), f'funder "{funder}" is named twice: conditions[{seen[funder]}] '
+                                                   "names it already")
+            else:
+                seen[funder] = i
+                self.named_funders.append((_join(cpath, "funder"), funder))
+            if least is not None:
+                out.append(Condition(funder_id=funder, min=least))
+        return tuple(out)
+
+    def check_named_funders(self, funder_ids: set[str]) -> None:
+        for path, funder in self.named_funders:
+            if funder not in funder_ids:
+                self.error(path, f'unknown funder "{funder}"')
 
     def scope(self, raw: Any, path: str) -> Scope | None:
         obj = self.obj(raw, path, "a scope")
         if obj is None:
             return None
         self.keys(obj, path, _SCOPE_KEYS)
+        self.newer(obj, path, _SCOPE_KEYS_1_1)
         challenges = self.strings(obj, "challenges", path)
         for i, cid in enumerate(challenges):
             if cid not in self.challenges:
@@ -511,10 +576,15 @@ class _Reader:
             if key not in self.components:
                 self.error(f"{path}.components[{i}]", f'unknown component "{key}"')
         tags = self.strings(obj, "tags", path)
-        if not (challenges or components or tags):
+        all_tags = self.strings(obj, "all_tags", path)
+        exclude_tags = self.strings(obj, "exclude_tags", path)
+        # A scope with only all_tags or exclude_tags starts from every component (version 1.1); empty
+        # lists change nothing, so a scope of empty lists still admits nothing.
+        if not (challenges or components or tags or all_tags or exclude_tags):
             self.warnings.append(Problem(path, "the scope lists nothing, so the pledge can pay for nothing "
                                                "(leave out scope to admit every component)"))
-        return Scope(challenges=challenges, components=components, tags=tags)
+        return Scope(challenges=challenges, components=components, tags=tags, all_tags=all_tags,
+                     exclude_tags=exclude_tags)
 
     def actor_list(self, data: dict[str, Any]) -> tuple[Actor, ...]:
         out = []
@@ -556,6 +626,7 @@ class _Reader:
         if obj is None:
             return None
         self.keys(obj, path, _BID_KEYS, ("id", "items"))
+        self.newer(obj, path, _BID_KEYS_1_1)
         bid_id = self.ident(obj, path)
         if bid_id is not None and bid_id in self.bid_ids:
             self.error(_join(path, "id"), f'duplicate bid id "{bid_id}"')
@@ -598,6 +669,10 @@ class _Reader:
         if group is not None and not isinstance(group, str):
             self.error(_join(path, "exclusive_group"), f"expected a string, got {_kind(group)}")
             group = None
+        fixed = obj.get("fixed", False)
+        if not isinstance(fixed, bool):
+            self.error(_join(path, "fixed"), f"expected true or false, got {_kind(fixed)}")
+            fixed = False
         return Bid(
             id=bid_id or path,
             actor_id=aid,
@@ -606,6 +681,7 @@ class _Reader:
             load=self.number(obj, "load", path, 0, lambda v: v >= 0, ">= 0", LOAD),
             exclusive_group=group,
             reliability_given=reliability is not None,
+            fixed=fixed,
         )
 
 

@@ -6,7 +6,10 @@ from the market, then every rule of the spec is checked and every summary field
 compared. Written apart from the model so that a bug in one is caught by the other.
 It checks again what presolve keeps out of the model (reserves, reliability floors)
 and rule 5 with the rounding tolerances of the spec; docs/rules.md maps each rule
-to its check here and to the other places that keep it.
+to its check here and to the other places that keep it. Version 1.1 adds rule 8
+(min_spend and conditions exactly on the cents, max_challenge_share within one cent
+a flow), rule 9 (every fixed bid accepted) and the status "infeasible": those
+checks find nothing to do in a version-1 market, so its messages are unchanged.
 """
 from __future__ import annotations
 
@@ -75,6 +78,8 @@ class _Admits:
             found = self.sets[id(scope)] = (scope, frozenset(scope.challenges), frozenset(scope.components),
                                             frozenset(scope.tags))
         _, challenges, components, tags = found
+        if scope.narrows:               # 1.1: all_tags / exclude_tags; the spec's rule, as Scope states it
+            return scope.admits(challenge, component)
         return (challenge.id in challenges or component.key in components
                 or (bool(tags) and any(tag in tags for tag in challenge.tags)))
 
@@ -100,8 +105,9 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
         raise _Bad("the allocation is not a JSON object")
     if doc.get("format") != FORMAT:
         raise _Bad(f'format: expected "{FORMAT}", got {doc.get("format")!r}')
-    if doc.get("status") not in ("optimal", "feasible", "error"):
-        problems.append(f"status: {doc.get('status')!r} is not optimal, feasible or error")
+    status = doc.get("status")
+    if status not in ("optimal", "feasible", "error", "infeasible"):
+        problems.append(f"status: {status!r} is not optimal, feasible, infeasible or error")
     if doc.get("market") != market.name:
         problems.append(f"market: {doc.get('market')!r} is not the market's name {market.name!r}")
     if not isinstance(doc.get("solver"), dict) or "backend" not in doc["solver"] or "seconds" not in doc["solver"]:
@@ -230,6 +236,9 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
             problems.append(f"pledge {pid}: pays {format_money(amount)} into {cid}, over {ratio:g} x the "
                             f"{format_money(base.get(cid, 0))} that non-matching pledges pay into it")
 
+    _check_rule_8(market, problems, spent, into, flows_into, item_cost, challenge_of)
+    _check_rule_9(market, doc, problems, seen)
+
     # Rules 6-7: reliability targets, actor capacity and exclusive groups.
     reliability: dict[str, float] = {c.id: 1.0 for c in market.challenges}
     for bid in accepted:
@@ -263,6 +272,58 @@ def _verify(market: Market, doc: Any, problems: list[str]) -> None:
 
     # The summary must be what the awards and flows make it.
     _check_summary(market, doc, problems, covered, funded, completed, item_cost, reliability, spent)
+
+
+def _check_rule_8(market: Market, problems: list[str], spent: dict[str, int], into: dict[tuple[str, str], int],
+                  flows_into: dict[tuple[str, str], int], item_cost: dict[str, int], challenge_of: dict[str, str]
+                  ) -> None:
+    """Rule 8 (1.1): min_spend and conditions exactly on the whole-cent flows; max_challenge_share up to
+    less than one cent for each flow of the pledge into the challenge."""
+    pledges = {p.id: p for p in market.pledges}
+    if not any(p.conditional for p in pledges.values()):
+        return
+    challenge_cost: dict[str, int] = {}
+    for key, cents in item_cost.items():
+        challenge_cost[challenge_of[key]] = challenge_cost.get(challenge_of[key], 0) + cents
+    funders_pledges = {f.id: [p.id for p in f.pledges] for f in market.funders}
+    for pledge in market.pledges:
+        total = spent.get(pledge.id, 0)
+        if pledge.min_spend is not None and 0 < total < pledge.min_spend:
+            problems.append(f"pledge {pledge.id}: pays {format_money(total)} in total, less than its min_spend "
+                            f"{format_money(pledge.min_spend)} (it must pay nothing or at least that)")
+    for (pid, cid), amount in into.items():
+        pledge = pledges[pid]
+        share = pledge.max_challenge_share
+        cost = challenge_cost.get(cid, 0)
+        if share is not None and amount - share * cost >= flows_into[pid, cid] - 1e-9:
+            problems.append(f"pledge {pid}: pays {format_money(amount)} into challenge {cid}, over its "
+                            f"max_challenge_share {share:g} of the challenge's cost {format_money(cost)}")
+        for condition in pledge.conditions:
+            theirs = sum(into.get((q, cid), 0) for q in funders_pledges.get(condition.funder_id, ()))
+            if theirs < condition.min:
+                problems.append(f"pledge {pid}: pays {format_money(amount)} into challenge {cid}, but its condition "
+                                f"on funder {condition.funder_id} is not met: {condition.funder_id}'s pledges pay "
+                                f"{format_money(theirs)} into it, less than the {format_money(condition.min)} required")
+
+
+def _check_rule_9(market: Market, doc: dict[str, Any], problems: list[str], awarded: set[str]) -> None:
+    """Rule 9 (1.1): every fixed bid accepted; status infeasible only when fixed bids exist, and then no
+    awards and no flows (every pledge returned and every challenge unfunded follow from the summary checks)."""
+    fixed = [b for b in market.bids if b.fixed]
+    if doc.get("status") == "infeasible":
+        if not fixed:
+            problems.append("status: infeasible, but the market has no fixed bid, so accepting nothing is a "
+                            "valid allocation")
+        if doc.get("awards"):
+            problems.append(f"awards: status infeasible must have no awards, found {len(doc['awards'])}")
+        if doc.get("flows"):
+            problems.append(f"flows: status infeasible must have no flows, found {len(doc['flows'])}")
+        return
+    if doc.get("status") in ("optimal", "feasible"):
+        for bid in fixed:
+            if bid.id not in awarded:
+                problems.append(f"bid {bid.id} (actor {bid.actor_id}): fixed but not accepted (rule 9: every "
+                                "fixed bid is accepted, or the status is infeasible)")
 
 
 def _check_summary(market: Market, doc: dict[str, Any], problems: list[str], covered: dict[str, int],
