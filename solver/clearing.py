@@ -16,6 +16,7 @@ from .budget import MAIN_SHARE, Budget
 from .decompose import independent_parts
 from .eligibility import Presolve, presolve
 from .flows import round_pool_flows, split_pool
+from .infeasible import cheap_causes, fixed_bids, infeasible_allocation, model_causes
 from .market import Market
 from .model import ClearingModel
 from .outcome import Outcome
@@ -24,7 +25,7 @@ from .phases import Phase, RelaxationPhase, ValuePhase
 from .pools import Pool, make_pools
 from .reasons import explain_unfunded, plain_reasons
 from .solution import Solution
-from .solving import ClearingError, ClearOptions, SolveResult, solve_lexicographic
+from .solving import ClearingError, ClearOptions, ModelInfeasible, SolveResult, solve_lexicographic
 from .verify import verify_allocation
 
 __all__ = ["ClearOptions", "ClearingError", "Solution", "assemble", "clear"]
@@ -43,6 +44,28 @@ def clear(market: Market, options: ClearOptions = ClearOptions(), budget: Budget
     progress.stage(progress.MODEL)
     pools = make_pools(market)
     pre = presolve(market, pools)
+    if fixed_bids(market):
+        # Rule 9: fixed bids that presolve or a look at them alone shows impossible need no solve.
+        causes = cheap_causes(market, pools, pre)
+        if causes:
+            return _checked(market, infeasible_allocation(market, causes, options.backend, started))
+    try:
+        return _clear(market, options, budget, solve_budget, started, pools, pre)
+    except ModelInfeasible:
+        progress.stage(progress.REASONS)
+        causes = model_causes(market, pools, pre, options.backend, budget)
+        return _checked(market, infeasible_allocation(market, causes, options.backend, started))
+
+
+def _checked(market: Market, allocation: Allocation) -> Allocation:
+    problems = verify_allocation(market, allocation.to_document())
+    if problems:
+        raise ClearingError("the engine produced an allocation its own checker rejects: " + "; ".join(problems[:5]))
+    return allocation
+
+
+def _clear(market: Market, options: ClearOptions, budget: Budget, solve_budget: Budget, started: float,
+           pools: tuple[Pool, ...], pre: Presolve) -> Allocation:
     parts = independent_parts(market, pools, pre) if options.decompose else ()
     models = batches(market, pre, parts) if len(parts) > 1 else []
     if len(models) > 1:
@@ -86,11 +109,7 @@ def clear(market: Market, options: ClearOptions = ClearOptions(), budget: Budget
         # The best bound on value that the search proved, and how far the allocation is from it.
         solver_info["bound"] = round(max(bound, allocation.value), 6)
         solver_info["gap"] = round(max(bound - allocation.value, 0) / max(abs(bound), 1e-9), 9)
-    allocation = dataclasses.replace(allocation, unfunded=unfunded, solver=solver_info)
-    problems = verify_allocation(market, allocation.to_document())
-    if problems:
-        raise ClearingError("the engine produced an allocation its own checker rejects: " + "; ".join(problems[:5]))
-    return allocation
+    return _checked(market, dataclasses.replace(allocation, unfunded=unfunded, solver=solver_info))
 
 
 def _best_bound(phases: tuple[Phase, ...]) -> float | None:

@@ -81,6 +81,12 @@ def admitting_pools(market: Market, pools: tuple[Pool, ...]) -> dict[str, tuple[
             for key in found:
                 found[key].append(pool.index)
             continue
+        if pool.scope.narrows:                  # 1.1: all_tags / exclude_tags, the spec's rule as Scope states it
+            for challenge in market.challenges:
+                for component in challenge.components:
+                    if pool.scope.admits(challenge, component):
+                        found[component.key].append(pool.index)
+            continue
         whole = {c.id: c for c in (by_id[i] for i in pool.scope.challenges if i in by_id)}
         for tag in pool.scope.tags:
             whole.update((c.id, c) for c in by_tag.get(tag, ()))
@@ -167,7 +173,9 @@ def presolve(market: Market, pools: tuple[Pool, ...], remove_dominated: bool = T
     # After the fixed point: a dominated bid leaves at least as many dominators as a cover can use
     # (they survived the loop too), and they cover the same quantities, so no component or challenge
     # found possible above becomes impossible (see dominance.py).
-    if remove_dominated:
+    # Dominance's proofs swap one bid for another; a fixed bid cannot be swapped and a 1.1 pledge's
+    # min_spend or condition can make a dominated bid the useful one, so version-1.1 markets keep them all.
+    if remove_dominated and not any(b.fixed for b in market.bids) and not any(p.conditional for p in market.pledges):
         result.dominated = dominated_bids(market, pools, result.live_bids, result.admits)
         if result.dominated:
             result.live_bids = tuple(b for b in result.live_bids if b.id not in result.dominated)

@@ -19,6 +19,10 @@ This is where rule 5 becomes whole cents: the model meets amounts, share caps an
 matching exactly with real-valued money, and after rounding a share cap may be
 exceeded by less than a cent and a matching ratio by less than (1 + ratio) cents
 per flow, as the spec allows (docs/rules.md).
+
+Version 1.1 (rule 8): when a pledge has `min_spend`, `max_challenge_share` or `conditions`, all flows are
+rounded at once by `_rules_rounding`, an integer program that keeps min_spend and conditions exactly and
+each challenge share within a cent, and pays nothing where the model's pledge paid nothing.
 """
 from __future__ import annotations
 
@@ -38,6 +42,8 @@ PoolFlows = dict[tuple[int, str], int]
 def round_pool_flows(pools: tuple[Pool, ...], costs: Mapping[str, int], real: Mapping[tuple[int, str], float],
                      admits: Mapping[str, tuple[int, ...]], challenge_of: Mapping[str, str]) -> PoolFlows:
     """Whole-cent pool payments, component totals exact, pools within their amounts."""
+    if any(pool.conditional for pool in pools):
+        return _rules_rounding(pools, costs, real, admits, challenge_of)
     exact: dict[tuple[int, str], float] = {}
     flows: PoolFlows = {}
     for key, cost in costs.items():
@@ -309,6 +315,188 @@ def _rounding_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: 
     if not report.outcome.found:
         raise RuntimeError("could not round the flows to whole cents")
     return {pk: int(round(var.varValue or 0)) for pk, var in z.items() if round(var.varValue or 0) > 0}
+
+
+def _rules_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], real: Mapping[tuple[int, str], float],
+                    admits: Mapping[str, tuple[int, ...]], challenge_of: Mapping[str, str]) -> PoolFlows:
+    """Whole-cent flows for a market with version-1.1 pledges, as one integer program.
+
+    Each flow z[p, k] is whole, between the floor and ceiling of its continuous value (within p's
+    max_share cap), and only where the model paid something (so a pledge whose engaged or uses the
+    model left at 0 pays nothing there: model.component_pays drops those pays). Rows: component totals
+    exact; pools within their amounts; a pledge that pays has at least its min_spend; in each challenge
+    a max_challenge_share pledge pays at most ceil(share x the challenge's cost), which is within the
+    spec's allowance of a cent per flow; for each challenge a conditional pledge pays into, each named
+    funder's pools pay at least the condition's min there; matching ratios with slack, minimised. The
+    continuous flows meet every row, and rounding moves each flow by less than a cent; when no whole
+    point lies that close, the flows may move anywhere between 0 and the component's cost, least
+    distance first. The answer is checked against rule 8 before it is returned.
+    """
+    exact: dict[tuple[int, str], float] = {}
+    for key, cost in costs.items():
+        if cost <= 0:
+            continue
+        shares = [(p, max(real.get((p, key), 0.0), 0.0)) for p in admits[key]]
+        total = sum(v for _, v in shares)
+        if total <= 0:
+            plain = [p for p in admits[key] if not pools[p].conditional] or list(admits[key])
+            shares, total = [(p, 1.0) for p in plain], float(len(plain))
+        for p, v in shares:
+            if v > 0:
+                exact[p, key] = v * cost / total
+    challenge_cost: dict[str, int] = {}
+    for key, cost in costs.items():
+        challenge_cost[challenge_of[key]] = challenge_cost.get(challenge_of[key], 0) + cost
+    for wide in (False, True):
+        flows = _rules_program(pools, costs, exact, challenge_of, challenge_cost, wide)
+        if flows is not None and not rule8_problems(pools, costs, flows, challenge_of, exact):
+            return flows
+    raise RuntimeError("could not round the flows to whole cents keeping rule 8")
+
+
+def _rules_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: Mapping[tuple[int, str], float],
+                   challenge_of: Mapping[str, str], challenge_cost: Mapping[str, int], wide: bool) -> PoolFlows | None:
+    keys = sorted(exact, key=lambda pk: (pk[0], pk[1]))
+    prob = pulp.LpProblem("rounding", pulp.LpMinimize)
+    z: dict[tuple[int, str], pulp.LpVariable] = {}
+    objective: list[tuple[pulp.LpVariable, float]] = []
+    for j, pk in enumerate(keys):
+        v = exact[pk]
+        low, high = _bounds(pools, costs, pk, v)
+        if wide:
+            low, high = 0, costs[pk[1]]
+            cap = pools[pk[0]].share_cap
+            if cap is not None:
+                high = min(high, math.ceil(cap * costs[pk[1]] - 1e-9))
+        z[pk] = prob.add_variable(f"a_{j:07d}", lowBound=low, upBound=high, cat=pulp.LpInteger)
+        if wide:                                # |z - v| through a deviation d >= z - v, d >= v - z
+            d = prob.add_variable(f"d_{j:07d}", lowBound=0)
+            prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([(z[pk], 1.0), (d, -1.0)]),
+                                                 pulp.LpConstraintLE, f"up_{j}", v))
+            prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([(z[pk], 1.0), (d, 1.0)]),
+                                                 pulp.LpConstraintGE, f"down_{j}", v))
+            objective.append((d, 1.0))
+        else:                                   # |z - v| is linear between the floor and the ceiling
+            objective.append((z[pk], 1.0 - 2.0 * (v - math.floor(v + 1e-9))))
+    on_component: dict[str, list[pulp.LpVariable]] = {}
+    of_pool: dict[int, list[pulp.LpVariable]] = {}
+    into: dict[tuple[int, str], list[pulp.LpVariable]] = {}
+    for pk in keys:
+        on_component.setdefault(pk[1], []).append(z[pk])
+        of_pool.setdefault(pk[0], []).append(z[pk])
+        into.setdefault((pk[0], challenge_of[pk[1]]), []).append(z[pk])
+
+    def row(terms: list[tuple[pulp.LpVariable, float]], sense: int, rhs: float, name: str) -> None:
+        prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name, rhs))
+
+    for n, (key, cost) in enumerate(costs.items()):
+        if cost > 0:
+            row([(v, 1.0) for v in on_component.get(key, [])], pulp.LpConstraintEQ, cost, f"total_{n}")
+    pools_of: dict[str, list[int]] = {}
+    for pool in pools:
+        pools_of.setdefault(pool.pledges[0].funder_id, []).append(pool.index)
+    challenges = sorted({cid for _, cid in into})
+    for p, variables in sorted(of_pool.items()):
+        pool = pools[p]
+        row([(v, 1.0) for v in variables], pulp.LpConstraintLE, pool.amount, f"amount_{p}")
+        if not pool.conditional:
+            continue
+        pledge = pool.pledges[0]
+        if pledge.min_spend is not None:
+            row([(v, 1.0) for v in variables], pulp.LpConstraintGE, pledge.min_spend, f"min_spend_{p}")
+        for i, cid in enumerate(challenges):
+            mine = into.get((p, cid))
+            if not mine:
+                continue
+            if pledge.max_challenge_share is not None:
+                row([(v, 1.0) for v in mine], pulp.LpConstraintLE,
+                    math.ceil(pledge.max_challenge_share * challenge_cost[cid] - 1e-9), f"share_{p}_{i}")
+            for m, condition in enumerate(pledge.conditions):
+                theirs = [v for q in pools_of.get(condition.funder_id, []) for v in into.get((q, cid), [])]
+                row([(v, 1.0) for v in theirs], pulp.LpConstraintGE, condition.min, f"condition_{p}_{i}_{m}")
+    base_in: dict[str, list[pulp.LpVariable]] = {}
+    own_in: dict[str, dict[int, list[pulp.LpVariable]]] = {}
+    for pk in keys:
+        cid = challenge_of[pk[1]]
+        if pools[pk[0]].match is None:
+            base_in.setdefault(cid, []).append(z[pk])
+        else:
+            own_in.setdefault(cid, {}).setdefault(pk[0], []).append(z[pk])
+    for i, cid in enumerate(challenges):
+        for p, own in sorted(own_in.get(cid, {}).items()):
+            slack = prob.add_variable(f"s_{p:05d}_{i:07d}", lowBound=0)
+            objective.append((slack, 1000.0))
+            row([(v, 1.0) for v in own] + [(v, -(pools[p].match_ratio or 0.0)) for v in base_in.get(cid, [])]
+                + [(slack, -1.0)], pulp.LpConstraintLE, 0, f"match_{p}_{i}")
+    prob.setObjective(pulp.LpAffineExpression(objective))
+    backend = "highs" if backends.available("highs") else "cbc"
+    try:
+        with progress.without_search():         # rounding, not the clearing's search
+            report = backends.solve(prob, backend)
+    except backends.BackendError:
+        return None
+    if not report.outcome.found:
+        return None
+    flows: PoolFlows = {}
+    for pk in keys:
+        x = z[pk].varValue or 0.0
+        cents = round(x)
+        if abs(x - cents) > 1e-6:
+            return None
+        if cents:
+            flows[pk] = cents
+    return flows
+
+
+def rule8_problems(pools: tuple[Pool, ...], costs: Mapping[str, int], flows: PoolFlows,
+                   challenge_of: Mapping[str, str], paid: Mapping[tuple[int, str], float] | None = None) -> list[str]:
+    """What whole-cent pool flows break of rules 5 and 8 (totals, amounts, min_spend, max_challenge_share
+    within a cent per flow, conditions exactly), and flows where the model paid nothing (`paid`)."""
+    problems: list[str] = []
+    total: dict[str, int] = {}
+    spent: dict[int, int] = {}
+    into: dict[tuple[int, str], int] = {}
+    count: dict[tuple[int, str], int] = {}
+    challenge_cost: dict[str, int] = {}
+    for key, cost in costs.items():
+        challenge_cost[challenge_of[key]] = challenge_cost.get(challenge_of[key], 0) + cost
+    for (p, key), cents in flows.items():
+        if cents <= 0:
+            continue
+        if paid is not None and (p, key) not in paid:
+            problems.append(f"pool {p} pays {key}, where the model paid nothing")
+        total[key] = total.get(key, 0) + cents
+        spent[p] = spent.get(p, 0) + cents
+        pc = (p, challenge_of[key])
+        into[pc] = into.get(pc, 0) + cents
+        count[pc] = count.get(pc, 0) + 1
+    problems += [f"{key} is paid {total.get(key, 0)} of {cost}" for key, cost in costs.items()
+                 if cost > 0 and total.get(key, 0) != cost]
+    by_funder: dict[tuple[str, str], int] = {}
+    for (p, cid), cents in into.items():
+        funder = pools[p].pledges[0].funder_id
+        by_funder[funder, cid] = by_funder.get((funder, cid), 0) + cents
+    for p, cents in spent.items():
+        pool = pools[p]
+        if cents > pool.amount:
+            problems.append(f"pool {p} pays {cents}, above its amount")
+        if not pool.conditional:
+            continue
+        pledge = pool.pledges[0]
+        if pledge.min_spend is not None and cents < pledge.min_spend:
+            problems.append(f"pool {p} pays {cents}, below its min_spend")
+    for (p, cid), cents in into.items():
+        pool = pools[p]
+        if not pool.conditional:
+            continue
+        pledge = pool.pledges[0]
+        share = pledge.max_challenge_share
+        if share is not None and cents >= share * challenge_cost[cid] + count[p, cid]:
+            problems.append(f"pool {p} pays {cents} into {cid}, above its share")
+        for condition in pledge.conditions:
+            if by_funder.get((condition.funder_id, cid), 0) < condition.min:
+                problems.append(f"pool {p} pays into {cid}, where {condition.funder_id} pays below its condition")
+    return problems
 
 
 def split_pool(pool: Pool, flows: list[tuple[str, int]]) -> list[tuple[str, str, int]]:

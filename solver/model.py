@@ -7,6 +7,11 @@ the solver):
   funded[component]  1 if a non-critical component is funded; a critical one is
                      funded exactly when its challenge is done, so it uses done[]
   pay[pool, class]   money (cents, continuous) a pool of pledges pays a payment class
+  engaged[pool]      1.1: 1 if a pledge with min_spend pays anything (rule 8)
+  uses[pool, chal.]  1.1: 1 if a pledge with conditions may pay into the challenge (rule 8)
+
+Version-1.1 rows (rule 8's min_spend, max_challenge_share, conditions; rule 9's fixed bids) exist only
+for markets that use those keys, so a version-1 market's model is what it was, name for name.
 
 A payment class is the set of a challenge's priced components that the same
 pools admit. Paying a class as one is exact: a pool's flow into a class splits
@@ -68,6 +73,7 @@ class Restrictions:
     budget_left: dict[str, int] | None = None   # override actors' remaining budgets
     load_left: dict[str, float] | None = None   # override actors' remaining loads
     groups_taken: frozenset[tuple[str, str]] = frozenset()  # (actor, exclusive group) already used
+    fixed: frozenset[str] | None = None         # bids that must be accepted (None: the market's fixed bids)
 
 
 @dataclass
@@ -82,6 +88,10 @@ class ClearingModel:
     funded: dict[str, pulp.LpVariable] = field(init=False, default_factory=dict)
     pay: dict[tuple[int, str], pulp.LpVariable] = field(init=False, default_factory=dict)  # (pool, class key)
     classes: dict[str, list[str]] = field(init=False, default_factory=dict)  # class key -> component keys
+    engaged: dict[int, pulp.LpVariable] = field(init=False, default_factory=dict)   # pool -> 1.1 min_spend
+    uses: dict[tuple[int, str], pulp.LpVariable] = field(init=False, default_factory=dict)  # (pool, challenge)
+    # Fixed bids the model cannot accept (ruled out before it, or by a bound of a rule): it has no solution.
+    conflicts: list[str] = field(init=False, default_factory=list)
     value: pulp.LpAffineExpression = field(init=False)
     cost: pulp.LpAffineExpression = field(init=False)
 
@@ -108,7 +118,11 @@ class ClearingModel:
                 self.items_on[item.component].append((bid, item.quantity, item.price))
         largest = max([p.amount for p in self.pools] + [b.price for b in self.bids] + [1])
         self.money_unit: int = 10 ** max(0, len(str(largest)) - MONEY_DIGITS)
+        fixed = self.restrictions.fixed
+        self.fixed: frozenset[str] = (frozenset(b.id for b in self.market.bids if b.fixed) if fixed is None
+                                      else fixed)
         self.add_variables()
+        self.add_fixed_bids()
         self.value = pulp.LpAffineExpression(
             [(self.done[c.id], c.value) for c in self.challenges if c.value]
             + [(self.funded[k.key], k.value) for k in self.components.values() if not k.critical and k.value])
@@ -118,6 +132,9 @@ class ClearingModel:
         self.add_requires()
         if self.restrictions.money:
             self.add_payment()
+            self.add_min_spend()
+            self.add_challenge_share()
+            self.add_conditions()
         if self.restrictions.reliability:
             self.add_reliability()
         if self.restrictions.capacity:
@@ -266,11 +283,11 @@ class ClearingModel:
             if challenge.reliability is None:
                 continue
             limit = (-math.log(challenge.reliability) + RELIABILITY_SLACK) * RELIABILITY_SCALE
-            terms = [(self.accept[b.id], -math.log(b.reliability) * RELIABILITY_SCALE)
-                     for b in touching.get(challenge.id, []) if b.reliability < 1]
-            for var, coef in terms:
+            risky = [b for b in touching.get(challenge.id, []) if b.reliability < 1]
+            terms = [(self.accept[b.id], -math.log(b.reliability) * RELIABILITY_SCALE) for b in risky]
+            for bid, (_, coef) in zip(risky, terms):
                 if coef > limit:
-                    var.upBound = 0     # alone below the target: never accepted, not even in part
+                    self._rule_out(bid)     # alone below the target: never accepted, not even in part
             if terms:
                 # The limit is scaled by done[c]: the same rows for whole numbers (a bid touching c is
                 # accepted only if c is done), but the relaxation can no longer half-complete a
@@ -291,7 +308,7 @@ class ClearingModel:
                 # A bid beyond the actor's whole capacity is never accepted; fixing it to 0 also keeps
                 # the relaxation from accepting a fraction of it, which weakened the bound.
                 if (budget is not None and bid.price > budget) or (load is not None and bid.load > load):
-                    self.accept[bid.id].upBound = 0
+                    self._rule_out(bid)
             if budget is not None:
                 unit = self.money_unit
                 self._add([(self.accept[b.id], b.price / unit) for b in bids if b.price],
@@ -308,6 +325,147 @@ class ClearingModel:
                     self._add([(self.accept[b.id], 1) for b in members], pulp.LpConstraintLE, 0, f"taken_{a}_{g}")
                 elif len(members) > 1:
                     self._add([(self.accept[b.id], 1) for b in members], pulp.LpConstraintLE, 1, f"exclusive_{a}_{g}")
+
+    def _rule_out(self, bid: Bid) -> None:
+        """accept = 0 for a bid a rule rules out alone; a fixed bid ruled out makes the model infeasible."""
+        if bid.id in self.fixed:
+            self.conflicts.append(bid.id)
+        else:
+            self.accept[bid.id].upBound = 0
+
+    # -- version 1.1 ----------------------------------------------------------------------------------
+
+    def add_fixed_bids(self) -> None:
+        """Rule 9: accept[b] = 1 for every fixed bid (its lower bound).
+
+        A fixed bid that presolve ruled out (a reserve, a reliability floor, a challenge or component
+        that cannot be done) while all its challenges are in the model is a conflict: the model has
+        no solution, and solving.py says so without solving. A model of other challenges only (a part,
+        a reason's "what if") does not mention it."""
+        if not self.fixed:
+            return
+        for bid in self.market.bids:
+            if bid.id not in self.fixed:
+                continue
+            var = self.accept.get(bid.id)
+            if var is not None:
+                var.lowBound = 1
+            elif not any(self._outside(item.component) for item in bid.items):
+                self.conflicts.append(bid.id)
+
+    def _outside(self, key: str) -> bool:
+        """True when the component's challenge is outside the model's restriction (not merely impossible)."""
+        restricted = self.restrictions.challenges
+        return restricted is not None and key.partition("/")[0] not in restricted
+
+    def _pays_into(self) -> dict[tuple[int, str], list[pulp.LpVariable]]:
+        """(pool, challenge) -> the pool's pay variables into the challenge's classes (built once)."""
+        found: dict[tuple[int, str], list[pulp.LpVariable]] | None = getattr(self, "_into", None)
+        if found is None:
+            found = {}
+            for (pool_index, cls), var in self.pay.items():
+                found.setdefault((pool_index, self.challenge_of[cls]), []).append(var)
+            self._into = found
+        return found
+
+    def _challenge_cost(self) -> dict[str, list[tuple[pulp.LpVariable, float]]]:
+        """challenge -> (accept[b], b's item prices on the challenge's components in money units): the
+        challenge's cost, counting only the items of a bundle that are on it (built once)."""
+        found: dict[str, list[tuple[pulp.LpVariable, float]]] | None = getattr(self, "_cost_of", None)
+        if found is None:
+            found = {}
+            for bid in self.bids:
+                on: dict[str, int] = {}
+                for item in bid.items:
+                    if item.price:
+                        cid = self.challenge_of[item.component]
+                        on[cid] = on.get(cid, 0) + item.price
+                for cid, price in on.items():
+                    found.setdefault(cid, []).append((self.accept[bid.id], price / self.money_unit))
+            self._cost_of = found
+        return found
+
+    def _amount_left(self, pool_index: int) -> int:
+        amounts = self.restrictions.pool_amounts
+        return self.pools[pool_index].amount if amounts is None else amounts.get(pool_index, 0)
+
+    def add_min_spend(self) -> None:
+        """Rule 8, min_spend m of pledge p (its own pool): a binary engaged[p];
+        sum of pay[p, k] >= m x engaged[p] and sum of pay[p, k] <= amount(p) x engaged[p].
+
+        Exact: engaged = 0 pays nothing, engaged = 1 pays between m and the amount. In a "what if"
+        model whose pools have only what is left (Restrictions.pool_amounts), what p already spent
+        counts towards m."""
+        unit = self.money_unit
+        by_pool: dict[int, list[pulp.LpVariable]] = {}
+        for (pool_index, _), var in self.pay.items():
+            by_pool.setdefault(pool_index, []).append(var)
+        for pool_index, variables in sorted(by_pool.items()):
+            pledge = self.pools[pool_index].pledges[0]
+            if pledge.min_spend is None or not self.pools[pool_index].conditional:
+                continue
+            amount = self._amount_left(pool_index)
+            least = max(pledge.min_spend - (self.pools[pool_index].amount - amount), 0)
+            if least <= 0:
+                continue                        # already engaged: its amount row is all that is left
+            engaged = self.engaged[pool_index] = self.prob.add_variable(f"engaged_{pool_index}", cat=pulp.LpBinary)
+            terms = [(var, 1.0) for var in variables]
+            self._add(terms + [(engaged, -least / unit)], pulp.LpConstraintGE, 0, f"min_spend_{pool_index}")
+            self._add(terms + [(engaged, -amount / unit)], pulp.LpConstraintLE, 0, f"engaged_{pool_index}")
+
+    def add_challenge_share(self) -> None:
+        """Rule 8, max_challenge_share s of pledge p: per challenge c,
+        sum of pay[p, k] over c's classes <= s x sum of accept[b] x (b's item prices on c's components).
+
+        Exact: the right side is c's cost (only the items of a bundle that are on c count), which the
+        paid rows make equal to what all pools pay into c."""
+        cost_of = self._challenge_cost()
+        index = {c.id: i for i, c in enumerate(self.challenges)}
+        into = sorted(self._pays_into().items(), key=lambda kv: (kv[0][0], index[kv[0][1]]))
+        for (pool_index, cid), variables in into:
+            share = self.pools[pool_index].pledges[0].max_challenge_share
+            if share is None or share >= 1 or not self.pools[pool_index].conditional:
+                continue
+            self._add([(var, 1.0) for var in variables] + [(acc, -share * coef) for acc, coef in cost_of.get(cid, [])],
+                      pulp.LpConstraintLE, 0, f"challenge_share_{pool_index}_{index[cid]}")
+
+    def add_conditions(self) -> None:
+        """Rule 8, conditions of pledge p: a binary uses[p, c] per challenge c that p may pay into;
+        sum of pay[p, k] over c's classes <= M x uses[p, c], with M the least of p's amount and the
+        most c can cost (every bid on c accepted, times p's max_challenge_share); uses[p, c] <= done[c];
+        for each condition (F, min): sum over F's pools q of pay[q, k] over c's classes >= min x uses[p, c].
+
+        Exact: uses = 0 pays nothing into c, uses = 1 needs F's min there. F's pledges pool only with
+        F's own (pools.py), so F's pay into c is a sum of whole pools'. A condition F cannot meet in c
+        (F's pools admit nothing there, or hold less than min, or c cannot cost min) fixes uses to 0."""
+        unit = self.money_unit
+        into = self._pays_into()
+        cost_of = self._challenge_cost()
+        pools_of: dict[str, list[int]] = {}
+        for pool in self.pools:
+            pools_of.setdefault(pool.pledges[0].funder_id, []).append(pool.index)
+        index = {c.id: i for i, c in enumerate(self.challenges)}
+        for (pool_index, cid), variables in sorted(into.items(), key=lambda kv: (kv[0][0], index[kv[0][1]])):
+            pool = self.pools[pool_index]
+            pledge = pool.pledges[0]
+            if not pledge.conditions or not pool.conditional:
+                continue
+            i = index[cid]
+            most = sum(coef for _, coef in cost_of.get(cid, [])) * unit      # c's cost, every bid on it accepted
+            big = min(self._amount_left(pool_index), most * (pledge.max_challenge_share or 1)) / unit
+            uses = self.uses[pool_index, cid] = self.prob.add_variable(f"uses_{pool_index}_{i}", cat=pulp.LpBinary)
+            self._add([(var, 1.0) for var in variables] + [(uses, -big)], pulp.LpConstraintLE, 0,
+                      f"uses_{pool_index}_{i}")
+            self._add([(uses, 1), (self.done[cid], -1)], pulp.LpConstraintLE, 0, f"uses_done_{pool_index}_{i}")
+            for n, condition in enumerate(pledge.conditions):
+                theirs = [var for q in pools_of.get(condition.funder_id, []) for var in into.get((q, cid), [])]
+                room = min(sum(self._amount_left(q) for q in pools_of.get(condition.funder_id, [])
+                               if (q, cid) in into), most)
+                if not theirs or room < condition.min:
+                    uses.upBound = 0
+                    continue
+                self._add([(var, 1.0) for var in theirs] + [(uses, -condition.min / unit)], pulp.LpConstraintGE, 0,
+                          f"condition_{pool_index}_{i}_{n}")
 
     def _capacity_left(self, actor: Actor) -> tuple[int | None, float | None]:
         capacity = actor.capacity
@@ -338,6 +496,11 @@ class ClearingModel:
         out: dict[tuple[int, str], float] = {}
         for (pool_index, cls), var in self.pay.items():
             paid = (value(var) or 0.0) * self.money_unit
+            if self.engaged or self.uses:
+                # A solver may leave a pay of 1e-7 beside engaged or uses at 0: that pledge pays nothing there.
+                gates = [self.engaged.get(pool_index), self.uses.get((pool_index, self.challenge_of[cls]))]
+                if any(gate is not None and (value(gate) or 0.0) < 0.5 for gate in gates):
+                    continue
             total = sum(cost.get(key, 0) for key in self.classes[cls])
             if paid <= 0 or total <= 0:
                 continue
@@ -355,7 +518,17 @@ class ClearingModel:
                 out[pool_index, cls] = out.get((pool_index, cls), 0.0) + value / self.money_unit
         return out
 
+    @property
+    def uses_1_1(self) -> bool:
+        """True when the model has a version-1.1 row or bound (fixed bids, min_spend, shares, conditions)."""
+        return bool(self.fixed) or any(pool.conditional for pool in self.pools)
+
     def size(self) -> dict[str, int]:
         # Every variable here was added through prob.add_variable, so PuLP's registry counts them all.
         return {"variables": backends.variable_count(self.prob), "constraints": self.prob.numConstraints(),
-                "binaries": len(self.accept) + len(self.done) + len(self.funded)}
+                "binaries": len(self.accept) + len(self.done) + len(self.funded) + len(self.engaged) + len(self.uses)}
+
+    def yes_no(self) -> list[pulp.LpVariable]:
+        """Every binary of the model: accept, done, funded, and the 1.1 engaged and uses."""
+        return [*self.accept.values(), *self.done.values(), *self.funded.values(), *self.engaged.values(),
+                *self.uses.values()]

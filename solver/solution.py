@@ -71,6 +71,13 @@ def start_values(model: ClearingModel, solution: Solution) -> dict[pulp.LpVariab
     for pk, var in model.pay.items():
         # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
         out[var] = max(class_pays.get(pk, 0.0), 0.0)
+    # Version 1.1: engaged[p] and uses[p, c] are 1 where the pool pays anything (there).
+    paying = {pk[0] for pk, v in class_pays.items() if v > 0}
+    paying_into = {(pk[0], model.challenge_of[pk[1]]) for pk, v in class_pays.items() if v > 0}
+    for pool_index, var in model.engaged.items():
+        out[var] = 1 if pool_index in paying else 0
+    for pc, var in model.uses.items():
+        out[var] = 1 if pc in paying_into else 0
     # A start must set the model's auxiliary sums too (matched_i: the non-matching pay into challenge
     # i), else a solver sees it break their rows: each is the rest of its defining row.
     for i in range(len(model.challenges)):
@@ -82,6 +89,29 @@ def start_values(model: ClearingModel, solution: Solution) -> dict[pulp.LpVariab
                 rest = sum(out.get(var, 0.0) * coef for var, coef in row.items() if var is not aux[0])
                 out[aux[0]] = max(rest, 0.0)
     return out
+
+
+# How far a start may be off a row (in the row's own units: money rows count money_unit's) and still be used.
+START_TOLERANCE = 1e-6
+
+
+def breaks_the_model(model: ClearingModel, solution: Solution) -> bool:
+    """True when the allocation breaks a bound or a row of the model.
+
+    The greedy start is built for version-1 rules; a version-1.1 model (fixed bids, min_spend, shares,
+    conditions) checks it here before using it as a start or keeping it as an answer."""
+    values = start_values(model, solution)
+    for var, x in values.items():
+        if (var.lowBound is not None and x < var.lowBound - START_TOLERANCE
+                or var.upBound is not None and x > var.upBound + START_TOLERANCE):
+            return True
+    for row in model.prob.constraints():          # PuLP 4.0's call: a list, no deprecation warning
+        lhs = sum(coef * values.get(var, 0.0) for var, coef in row.items()) + row.constant
+        if (row.sense == pulp.LpConstraintLE and lhs > START_TOLERANCE
+                or row.sense == pulp.LpConstraintGE and lhs < -START_TOLERANCE
+                or row.sense == pulp.LpConstraintEQ and abs(lhs) > START_TOLERANCE):
+            return True
+    return False
 
 
 def keep_value_row(model: ClearingModel, at_least: float) -> pulp.LpConstraint:

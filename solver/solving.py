@@ -22,7 +22,7 @@ from .model import ClearingModel
 from .outcome import Outcome
 from .phases import CostPhase, GreedyPhase, Phase, RelaxationPhase, ValuePhase
 from .relaxation import relax_and_fix
-from .solution import Solution, keep_value_row, read_solution, start_values, value_of, warm_start
+from .solution import Solution, breaks_the_model, keep_value_row, read_solution, start_values, value_of, warm_start
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ class ClearOptions:
 
 class ClearingError(RuntimeError):
     """The market could not be cleared (solver missing or failing)."""
+
+
+class ModelInfeasible(ClearingError):
+    """The model has no solution: its fixed bids cannot all be accepted (spec rule 9). Without fixed
+    bids a model always has one (accept nothing), so nothing else raises it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +76,16 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
     tolerance = value_tolerance(values)
     best = empty
     best_value: float = 0.0
+    if model.conflicts:
+        raise ModelInfeasible(f"fixed bids ruled out before solving: {', '.join(model.conflicts)}")
 
     if values:
         # A greedy allocation (solver/greedy.py) first: phase 1's warm start, and the answer kept when a
         # time limit stops the solver before it finds anything as good.
         progress.stage(progress.GREEDY)
         start = greedy_start(model)
+        if start is not None and model.uses_1_1 and breaks_the_model(model, start):
+            start = None                        # it breaks a 1.1 row or leaves out a fixed bid
         if start is not None:
             greedy_value = value_of(model, start)
             phases.append(GreedyPhase(Outcome.FEASIBLE, objective=greedy_value, value=greedy_value))
@@ -131,17 +140,34 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
                 status = Outcome.FEASIBLE
         elif report.outcome == Outcome.NONE:
             status = Outcome.FEASIBLE          # stopped before any solution: the greedy one (or nothing) is still valid
+        elif report.outcome == Outcome.INFEASIBLE and model.fixed:
+            raise ModelInfeasible("the solver proved that the fixed bids cannot all be accepted")
         else:
             raise ClearingError(f"the solver found the clearing model {report.outcome}")
     if not model.bids or (values and best_value <= 0 and not best.accepted and status == Outcome.OPTIMAL):
         return SolveResult(best, status, tuple(phases))
+    result = _cost_phase(model, options, budget, phases, best, best_value, status, ahead, tolerance)
+    missing = model.fixed & set(model.accept) - {b.id for b in result.solution.accepted}
+    if missing:
+        # Only a time limit gets here: the model accepts every fixed bid in any solution it has.
+        raise ClearingError(f"no allocation accepting every fixed bid ({', '.join(sorted(missing))}) was found "
+                            "within the time limit")
+    return result
+
+
+def _cost_phase(model: ClearingModel, options: ClearOptions, budget: Budget, phases: list[Phase], best: Solution,
+                best_value: float, status: Outcome, ahead: CostAhead | None, tolerance: float) -> SolveResult:
+    prob = model.prob
 
     # Phase 2: keep the value, pay least.
     progress.stage(progress.COST)
     prob.addConstraint(keep_value_row(model, best_value - tolerance))
     prob.sense = pulp.LpMinimize
     prob.setObjective(model.cost)
-    warm_start(model, best)
+    # A 1.1 model starts phase 2 only from an allocation it admits (nothing accepted leaves out fixed bids).
+    warm = not (model.uses_1_1 and breaks_the_model(model, best))
+    if warm:
+        warm_start(model, best)
     remaining = budget.left()
     if remaining is not None and remaining <= 0:
         phases.append(CostPhase(Outcome.SKIPPED))
@@ -150,7 +176,7 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
     if early is not None:
         report = early
     else:
-        report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=True,
+        report = backends.solve(prob, options.backend, time_limit=remaining, gap=options.gap, warm_start=warm,
                                 highs_options=COST_PHASE_HIGHS)
     phases.append(replace(CostPhase.from_report(report), started_early=early is not None))
     if report.outcome.found:
@@ -159,6 +185,8 @@ def _solve_lexicographic(model: ClearingModel, options: ClearOptions, budget: Bu
             best = candidate
         if report.outcome == Outcome.FEASIBLE:
             status = Outcome.FEASIBLE
+    elif report.outcome == Outcome.INFEASIBLE and model.fixed and not best.accepted:
+        raise ModelInfeasible("the solver proved that the fixed bids cannot all be accepted")
     else:
         status = Outcome.FEASIBLE
     return SolveResult(best, status, tuple(phases))
