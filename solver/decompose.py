@@ -9,6 +9,24 @@ model over the whole market is the parts' models side by side, and its
 objective (value, then cost) is the sum of theirs: clearing each part alone
 and merging gives the optimum of the whole.
 
+Version 1.1 adds no link between challenges that is not there already:
+- `min_spend` ties a pledge's payments across every challenge it may pay, the
+  same variables as its `pledged` row: the pledge is a pool of its own
+  (pools.py never pools a pledge with a 1.1 limit), joined by (a) below.
+- `max_challenge_share` caps a pledge's payment into one challenge by that
+  challenge's cost: a row inside one challenge.
+- A condition of pledge P on funder F holds in each challenge c that P pays
+  into: P's payment into c against F's pledges' payments into that same c, a
+  row inside c. F's pledges that can pay c are joined with F's other
+  challenges through their own `pledged` rows, and P with its other
+  challenges through its own, so when P and F can both pay c, everything
+  either can pay is in c's part already. When F cannot pay c, P can never pay
+  c and nothing needs joining. (tests/solver/test_decompose_1_1.py checks, on
+  the model itself, that no row holds variables of two parts.)
+- A fixed bid is a bound on its `accept`, inside the part of its challenges;
+  when one part cannot accept its fixed bids the whole market is infeasible
+  (parts.py).
+
 Union-find over challenges, each market object visited once: near-linear.
 """
 from __future__ import annotations

@@ -13,6 +13,8 @@ Bid A dominates bid B (A ≻ B) when all of these hold:
       group or in B's, or A's actor has no capacity (no budget, no load) and A is in no exclusive group;
   (e) outside matching: no challenge the items are on is one a matching pool (`match`) may pay into
       (see below);
+  (f) outside version-1.1 limits: no challenge the items are on is one a pledge with `min_spend`,
+      `max_challenge_share` or `conditions` may pay into (see below); and B is not `fixed`;
 
 and, when A and B are alike in (a)-(d) both ways (equal prices, reliability and load, and each passes
 (d) for the other), A comes first in market order, so of identical bids the first is kept.
@@ -42,6 +44,15 @@ value and no higher cost in which B is no longer used, and repeat.
   the value; the cost falls by price(B); reliability, capacity and exclusive groups only loosen; the
   payments scale down as above. (With a matching pool in play, a redundant bid can pay for itself by
   unlocking matched money elsewhere in its challenge: another reason for condition (e).)
+- Version 1.1 (condition (f)). Both steps scale payments down, which these limits do not survive: a
+  `min_spend` pledge paying exactly its minimum would pay less than it; a `max_challenge_share` cap is a
+  fraction of the whole challenge's cost, so a cheaper item elsewhere in the challenge lowers the cap on
+  money the pledge pays to another component (a dearer bid can unlock capped money, as with matching);
+  and a condition asks the named funder to pay at least `min` into the challenge, which a cheaper item
+  can make impossible, and with it the conditioned pledge's money. Each of these rows lies inside the
+  challenges the limited pledge may pay into (a condition's in the challenges the conditioned pledge
+  pays into), so elsewhere the steps above touch none of them. A fixed bid must be accepted, so it is
+  never removed; as a dominator it is in every feasible S, where the drop step applies as it is.
 
 Each swap moves S up the market's dominance order (a strict partial order; the sort below is a
 linear extension of it) and each drop makes S smaller, so this ends, with a set of the same value and
@@ -101,13 +112,15 @@ def dominated_bids(market: Market, pools: tuple[Pool, ...], live: Iterable[Bid],
     quantity = {k.key: k.quantity for k in market.components}
     challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
     matching = {p.index for p in pools if p.match is not None}
-    matched = {challenge_of[key] for key, admitting in admits.items() if matching.intersection(admitting)}
+    # (e) and (f): challenges where scaling payments down could break a per-challenge or per-pledge row.
+    limited = matching | {p.index for p in pools if any(pledge.conditional for pledge in p.pledges)}
+    matched = {challenge_of[key] for key, admitting in admits.items() if limited.intersection(admitting)}
     free = _free_actors(market)
     order: dict[str, int] = {}
     groups: dict[frozenset[tuple[str, int]], list[Bid]] = {}
     for n, bid in enumerate(live):
         order[bid.id] = n
-        if any(challenge_of[item.component] in matched for item in bid.items):
+        if bid.fixed or any(challenge_of[item.component] in matched for item in bid.items):
             continue
         groups.setdefault(frozenset((item.component, item.quantity) for item in bid.items), []).append(bid)
 

@@ -28,13 +28,17 @@ warm start and the answer kept when the solver finds nothing better in time (doc
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 from dataclasses import dataclass, field
 
 from .eligibility import RELIABILITY_SLACK
-from .market import Bid, Challenge
+from .market import Bid, Challenge, Condition
 from .model import ClearingModel
 from .solution import Solution
+from .start_rules import start_problems
+
+logger = logging.getLogger(__name__)
 
 EPS = 1e-9
 
@@ -51,6 +55,10 @@ class _State:
     base_in: dict[str, int] = field(default_factory=dict)               # non-matching pay into a challenge
     match_in: dict[tuple[int, str], int] = field(default_factory=dict)  # a matching pool's pay into a challenge
     risk_in: dict[str, float] = field(default_factory=dict)             # sum of -ln(r) of accepted bids touching it
+    # Version 1.1: what max_challenge_share and conditions are measured against.
+    challenge_cost: dict[str, int] = field(default_factory=dict)        # accepted prices on a challenge
+    pool_in: dict[tuple[int, str], int] = field(default_factory=dict)   # a limited pool's pay into a challenge
+    funder_in: dict[tuple[str, str], int] = field(default_factory=dict)  # a funder's one-funder pools' pay into it
 
 
 @dataclass
@@ -63,7 +71,7 @@ class _Plan:
 
 
 class _Greedy:
-    def __init__(self, model: ClearingModel) -> None:
+    def __init__(self, model: ClearingModel, banned: frozenset[int] = frozenset()) -> None:
         self.model = model
         r = model.restrictions
         self.order = {b.id: n for n, b in enumerate(model.bids)}
@@ -86,12 +94,15 @@ class _Greedy:
         # Narrowest scope first; when that cannot pay a cover (a narrow pool spent on one component is
         # missing from the next, which capped pools cannot pay alone), pools with a share cap first.
         pools = model.pools
+        self._limits(banned)
+        first = self.first
+        usable = {p.index for p in pools if p.index not in banned}
         self.pool_orders = [
-            {key: sorted(model.presolve.admits[key],
-                         key=lambda p: (pools[p].match is not None, breadth.get(p, 0), p))
+            {key: sorted((p for p in model.presolve.admits[key] if p in usable),
+                         key=lambda p: (first(p), pools[p].match is not None, breadth.get(p, 0), p))
              for key in model.components},
-            {key: sorted(model.presolve.admits[key],
-                         key=lambda p: (pools[p].match is not None, pools[p].share_cap is None,
+            {key: sorted((p for p in model.presolve.admits[key] if p in usable),
+                         key=lambda p: (first(p), pools[p].match is not None, pools[p].share_cap is None,
                                         breadth.get(p, 0), p))
              for key in model.components},
         ]
@@ -101,6 +112,28 @@ class _Greedy:
             touched = {model.challenge_of[item.component] for item in bid.items}
             if len(touched) == 1:
                 self.own[touched.pop()].append(bid)
+
+    def _limits(self, banned: frozenset[int]) -> None:
+        """Version 1.1's per-pledge limits, by pool (a pledge with one is a pool of its own: pools.py)."""
+        funder_of = {pledge.id: f.id for f in self.model.market.funders for pledge in f.pledges}
+        self.share_of: dict[int, float] = {}
+        self.conditions_of: dict[int, tuple[Condition, ...]] = {}
+        self.funder_of_pool: dict[int, str] = {}       # pools whose every pledge is one funder's
+        for pool in self.model.pools:
+            owners = {funder_of[pledge.id] for pledge in pool.pledges}
+            if len(owners) == 1:
+                self.funder_of_pool[pool.index] = owners.pop()
+            pledge = pool.pledges[0]
+            if pledge.max_challenge_share is not None:
+                self.share_of[pool.index] = pledge.max_challenge_share
+            if pledge.conditions and pool.index not in banned:
+                self.conditions_of[pool.index] = pledge.conditions
+        self.named = {c.funder_id for conditions in self.conditions_of.values() for c in conditions}
+
+    def first(self, p: int) -> tuple[bool, bool]:
+        """Pools paying first: unconditioned before conditioned ones (which pay only once the funders they
+        name have paid), and among each, those of funders a condition names (version 1: all alike)."""
+        return p in self.conditions_of, self.funder_of_pool.get(p) not in self.named
 
     # -- covers -----------------------------------------------------------------------
 
@@ -117,9 +150,11 @@ class _Greedy:
                     todo.append(tkey)
         return sorted(seen, key=self.position.__getitem__)
 
-    def cover(self, challenge: Challenge, keys: list[str], reliable: bool) -> list[Bid] | None:
+    def cover(self, challenge: Challenge, keys: list[str], reliable: bool,
+              have: dict[str, int] | None = None) -> list[Bid] | None:
+        """A cheap cover of `keys` by bids on them alone; `have`: quantities fixed bids cover already."""
         need = {key: self.model.components[key].quantity for key in keys}
-        left = dict(need)
+        left = dict(need) if have is None else {key: max(q - have.get(key, 0), 0) for key, q in need.items()}
         st = self.state
         heap: list[tuple[tuple[float, ...], int, Bid]] = []
 
@@ -168,7 +203,7 @@ class _Greedy:
         if remaining:
             return None
         # Prune: drop the dearest bids the others make redundant.
-        covered = {key: 0 for key in keys}
+        covered = {key: 0 if have is None else have.get(key, 0) for key in keys}
         for bid in chosen:
             for item in bid.items:
                 covered[item.component] += item.quantity
@@ -236,32 +271,58 @@ class _Greedy:
         base = st.base_in.get(cid, 0)
         matched: dict[int, int] = {}
         out: dict[tuple[int, str], int] = {}
-        for key in plan.components:
-            cost = costs.get(key, 0)
-            rest = cost
-            for p in order[key]:
-                if rest == 0:
-                    break
-                pool = model.pools[p]
-                room = st.pool_left[p] - used.get(p, 0)
-                if pool.share_cap is not None:
-                    room = min(room, math.floor(pool.share_cap * cost + EPS))
-                if pool.match_ratio is not None:
-                    already = st.match_in.get((p, cid), 0) + matched.get(p, 0)
-                    room = min(room, math.floor(pool.match_ratio * base + EPS) - already)
-                x = min(rest, room)
-                if x <= 0:
-                    continue
-                out[p, key] = x
-                used[p] = used.get(p, 0) + x
-                rest -= x
-                if pool.match_ratio is None:
-                    base += x
-                else:
-                    matched[p] = matched.get(p, 0) + x
-            if rest:
-                return None
+        # Version 1.1: a challenge share is of the challenge's cost with this plan (later plans only add to
+        # it); a conditioned pool pays in a second round, once the funders it names have paid theirs.
+        cost_after = st.challenge_cost.get(cid, 0) + sum(costs.get(key, 0) for key in plan.components)
+        by_funder: dict[str, int] = {}
+        rounds: tuple[bool | None, ...] = (None,) if not self.conditions_of else (False, True)
+        rest_of: dict[str, int] = {}
+        for conditioned in rounds:
+            for key in plan.components:
+                cost = costs.get(key, 0)
+                rest = rest_of.get(key, cost)
+                for p in order[key]:
+                    if rest == 0:
+                        break
+                    if conditioned is not None and (p in self.conditions_of) != conditioned:
+                        continue
+                    pool = model.pools[p]
+                    room = st.pool_left[p] - used.get(p, 0)
+                    if pool.share_cap is not None:
+                        room = min(room, math.floor(pool.share_cap * cost + EPS))
+                    if pool.match_ratio is not None:
+                        already = st.match_in.get((p, cid), 0) + matched.get(p, 0)
+                        room = min(room, math.floor(pool.match_ratio * base + EPS) - already)
+                    share = self.share_of.get(p)
+                    if share is not None:
+                        room = min(room, math.floor(share * cost_after + EPS) - st.pool_in.get((p, cid), 0)
+                                   - used.get(p, 0))
+                    if conditioned and not self.conditions_met(p, cid, by_funder):
+                        continue
+                    x = min(rest, room)
+                    if x <= 0:
+                        continue
+                    out[p, key] = x
+                    used[p] = used.get(p, 0) + x
+                    rest -= x
+                    if pool.match_ratio is None:
+                        base += x
+                    else:
+                        matched[p] = matched.get(p, 0) + x
+                    funder = self.funder_of_pool.get(p)
+                    if funder is not None:
+                        by_funder[funder] = by_funder.get(funder, 0) + x
+                rest_of[key] = rest
+                if rest and conditioned is not False:
+                    return None
         return out
+
+    def conditions_met(self, p: int, cid: str, by_funder: dict[str, int]) -> bool:
+        """Whether every funder pool p names pays at least its min into the challenge (what is committed
+        and what this plan pays so far; only one-funder pools count, their cents are the funder's)."""
+        st = self.state
+        return all(st.funder_in.get((c.funder_id, cid), 0) + by_funder.get(c.funder_id, 0) >= c.min
+                   for c in self.conditions_of[p])
 
     def commit(self, plan: _Plan) -> bool:
         st = self.state
@@ -272,6 +333,10 @@ class _Greedy:
             return False
         cid = plan.challenge.id
         for bid in plan.bids:
+            if bid.id in st.accepted:           # a fixed bid, taken (its capacity counted) before its plans
+                if bid.reliability < 1:
+                    st.risk_in[cid] = st.risk_in.get(cid, 0.0) - math.log(bid.reliability)
+                continue
             st.accepted[bid.id] = bid
             if self.capacity:
                 budget = st.budget_left.get(bid.actor_id)
@@ -284,9 +349,18 @@ class _Greedy:
                     st.groups.add((bid.actor_id, bid.exclusive_group))
             if bid.reliability < 1:
                 st.risk_in[cid] = st.risk_in.get(cid, 0.0) - math.log(bid.reliability)
+        if self.share_of:
+            keys = set(plan.components)
+            st.challenge_cost[cid] = st.challenge_cost.get(cid, 0) + sum(
+                item.price for bid in plan.bids for item in bid.items if item.component in keys)
         for (p, key), cents in pays.items():
             st.pays[p, key] = st.pays.get((p, key), 0) + cents
             st.pool_left[p] -= cents
+            if p in self.share_of:
+                st.pool_in[p, cid] = st.pool_in.get((p, cid), 0) + cents
+            funder = self.funder_of_pool.get(p)
+            if funder is not None and funder in self.named:
+                st.funder_in[funder, cid] = st.funder_in.get((funder, cid), 0) + cents
             if self.model.pools[p].match_ratio is None:
                 st.base_in[cid] = st.base_in.get(cid, 0) + cents
             else:
@@ -296,8 +370,73 @@ class _Greedy:
 
     # -- the whole run ----------------------------------------------------------------
 
-    def run(self) -> Solution:
+    def fixed_first(self) -> list[tuple[int, Challenge]] | None:
+        """Version 1.1: take every fixed bid on the model's challenges, then complete each challenge they
+        touch (a fixed bid's components must be funded, so its challenges done) with a cover around them,
+        paid as any plan. The challenges done, or None when that fails (then there is no start)."""
         model = self.model
+        scope = model.restrictions.challenges
+        fixed = [b for b in model.market.bids if b.fixed and (
+            scope is None or any(item.component.partition("/")[0] in scope for item in b.items))]
+        if not fixed:
+            return []
+        if any(b.id not in model.accept for b in fixed):
+            return None                         # presolve ruled it out: no allocation accepts it
+        st = self.state
+        spend: dict[str, int] = {}
+        load: dict[str, float] = {}
+        groups: set[tuple[str, str]] = set()
+        for bid in fixed:
+            if not self.fits(bid, spend, load, groups):
+                return None
+            spend[bid.actor_id] = spend.get(bid.actor_id, 0) + bid.price
+            load[bid.actor_id] = load.get(bid.actor_id, 0) + bid.load
+            if bid.exclusive_group is not None:
+                groups.add((bid.actor_id, bid.exclusive_group))
+        for bid in fixed:
+            st.accepted[bid.id] = bid
+            if self.capacity:
+                budget = st.budget_left.get(bid.actor_id)
+                if budget is not None:
+                    st.budget_left[bid.actor_id] = budget - bid.price
+                most = st.load_left.get(bid.actor_id)
+                if most is not None:
+                    st.load_left[bid.actor_id] = most - bid.load
+                if bid.exclusive_group is not None:
+                    st.groups.add((bid.actor_id, bid.exclusive_group))
+        have: dict[str, int] = {}
+        on: dict[str, list[Bid]] = {}
+        for bid in fixed:
+            for item in bid.items:
+                have[item.component] = have.get(item.component, 0) + item.quantity
+                mine = on.setdefault(model.challenge_of[item.component], [])
+                if not mine or mine[-1] is not bid:
+                    mine.append(bid)
+        done = []
+        for n, challenge in enumerate(model.challenges):
+            touching = on.get(challenge.id)
+            if not touching:
+                continue
+            keys = self.closure(challenge, [k.key for k in challenge.components if k.critical]
+                                + [item.component for b in touching for item in b.items
+                                   if model.challenge_of[item.component] == challenge.id])
+            plan = None
+            for reliable in (False, True):
+                bids = self.cover(challenge, keys, reliable, have)
+                if bids is not None and self.reliable_enough(challenge, touching + bids):
+                    plan = _Plan(challenge, touching + bids, keys, 0, sum(b.price for b in bids))
+                    break
+            if plan is None or not self.commit(plan):
+                return None
+            done.append((n, challenge))
+        return done
+
+    def run(self) -> Solution | None:
+        """The greedy allocation; None when the fixed bids cannot be taken (version 1.1)."""
+        model = self.model
+        fixed_done = self.fixed_first()
+        if fixed_done is None:
+            return None
         ranked = []
         for n, challenge in enumerate(model.challenges):
             keys = self.closure(challenge, [k.key for k in challenge.components
@@ -310,7 +449,7 @@ class _Greedy:
             if first is not None:
                 ranked.append((_ratio(first), n, challenge, keys, value))
         ranked.sort(key=lambda r: (-r[0], r[1]))
-        done = []
+        done = fixed_done
         for _, n, challenge, keys, value in ranked:
             plan = self.plan(challenge, keys, value)
             if plan is not None and self.commit(plan):
@@ -345,8 +484,39 @@ def _ratio(plan: _Plan) -> float:
     return math.inf if plan.cost == 0 else plan.value / plan.cost
 
 
+# Version 1.1: runs that leave out the pools short of their min_spend before all min_spend pools are.
+MIN_SPEND_ROUNDS = 2
+
+
 def greedy_start(model: ClearingModel) -> Solution | None:
-    """A feasible allocation of the model's market (see the module docstring); None without bids."""
+    """A feasible allocation of the model's market (see the module docstring); None without bids, and
+    None when it finds none under version 1.1's rules (see below)."""
     if not model.bids:
         return None
-    return _Greedy(model).run()
+    solution = _Greedy(model).run()
+    if not model.market.uses_1_1:
+        return solution
+    min_spend = {pool.index for pool in model.pools if pool.pledges[0].min_spend is not None}
+    banned: set[int] = set()
+    for round_ in range(MIN_SPEND_ROUNDS + 1):
+        short = set() if solution is None else _short(model, solution, min_spend)
+        if not short:
+            break
+        banned |= short if round_ < MIN_SPEND_ROUNDS else min_spend
+        solution = _Greedy(model, frozenset(banned)).run()
+    if solution is None:
+        return None
+    problems = start_problems(model, solution)
+    if problems:
+        logger.info("greedy start dropped: %s", problems[0])
+        return None
+    return solution
+
+
+def _short(model: ClearingModel, solution: Solution, min_spend: set[int]) -> set[int]:
+    """The min_spend pools that pay something, but less than their min_spend."""
+    paid: dict[int, float] = {}
+    for (p, _), cents in solution.pays.items():
+        if p in min_spend:
+            paid[p] = paid.get(p, 0.0) + cents
+    return {p for p, x in paid.items() if 0 < x < (model.pools[p].pledges[0].min_spend or 0)}
