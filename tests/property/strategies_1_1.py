@@ -1,12 +1,14 @@
 """Hypothesis strategies for `swarm-market/1.1` documents.
 
-`markets_1_1()` draws a version-1 market with `strategies.markets()` (every version-1 feature) and then
-adds, top-down so that a failure shrinks towards fewer of them, every key of version 1.1: `min_spend`
-(sometimes the whole amount), `max_challenge_share`, `conditions` naming one or two other funders (so
-chains A -> B -> C and cycles A <-> B happen), scopes narrowed by `all_tags` / `exclude_tags` (also
-starting from every component, and empty lists that change nothing), and fixed bids (some already
-delivered: price 0, reliability 1), which sometimes make the market infeasible. A pledge repeated by the
-version-1 strategy keeps the same 1.1 terms half the time, so equal conditional pledges exist.
+`markets_1_1()` draws challenges and actors with the version-1 strategy's own pieces (every version-1
+feature), and funders of its own: always at least one (a market with no money says nothing about rule
+8), with version-1 scopes, `max_share` and `match`, and every key of version 1.1: `min_spend` (sometimes
+the whole amount), `max_challenge_share`, `conditions` naming one or two other funders (so chains
+A -> B -> C and cycles A <-> B happen), scopes narrowed by `all_tags` / `exclude_tags` (also starting
+from every component, and empty lists that change nothing); then fixed bids (some already delivered:
+price 0, reliability 1), which sometimes make the market infeasible. A repeated pledge keeps its twin's
+1.1 terms half the time, so equal conditional pledges exist. Draws go top-down, so a failure shrinks
+towards fewer challenges, funders, terms and bids.
 """
 from __future__ import annotations
 
@@ -14,13 +16,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.property.strategies import TAGS, cents, markets, money
+from tests.property.strategies import MATCHES, SHARES, TAGS, _actors, _challenges, _scope, cents, money
 
 FORMAT = "swarm-market/1.1"
 CHALLENGE_SHARES = (0.5, 0.75, 0.25, 1.0)
 
 
-def _amount(text: str) -> int:
+def _cents(text: str) -> int:
     whole, fraction = text.split(".")
     return int(whole) * 100 + int(fraction)
 
@@ -38,7 +40,8 @@ def _narrowed(draw: st.DrawFn, scope: dict[str, Any] | None) -> dict[str, Any] |
 
 
 @st.composite
-def _terms(draw: st.DrawFn, pledge: dict[str, Any], others: list[str], conditional: bool) -> dict[str, Any]:
+def _terms(draw: st.DrawFn, pledge: dict[str, Any], others: list[str], conditional: bool,
+           scale: int) -> dict[str, Any]:
     """The 1.1 keys for one pledge (only scope narrowing and the challenge share when not `conditional`)."""
     terms: dict[str, Any] = {}
     if draw(st.integers(0, 3)) == 0:
@@ -47,52 +50,80 @@ def _terms(draw: st.DrawFn, pledge: dict[str, Any], others: list[str], condition
             terms["scope"] = narrowed
     if draw(st.integers(0, 3)) == 0:
         terms["max_challenge_share"] = draw(st.sampled_from(CHALLENGE_SHARES))
-    if conditional and draw(st.integers(0, 3)) == 0:
-        amount = _amount(pledge["amount"])
+    if conditional and draw(st.integers(0, 2)) == 0:
+        amount = _cents(pledge["amount"])
         terms["min_spend"] = money(draw(st.one_of(st.just(amount), st.integers(1, amount))))
     if conditional and others and draw(st.integers(0, 2)) == 0:
         named = draw(st.lists(st.sampled_from(others), min_size=1, max_size=2, unique=True))
-        terms["conditions"] = [{"funder": f, "min": money(draw(st.one_of(cents(1, 3000), st.just(1))))}
+        terms["conditions"] = [{"funder": f, "min": money(draw(st.one_of(cents(1, scale), st.just(1))))}
                                for f in named]
     return terms
+
+
+@st.composite
+def _funders_1_1(draw: st.DrawFn, challenges: list[dict[str, Any]], max_funders: int, max_pledges: int,
+                 max_conditional: int, scale: int) -> list[dict[str, Any]]:
+    """One to `max_funders` funders (a market with no money says nothing about rule 8), pledged as in
+    version 1, each pledge then given its 1.1 terms; at most `max_conditional` pledges have `min_spend` or
+    `conditions`. A repeated pledge keeps its twin's 1.1 terms half the time: equal conditional pledges."""
+    ids = [f"F{f}" for f in range(draw(st.integers(1, max_funders)))]
+    left = max_conditional
+    out = []
+    n = 0
+    for funder in ids:
+        others = [f for f in ids if f != funder]
+        pledges = []
+        for _ in range(draw(st.integers(1, max_pledges))):
+            pledge: dict[str, Any] = {"amount": money(draw(cents(1, scale)))}
+            scope = draw(_scope(challenges))
+            if scope is not None:
+                pledge["scope"] = scope
+            if draw(st.integers(0, 5)) == 0:
+                pledge["max_share"] = draw(st.sampled_from(SHARES))
+            if draw(st.integers(0, 5)) == 0:
+                pledge["match"] = draw(st.sampled_from(MATCHES))
+            terms = draw(_terms(pledge, others, left > 0, scale))
+            if "min_spend" in terms or "conditions" in terms:
+                left -= 1
+            pledge.update(terms)
+            copies = draw(st.sampled_from((1, 1, 2)))
+            for copy in range(copies):
+                if copy and draw(st.booleans()):
+                    twin = {k: v for k, v in pledge.items() if k not in ("min_spend", "conditions")}
+                else:
+                    twin = pledge
+                    if copy and ("min_spend" in twin or "conditions" in twin):
+                        left -= 1
+                pledges.append({"id": f"p{n}", **twin})
+                n += 1
+        out.append({"id": funder, "pledges": pledges})
+    return out
 
 
 @st.composite
 def markets_1_1(draw: st.DrawFn, max_bids: int = 8, max_challenges: int = 3, max_components: int = 3,
                 max_funders: int = 3, max_pledges: int = 2, max_actors: int = 3, whole_values: bool = True,
                 max_conditional: int = 4, fixed: bool = True) -> dict[str, Any]:
-    """A valid `swarm-market/1.1` document with at most `max_bids` bids and at most `max_conditional`
-    pledges with `min_spend` or `conditions` (each is a disjunction a brute force must enumerate)."""
-    doc = draw(markets(max_bids=max_bids, max_challenges=max_challenges, max_components=max_components,
-                       max_funders=max_funders, max_pledges=max_pledges, max_actors=max_actors,
-                       whole_values=whole_values))
-    doc["format"] = FORMAT
-    funders = [f["id"] for f in doc["funders"]]
-    left = max_conditional
-    for funder in doc["funders"]:
-        others = [f for f in funders if f != funder["id"]]
-        previous: tuple[dict[str, Any], dict[str, Any]] | None = None     # (version-1 terms, 1.1 terms)
-        for pledge in funder["pledges"]:
-            plain = {k: v for k, v in pledge.items() if k != "id"}
-            if previous is not None and previous[0] == plain and draw(st.booleans()):
-                terms = previous[1]             # a copy keeps its twin's 1.1 terms: equal conditional pledges
-                if left == 0:
-                    terms = {k: v for k, v in terms.items() if k not in ("min_spend", "conditions")}
-            else:
-                terms = draw(_terms(pledge, others, left > 0))
-            if "min_spend" in terms or "conditions" in terms:
-                left -= 1
-            previous = (plain, terms)
-            pledge.update(terms)
-    if fixed and draw(st.booleans()):          # half the markets have no fixed bid: most stay feasible
-        for actor in doc["actors"]:
-            for bid in actor["bids"]:
-                if draw(st.integers(0, 4)) == 0:
-                    bid["fixed"] = True
-                    if draw(st.integers(0, 2)) == 0:     # delivered and paid: priced 0, reliability 1
-                        for item in bid["items"]:
-                            item["price"] = "0.00"
-                        bid["reliability"] = 1.0
-                elif draw(st.integers(0, 9)) == 0:
-                    bid["fixed"] = False
-    return doc
+    """A valid `swarm-market/1.1` document with at most `max_bids` bids and about `max_conditional`
+    pledges with `min_spend` or `conditions` (each is a disjunction a brute force must enumerate; a copy
+    of one may add one more)."""
+    challenges = draw(_challenges(max_challenges, max_components, whole_values))
+    for challenge in challenges:                    # mostly worth doing: then money decides
+        if challenge["value"] == 0 and draw(st.integers(0, 3)):
+            challenge["value"] = draw(st.integers(1, 100))
+    actors = draw(_actors(challenges, max_actors, max_bids, True))
+    # Money on the scale of the bids (all of them at most): tight enough that who may pay matters.
+    scale = max(200, sum(_cents(i["price"]) for a in actors for b in a["bids"] for i in b["items"]) // 3)
+    funders = draw(_funders_1_1(challenges, max_funders, max_pledges, max_conditional, scale))
+    bids = [b for a in actors for b in a["bids"]]
+    if fixed and bids and draw(st.integers(0, 3)) == 0:    # most markets have no fixed bid
+        # One or two fixed bids (more are almost never feasible together), some already delivered.
+        for bid in draw(st.lists(st.sampled_from(bids), min_size=1, max_size=2, unique_by=id)):
+            bid["fixed"] = True
+            if draw(st.booleans()):                 # delivered and paid: priced 0, reliability 1
+                for item in bid["items"]:
+                    item["price"] = "0.00"
+                bid["reliability"] = 1.0
+    if bids and draw(st.integers(0, 9)) == 0:
+        draw(st.sampled_from(bids)).setdefault("fixed", False)     # the default, said
+    return {"format": FORMAT, "name": "property", "challenges": challenges, "funders": funders, "actors": actors}
