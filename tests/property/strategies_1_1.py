@@ -20,6 +20,7 @@ from tests.property.strategies import MATCHES, SHARES, TAGS, _actors, _challenge
 
 FORMAT = "swarm-market/1.1"
 CHALLENGE_SHARES = (0.5, 0.75, 0.25, 1.0)
+PARTS = (0.5, 0.25, 0.75, 1.0, 1.25)           # of the named funder's pledges: a condition's min
 
 
 def _cents(text: str) -> int:
@@ -86,7 +87,7 @@ def _funders_1_1(draw: st.DrawFn, challenges: list[dict[str, Any]], max_funders:
             if "min_spend" in terms or "conditions" in terms:
                 left -= 1
             pledge.update(terms)
-            copies = draw(st.sampled_from((1, 1, 2)))
+            copies = draw(st.sampled_from((1, 1, 2, 3)))       # equal pledges: pools, where they may pool
             for copy in range(copies):
                 if copy and draw(st.booleans()):
                     twin = {k: v for k, v in pledge.items() if k not in ("min_spend", "conditions")}
@@ -97,6 +98,14 @@ def _funders_1_1(draw: st.DrawFn, challenges: list[dict[str, Any]], max_funders:
                 pledges.append({"id": f"p{n}", **twin})
                 n += 1
         out.append({"id": funder, "pledges": pledges})
+    # Half the conditions ask for a part of all the named funder has: those are the ones that bind.
+    total = {f["id"]: sum(_cents(p["amount"]) for p in f["pledges"]) for f in out}
+    for f in out:
+        for pledge in f["pledges"]:
+            for condition in pledge.get("conditions", []):
+                if draw(st.booleans()):
+                    part = draw(st.sampled_from(PARTS))
+                    condition["min"] = money(max(1, round(total[condition["funder"]] * part)))
     return out
 
 
