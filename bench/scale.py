@@ -1,9 +1,13 @@
 """Benchmark: clearing at scale (issue 7), one table.
 
 Runs generated markets of the named sizes (S, M, L, XL; `swarm generate --size
-X --seed 1`) and the OR-Library set-covering markets scp41-scp410, and prints
-one row per run: market, variables, constraints, build s, solve s, total s,
-peak MB, status, gap, backend.
+X --seed 1`), their version-1.1 variants S-1.1, M-1.1, L-1.1 (`swarm generate
+--format 1.1 --size X --seed 1`: the same market with funders' conditions,
+narrower scopes and fixed bids), and the OR-Library set-covering markets
+scp41-scp410, and prints one row per run: market, variables, constraints,
+build s, solve s, total s, peak MB, status, gap, backend. After the table, each
+1.1 variant's total time as a multiple of its version-1 twin's (same backend
+and limit), for the issue's target: M-1.1 proven optimal within 2x of M's time.
 
 - Generated markets run through `clear()` exactly as `swarm solve` does, in a
   child process of their own, so that "peak MB" is that run's peak resident
@@ -16,6 +20,8 @@ peak MB, status, gap, backend.
 
     .venv/bin/python bench/scale.py                        # everything (about 40 minutes)
     .venv/bin/python bench/scale.py --only S,M,scp         # a subset
+    .venv/bin/python bench/scale.py --only m,m-1.1         # M beside its 1.1 variant (any case)
+    .venv/bin/python bench/scale.py --only 1.1             # every 1.1 variant
     .venv/bin/python bench/scale.py --only L --time-limit 60
     .venv/bin/python bench/scale.py --build                # model building alone, per size
 
@@ -40,8 +46,11 @@ SEED = 1
 # (market, backend, time limit s): the runs the issue's targets name.
 PLAN = [
     ("S", "highs", None), ("S", "cbc", None),
+    ("S-1.1", "highs", None), ("S-1.1", "cbc", None),
     ("M", "highs", None), ("M", "cbc", 600),
+    ("M-1.1", "highs", None), ("M-1.1", "cbc", 600),
     ("L", "highs", 60), ("L", "highs", 600, 1e-4),
+    ("L-1.1", "highs", 60), ("L-1.1", "highs", 600, 1e-4),
     ("XL", "highs", 560),          # 40 s kept for loading, building and writing: 10 minutes in all
 ] + [(f"scp4{n}", "cbc", None) for n in range(1, 11)] + [(f"scp4{n}", "highs", None) for n in range(1, 11)]
 
@@ -93,12 +102,35 @@ def peak_mb(usage: resource.struct_rusage) -> float:
     return usage.ru_maxrss / 1024            # Linux reports kilobytes
 
 
-def generated(size: str, folder: Path) -> Path:
-    path = folder / f"{size}-seed{SEED}.json"
+def generated(market: str, folder: Path) -> Path:
+    """The market file of a name: a size ("M"), or a size and a format version ("M-1.1")."""
+    size, _, version = market.upper().partition("-")
+    path = folder / f"{size}{'-' + version if version else ''}-seed{SEED}.json"
     if not path.exists():
         subprocess.run([sys.executable, "-m", "web.cli", "generate", "--size", size, "--seed", str(SEED),
-                        "-o", str(path)], check=True, cwd=ROOT, capture_output=True)
+                        *(["--format", version] if version else []), "-o", str(path)],
+                       check=True, cwd=ROOT, capture_output=True)
     return path
+
+
+def selected(market: str, wanted: list[str] | None) -> bool:
+    """--only: exact names in any case ("m" is M alone, "m-1.1" its variant), "scp" and "1.1" for groups."""
+    if not wanted:
+        return True
+    return any(market.upper() == w.upper() or (w == "scp" and market.startswith("scp"))
+               or (w == "1.1" and market.endswith("-1.1")) for w in wanted)
+
+
+def ratios(results: dict[tuple[str, str, float | None, float | None], dict]) -> list[str]:
+    """Each 1.1 variant's total time as a multiple of its version-1 twin's, run alike."""
+    lines = []
+    for (market, backend, limit, gap), figures in results.items():
+        twin = results.get((market.removesuffix("-1.1"), backend, limit, gap))
+        if market.endswith("-1.1") and twin and "error" not in figures and "error" not in twin:
+            times = figures["total"] / twin["total"]
+            lines.append(f"{market} / {market.removesuffix('-1.1')} ({backend}): {times:.2f}x total time "
+                         f"({figures['status']} vs {twin['status']})")
+    return lines
 
 
 def run_generated(path: Path, backend: str, limit: float | None, gap: float | None) -> dict:
@@ -160,7 +192,7 @@ def main() -> None:
         child()
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="comma-separated names or prefixes: S,M,L,XL,scp")
+    parser.add_argument("--only", help="comma-separated names: S,M,L,XL, S-1.1,M-1.1,L-1.1, scp, 1.1 (any case)")
     parser.add_argument("--backend", choices=("cbc", "highs"), help="only this backend")
     parser.add_argument("--time-limit", type=float, help="override the time limit of generated runs")
     parser.add_argument("--folder", default=str(ROOT / "bench" / "markets"),
@@ -170,14 +202,15 @@ def main() -> None:
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
     if args.build:
-        build_table(folder, args.only.split(",") if args.only else ["S", "M", "L", "XL"])
+        build_table(folder, args.only.split(",") if args.only else ["S", "M", "L", "XL", "S-1.1", "M-1.1", "L-1.1"])
         return
     wanted = None if not args.only else args.only.split(",")
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "---|" * len(COLUMNS))
+    results = {}
     for market, backend, limit, *rest in PLAN:
         gap = rest[0] if rest else None
-        if wanted and not any(market == w or (w == "scp" and market.startswith("scp")) for w in wanted):
+        if not selected(market, wanted):
             continue
         if args.backend and backend != args.backend:
             continue
@@ -188,7 +221,10 @@ def main() -> None:
             limit = args.time_limit or limit
             figures = run_generated(generated(market, folder), backend, limit, gap)
             label = f"{market} ({limit:g} s limit{f', gap {gap:g}' if gap else ''})" if limit else market
+            results[(market, backend, limit, gap)] = figures
         print("| " + " | ".join(row(label, backend, figures)) + " |", flush=True)
+    for line in ratios(results):
+        print(line)
 
 
 if __name__ == "__main__":

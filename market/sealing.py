@@ -69,6 +69,11 @@ def _rule(pattern: str, public: str | None) -> tuple[re.Pattern[str], str | None
     return re.compile(pattern), public
 
 
+# What an infeasible clearing's reasons say the fixed bids break (solver/infeasible.py): fixed phrases.
+_BROKEN = ("the money pledged and its limits \\(rules 5 and 8\\)|the reliability targets \\(rule 6\\)"
+           "|the actors' budgets, loads and exclusive groups \\(rule 7\\)"
+           "|the money, reliability targets and actors' capacity together \\(rules 5 to 8\\)")
+
 # Each reason the engine writes (solver/eligibility.py, solver/reasons.py), and what others are shown of it:
 # None means it is public as it is (no bid, no figure read from one); {names} come from the match.
 _RULES = (
@@ -105,6 +110,56 @@ _RULES = (
     _rule(r"not chosen by the clearing; detailed tests skipped: the explanation budget of \S+ s was used up", None),
     _rule(r"not reached: the search stopped at its limit before completing it", None),
     _rule(r"not chosen: completing it would not raise the total value", None),
+    # Version 1.1 (solver/reasons.py): a pledge's own terms are its funder's, so a reason naming a pledge
+    # is said in full only to whom sees that pledge (its funder, and anyone when it is listed).
+    _rule(r"condition: pledge (?P<pledge>\S+) could pay for it only if funder (?P<funder>\S+) pays at least "
+          r"(?P<min>\S+) into it, and (?P=funder) does not",
+          "condition: a pledge that could pay for it pays only if another funder pays at least a minimum into it "
+          "too, and that funder does not"),
+    _rule(r"min_spend: pledge (?P<pledge>\S+) could pay for it, but it pays nothing or at least \S+ in total, more "
+          r"than it can put into this challenge",
+          "min_spend: a pledge that could pay for it pays nothing or at least a minimum in total, more than it can "
+          "put into this challenge"),
+    _rule(r"max_challenge_share: pledge (?P<pledge>\S+) may pay at most \S+ of its cost, and the other money that "
+          r"may pay for it cannot pay the rest",
+          "max_challenge_share: a pledge that could pay for it may pay only part of its cost, and the other money "
+          "that may pay for it cannot pay the rest"),
+    _rule(r"funders' conditions: .*",
+          "funders' conditions: the money that may pay for it cannot cover its cheapest cost within the pledges' "
+          "min_spend, max_challenge_share and conditions"),
+    _rule(r"not completed: the fixed bids cannot all be accepted, so the clearing is infeasible and accepts "
+          r"nothing", None),
+    # Version 1.1, status infeasible (solver/infeasible.py): every bid loses then, fixed ones included, so
+    # others read no bid id, price, reliability or actor; a bid's actor reads a reason naming only its bid.
+    _rule(r'fixed bid "(?P<bid>[^"]+)" is not eligible: its item on "(?P<component>[^"]+)" is priced .+ for \d+, '
+          r'above the reserve of (?P<reserve>\S+) a unit',
+          'a fixed bid is not eligible: its item on "{component}" is priced above the reserve of {reserve} a unit'),
+    _rule(r'fixed bid "(?P<bid>[^"]+)" is not eligible: its reliability \S+ is below the (?P<floor>\S+) that '
+          r'"(?P<component>[^"]+)" requires',
+          'a fixed bid is not eligible: its reliability is below the {floor} that "{component}" requires'),
+    _rule(r'fixed bid "(?P<bid>[^"]+)" cannot be paid: no pledge\'s scope admits "(?P<component>[^"]+)"',
+          'a fixed bid cannot be paid: no pledge\'s scope admits "{component}"'),
+    _rule(r'fixed bid "(?P<bid>[^"]+)" is on "(?P<challenge>[^"]+)", which cannot be completed: .+',
+          'a fixed bid is on "{challenge}", which cannot be completed'),
+    _rule(r'fixed bids .+ are in the same exclusive group "[^"]+" of actor "[^"]+"',
+          "two fixed bids of one actor are in the same exclusive group"),
+    _rule(r'fixed bids? .+ of actor "[^"]+" (cost \S+ together, above its budget|have a load of \S+ together, '
+          r'above its load) of \S+',
+          "fixed bids of one actor go over its budget or load together"),
+    _rule(r'fixed bids? .+ on "(?P<challenge>[^"]+)" have a reliability of \S+ together, below its target of '
+          r'(?P<target>\S+)',
+          'the fixed bids on "{challenge}" together fall below its reliability target of {target}'),
+    _rule(r'fixed bids? .+ cannot be paid: the pledges that may pay for "(?P<challenge>[^"]+)" hold \S+ against '
+          r'the \S+ the fixed bids on it cost',
+          'the fixed bids on "{challenge}" cannot be paid: the pledges that may pay for it hold less than they cost'),
+    _rule(r"fixed bids? .+ cannot be paid: the pledges that may pay for them hold \S+ against the \S+ they cost",
+          "fixed bids cannot be paid: the pledges that may pay for them hold less than they cost"),
+    _rule(r'fixed bid "(?P<bid>[^"]+)" cannot be accepted: no allocation with it keeps (?P<what>' + _BROKEN + ")",
+          "a fixed bid cannot be accepted: no allocation with it keeps {what}"),
+    _rule(r'the fixed bids .+ together break (?P<what>' + _BROKEN + ")", "the fixed bids together break {what}"),
+    _rule(r'the fixed bids .+ cannot all be accepted together', "the fixed bids cannot all be accepted together"),
+    _rule(r'not cleared: the fixed bids .+ cannot all be accepted \(see the reasons on "(?P<challenge>[^"]+)"\)',
+          'not cleared: the fixed bids cannot all be accepted (see the reasons on "{challenge}")'),
 )
 
 
@@ -116,7 +171,10 @@ def reason_for(reason: str, seer: Viewer) -> str:
         found = pattern.fullmatch(reason)
         if found is None:
             continue
-        if public is None or found.groupdict().get("bid") in seer.bids:
+        named = found.groupdict()
+        if public is None or named.get("bid") in seer.bids:
+            return reason
+        if named.get("pledge") is not None and seer.sees_pledge(named["pledge"]):
             return reason
         return public.format(**found.groupdict())
     return SEALED

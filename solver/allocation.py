@@ -74,7 +74,7 @@ class Unfunded:
 @dataclass(frozen=True, slots=True)
 class Allocation:
     market: str
-    status: str                                   # "optimal", "feasible" or "error"
+    status: str                                   # "optimal", "feasible", "infeasible" (1.1: fixed bids) or "error"
     value: Number
     cost: int
     challenges: tuple[ChallengeResult, ...]

@@ -31,6 +31,10 @@ from .cli_common import (EXIT_FAILED, EXIT_INVALID, fail, gap_option, load_or_ex
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+# `swarm solve`: the market's fixed bids cannot all be accepted (spec rule 9). The allocation, with status
+# "infeasible" and a reason on every challenge, is still written; 0 is only for optimal and feasible.
+EXIT_INFEASIBLE = 3
+
 
 @click.command()
 @click.argument("market_file", metavar="MARKET")
@@ -44,7 +48,9 @@ def validate(market_file: str) -> None:
                f"{format_money_grouped(pledged)} {market.currency} pledged")
 
 
-@click.command()
+@click.command(epilog="Exit codes: 0 the allocation is optimal or feasible; 3 the market is infeasible (its fixed "
+               "bids cannot all be accepted: the allocation, with status infeasible and the reasons, is written "
+               "all the same); 2 the market or an option cannot be used; 1 the clearing failed.")
 @click.argument("market_file", metavar="MARKET")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write the allocation "
               "(default: <market name>.allocation.json here; - for standard output).")
@@ -69,6 +75,8 @@ def solve(market_file: str, output: str | None, backend: str, time_limit: float 
     if write_output(target, allocation.to_json()):
         click.echo(summary(market, allocation))
         click.echo(f"allocation written to {target}")
+    if allocation.status == "infeasible":
+        sys.exit(EXIT_INFEASIBLE)
 
 
 @click.command()
@@ -104,11 +112,14 @@ def verify(market_file: str, allocation_file: str) -> None:
 @click.option("--competition", type=click.FloatRange(min=0, min_open=True, max=20),
               help="Bidders per component as a multiple of the usual 1-4 (default 1; the XL size uses 3).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same market, byte for byte.")
+@click.option("--format", "version", type=click.Choice(generator.VERSIONS), default="1", show_default=True,
+              help="Format version: 1.1 adds funders' conditions, narrower scopes and fixed bids to the same "
+                   "seed's version-1 market.")
 @click.option("--name", help="The market's name (default: from the sizes and seed).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-", show_default=True,
               help="Where to write the market; - for standard output.")
 def generate(size: str | None, challenges: int | None, funders: int | None, actors: int | None,
-             competition: float | None, seed: int, name: str | None, output: str) -> None:
+             competition: float | None, seed: int, version: str, name: str | None, output: str) -> None:
     """Write a synthetic water-and-sanitation market that uses every feature of the format."""
     base = generator.size_named(size) if size else None
     counts: dict[str, int] = {}
@@ -120,12 +131,17 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
         counts[key] = given
     if competition is None:
         competition = base.competition if base is not None else 1.0
-    document = generator.generate(counts["challenges"], counts["funders"], counts["actors"], seed, name, competition)
+    document = generator.generate(counts["challenges"], counts["funders"], counts["actors"], seed, name, competition,
+                                  version)
     text = generator.to_json(document)
     bids = sum(len(a["bids"]) for a in document["actors"])
     pledges = sum(len(f["pledges"]) for f in document["funders"])
     what = (f'market "{document["name"]}": {len(document["challenges"])} challenges, {len(document["funders"])} '
             f'funders, {pledges} pledges, {len(document["actors"])} actors, {bids} bids')
+    if version != "1":
+        conditions = sum(len(p.get("conditions", ())) for f in document["funders"] for p in f["pledges"])
+        fixed = sum(bool(b.get("fixed")) for a in document["actors"] for b in a["bids"])
+        what += f", {conditions} conditions, {fixed} fixed bids"
     if write_output(output, text):
         click.echo(f"{what}; written to {output}")
     else:
@@ -328,6 +344,12 @@ def explain(market_file: str, allocation_file: str | None, backend: str, step: f
                  f"target {c.target:g}, slack {c.slack:+.3f}")
         click.echo(f"- {c.challenge} (value {_num(c.value)}, cost {format_money_grouped(c.cost)}): paid by "
                    f"{payers}{more}; reliability {c.reliability:.3f}, {slack}")
+    if result.pledges:
+        click.echo("\nPledges with conditions (min spend, max share of a challenge, conditions on other funders):")
+        for n in result.pledges:
+            click.echo(f"- {n.pledge} ({n.funder}, spent {format_money_grouped(n.spent)}):")
+            for line in n.notes:
+                click.echo(f"    {line}")
     click.echo("\nMarginal value of money per pool, value per 1,000 " + cur + " more:")
     click.echo(f"  re-solve: {result.method.split('; ')[0].split(': ', 1)[1]}")
     click.echo("  LP dual (approximation): the dual of the pool's amount in the LP relaxation of the value phase")
@@ -362,14 +384,18 @@ def diff(allocation_a: str, allocation_b: str) -> None:
 @click.option("--scale-pledges", "scale", metavar="F", help="Multiply every pledge by F (rounded to the cent).")
 @click.option("--target", "target", multiple=True, metavar="CHALLENGE=R",
               help="Set a challenge's reliability target (R in (0, 1], or none).")
+@click.option("--add-condition", "conditions", multiple=True, metavar="PLEDGE:FUNDER=MIN",
+              help="Make a pledge pay only where FUNDER's pledges pay at least MIN into the same challenge.")
+@click.option("--fix-bid", "fixed", multiple=True, metavar="BID", help="Fix a bid: it must be accepted.")
 @solver_option
 def whatif(market_file: str, add: tuple[str, ...], drop: tuple[str, ...], scale: str | None,
-           target: tuple[str, ...], backend: str) -> None:
-    """Re-clear with changes (applied as: scale, drop, add, target) and print what differs."""
+           target: tuple[str, ...], conditions: tuple[str, ...], fixed: tuple[str, ...], backend: str) -> None:
+    """Re-clear with changes (applied as: scale, drop, add, target, condition, fix) and print what differs."""
     market = load_or_exit(market_file)
     changes = ([Change("scale-pledges", scale)] if scale is not None else []) \
         + [Change("drop-actor", d) for d in drop] + [Change("add-pledge", a) for a in add] \
-        + [Change("target", t) for t in target]
+        + [Change("target", t) for t in target] + [Change("add-condition", c) for c in conditions] \
+        + [Change("fix-bid", b) for b in fixed]
     with _analysis() as bar:
         before, after, changed = whatif_market(market, changes, backend, bar)
     bar.close()

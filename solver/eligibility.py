@@ -173,9 +173,8 @@ def presolve(market: Market, pools: tuple[Pool, ...], remove_dominated: bool = T
     # After the fixed point: a dominated bid leaves at least as many dominators as a cover can use
     # (they survived the loop too), and they cover the same quantities, so no component or challenge
     # found possible above becomes impossible (see dominance.py).
-    # Dominance's proofs swap one bid for another; a fixed bid cannot be swapped and a 1.1 pledge's
-    # min_spend or condition can make a dominated bid the useful one, so version-1.1 markets keep them all.
-    if remove_dominated and not any(b.fixed for b in market.bids) and not any(p.conditional for p in market.pledges):
+    # Version 1.1: dominance never removes a fixed bid, nor a bid where a 1.1 pledge may pay (its (f)).
+    if remove_dominated:
         result.dominated = dominated_bids(market, pools, result.live_bids, result.admits)
         if result.dominated:
             result.live_bids = tuple(b for b in result.live_bids if b.id not in result.dominated)

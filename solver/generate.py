@@ -26,9 +26,11 @@ import random
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from .generate_1_1 import add_1_1
 from .money import format_money
 
 FORMAT = "swarm-market/1"
+VERSIONS = ("1", "1.1")           # of the format, for `swarm generate --format`
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +126,22 @@ def size_named(name: str) -> Size:
 
 
 def generate(challenges: int, funders: int, actors: int, seed: int = 0, name: str | None = None,
-             competition: float = 1.0) -> dict[str, Any]:
+             competition: float = 1.0, version: str = "1") -> dict[str, Any]:
+    """`version` "1.1" lays funders' conditions, narrower scopes and fixed bids over the version-1 market
+    of the same seed (generate_1_1.py); "1" is the version-1 market, byte for byte as it always was."""
     if challenges < 1 or funders < 1 or actors < 1:
         raise ValueError("challenges, funders and actors must each be at least 1")
     if not 0 < competition <= 20:
         raise ValueError("competition must be above 0 and at most 20")
+    if version not in VERSIONS:
+        raise ValueError(f"unknown format version {version!r}; choose one of {', '.join(VERSIONS)}")
     suffix = "" if competition == 1 else f"-x{competition:g}"
-    return _Generator(challenges, funders, actors, seed, competition).document(
+    suffix += "" if version == "1" else f"-v{version}"
+    document = _Generator(challenges, funders, actors, seed, competition).document(
         name or f"generated-c{challenges}-f{funders}-a{actors}-s{seed}{suffix}")
+    if version == "1.1":
+        document = add_1_1(document, seed)
+    return document
 
 
 def to_json(document: dict[str, Any]) -> str:

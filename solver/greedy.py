@@ -22,6 +22,23 @@ payments that satisfies every row of the model (model.py) exactly:
 
 Money is whole cents throughout, so each component's payments add up to its cost exactly.
 
+Version 1.1 (rules 8 and 9), and why each holds of the start:
+- Fixed bids are taken before anything else, within actors' capacity, and each challenge they touch is
+  completed around them (their components and the challenge's critical ones, with what they require,
+  covered and paid as any plan); if any of it fails there is no start. Bids are never given back.
+- max_challenge_share s: a pool pays into challenge c at most floor(s x cost) minus what it paid
+  there before, where cost is c's accepted prices with the plan being paid. Later plans on c only add
+  accepted prices, so the cap, a fraction of that cost, only grows: it holds at the end.
+- Conditions: a conditioned pool pays only in a second round of each plan, and only when every funder
+  it names has paid at least `min` into the challenge through pools of that funder alone (whose whole
+  cents stay the funder's when flows.py splits a pool to its pledges). Pools of named funders pay
+  first. Payments are never withdrawn, so a condition met when the pool pays stays met.
+- min_spend: after a run, the pools that pay something but less than their min_spend are left out of
+  a new run (at most MIN_SPEND_ROUNDS times, then every min_spend pool is): a pool left out pays 0.
+- And then every 1.1 start is checked once more against rules 8 and 9 (start_rules.py) and dropped,
+  with no start at all, if it breaks one: a start is used as the answer when a time limit stops the
+  search, so a wrong one must never get through, whatever a heuristic above misses.
+
 The greedy start must satisfy every rule because a time limit may return it as is: it is phase 1's
 warm start and the answer kept when the solver finds nothing better in time (docs/rules.md).
 """

@@ -36,9 +36,12 @@ import math
 import time
 from dataclasses import dataclass, replace
 
+import pulp
+
 from . import backends, progress
 from .allocation import Allocation, Unfunded, from_awards
 from .budget import Budget
+from .decompose import independent_parts
 from .eligibility import RELIABILITY_SLACK, Presolve
 from .market import Bid, Market
 from .model import ClearingModel, Restrictions
@@ -208,17 +211,28 @@ def _money_causes(market: Market, pools: tuple[Pool, ...], pre: Presolve, fixed:
 
 
 def model_causes(market: Market, pools: tuple[Pool, ...], pre: Presolve, backend: str, budget: Budget) -> list[Cause]:
-    """Small models: each fixed bid alone with one restriction at a time, then all of them together."""
+    """Small models: each fixed bid alone with one restriction at a time, then all of them together.
+
+    Each model holds only the independent parts (decompose.py) of the fixed bids it asks about: parts
+    share no row, so the others cannot make it infeasible. Each is a feasibility problem (objective 0):
+    the solver stops at its first allocation."""
     fixed = fixed_bids(market)
+    part_of = {cid: part for part in independent_parts(market, pools, pre) for cid in part}
+
+    def around(bids: list[Bid]) -> frozenset[str]:
+        return frozenset(cid for b in bids for c in _challenges_of(b) for cid in part_of.get(c, (c,)))
+
     causes: list[Cause] = []
     for bid in fixed:
         if budget.spent_up():
             return causes
         alone = frozenset([bid.id])
-        if _feasible(market, pools, pre, Restrictions(fixed=alone), backend, budget) is not False:
+        scope = around([bid])
+        if _feasible(market, pools, pre, Restrictions(challenges=scope, fixed=alone), backend, budget) is not False:
             continue
         broken = [what for what, switches in ALONE
-                  if _feasible(market, pools, pre, replace(switches, fixed=alone), backend, budget) is False]
+                  if _feasible(market, pools, pre, replace(switches, challenges=scope, fixed=alone), backend,
+                               budget) is False]
         for what in broken or [EVERYTHING]:
             causes.append(Cause(f'fixed bid "{bid.id}" cannot be accepted: no allocation with it keeps {what}',
                                 _challenges_of(bid)))
@@ -226,8 +240,10 @@ def model_causes(market: Market, pools: tuple[Pool, ...], pre: Presolve, backend
         return causes
     where = tuple(dict.fromkeys(c for b in fixed for c in _challenges_of(b)))
     names = _q([b.id for b in fixed])
+    scope = around(fixed)
     broken = [what for what, switches in ALONE
-              if not budget.spent_up() and _feasible(market, pools, pre, switches, backend, budget) is False]
+              if not budget.spent_up()
+              and _feasible(market, pools, pre, replace(switches, challenges=scope), backend, budget) is False]
     for what in broken:
         causes.append(Cause(f"the fixed bids {names} together break {what}", where))
     return causes
@@ -239,7 +255,8 @@ def _feasible(market: Market, pools: tuple[Pool, ...], pre: Presolve, restrictio
     model = ClearingModel(market, pools, pre, restrictions)
     if model.conflicts:
         return False
-    model.prob.setObjective(model.value)        # any allocation will do; backends expect an objective
+    # Any allocation will do: objective 0, so the first one found is optimal (backends expect an objective).
+    model.prob.setObjective(pulp.LpAffineExpression([(var, 0.0) for var in list(model.accept.values())[:1]]))
     with progress.without_search():
         try:
             report = backends.solve(model.prob, backend, time_limit=budget.left())

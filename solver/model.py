@@ -162,8 +162,11 @@ class ClearingModel:
                 cls = first_with.setdefault(self.presolve.admits[key], key)
                 self.classes.setdefault(cls, []).append(key)
                 self.class_of[key] = cls
+        hopeless = self._hopeless_conditions()
         for j, cls in enumerate(self.classes):
             for pool_index in self.presolve.admits[cls]:
+                if (pool_index, self.challenge_of[cls]) in hopeless:
+                    continue                    # 1.1: a condition that can never hold there (add_conditions)
                 self.pay[pool_index, cls] = self.prob.add_variable(f"pay_{pool_index}_{j}", lowBound=0)
 
     def is_funded(self, key: str) -> pulp.LpVariable:
@@ -225,7 +228,8 @@ class ClearingModel:
                     if price:
                         prices[bid.id] = prices.get(bid.id, 0) - price / self.money_unit
             priced = [(self.accept[bid_id], coef) for bid_id, coef in prices.items()]
-            pays = [(pool_index, self.pay[pool_index, cls]) for pool_index in self.presolve.admits[cls]]
+            pays = [(pool_index, self.pay[pool_index, cls]) for pool_index in self.presolve.admits[cls]
+                    if (pool_index, cls) in self.pay]
             self._add([(var, 1) for _, var in pays] + priced, pulp.LpConstraintEQ, 0, f"paid_{j}")
             for pool_index, var in pays:
                 by_pool.setdefault(pool_index, []).append(var)
@@ -389,6 +393,36 @@ class ClearingModel:
         amounts = self.restrictions.pool_amounts
         return self.pools[pool_index].amount if amounts is None else amounts.get(pool_index, 0)
 
+    def _hopeless_conditions(self) -> set[tuple[int, str]]:
+        """(pool, challenge) where a condition of the pool's pledge can never hold: the named funder's pools
+        that may pay the challenge hold less than the condition's min, or every bid on the challenge together
+        costs less. The pledge never pays there, so the model has no pay variable for it (version 1.1)."""
+        conditional = [pool for pool in self.pools if pool.conditional and pool.pledges[0].conditions]
+        if not conditional:
+            return set()
+        payers: dict[str, set[int]] = {}
+        for cls in self.classes:
+            payers.setdefault(self.challenge_of[cls], set()).update(self.presolve.admits[cls])
+        most: dict[str, int] = {}
+        for bid in self.bids:
+            for item in bid.items:
+                cid = self.challenge_of[item.component]
+                most[cid] = most.get(cid, 0) + item.price
+        pools_of: dict[str, list[int]] = {}
+        for pool in self.pools:
+            pools_of.setdefault(pool.pledges[0].funder_id, []).append(pool.index)
+        out: set[tuple[int, str]] = set()
+        for cid, admitted in payers.items():
+            for pool in conditional:
+                if pool.index not in admitted:
+                    continue
+                for condition in pool.pledges[0].conditions:
+                    room = sum(self._amount_left(q) for q in pools_of.get(condition.funder_id, []) if q in admitted)
+                    if min(room, most.get(cid, 0)) < condition.min:
+                        out.add((pool.index, cid))
+                        break
+        return out
+
     def add_min_spend(self) -> None:
         """Rule 8, min_spend m of pledge p (its own pool): a binary engaged[p];
         sum of pay[p, k] >= m x engaged[p] and sum of pay[p, k] <= amount(p) x engaged[p].
@@ -437,7 +471,8 @@ class ClearingModel:
 
         Exact: uses = 0 pays nothing into c, uses = 1 needs F's min there. F's pledges pool only with
         F's own (pools.py), so F's pay into c is a sum of whole pools'. A condition F cannot meet in c
-        (F's pools admit nothing there, or hold less than min, or c cannot cost min) fixes uses to 0."""
+        (F's pools admit nothing there, or hold less than min, or c cannot cost min) leaves p without pay
+        variables in c (_hopeless_conditions), so no uses either."""
         unit = self.money_unit
         into = self._pays_into()
         cost_of = self._challenge_cost()

@@ -109,10 +109,6 @@ def solve_parts(market: Market, pools: tuple[Pool, ...], pre: Presolve,
         pays.update(r.pays)                     # each pool and component is in one model only
     solution = Solution([b for b in pre.live_bids if b.id in accepted], pays)
     status = Outcome.OPTIMAL if all(r.status == Outcome.OPTIMAL for r in results) else Outcome.FEASIBLE
-    if any(r.status == Outcome.INFEASIBLE for r in results):
-        # Version 1.1: one part whose fixed bids cannot all be accepted makes the whole market infeasible
-        # (rule 9): no awards and no flows anywhere, whatever the other parts found.
-        solution, status = Solution([], {}), Outcome.INFEASIBLE
     size: dict[str, Any] = {k: sum(r.size[k] for r in results) for k in ("variables", "constraints", "binaries")}
     size["eligible_bids"] = sum(r.size["bids"] for r in results)
     size["models"] = len(results)

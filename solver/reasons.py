@@ -5,6 +5,11 @@ not eligible). Otherwise the challenge is tried on its own, adding one rule at a
 time (coverage, reliability target, actor capacity, pledged money), and then
 against what the clearing left over: the first test that fails names the cause.
 Which reason speaks for which rule of the spec is in docs/rules.md.
+
+Version 1.1: where the money test fails and pledges with min_spend, max_challenge_share or conditions
+admit the challenge, the test is run again with those limits lifted, one at a time, and the limit whose
+lifting lets the money pay is named (_limits_1_1). An infeasible clearing keeps the reasons the clearing
+gave it (they name the fixed bids); none of this runs for a version-1 market, whose reasons are unchanged.
 """
 from __future__ import annotations
 
@@ -17,15 +22,17 @@ import pulp
 from . import backends, progress
 from .allocation import Allocation, Unfunded
 from .budget import Budget
-from .eligibility import Presolve
-from .market import Bid, Challenge, Market
+from .eligibility import Presolve, presolve
+from .market import Bid, Challenge, Condition, Market, Pledge
 from .model import ClearingModel, Restrictions
 from .money import format_money
 from .outcome import Outcome
-from .pools import Pool
+from .pools import Pool, make_pools
 
 MAX_LISTED = 3
+MAX_LIFTS = 8                     # 1.1 limits lifted one at a time, at most, per challenge
 PLAIN = "not chosen by the clearing (run with explanations for the detailed cause)"
+INFEASIBLE = "not completed: the fixed bids cannot all be accepted, so the clearing is infeasible and accepts nothing"
 SOLVE_SECONDS = 30                # at most, each extra solve of a detailed test
 
 
@@ -124,6 +131,8 @@ class _Index:
 
 def plain_reasons(market: Market, pre: Presolve, allocation: Allocation) -> tuple[Unfunded, ...]:
     """Reasons from presolve only, without extra solves."""
+    if allocation.status == "infeasible":
+        return _infeasible(market, allocation)
     index = _Index(market, pre) if pre.impossible_challenges else None
     out = []
     for challenge, result in zip(market.challenges, allocation.challenges):
@@ -148,6 +157,8 @@ def explain_unfunded(market: Market, pools: tuple[Pool, ...], pre: Presolve, all
     rather than run over. Challenges left untested get the plain reason, saying why the detailed tests were
     skipped. None: no limit.
     """
+    if allocation.status == "infeasible":
+        return _infeasible(market, allocation)
     solver = _Solver(backend, budget if budget is not None else Budget(None))
     index = _Index(market, pre, pools, allocation)
     to_test = sum(1 for challenge, result in zip(market.challenges, allocation.challenges)
@@ -177,6 +188,13 @@ def explain_unfunded(market: Market, pools: tuple[Pool, ...], pre: Presolve, all
                     reasons = [solver.out_of_time()]
         out.append(Unfunded(challenge.id, tuple(reasons)))
     return tuple(out)
+
+
+def _infeasible(market: Market, allocation: Allocation) -> tuple[Unfunded, ...]:
+    """An infeasible clearing's reasons are the clearing's own (they name what makes the fixed bids
+    impossible): kept as they are; a challenge without one gets the general INFEASIBLE."""
+    given = {u.challenge: u.reasons for u in allocation.unfunded if u.reasons}
+    return tuple(Unfunded(c.id, given.get(c.id, (INFEASIBLE,))) for c in market.challenges)
 
 
 def _structural(index: _Index, challenge: Challenge) -> list[str]:
@@ -255,8 +273,15 @@ def _tested(index: _Index, challenge: Challenge, solver: _Solver) -> list[str]:
     admitting = sorted({p for k in challenge.components for p in pre.admits[k.key]})
     amount, _, _ = index.pool_money()
     in_scope = sum(amount[p] for p in admitting)
-    funded_alone = _min_cost(market, pools, pre, challenge, solver, Restrictions())
-    if funded_alone is None:
+    settled = _min_spend_reached(index)
+    if settled:     # 1.1: a min_spend already reached binds no more money: the test is on the market without it
+        funded_alone = _pays(index, challenge, solver, settled)
+    else:
+        funded_alone = _min_cost(market, pools, pre, challenge, solver, Restrictions()) is not None
+    if not funded_alone:
+        limits = _limits_1_1(index, challenge, solver, cost, settled)
+        if limits:
+            return limits
         if cost > in_scope:
             return [f"not enough money in scope: it costs at least {format_money(cost)}, pledges that may pay "
                     f"for it total {format_money(in_scope)} (shortfall {format_money(cost - in_scope)})"]
@@ -277,9 +302,16 @@ def _competition(index: _Index, challenge: Challenge, solver: _Solver, cost: int
         for cid, cents in took_by_pool.get(p, {}).items():
             took[cid] = took.get(cid, 0) + cents
     rivals = sorted(took, key=lambda cid: (-took[cid], cid))
-    with_money_left = _min_cost(market, pools, pre, challenge, solver,
-                                Restrictions(pool_amounts=left, capacity=False))
-    if with_money_left is None:
+    settled = _min_spend_reached(index)
+    if settled:     # 1.1: a min_spend already reached binds no more money: the test is on the market without it
+        with_money_left = _pays(index, challenge, solver, settled, left=True)
+    else:
+        with_money_left = _min_cost(market, pools, pre, challenge, solver,
+                                    Restrictions(pool_amounts=left, capacity=False)) is not None
+    if not with_money_left:
+        limits = _limits_1_1(index, challenge, solver, cost, settled, left=True)
+        if limits:
+            return limits
         results = {r.id: r for r in allocation.challenges if r.id in rivals[:MAX_LISTED]}
         listed = ", ".join(f"{cid} (value {results[cid].value}, took {format_money(took[cid])})"
                            for cid in rivals[:MAX_LISTED])
@@ -347,3 +379,103 @@ def _limited_actors(index: _Index, challenge: Challenge, with_allocation: bool =
         return "their actors"
     more = f" and {len(described) - MAX_LISTED} more" if len(described) > MAX_LISTED else ""
     return ", ".join(described[:MAX_LISTED]) + more
+
+
+# -- version 1.1: which pledge limit keeps the money from paying -----------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Lift:
+    """One 1.1 limit of one pledge, lifted: a condition, its min_spend or its max_challenge_share."""
+    pledge: Pledge
+    what: str
+    condition: Condition | None = None
+
+    def lifted(self, pledge: Pledge) -> Pledge:
+        if self.what == "condition":
+            return dataclasses.replace(pledge, conditions=tuple(c for c in pledge.conditions if c != self.condition))
+        if self.what == "min_spend":
+            return dataclasses.replace(pledge, min_spend=None)
+        return dataclasses.replace(pledge, max_challenge_share=None)
+
+    def reason(self) -> str:
+        p = self.pledge
+        if self.condition is not None:
+            f = self.condition.funder_id
+            return (f"condition: pledge {p.id} could pay for it only if funder {f} pays at least "
+                    f"{format_money(self.condition.min)} into it, and {f} does not")
+        if self.what == "min_spend":
+            assert p.min_spend is not None
+            return (f"min_spend: pledge {p.id} could pay for it, but it pays nothing or at least "
+                    f"{format_money(p.min_spend)} in total, more than it can put into this challenge")
+        return (f"max_challenge_share: pledge {p.id} may pay at most {p.max_challenge_share:g} of its cost, and the "
+                f"other money that may pay for it cannot pay the rest")
+
+
+def _lifts(pledge: Pledge) -> list[_Lift]:
+    out = [_Lift(pledge, "condition", c) for c in pledge.conditions]
+    if pledge.min_spend is not None:
+        out.append(_Lift(pledge, "min_spend"))
+    if pledge.max_challenge_share is not None:
+        out.append(_Lift(pledge, "max_challenge_share"))
+    return out
+
+
+def _min_spend_reached(index: _Index) -> dict[str, Pledge]:
+    """The pledges whose min_spend the allocation already reached, without it: more of their money may be
+    paid without minding it."""
+    assert index.allocation is not None
+    spent = {p.id: p.spent for p in index.allocation.pledges}
+    return {p.id: dataclasses.replace(p, min_spend=None) for p in index.market.pledges
+            if p.min_spend is not None and spent.get(p.id, 0) > 0}
+
+
+def _pays(index: _Index, challenge: Challenge, solver: _Solver, changed: dict[str, Pledge], *,
+          left: bool = False) -> bool:
+    """Whether the money can complete `challenge` alone in the market with the `changed` pledges: with
+    full amounts and capacities (as funded_alone), or (left) with what the allocation left of each pledge
+    and unlimited capacity (as with_money_left)."""
+    market = dataclasses.replace(index.market, funders=tuple(
+        dataclasses.replace(f, pledges=tuple(changed.get(p.id, p) for p in f.pledges)) for f in index.market.funders))
+    pools = make_pools(market)
+    pre = presolve(market, pools)
+    if left:
+        assert index.allocation is not None
+        spent = {p.id: p.spent for p in index.allocation.pledges}
+        amounts = {pool.index: sum(p.amount - spent.get(p.id, 0) for p in pool.pledges) for pool in pools}
+        rules = Restrictions(pool_amounts=amounts, capacity=False)
+    else:
+        rules = Restrictions()
+    return _min_cost(market, pools, pre, challenge, solver, rules) is not None
+
+
+def _limits_1_1(index: _Index, challenge: Challenge, solver: _Solver, cost: int,
+                settled: dict[str, Pledge] | None = None, *, left: bool = False) -> list[str]:
+    """The 1.1 limits that keep the money from paying for `challenge`: each one whose lifting alone lets it
+    pay, else all of them together; [] when they are not what blocks (or no pledge admitting it has one).
+    `settled`: pledges already changed for the test (min_spend reached)."""
+    base = dict(settled or {})
+    pools = {pool.index: pool for pool in index.pools}
+    admitting = sorted({i for k in challenge.components for i in index.pre.admits.get(k.key, ())})
+    ids = {p.id for i in admitting for p in pools[i].pledges}
+    limited = [base.get(p.id, p) for p in index.market.pledges if p.id in ids]     # market order
+    limited = [p for p in limited if _lifts(p)]
+    if not limited:
+        return []
+    everything = base | {p.id: dataclasses.replace(p, min_spend=None, max_challenge_share=None, conditions=())
+                         for p in limited}
+    if not _pays(index, challenge, solver, everything, left=left):
+        return []
+    found: list[str] = []
+    lifts = [lift for p in limited for lift in _lifts(p)][:MAX_LIFTS]
+    for lift in lifts:
+        if _pays(index, challenge, solver, base | {lift.pledge.id: lift.lifted(lift.pledge)}, left=left):
+            found.append(lift.reason())
+            if len(found) == MAX_LISTED:
+                break
+    if found:
+        return found
+    names = ", ".join(p.id for p in limited[:MAX_LISTED]) + (f" and {len(limited) - MAX_LISTED} more"
+                                                              if len(limited) > MAX_LISTED else "")
+    return [f"funders' conditions: the money that may pay for it cannot cover its cheapest cost of "
+            f"{format_money(cost)} within the min_spend, max_challenge_share and conditions of pledges {names} "
+            f"together"]

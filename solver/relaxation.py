@@ -8,6 +8,13 @@ much smaller integer program over the decisions it left open (the RENS
 heuristic). Its answer is a valid allocation of the whole market, and the
 relaxation's value is a bound on the optimum, so the gap is known at once.
 If the restricted program has no integer answer, only the zeros stay fixed.
+
+Version 1.1: every yes/no variable of the model is relaxed and fixed alike, the model's own (accept,
+done, funded) and those its 1.1 rows add (whether a pledge pays at all, for min_spend; whether it pays
+into a challenge, for conditions), so the relaxation is an LP and its optimum a bound. A fixed bid's
+`accept` keeps its lower bound of 1 throughout (bounds are restored, not reset). The answer found is
+the model's own solution, so it meets every row the model has; for a 1.1 market it is checked once more
+against rules 8 and 9 (start_rules.py) and not used if it breaks one, as the greedy start is.
 """
 from __future__ import annotations
 
@@ -19,6 +26,8 @@ import pulp
 from . import backends, progress
 from .model import ClearingModel
 from .outcome import Outcome
+from .solution import read_solution
+from .start_rules import start_problems
 
 INTEGRAL = 1e-6
 
@@ -35,8 +44,7 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
     """Leaves the model's variables at the allocation found (when `found`); bounds are restored."""
     started = time.perf_counter()
     prob = model.prob
-    # The model's own yes/no variables (prob.variables() would re-register every nonzero: slow when big).
-    binaries = [*model.accept.values(), *model.done.values(), *model.funded.values()]
+    binaries = _binaries(model)
     for var in binaries:
         var.cat = pulp.LpContinuous
     progress.stage(progress.RELAXATION, "the LP relaxation")
@@ -70,5 +78,23 @@ def relax_and_fix(model: ClearingModel, backend: str, time_limit: float | None) 
             for var, low, high in saved:
                 var.lowBound, var.upBound = low, high
         if report.outcome.found:
-            return RelaxationResult(bound, True, open_decisions, time.perf_counter() - started)
+            return RelaxationResult(bound, _meets_1_1(model), open_decisions, time.perf_counter() - started)
     return RelaxationResult(bound, False, open_decisions, time.perf_counter() - started)
+
+
+def _binaries(model: ClearingModel) -> list[pulp.LpVariable]:
+    """Every yes/no variable of the model (prob.variables() would register every nonzero of every row
+    again: seconds on big models): accept, done, funded, and a 1.1 model's engaged and uses."""
+    return model.yes_no()
+
+
+# Real-valued flows of a solver's answer meet rows to its tolerance (1e-6 money units): far below this.
+START_TOLERANCE_UNITS = 1e-3
+
+
+def _meets_1_1(model: ClearingModel) -> bool:
+    """Whether the allocation the model's variables hold keeps rules 8 and 9 (always, for version 1)."""
+    if not model.market.uses_1_1:
+        return True
+    problems = start_problems(model, read_solution(model), START_TOLERANCE_UNITS * model.money_unit)
+    return not problems

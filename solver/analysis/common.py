@@ -12,7 +12,7 @@ from typing import Any
 from ..allocation import Allocation, Unfunded, from_awards
 from ..eligibility import presolve
 from ..loading import MAX_FILE_BYTES, JsonRefused, decode_json
-from ..market import Capacity, Funder, Market, Pledge, Scope
+from ..market import Capacity, Condition, Funder, Market, Pledge, Scope
 from ..money import MoneyError, parse_money
 from ..pools import make_pools
 from ..verify import verify_allocation
@@ -120,6 +120,14 @@ class Usage:
         self.done.update(c.id for c in part.challenges if c.completed)
 
 
+def _rest_of(pledge: Pledge, spent: int) -> Pledge:
+    """What is left of a pledge after earlier partial clearings: its amount less what they spent. Each
+    partial clearing meets a 1.1 min_spend on its own, so one that spent anything reached it, and it binds
+    no more."""
+    return dataclasses.replace(pledge, amount=pledge.amount - spent,
+                               min_spend=None if spent > 0 else pledge.min_spend)
+
+
 def submarket(market: Market, challenges: Iterable[str], pledges: Iterable[Pledge], usage: Usage) -> Market:
     """The market left for a partial clearing: only `challenges` (minus those done), only `pledges` with
     what they have left, bids not yet taken and touching only those challenges, actors' remaining capacity,
@@ -129,9 +137,22 @@ def submarket(market: Market, challenges: Iterable[str], pledges: Iterable[Pledg
     challenge_of = {k.key: c.id for c in market.challenges for k in c.components}
     funders: dict[str, list[Pledge]] = {}
     for pledge in pledges:
-        left = pledge.amount - usage.spent.get(pledge.id, 0)
+        spent = usage.spent.get(pledge.id, 0)
+        left = pledge.amount - spent
         if left > 0:
-            funders.setdefault(pledge.funder_id, []).append(dataclasses.replace(pledge, amount=left))
+            funders.setdefault(pledge.funder_id, []).append(_rest_of(pledge, spent))
+    # 1.1: a condition on a funder with no money here can never be met, so its pledge pays nothing here
+    # (and the engine needs every named funder to be in the market); dropping one may strand another.
+    stranded = True
+    while stranded:
+        stranded = False
+        for fid in list(funders):
+            kept = [p for p in funders[fid] if all(c.funder_id in funders for c in p.conditions)]
+            stranded = stranded or len(kept) < len(funders[fid])
+            if kept:
+                funders[fid] = kept
+            else:
+                del funders[fid]
     actors = []
     for actor in market.actors:
         bids = tuple(b for b in actor.bids if b.id not in usage.bids
@@ -194,15 +215,57 @@ def drop_actor(market: Market, actor_id: str) -> Market:
 
 
 def scale_pledges(market: Market, factor: float) -> Market:
-    """Every pledge times `factor`, rounded to the cent (half up); a pledge rounding to 0 is dropped."""
+    """Every pledge times `factor`, rounded to the cent (half up); a pledge rounding to 0 is dropped.
+
+    A 1.1 min_spend is the funder's own threshold and stays, but never above the scaled amount (the spec
+    wants it at most the amount: all or nothing then); conditions name what others pay and stay."""
     if not math.isfinite(factor) or factor <= 0:
         raise AnalysisError(f"pledge scale {factor!r}: must be a number above 0")
     funders = []
     for funder in market.funders:
-        pledges = tuple(dataclasses.replace(p, amount=int(math.floor(p.amount * factor + 0.5)))
-                        for p in funder.pledges)
+        pledges = tuple(_scaled(p, int(math.floor(p.amount * factor + 0.5))) for p in funder.pledges)
         funders.append(dataclasses.replace(funder, pledges=tuple(p for p in pledges if p.amount > 0)))
     return dataclasses.replace(market, funders=tuple(funders))
+
+
+def _scaled(pledge: Pledge, amount: int) -> Pledge:
+    if pledge.min_spend is not None and pledge.min_spend > amount:
+        return dataclasses.replace(pledge, amount=amount, min_spend=amount if amount > 0 else None)
+    return dataclasses.replace(pledge, amount=amount)
+
+
+def add_condition(market: Market, text: str) -> Market:
+    """`PLEDGE:FUNDER=MIN` (1.1): the pledge pays only into challenges where FUNDER's pledges together pay at
+    least MIN; the rules of the spec's `conditions` apply (not its own funder, each funder once)."""
+    pledge_id, sep, rest = text.partition(":")
+    funder_id, eq, raw = rest.rpartition("=")
+    if not sep or not eq or not funder_id:
+        raise AnalysisError(f"--add-condition {text!r}: expected PLEDGE:FUNDER=MIN, such as p1:ministry=200000")
+    pledge = next((p for p in market.pledges if p.id == pledge_id), None)
+    if pledge is None:
+        raise AnalysisError(f"--add-condition {text!r}: unknown pledge {pledge_id!r}")
+    if funder_id not in {f.id for f in market.funders}:
+        raise AnalysisError(f"--add-condition {text!r}: unknown funder {funder_id!r}")
+    if funder_id == pledge.funder_id:
+        raise AnalysisError(f"--add-condition {text!r}: pledge {pledge_id} is funder {funder_id}'s own; a funder "
+                            "may not name itself")
+    if any(c.funder_id == funder_id for c in pledge.conditions):
+        raise AnalysisError(f"--add-condition {text!r}: pledge {pledge_id} already has a condition on {funder_id}")
+    condition = Condition(funder_id, parse_amount(raw, "--add-condition MIN"))
+    changed = dataclasses.replace(pledge, conditions=pledge.conditions + (condition,))
+    return dataclasses.replace(market, funders=tuple(
+        dataclasses.replace(f, pledges=tuple(changed if p.id == pledge_id else p for p in f.pledges))
+        for f in market.funders))
+
+
+def fix_bid(market: Market, bid_id: str) -> Market:
+    """The bid fixed (1.1): it must be accepted, as contracted work is."""
+    if bid_id not in {b.id for b in market.bids}:
+        raise AnalysisError(f"--fix-bid {bid_id!r}: unknown bid")
+    return dataclasses.replace(market, actors=tuple(
+        dataclasses.replace(a, bids=tuple(dataclasses.replace(b, fixed=True) if b.id == bid_id else b
+                                          for b in a.bids))
+        for a in market.actors))
 
 
 def set_target(market: Market, challenge_id: str, target: float | None) -> Market:

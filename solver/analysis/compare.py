@@ -12,6 +12,14 @@ a real `swarm-allocation/1` document that `verify_allocation` accepts:
 - alone: pledge by pledge in market order, a market holding only that pledge and the challenges in its
   scope (minus those already done, bids already taken, actor capacity already used) is cleared optimally,
   as a separate grant programme would; there is no pooling across pledges.
+
+Version 1.1, literally: each partial clearing keeps every rule, so a pledge's min_spend is met in the one
+clearing it pays in, and its max_challenge_share and conditions in each challenge. Acting alone, a pledge
+whose condition names another funder pays nothing (no other funder's money is in its programme: a funder
+may not name itself); in the greedy baseline, where each challenge's step has every pledge's money left, a
+condition holds when the named funder pays enough in that step. Fixed bids are contracted whatever funders
+do: both baselines first clear the challenges the fixed bids touch, with all the money (as the contracts
+were paid), then go on as above; when that cannot be done the baseline is infeasible, as the market is.
 """
 from __future__ import annotations
 
@@ -22,17 +30,19 @@ from typing import Any
 import pulp
 
 from .. import backends
-from ..allocation import Allocation
+import dataclasses
+
+from ..allocation import Allocation, Unfunded, from_awards
 from ..clearing import ClearOptions, assemble, clear
 from ..eligibility import presolve
 from ..market import Funder, Market, Pledge
 from ..model import ClearingModel
 from ..outcome import Outcome as SolverOutcome     # Outcome here is a baseline's
 from ..pools import make_pools
+from ..reasons import INFEASIBLE
 from ..solution import read_solution
 from .common import QUIET, Progress, Usage, build_allocation, submarket
 
-UNLIMITED = 10**15          # cents: more than any market pays
 
 
 @dataclass(frozen=True)
@@ -57,17 +67,51 @@ def pooled(market: Market, backend: str = "cbc") -> Allocation:
 def cheapest_cover(market: Market, challenge_id: str, backend: str = "cbc") -> Allocation | None:
     """The challenge cleared alone with unlimited unscoped money and full actor capacity, or None."""
     sub = submarket(market, [challenge_id], [], Usage())
+    # Enough to pay every bid here, so as good as unlimited; a huge amount would make the model's money unit
+    # so large that HiGHS reads every price as 0 (see explain._enough).
+    enough = max(sum(b.price for b in sub.bids), 1)
     rich = Market(challenges=sub.challenges, actors=sub.actors, name=market.name, currency=market.currency,
                   funders=(Funder("baseline-unlimited", (Pledge("baseline-unlimited", "baseline-unlimited",
-                                                                UNLIMITED),)),))
+                                                                enough),)),))
     part = clear(rich, ClearOptions(backend=backend, explain=False))
     return part if any(c.completed for c in part.challenges) else None
 
 
+def _contracted(market: Market, backend: str, usage: Usage) -> bool:
+    """Clear the challenges the fixed bids touch first, with all the money (1.1), paid by the most narrowly
+    scoped pledges first as in the greedy steps (so the same on every backend); False when that is
+    infeasible. Nothing to do, and True, without fixed bids."""
+    fixed = [b for b in market.bids if b.fixed]
+    if not fixed:
+        return True
+    challenge_of = {k.key: k.challenge_id for k in market.components}
+    touched = {challenge_of[i.component] for b in fixed for i in b.items}
+    sub = submarket(market, touched, market.pledges, usage)
+    part = clear(sub, ClearOptions(backend=backend, explain=False))
+    if part.status == "infeasible":
+        return False
+    usage.take(market, _narrow_money_first(sub, part, _breadth(market), backend))
+    return True
+
+
+def _breadth(market: Market) -> dict[str, int]:
+    """Pledge id -> how many components it may pay for."""
+    return {p.id: sum(1 for c in market.challenges for k in c.components if p.admits(c, k)) for p in market.pledges}
+
+
+def _infeasible(market: Market, name: str, started: float) -> Allocation:
+    built = from_awards(market, [], {}, "infeasible")
+    return dataclasses.replace(built, unfunded=tuple(Unfunded(c.id, (INFEASIBLE,)) for c in market.challenges),
+                               solver={"backend": name, "seconds": round(time.perf_counter() - started, 3)})
+
+
 def greedy(market: Market, backend: str = "cbc", progress: Progress = QUIET) -> Allocation:
     started = time.perf_counter()
+    usage = Usage()
+    if not _contracted(market, backend, usage):
+        return _infeasible(market, f"greedy baseline ({backend})", started)
     pre = presolve(market, make_pools(market))
-    candidates = [c for c in market.challenges if c.id not in pre.impossible_challenges]
+    candidates = [c for c in market.challenges if c.id not in pre.impossible_challenges and c.id not in usage.done]
     progress.start("greedy pooled heuristic", 2 * len(candidates))
     ranked = []
     for n, challenge in enumerate(candidates):
@@ -79,9 +123,7 @@ def greedy(market: Market, backend: str = "cbc", progress: Progress = QUIET) -> 
         ratio = float("inf") if cover.cost == 0 else float(cover.value) / cover.cost
         ranked.append((-ratio, n, challenge.id))
     ranked.sort()
-    usage = Usage()
-    breadth = {p.id: sum(1 for c in market.challenges for k in c.components if p.admits(c, k))
-               for p in market.pledges}
+    breadth = _breadth(market)
     for _, _, cid in ranked:
         sub = submarket(market, [cid], market.pledges, usage)
         part = clear(sub, ClearOptions(backend=backend, explain=False))
@@ -117,6 +159,8 @@ def _narrow_money_first(sub: Market, part: Allocation, breadth: dict[str, int], 
 def alone(market: Market, backend: str = "cbc", progress: Progress = QUIET) -> Allocation:
     started = time.perf_counter()
     usage = Usage()
+    if not _contracted(market, backend, usage):
+        return _infeasible(market, f"alone baseline ({backend})", started)
     pledges = market.pledges
     progress.start("alone: one grant programme per pledge", len(pledges))
     for pledge in pledges:

@@ -43,6 +43,7 @@ def diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                           "spent_b": spent_b.get(pid, 0),
                           "by_challenge": [(cid, changes[cid]) for cid in ids_a if cid in changes]})
     return {
+        "status": (a.get("status"), b.get("status")),
         "value": (a.get("value", 0), b.get("value", 0)),
         "cost": (money_of(a.get("cost")), money_of(b.get("cost"))),
         "completed": (len(done_a), len(done_b)),
@@ -67,6 +68,10 @@ def describe(d: dict[str, Any], label_a: str = "A", label_b: str = "B", limit: i
     lines = [f"value      {num(va):>14} -> {num(vb):>14}  ({'+' if vb >= va else ''}{num(vb - va)})",
              f"completed  {na:>14} -> {nb:>14}",
              f"cost       {_m(ca):>14} -> {_m(cb):>14}  ({_m(cb - ca, True)})"]
+    sa, sb = d.get("status", (None, None))
+    if "infeasible" in (sa, sb) and sa != sb:     # 1.1: fixed bids that cannot all be accepted
+        lines.append(f"status     {sa:>14} -> {sb:>14}"
+                     + ("  (the fixed bids cannot all be accepted: nothing is accepted)" if sb == "infeasible" else ""))
     if not (d["gained"] or d["lost"] or d["bids_won"] or d["bids_lost"] or d["moved"]):
         return "\n".join(lines + ["no change: the same challenges, bids and flows"])
     lines.append(f"challenges gained ({label_b} not {label_a}): "

@@ -5,6 +5,9 @@
   payments are minimised, with done[challenge] = 1 and total value >= delivered value + the challenge's
   value. The amount is rounded up to the cent and checked by re-clearing the market with that pledge added.
 - For each completed challenge: which pledges paid for it, and the slack of its reliability target.
+- For each pledge with a version-1.1 limit (min_spend, max_challenge_share, conditions): what the limit did,
+  whether each condition was met and where (pledge_notes.py). Only for such markets, so the explanation of a
+  version-1 market is unchanged.
 - For each pool of pledges: the marginal value of money, two ways. By re-solves (the pool's pledges scaled
   up by a step, the market re-cleared, value gained / money added): an exact finite difference of the MIP
   over that step. And the dual of the pool's amount row in the LP relaxation of the value phase (binaries
@@ -24,12 +27,12 @@ from ..clearing import ClearOptions, clear
 from ..eligibility import presolve
 from ..market import Market, Pledge
 from ..model import ClearingModel
-from ..money import format_money_grouped
+from ..money import format_money, format_money_grouped
 from ..outcome import Outcome
+from ..pledge_notes import PledgeNote, pledge_notes
 from ..pools import Pool, make_pools
 from .common import QUIET, Progress, add_pledge, money_of
 
-UNLIMITED = 10**15
 EXTRA_ID = "explain-extra"
 
 
@@ -81,9 +84,10 @@ class Explanation:
     completed: list[Completed]
     marginals: list[Marginal]
     method: str
+    pledges: tuple[PledgeNote, ...] = ()      # 1.1 markets only
 
     def to_document(self) -> dict[str, Any]:
-        return {
+        doc = {
             "value": self.value,
             "not_completed": [{"challenge": e.challenge, "value": e.value, "reason": e.reason,
                                "least_extra": None if e.cents is None else f"{e.cents / 100:.2f}",
@@ -100,6 +104,13 @@ class Explanation:
                            "value_per_unit": m.per_unit, "lp_relaxation_dual_per_unit": m.lp_dual}
                           for m in self.marginals]},
         }
+        if self.pledges:
+            doc["pledges"] = [{"pledge": n.pledge, "funder": n.funder, "spent": format_money(n.spent),
+                               "conditions": [{"funder": c.funder, "min": format_money(c.min),
+                                               "met_in": list(c.met_in), "paid_into": list(c.paid_into)}
+                                              for c in n.conditions],
+                               "notes": list(n.notes)} for n in self.pledges]
+        return doc
 
 
 def least_extra(market: Market, challenge_id: str, keep_value: float, backend: str = "cbc"
@@ -108,7 +119,7 @@ def least_extra(market: Market, challenge_id: str, keep_value: float, backend: s
 
     Returns (cents rounded up or None if impossible, components the extra money pays, model value)."""
     base = make_pools(market)
-    extra = Pool(index=len(base), pledges=(Pledge(EXTRA_ID, EXTRA_ID, UNLIMITED),), scope=None,
+    extra = Pool(index=len(base), pledges=(Pledge(EXTRA_ID, EXTRA_ID, _enough(market)),), scope=None,
                  max_share=None, match=None)
     pools = base + (extra,)
     pre = presolve(market, pools)
@@ -137,6 +148,13 @@ def least_extra(market: Market, challenge_id: str, keep_value: float, backend: s
     pays_for = sorted(((k, int(round(v))) for (p, k), v in per_component.items() if p == extra.index and v > 0.5),
                       key=lambda kv: (-kv[1], kv[0]))
     return cents, pays_for, float(pulp.value(model.value) or 0)
+
+
+def _enough(market: Market) -> int:
+    """Money enough to pay every bid: as good as unlimited, and small enough for the model's money unit.
+    (An amount of 10^15 cents made the unit 10^11 cents, every price a coefficient under HiGHS's tolerance,
+    and HiGHS then found the extra money needed to be 0.)"""
+    return max(sum(b.price for b in market.bids), 1)
 
 
 def _check(market: Market, challenge_id: str, cents: int, needed: float, backend: str) -> tuple[str, bool]:
@@ -252,4 +270,4 @@ def explain(market: Market, doc: dict[str, Any] | None = None, backend: str = "c
     method = (f"re-solve: each pool's pledges raised by {step:.0%} and the market re-cleared, value gained per "
               f"currency unit added (exact over that step); LP dual: the pool's amount row in the LP relaxation "
               f"(approximation)")
-    return Explanation(value, extras, completed, marginals, method)
+    return Explanation(value, extras, completed, marginals, method, pledge_notes(market, doc))

@@ -9,6 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ..market import Market
+from ..pledge_notes import pledge_notes
 from .common import money_of, num
 
 FUNDER_COLOUR, CHALLENGE_COLOUR, ACTOR_COLOUR = "#2f6fb0", "#3a9d5d", "#c77c2a"
@@ -80,6 +81,9 @@ def render(market: Market, doc: dict[str, Any], sweep: dict[str, Any] | None = N
     extra = curve(sweep, market.currency) if sweep else None
     if extra is not None:
         figures.append(extra.to_html(full_html=False, include_plotlyjs=False, div_id="sweep-curve"))
+    notes = "".join(f"<li><b>{e(n.pledge)}</b> ({e(n.funder)})<ul>{''.join(f'<li>{e(t)}</li>' for t in n.notes)}"
+                    "</ul></li>" for n in pledge_notes(market, doc))
+    conditions = f'<h2>Funders\' conditions</h2>\n<ul id="pledge-notes">{notes}</ul>\n' if notes else ""
     name = e(market.name or "(unnamed market)")
     paid = f"{money_of(doc['cost']) / 100:,.2f} {e(market.currency)}"
     return f"""<!DOCTYPE html>
@@ -98,6 +102,6 @@ returned to funders {(pledged - spent) / 100:,.2f}.</p>
 <th>parts</th><th>reliability</th><th>target</th></tr></thead><tbody>{''.join(rows)}</tbody></table>
 <h2>Not completed, and why</h2>
 <ul id="unfunded">{reasons or '<li>every challenge is completed</li>'}</ul>
-{'<h2>Value against money pledged</h2>' + figures[1] if len(figures) > 1 else ''}
+{conditions}{'<h2>Value against money pledged</h2>' + figures[1] if len(figures) > 1 else ''}
 </body></html>
 """

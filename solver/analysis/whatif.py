@@ -7,14 +7,14 @@ from typing import Any
 from ..allocation import Allocation
 from ..clearing import ClearOptions, clear
 from ..market import Market
-from .common import (QUIET, AnalysisError, Progress, add_pledge, drop_actor, parse_amount, parse_scope,
-                     parse_target, scale_pledges, set_target)
+from .common import (QUIET, AnalysisError, Progress, add_condition, add_pledge, drop_actor, fix_bid, parse_amount,
+                     parse_scope, parse_target, scale_pledges, set_target)
 from .diff import diff
 
 
 @dataclass(frozen=True)
 class Change:
-    kind: str            # add-pledge, drop-actor, scale-pledges, target
+    kind: str            # add-pledge, drop-actor, scale-pledges, target; 1.1: add-condition, fix-bid
     text: str
 
     def describe(self) -> str:
@@ -42,6 +42,10 @@ def apply(market: Market, changes: list[Change]) -> Market:
         elif change.kind == "target":
             cid, target = parse_target(market, change.text)
             market = set_target(market, cid, target)
+        elif change.kind == "add-condition":
+            market = add_condition(market, change.text)
+        elif change.kind == "fix-bid":
+            market = fix_bid(market, change.text)
         else:
             raise AnalysisError(f"unknown change {change.kind!r}")
     return market
@@ -50,7 +54,8 @@ def apply(market: Market, changes: list[Change]) -> Market:
 def whatif(market: Market, changes: list[Change], backend: str = "cbc", progress: Progress = QUIET
            ) -> tuple[Allocation, Allocation, dict[str, Any]]:
     if not changes:
-        raise AnalysisError("no change given: use --add-pledge, --drop-actor, --scale-pledges or --target")
+        raise AnalysisError("no change given: use --add-pledge, --drop-actor, --scale-pledges, --target, "
+                            "--add-condition or --fix-bid")
     changed = apply(market, changes)
     progress.start("clearing before and after", 2)
     before = clear(market, ClearOptions(backend=backend, explain=False))

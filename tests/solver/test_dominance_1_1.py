@@ -3,15 +3,21 @@ keeps it, and a fixed bid is never removed. Each market is one where the version
 optimum (checked end to end in test_clearing_1_1_aux.py)."""
 from __future__ import annotations
 
+from solver.dominance import dominated_bids
+from solver.eligibility import presolve
+from solver.pools import make_pools
 from tests.solver.helpers import actor, bid, market
-from tests.solver.helpers_1_1 import prepared, upgraded
+from tests.solver.helpers_1_1 import upgraded
 
 ONE = [{"id": "W", "value": 10, "components": [{"id": "k"}]}]
 TWO = [{"id": "W", "value": 10, "components": [{"id": "k"}, {"id": "m"}]}]
 
 
 def dominated(m):
-    return set(prepared(m)[1].dominated)
+    """What dominance.py removes of the bids presolve leaves live (whether presolve asks it or not)."""
+    pools = make_pools(m)
+    pre = presolve(m, pools, remove_dominated=False)
+    return set(dominated_bids(m, pools, pre.live_bids, pre.admits))
 
 
 def test_version_1_removes_the_dearer_bid():
@@ -64,3 +70,11 @@ def test_a_fixed_bid_is_never_removed():
     assert dominated(upgraded(doc)) == {"same", "dear"}
     assert dominated(upgraded(doc, fixed=("dear",))) == {"same"}
     assert dominated(upgraded(doc, fixed=("same",))) == {"dear"}
+
+
+def test_min_spend_keeps_even_an_identical_bid():
+    """p pays nothing or all its 100: two identical bids of 50, both accepted, are the only way to pay it."""
+    doc = market(ONE, [{"id": "p", "amount": "100"}], [actor("A", bid("x", ("W/k", "50"))),
+                                                       actor("B", bid("y", ("W/k", "50")))])
+    assert dominated(upgraded(doc)) == {"y"}
+    assert dominated(upgraded(doc, {"p": {"min_spend": 10000}})) == set()

@@ -22,7 +22,9 @@ from tests.paths import FIXTURES
 from tests.solver.helpers import completed, flows, spent
 
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
-DIDACTIC = ["didactic-bundle", "didactic-matching", "didactic-max-share", "didactic-reliability", "didactic-requires"]
+DIDACTIC = ["didactic-bundle", "didactic-conditions", "didactic-matching", "didactic-max-share", "didactic-reliability",
+            "didactic-requires"]
+VERSION_1_1 = {"didactic-conditions"}        # the fixtures that need "swarm-market/1.1"
 MONEY = re.compile(r"^\d+\.\d\d$")
 
 
@@ -94,11 +96,13 @@ def test_cbc_and_highs_agree_on_value_and_cost(name):
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_fixture_has_a_name_a_note_and_two_digit_money(name):
     raw = _raw(name)
-    assert raw["format"] == "swarm-market/1"
+    assert raw["format"] == ("swarm-market/1.1" if name in VERSION_1_1 else "swarm-market/1")
+    assert _market(name).uses_1_1 == (name in VERSION_1_1)
     assert raw["name"] == name
     assert raw.get("currency") == "USD"
     assert isinstance(raw.get("note"), str) and len(raw["note"]) > 80
-    amounts = [p["amount"] for f in raw["funders"] for p in f["pledges"]]
+    amounts = [p[key] for f in raw["funders"] for p in f["pledges"] for key in ("amount", "min_spend") if key in p]
+    amounts += [c["min"] for f in raw["funders"] for p in f["pledges"] for c in p.get("conditions", [])]
     amounts += [i["price"] for a in raw["actors"] for b in a["bids"] for i in b["items"]]
     amounts += [a["capacity"]["budget"] for a in raw["actors"] if "budget" in a.get("capacity", {})]
     amounts += [k["max_unit_price"] for c in raw["challenges"] for k in c["components"] if "max_unit_price" in k]
@@ -190,6 +194,33 @@ def test_max_share_forces_co_funding(backend):
     # The standpipes: only the half-paying foundation may pay, so they stay undone.
     assert list(reasons(doc)) == ["standpipes"]
     assert reasons(doc)["standpipes"][0].startswith("pledge limits")
+
+
+def test_conditions_narrow_scopes_and_a_fixed_bid(backend):
+    """Hand-computed (the note): Kisumu (40000.00) and Turkana (28000.00, the fixed contract) need 68000.00,
+    and at most 20000.00 (foundation: half of Kisumu's one component, nothing elsewhere: its all_tags admit
+    Kenyan sanitation only) + 24000.00 (ministry) + 24000.00 (bank) = 68000.00 may pay them, so every limit
+    is tight. The bank pays at most half of each challenge, so at most 14000.00 of Turkana and the ministry
+    the other 14000.00; the ministry's last 10000.00 go to Kisumu, exactly the foundation's condition; the
+    bank's last 10000.00 and the foundation's 20000.00 pay the rest of Kisumu. Mandera is a conflict zone,
+    which the ministry excludes, so the foundation's condition cannot hold there and the bank pays at most
+    half. Gulu: the trust's min_spend (25000.00) is above all Gulu costs (20000.00), so it sits out, and
+    the bank pays at most half. Without "fixed", lake-drillers' 25000.00 would win Turkana."""
+    doc = solve("didactic-conditions", backend)
+    assert doc["status"] == "optimal"
+    assert accepted(doc) == ["kisumu-latrines", "turkana-contract"]
+    assert completed(doc) == ["kisumu-sanitation", "turkana-water"]
+    assert (doc["value"], doc["cost"]) == (3500, "68000.00")
+    assert flows(doc) == {("foundation-grant", "kisumu-sanitation/latrines"): "20000.00",
+                          ("ministry-budget", "kisumu-sanitation/latrines"): "10000.00",
+                          ("bank-grant", "kisumu-sanitation/latrines"): "10000.00",
+                          ("ministry-budget", "turkana-water/boreholes"): "14000.00",
+                          ("bank-grant", "turkana-water/boreholes"): "14000.00"}
+    assert {p["id"]: p["returned"] for p in doc["pledges"]} == {
+        "foundation-grant": "30000.00", "ministry-budget": "0.00", "bank-grant": "0.00", "trust-grant": "30000.00"}
+    assert sorted(reasons(doc)) == ["gulu-sanitation", "mandera-sanitation"]
+    assert reasons(doc)["mandera-sanitation"][0].startswith("condition: pledge foundation-grant")
+    assert any(r.startswith("min_spend: pledge trust-grant") for r in reasons(doc)["gulu-sanitation"])
 
 
 # -- the realistic water market ------------------------------------------------------------

@@ -5,14 +5,20 @@ every allocation must also pass the independent checker.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from solver.clearing import ClearOptions, clear
+from solver.eligibility import presolve
+from solver.flows import round_pool_flows, rule8_problems
+from solver.model import ClearingModel
+from solver.pools import make_pools
 from solver.loading import parse_market
 from solver.verify import verify_allocation
-from tests.solver.helpers import actor, bid, completed, flows, spent
+from tests.solver.helpers import actor, bid, completed, flows, spent, write
+from tests.swarm import run
 
 
 def market(challenges: list[dict[str, Any]], funders: list[dict[str, Any]], actors: list[dict[str, Any]]
@@ -276,6 +282,21 @@ def test_rule9_a_fixed_bid_whose_challenge_the_money_cannot_complete_is_infeasib
         "V": ['not cleared: the fixed bids "f" cannot all be accepted (see the reasons on "W")']}
 
 
+def test_rule9_fixed_bids_each_possible_alone_but_not_together(backend):
+    """W and V each need k (fixed bids fw, fv at 30.00) and m (40.00): 70.00 each, 140.00 both, and p holds
+    120.00. The fixed bids' own 60.00 fit, and each challenge alone fits: only all of them together show it."""
+    doc = market(
+        [challenge("W", 1, ("k", "m")), challenge("V", 1, ("k", "m")), challenge("U")],
+        [funder("F", {"id": "p", "amount": "120.00"})],
+        [actor("X", bid("fw", ("W/k", "30.00"), fixed=True), bid("mw", ("W/m", "40.00"))),
+         actor("Y", bid("fv", ("V/k", "30.00"), fixed=True), bid("mv", ("V/m", "40.00")), bid("u", ("U/k", "1.00")))])
+    got = infeasible(doc, backend)
+    text = 'the fixed bids "fw", "fv" together break the money pledged and its limits (rules 5 and 8)'
+    assert reasons(got) == {"W": [text], "V": [text],
+                            "U": ['not cleared: the fixed bids "fw", "fv" cannot all be accepted (see the reasons '
+                                  'on "W")']}
+
+
 def test_rule9_a_fixed_bid_and_a_condition(backend):
     """The fixed f (50.00) on W can only be paid by p, whose condition needs G to pay 30.00 into W, and G's
     q may pay only V: infeasible, and the reason names the money (rule 8's condition is part of it)."""
@@ -321,3 +342,67 @@ def test_rounding_keeps_thirds_of_a_challenge_within_a_cent(backend):
     got = cleared(doc, backend)
     amounts = sorted(flows(got).values())
     assert amounts == ["33.33", "33.33", "33.34"]
+
+
+# -- the command line --------------------------------------------------------------------------------------------
+
+
+def test_swarm_solve_exits_3_for_an_infeasible_market_and_writes_the_allocation(tmp_path):
+    doc = market(
+        [challenge("A"), challenge("B")],
+        [funder("F", {"id": "p", "amount": "100.00"})],
+        [actor("a", bid("B1", ("A/k", "10.00"), fixed=True, exclusive_group="g"),
+               bid("B2", ("B/k", "10.00"), fixed=True, exclusive_group="g"))])
+    path = write(tmp_path, doc)
+    out = tmp_path / "alloc.json"
+    result = run("solve", path, "-o", out)
+    assert result.exit_code == 3, result.output
+    assert json.loads(out.read_text())["status"] == "infeasible"
+    assert 'fixed bids "B1" and "B2" are in the same exclusive group "g" of actor "a"' in result.output
+    doc["actors"][0]["bids"][1]["exclusive_group"] = "h"
+    assert run("solve", write(tmp_path, doc), "-o", out).exit_code == 0
+
+
+# -- the rounding and the model's gates, directly ------------------------------------------------------------
+
+
+def _three_pledge_market() -> Any:
+    """W with k1, k2, k3; g (funder G, 66.67), q (funder Q, 100.00), r (66.67 only if G pays 66.67 into W)."""
+    return parse_market(market(
+        [challenge("W", 10, ("k1", "k2", "k3"))],
+        [funder("G", {"id": "g", "amount": "66.67"}), funder("Q", {"id": "q", "amount": "100.00"}),
+         funder("R", {"id": "r", "amount": "66.67", "conditions": [{"funder": "G", "min": "66.67"}]})],
+        []))
+
+
+def test_rounding_keeps_a_condition_that_cent_by_cent_rounding_breaks():
+    """g's continuous 3333.5 + 3333.5 on k1 and k2 ties with q's half cents; rounding each component alone may
+    give both spare cents to q and leave G at 66.66, below r's condition. The rounding keeps G at 66.67."""
+    m = _three_pledge_market()
+    pools = make_pools(m)
+    index = {pool.pledges[0].id: pool.index for pool in pools}
+    g, q, r = index["g"], index["q"], index["r"]
+    costs = {"W/k1": 3334, "W/k2": 3334, "W/k3": 100}
+    real = {(g, "W/k1"): 3333.5, (q, "W/k1"): 0.5, (g, "W/k2"): 3333.5, (q, "W/k2"): 0.5, (r, "W/k3"): 100.0}
+    admits = {key: (g, q, r) for key in costs}
+    flows_ = round_pool_flows(pools, costs, real, admits, {key: "W" for key in costs})
+    assert flows_[g, "W/k1"] + flows_[g, "W/k2"] == 6667
+    assert flows_[r, "W/k3"] == 100 and (r, "W/k1") not in flows_
+    assert rule8_problems(pools, costs, flows_, {key: "W" for key in costs}) == []
+
+
+def test_a_pay_left_beside_a_closed_gate_is_no_flow():
+    """A solver may leave r's pay at 1e-7 with uses[r, W] at 0: component_pays reads it as nothing."""
+    doc = market([challenge("W")], [funder("G", {"id": "g", "amount": "100.00"}),
+                                    funder("R", {"id": "r", "amount": "100.00",
+                                                 "conditions": [{"funder": "G", "min": "10.00"}]})],
+                 [actor("X", bid("w", ("W/k", "50.00")))])
+    m = parse_market(doc)
+    pools = make_pools(m)
+    model = ClearingModel(m, pools, presolve(m, pools))
+    (r, cid), uses = next(iter(model.uses.items()))
+    values = {uses.name: 0.0, model.accept["w"].name: 1.0}
+    for (p, _), var in model.pay.items():
+        values[var.name] = 1e-7 if p == r else 5000 / model.money_unit
+    pays = model.component_pays(model.bids, lambda var: values.get(var.name, 0.0))
+    assert all(p != r for p, _ in pays) and sum(pays.values()) == 5000
