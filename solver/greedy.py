@@ -29,10 +29,12 @@ Version 1.1 (rules 8 and 9), and why each holds of the start:
 - max_challenge_share s: a pool pays into challenge c at most floor(s x cost) minus what it paid
   there before, where cost is c's accepted prices with the plan being paid. Later plans on c only add
   accepted prices, so the cap, a fraction of that cost, only grows: it holds at the end.
-- Conditions: a conditioned pool pays only in a second round of each plan, and only when every funder
-  it names has paid at least `min` into the challenge through pools of that funder alone (whose whole
-  cents stay the funder's when flows.py splits a pool to its pledges). Pools of named funders pay
-  first. Payments are never withdrawn, so a condition met when the pool pays stays met.
+- Conditions: each plan is paid in three rounds: the pools of funders some condition names pay what
+  the conditions ask of them in the challenge (the largest min on them there), then conditioned pools,
+  then every other pool (named ones for the rest). A conditioned pool pays only when every funder it
+  names has paid at least `min` into the challenge through pools of that funder alone (pools.py keeps
+  a named funder's pledges apart, so their whole cents stay the funder's when flows.py splits a pool
+  to its pledges). Payments are never withdrawn, so a condition met when the pool pays stays met.
 - min_spend: after a run, the pools that pay something but less than their min_spend are left out of
   a new run (at most MIN_SPEND_ROUNDS times, then every min_spend pool is): a pool left out pays 0.
 - And then every 1.1 start is checked once more against rules 8 and 9 (start_rules.py) and dropped,
@@ -146,6 +148,16 @@ class _Greedy:
             if pledge.conditions and pool.index not in banned:
                 self.conditions_of[pool.index] = pledge.conditions
         self.named = {c.funder_id for conditions in self.conditions_of.values() for c in conditions}
+        # (funder, challenge) -> the most any condition on the funder asks of it there: what the funder
+        # pays first into the challenge, so that conditioned money can follow.
+        self.enabling: dict[tuple[str, str], int] = {}
+        model = self.model
+        for key in model.components:
+            cid = model.challenge_of[key]
+            for p in model.presolve.admits[key]:
+                for condition in self.conditions_of.get(p, ()):
+                    at = (condition.funder_id, cid)
+                    self.enabling[at] = max(self.enabling.get(at, 0), condition.min)
 
     def first(self, p: int) -> tuple[bool, bool]:
         """Pools paying first: unconditioned before conditioned ones (which pay only once the funders they
@@ -289,19 +301,23 @@ class _Greedy:
         matched: dict[int, int] = {}
         out: dict[tuple[int, str], int] = {}
         # Version 1.1: a challenge share is of the challenge's cost with this plan (later plans only add to
-        # it); a conditioned pool pays in a second round, once the funders it names have paid theirs.
+        # it). With conditions, three rounds: funders that conditions name pay what enables them, then
+        # conditioned pools whose conditions are met (the least flexible money first), then the rest.
         cost_after = st.challenge_cost.get(cid, 0) + sum(costs.get(key, 0) for key in plan.components)
         by_funder: dict[str, int] = {}
-        rounds: tuple[bool | None, ...] = (None,) if not self.conditions_of else (False, True)
+        rounds: tuple[str | None, ...] = (None,) if not self.conditions_of else (ENABLE, CONDITIONED, REST)
         rest_of: dict[str, int] = {}
-        for conditioned in rounds:
+        for stage in rounds:
             for key in plan.components:
                 cost = costs.get(key, 0)
                 rest = rest_of.get(key, cost)
                 for p in order[key]:
                     if rest == 0:
                         break
-                    if conditioned is not None and (p in self.conditions_of) != conditioned:
+                    if stage is not None and (p in self.conditions_of) != (stage == CONDITIONED):
+                        continue
+                    funder = self.funder_of_pool.get(p)
+                    if stage == ENABLE and funder not in self.named:
                         continue
                     pool = model.pools[p]
                     room = st.pool_left[p] - used.get(p, 0)
@@ -314,23 +330,26 @@ class _Greedy:
                     if share is not None:
                         room = min(room, math.floor(share * cost_after + EPS) - st.pool_in.get((p, cid), 0)
                                    - used.get(p, 0))
-                    if conditioned and not self.conditions_met(p, cid, by_funder):
+                    if stage == ENABLE:
+                        assert funder is not None
+                        room = min(room, self.enabling.get((funder, cid), 0)
+                                   - st.funder_in.get((funder, cid), 0) - by_funder.get(funder, 0))
+                    if stage == CONDITIONED and not self.conditions_met(p, cid, by_funder):
                         continue
                     x = min(rest, room)
                     if x <= 0:
                         continue
-                    out[p, key] = x
+                    out[p, key] = out.get((p, key), 0) + x        # a named pool may pay in two rounds
                     used[p] = used.get(p, 0) + x
                     rest -= x
                     if pool.match_ratio is None:
                         base += x
                     else:
                         matched[p] = matched.get(p, 0) + x
-                    funder = self.funder_of_pool.get(p)
                     if funder is not None:
                         by_funder[funder] = by_funder.get(funder, 0) + x
                 rest_of[key] = rest
-                if rest and conditioned is not False:
+                if rest and stage in (None, REST):
                     return None
         return out
 
@@ -501,6 +520,8 @@ def _ratio(plan: _Plan) -> float:
     return math.inf if plan.cost == 0 else plan.value / plan.cost
 
 
+# Version 1.1: the rounds in which a plan's payments are made when some pledge has conditions.
+ENABLE, CONDITIONED, REST = "enable", "conditioned", "rest"
 # Version 1.1: runs that leave out the pools short of their min_spend before all min_spend pools are.
 MIN_SPEND_ROUNDS = 2
 

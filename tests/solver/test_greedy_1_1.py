@@ -72,11 +72,11 @@ def test_a_challenge_share_makes_two_funders_co_fund():
 
 
 def test_a_conditioned_pledge_pays_only_after_the_funder_it_names():
-    """q (market order first) pays W only if F1 pays at least 30 there: f pays its 40 first, q the rest."""
+    """q (market order first) pays W only if F1 pays at least 30 there: f pays those 30 first, q the rest."""
     doc = market([W()], [{"id": "q", "amount": "100"}, {"id": "f", "amount": "40"}],
                  [actor("A", bid("b", ("W/k", "90")))])
     _, _, accepted, paid = started(upgraded(doc, {"q": {"conditions": [("F1", 3000)]}}))
-    assert accepted == ["b"] and paid == {"f": 4000, "q": 5000}
+    assert accepted == ["b"] and paid == {"f": 3000, "q": 6000}
 
 
 def test_a_condition_not_met_keeps_the_pledge_out():
@@ -89,12 +89,22 @@ def test_a_condition_not_met_keeps_the_pledge_out():
 
 
 def test_a_condition_chain():
-    """a needs F1 (b) to pay 10; b needs F2 (c) to pay 10: c pays first, then b, then a."""
+    """a needs F1 (b) to pay 10; b needs F2 (c) to pay 10: c pays its 10 first, then b, then a."""
     doc = market([W()], [{"id": "a", "amount": "50"}, {"id": "b", "amount": "30"}, {"id": "c", "amount": "15"}],
                  [actor("A", bid("x", ("W/k", "90")))])
     m = upgraded(doc, {"a": {"conditions": [("F1", 1000)]}, "b": {"conditions": [("F2", 1000)]}})
     _, _, accepted, paid = started(m)
-    assert accepted == ["x"] and paid == {"c": 1500, "b": 3000, "a": 4500}
+    assert accepted == ["x"] and paid == {"c": 1000, "b": 3000, "a": 5000}
+
+
+def test_a_named_funder_pays_only_what_enables_first():
+    """W first (20 for 100), then V (9 for 80); g (100) pays either, q (80) pays W only if G pays 20 there.
+    Paying W all from g would leave nothing for V and q idle: g pays its 20, q 80, then g pays V's 80."""
+    doc = market([W(20), W(9, "V")], [{"id": "g", "amount": "100"},
+                                      {"id": "q", "amount": "80", "scope": {"challenges": ["W"]}}],
+                 [actor("A", bid("w", ("W/k", "100")), bid("v", ("V/k", "80")))])
+    _, _, accepted, paid = started(upgraded(doc, {"q": {"conditions": [("F0", 2000)]}}))
+    assert accepted == ["v", "w"] and paid == {"g": 10000, "q": 8000}
 
 
 def test_fixed_bids_come_first():
