@@ -141,7 +141,7 @@ def generate(size: str | None, challenges: int | None, funders: int | None, acto
     if version != "1":
         conditions = sum(len(p.get("conditions", ())) for f in document["funders"] for p in f["pledges"])
         fixed = sum(bool(b.get("fixed")) for a in document["actors"] for b in a["bids"])
-        what += f", {conditions} conditions, {fixed} fixed bids"
+        what += f", {conditions} condition{'s' * (conditions != 1)}, {fixed} fixed bid{'s' * (fixed != 1)}"
     if write_output(output, text):
         click.echo(f"{what}; written to {output}")
     else:

@@ -292,13 +292,3 @@ def _eligible(bid: Bid, component: Component) -> bool:
         return False
     return component.min_reliability is None or bid.reliability >= component.min_reliability
 
-
-def uses(market: Market) -> dict[str, int]:
-    """How many of each version 1.1 feature a market uses (for tests and the CLI's summary)."""
-    pledges = market.pledges
-    return {"min_spend": sum(p.min_spend is not None for p in pledges),
-            "max_challenge_share": sum(p.max_challenge_share is not None for p in pledges),
-            "conditions": sum(len(p.conditions) for p in pledges),
-            "all_tags": sum(bool(p.scope and p.scope.all_tags) for p in pledges),
-            "exclude_tags": sum(bool(p.scope and p.scope.exclude_tags) for p in pledges),
-            "fixed": sum(b.fixed for b in market.bids)}

@@ -163,8 +163,18 @@ def test_1_1_is_the_version_1_market_of_the_seed_with_1_1_features(small, small_
         (f.id, sum(p.amount for p in f.pledges)) for f in new.funders]
 
 
+def uses(market):
+    """How many of each version 1.1 feature a market uses."""
+    pledges = market.pledges
+    return {"min_spend": sum(p.min_spend is not None for p in pledges),
+            "max_challenge_share": sum(p.max_challenge_share is not None for p in pledges),
+            "conditions": sum(len(p.conditions) for p in pledges),
+            "all_tags": sum(bool(p.scope and p.scope.all_tags) for p in pledges),
+            "exclude_tags": sum(bool(p.scope and p.scope.exclude_tags) for p in pledges),
+            "fixed": sum(b.fixed for b in market.bids)}
+
+
 def test_1_1_market_loads_without_warnings_and_uses_every_1_1_feature(small_1_1):
-    from solver.generate_1_1 import uses
     warnings: list[Problem] = []
     market = parse_market_text(generator.to_json(small_1_1), "generated", warnings)
     assert warnings == []
@@ -233,7 +243,7 @@ def test_a_generated_1_1_market_round_trips(small_1_1):
 def test_cli_writes_format_1_1():
     result = run("generate", "--size", "S", "--seed", "5", "--format", "1.1")
     assert result.exit_code == 0, result.output
-    assert re.search(r"\d+ bids, [1-9]\d* conditions, [1-9]\d* fixed bids$", result.stderr.strip()), result.stderr
+    assert re.search(r"\d+ bids, [1-9]\d* conditions?, [1-9]\d* fixed bids?$", result.stderr.strip()), result.stderr
     assert json.loads(result.stdout)["format"] == "swarm-market/1.1"
     assert run("generate", "--size", "S", "--format", "2").exit_code == 2
     assert run("generate", "--size", "S", "--seed", "5", "--format", "1").stdout == run(
