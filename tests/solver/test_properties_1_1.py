@@ -4,7 +4,7 @@ Every generated 1.1 market clears to an allocation the checker accepts and that 
 its whole-cent flows; CBC and HiGHS agree; tiny markets agree with a brute force written from the spec
 alone (tests/solver/brute_1_1.py), including which markets are infeasible; a condition added never
 raises the value; fixing a bid the optimum accepts changes nothing; and a version-1 market relabelled
-1.1 clears to the same allocation. The brute force itself is first checked on hand-computed markets.
+1.1 clears to the same allocation; the same 1.1 market always clears to the same allocation. The brute force itself is first checked on hand-computed markets.
 """
 from __future__ import annotations
 
@@ -170,10 +170,11 @@ def test_cbc_and_highs_agree_on_1_1_markets(doc):
 
 # -- c. tiny 1.1 markets agree with the brute force -------------------------------------------------------
 
-@settings(PROPERTY, max_examples=200)
+@settings(PROPERTY, max_examples=300)
 @given(markets_1_1(max_bids=8, max_challenges=2), st.sampled_from(["cbc", "highs"]))
 def test_tiny_1_1_markets_agree_with_brute_force(doc, backend):
     allocation = solve(doc, backend)
+    valid(doc, allocation)
     best = optimum(doc)
     if best is None:
         assert allocation["status"] == "infeasible", outcome(allocation)
@@ -242,7 +243,16 @@ def test_fixing_a_bid(doc, data):
         no_better(before, after)
 
 
-# -- f. version 1 relabelled ------------------------------------------------------------------------------
+# -- f. determinism ---------------------------------------------------------------------------------------
+
+@settings(PROPERTY, max_examples=40)
+@given(markets_1_1(max_bids=10), st.sampled_from(["cbc", "highs"]))
+def test_the_same_1_1_market_gives_the_same_allocation(doc, backend):
+    assert without_solver(solve(doc, backend, explain=True)) == without_solver(solve(copy.deepcopy(doc), backend,
+                                                                                      explain=True))
+
+
+# -- g. version 1 relabelled ------------------------------------------------------------------------------
 
 @settings(PROPERTY, max_examples=60)
 @given(markets(max_bids=10, whole_values=False), st.sampled_from(["cbc", "highs"]))
