@@ -84,6 +84,12 @@ HAND = {
          "B": [{"id": "b", "amount": "30.00", "conditions": [{"funder": "C", "min": "10.00"}]}],
          "C": [{"id": "c", "amount": "10.00"}]},
         bids(("x", "X/k", "85.00"))), (5, 8500)),
+    # G must pay 50.00 into X, more than any one bid there costs but less than the two together: F may pay.
+    "condition-above-every-single-bid": (market(
+        [{"id": "X", "value": 1, "components": [{"id": "k1"}, {"id": "k2"}]}],
+        {"F": [{"id": "f", "amount": "100.00", "conditions": [{"funder": "G", "min": "50.00"}]}],
+         "G": [{"id": "g", "amount": "55.00"}]},
+        bids(("x1", "X/k1", "30.00"), ("x2", "X/k2", "30.00"))), (1, 6000)),
     # Each pays only if the other pays 10.00: together they cover 30.00.
     "conditions-in-a-cycle": (market(
         [one("X", 1)],
