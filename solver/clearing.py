@@ -2,7 +2,9 @@
 
 The steps live in their own modules (pools, eligibility, decompose, model,
 solving, parts, flows, reasons, verify); this one runs them in order and puts
-the allocation together from the accepted bids and the rounded flows.
+the allocation together from the accepted bids and the rounded flows. A market whose fixed bids cannot
+all be accepted (spec rule 9) is answered by infeasible.py instead: cheap checks before any model, the
+small diagnostic models after the solver proves the whole model infeasible.
 """
 from __future__ import annotations
 

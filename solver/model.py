@@ -452,16 +452,31 @@ class ClearingModel:
         sum of pay[p, k] over c's classes <= s x sum of accept[b] x (b's item prices on c's components).
 
         Exact: the right side is c's cost (only the items of a bundle that are on c count), which the
-        paid rows make equal to what all pools pay into c."""
+        paid rows make equal to what all pools pay into c. The row is left out where p's whole amount is
+        at most share x the least c can cost when done (_least_cost): it could never bind there."""
         cost_of = self._challenge_cost()
         index = {c.id: i for i, c in enumerate(self.challenges)}
         into = sorted(self._pays_into().items(), key=lambda kv: (kv[0][0], index[kv[0][1]]))
+        least: dict[str, int] | None = None
         for (pool_index, cid), variables in into:
             share = self.pools[pool_index].pledges[0].max_challenge_share
             if share is None or share >= 1 or not self.pools[pool_index].conditional:
                 continue
+            if least is None:
+                least = self._least_cost()
+            if self._amount_left(pool_index) <= share * least[cid]:
+                continue                        # p's whole amount is within the share of c's least cost
             self._add([(var, 1.0) for var in variables] + [(acc, -share * coef) for acc, coef in cost_of.get(cid, [])],
                       pulp.LpConstraintLE, 0, f"challenge_share_{pool_index}_{index[cid]}")
+
+    def _least_cost(self) -> dict[str, int]:
+        """challenge -> a lower bound on its cost when done: each critical component needs at least one
+        accepted item on it, so at least the cheapest item price there."""
+        out: dict[str, int] = {}
+        for challenge in self.challenges:
+            out[challenge.id] = sum(min((price for _, _, price in self.items_on[k.key]), default=0)
+                                    for k in challenge.components if k.critical and k.key in self.components)
+        return out
 
     def add_conditions(self) -> None:
         """Rule 8, conditions of pledge p: a binary uses[p, c] per challenge c that p may pay into;

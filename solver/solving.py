@@ -5,6 +5,10 @@ to actors. Both phases share one model; phase 2 starts from phase 1's answer,
 so a time limit always leaves a valid allocation (status "feasible"). Phase 1
 starts from a greedy allocation (greedy.py) and, on big models under a time
 limit, from the LP relaxation's (relaxation.py).
+
+Version 1.1: a model with fixed bids may have no solution; solving raises ModelInfeasible (before solving
+when a fixed bid is ruled out by a bound, else when the solver proves it), and the clearing answers with
+status "infeasible" (infeasible.py). A start that breaks a row of a 1.1 model is not used.
 """
 from __future__ import annotations
 
