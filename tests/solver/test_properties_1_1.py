@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from solver.clearing import ClearOptions, clear
@@ -185,6 +185,10 @@ def test_tiny_1_1_markets_agree_with_brute_force(doc, backend):
     if best is None:
         assert allocation["status"] == "infeasible", outcome(allocation)
         return
+    # Steer towards markets where rule 8's choices are many (in tiny random markets they seldom decide the
+    # optimum; steered, about one in five of these examples has an optimum that min_spend, conditions or
+    # challenge shares change).
+    target(float(best.lps), label="brute-force LPs")
     assert allocation["status"] == "optimal", (allocation["status"], best)
     assert math.isclose(allocation["value"], best.value, rel_tol=1e-9, abs_tol=1e-9), (outcome(allocation), best)
     assert to_cents(allocation["cost"]) == best.cost, (outcome(allocation), best)
