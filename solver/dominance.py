@@ -51,8 +51,11 @@ value and no higher cost in which B is no longer used, and repeat.
   and a condition asks the named funder to pay at least `min` into the challenge, which a cheaper item
   can make impossible, and with it the conditioned pledge's money. Each of these rows lies inside the
   challenges the limited pledge may pay into (a condition's in the challenges the conditioned pledge
-  pays into), so elsewhere the steps above touch none of them. A fixed bid must be accepted, so it is
-  never removed; as a dominator it is in every feasible S, where the drop step applies as it is.
+  pays into), so elsewhere the steps above touch none of them. Even identical bids are not
+  interchangeable there: with one pledge of 100 whose min_spend is 100, two identical bids of 50 on
+  one component, both accepted, are the only allocation that pays (tests/solver/test_dominance_1_1.py).
+  A fixed bid must be accepted, so it is never removed; it is left out of the comparisons altogether
+  (never counted as a dominator either), which only keeps more bids.
 
 Each swap moves S up the market's dominance order (a strict partial order; the sort below is a
 linear extension of it) and each drop makes S smaller, so this ends, with a set of the same value and

@@ -322,7 +322,7 @@ def _rules_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], real: Map
     """Whole-cent flows for a market with version-1.1 pledges, as one integer program.
 
     Each flow z[p, k] is whole, between the floor and ceiling of its continuous value (within p's
-    max_share cap), and only where the model paid something (so a pledge whose engaged or uses the
+    max_share cap), and only where the model paid something (so a pledge whose engaged or gate the
     model left at 0 pays nothing there: model.component_pays drops those pays). Rows: component totals
     exact; pools within their amounts; a pledge that pays has at least its min_spend; in each challenge
     a max_challenge_share pledge pays at most ceil(share x the challenge's cost), which is within the

@@ -321,8 +321,8 @@ class _Greedy:
                         continue
                     pool = model.pools[p]
                     room = st.pool_left[p] - used.get(p, 0)
-                    if pool.share_cap is not None:
-                        room = min(room, math.floor(pool.share_cap * cost + EPS))
+                    if pool.share_cap is not None:     # less what it paid here in an earlier round
+                        room = min(room, math.floor(pool.share_cap * cost + EPS) - out.get((p, key), 0))
                     if pool.match_ratio is not None:
                         already = st.match_in.get((p, cid), 0) + matched.get(p, 0)
                         room = min(room, math.floor(pool.match_ratio * base + EPS) - already)
@@ -412,7 +412,7 @@ class _Greedy:
         paid as any plan. The challenges done, or None when that fails (then there is no start)."""
         model = self.model
         scope = model.restrictions.challenges
-        fixed = [b for b in model.market.bids if b.fixed and (
+        fixed = [b for b in model.market.bids if b.id in model.fixed and (
             scope is None or any(item.component.partition("/")[0] in scope for item in b.items))]
         if not fixed:
             return []
@@ -532,7 +532,7 @@ def greedy_start(model: ClearingModel) -> Solution | None:
     if not model.bids:
         return None
     solution = _Greedy(model).run()
-    if not model.market.uses_1_1:
+    if not model.uses_1_1:
         return solution
     min_spend = {pool.index for pool in model.pools if pool.pledges[0].min_spend is not None}
     banned: set[int] = set()

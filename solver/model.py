@@ -8,7 +8,8 @@ the solver):
                      funded exactly when its challenge is done, so it uses done[]
   pay[pool, class]   money (cents, continuous) a pool of pledges pays a payment class
   engaged[pool]      1.1: 1 if a pledge with min_spend pays anything (rule 8)
-  uses[pool, chal.]  1.1: 1 if a pledge with conditions may pay into the challenge (rule 8)
+  gate[F, min, c]    1.1: 1 if funder F pays at least min into challenge c, so that pledges with the
+                     condition (F, min) may pay into c (rule 8)
 
 Version-1.1 rows (rule 8's min_spend, max_challenge_share, conditions; rule 9's fixed bids) exist only
 for markets that use those keys, so a version-1 market's model is what it was, name for name.
@@ -89,7 +90,8 @@ class ClearingModel:
     pay: dict[tuple[int, str], pulp.LpVariable] = field(init=False, default_factory=dict)  # (pool, class key)
     classes: dict[str, list[str]] = field(init=False, default_factory=dict)  # class key -> component keys
     engaged: dict[int, pulp.LpVariable] = field(init=False, default_factory=dict)   # pool -> 1.1 min_spend
-    uses: dict[tuple[int, str], pulp.LpVariable] = field(init=False, default_factory=dict)  # (pool, challenge)
+    gates: dict[tuple[str, int, str], pulp.LpVariable] = field(init=False, default_factory=dict)  # (F, min, c)
+    uses: dict[tuple[int, str], list[pulp.LpVariable]] = field(init=False, default_factory=dict)  # its gates
     # Fixed bids the model cannot accept (ruled out before it, or by a bound of a rule): it has no solution.
     conflicts: list[str] = field(init=False, default_factory=list)
     value: pulp.LpAffineExpression = field(init=False)
@@ -479,15 +481,18 @@ class ClearingModel:
         return out
 
     def add_conditions(self) -> None:
-        """Rule 8, conditions of pledge p: a binary uses[p, c] per challenge c that p may pay into;
-        sum of pay[p, k] over c's classes <= M x uses[p, c], with M the least of p's amount and the
-        most c can cost (every bid on c accepted, times p's max_challenge_share); uses[p, c] <= done[c];
-        for each condition (F, min): sum over F's pools q of pay[q, k] over c's classes >= min x uses[p, c].
+        """Rule 8, conditions: a binary gate g[F, min, c] per named funder F, condition min and challenge c
+        that a pledge with the condition (F, min) may pay into; sum over F's pools q of pay[q, k] over c's
+        classes >= min x g[F, min, c]; g[F, min, c] <= done[c]; and for each such pledge p and each of its
+        conditions, sum of pay[p, k] over c's classes <= M x g[F, min, c], with M the least of p's amount
+        and the most c can cost (every bid on c accepted, times p's max_challenge_share).
 
-        Exact: uses = 0 pays nothing into c, uses = 1 needs F's min there. F's pledges pool only with
-        F's own (pools.py), so F's pay into c is a sum of whole pools'. A condition F cannot meet in c
-        (F's pools admit nothing there, or hold less than min, or c cannot cost min) leaves p without pay
-        variables in c (_hopeless_conditions), so no uses either."""
+        Exact: p pays into c only if each of its gates there is 1, and a gate at 1 needs F's min in c; a
+        gate asks nothing more, so pledges naming the same funder and min share it (fewer binaries, the
+        same relaxation: the gate is at least the largest pay / M). F's pledges pool only with F's own
+        (pools.py), so F's pay into c is a sum of whole pools'. A condition F cannot meet in c (F's pools
+        admit nothing there, or hold less than min, or c cannot cost min) leaves p without pay variables
+        in c (_hopeless_conditions), so without gates."""
         unit = self.money_unit
         into = self._pays_into()
         cost_of = self._challenge_cost()
@@ -503,19 +508,25 @@ class ClearingModel:
             i = index[cid]
             most = sum(coef for _, coef in cost_of.get(cid, [])) * unit      # c's cost, every bid on it accepted
             big = min(self._amount_left(pool_index), most * (pledge.max_challenge_share or 1)) / unit
-            uses = self.uses[pool_index, cid] = self.prob.add_variable(f"uses_{pool_index}_{i}", cat=pulp.LpBinary)
-            self._add([(var, 1.0) for var in variables] + [(uses, -big)], pulp.LpConstraintLE, 0,
-                      f"uses_{pool_index}_{i}")
-            self._add([(uses, 1), (self.done[cid], -1)], pulp.LpConstraintLE, 0, f"uses_done_{pool_index}_{i}")
-            for n, condition in enumerate(pledge.conditions):
-                theirs = [var for q in pools_of.get(condition.funder_id, []) for var in into.get((q, cid), [])]
-                room = min(sum(self._amount_left(q) for q in pools_of.get(condition.funder_id, [])
-                               if (q, cid) in into), most)
-                if not theirs or room < condition.min:
-                    uses.upBound = 0
-                    continue
-                self._add([(var, 1.0) for var in theirs] + [(uses, -condition.min / unit)], pulp.LpConstraintGE, 0,
-                          f"condition_{pool_index}_{i}_{n}")
+            mine = self.uses.setdefault((pool_index, cid), [])
+            for m, condition in enumerate(pledge.conditions):
+                gate = self.gates.get((condition.funder_id, condition.min, cid))
+                if gate is None:
+                    n = len(self.gates)
+                    gate = self.gates[condition.funder_id, condition.min, cid] = self.prob.add_variable(
+                        f"gate_{n}", cat=pulp.LpBinary)
+                    theirs = [var for q in pools_of.get(condition.funder_id, []) for var in into.get((q, cid), [])]
+                    room = min(sum(self._amount_left(q) for q in pools_of.get(condition.funder_id, [])
+                                   if (q, cid) in into), most)
+                    if not theirs or room < condition.min:
+                        gate.upBound = 0
+                    else:
+                        self._add([(var, 1.0) for var in theirs] + [(gate, -condition.min / unit)],
+                                  pulp.LpConstraintGE, 0, f"condition_{n}")
+                    self._add([(gate, 1), (self.done[cid], -1)], pulp.LpConstraintLE, 0, f"gate_done_{n}")
+                mine.append(gate)
+                self._add([(var, 1.0) for var in variables] + [(gate, -big)], pulp.LpConstraintLE, 0,
+                          f"uses_{pool_index}_{i}_{m}")
 
     def _capacity_left(self, actor: Actor) -> tuple[int | None, float | None]:
         capacity = actor.capacity
@@ -547,9 +558,11 @@ class ClearingModel:
         for (pool_index, cls), var in self.pay.items():
             paid = (value(var) or 0.0) * self.money_unit
             if self.engaged or self.uses:
-                # A solver may leave a pay of 1e-7 beside engaged or uses at 0: that pledge pays nothing there.
-                gates = [self.engaged.get(pool_index), self.uses.get((pool_index, self.challenge_of[cls]))]
-                if any(gate is not None and (value(gate) or 0.0) < 0.5 for gate in gates):
+                # A solver may leave a pay of 1e-7 beside engaged or a gate at 0: that pledge pays nothing there.
+                gates = [*self.uses.get((pool_index, self.challenge_of[cls]), ())]
+                if pool_index in self.engaged:
+                    gates.append(self.engaged[pool_index])
+                if any((value(gate) or 0.0) < 0.5 for gate in gates):
                     continue
             total = sum(cost.get(key, 0) for key in self.classes[cls])
             if paid <= 0 or total <= 0:
@@ -576,9 +589,9 @@ class ClearingModel:
     def size(self) -> dict[str, int]:
         # Every variable here was added through prob.add_variable, so PuLP's registry counts them all.
         return {"variables": backends.variable_count(self.prob), "constraints": self.prob.numConstraints(),
-                "binaries": len(self.accept) + len(self.done) + len(self.funded) + len(self.engaged) + len(self.uses)}
+                "binaries": len(self.accept) + len(self.done) + len(self.funded) + len(self.engaged) + len(self.gates)}
 
     def yes_no(self) -> list[pulp.LpVariable]:
-        """Every binary of the model: accept, done, funded, and the 1.1 engaged and uses."""
+        """Every binary of the model: accept, done, funded, and the 1.1 engaged and gates."""
         return [*self.accept.values(), *self.done.values(), *self.funded.values(), *self.engaged.values(),
-                *self.uses.values()]
+                *self.gates.values()]

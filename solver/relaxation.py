@@ -94,7 +94,7 @@ START_TOLERANCE_UNITS = 1e-3
 
 def _meets_1_1(model: ClearingModel) -> bool:
     """Whether the allocation the model's variables hold keeps rules 8 and 9 (always, for version 1)."""
-    if not model.market.uses_1_1:
+    if not model.uses_1_1:
         return True
     problems = start_problems(model, read_solution(model), START_TOLERANCE_UNITS * model.money_unit)
     return not problems

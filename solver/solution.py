@@ -71,13 +71,18 @@ def start_values(model: ClearingModel, solution: Solution) -> dict[pulp.LpVariab
     for pk, var in model.pay.items():
         # Solvers report zero as tiny negatives (-3e-14); below the bound 0, PuLP refuses the value.
         out[var] = max(class_pays.get(pk, 0.0), 0.0)
-    # Version 1.1: engaged[p] and uses[p, c] are 1 where the pool pays anything (there).
+    # Version 1.1: engaged[p] is 1 where the pool pays anything, and the gates of a conditional pool in c
+    # are 1 where it pays into c.
     paying = {pk[0] for pk, v in class_pays.items() if v > 0}
     paying_into = {(pk[0], model.challenge_of[pk[1]]) for pk, v in class_pays.items() if v > 0}
     for pool_index, var in model.engaged.items():
         out[var] = 1 if pool_index in paying else 0
-    for pc, var in model.uses.items():
-        out[var] = 1 if pc in paying_into else 0
+    for var in model.gates.values():
+        out[var] = 0
+    for pc, gates in model.uses.items():       # a gate is 1 where a pledge that needs it pays
+        if pc in paying_into:
+            for var in gates:
+                out[var] = 1
     # A start must set the model's auxiliary sums too (matched_i: the non-matching pay into challenge
     # i), else a solver sees it break their rows: each is the rest of its defining row.
     for i in range(len(model.challenges)):

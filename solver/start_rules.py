@@ -12,7 +12,8 @@ relaxation's is the model's own solution; this checks the 1.1 rules again, on th
 - rule 8, conditions: into each challenge the pledge pays, the named funder's pledges pay at least
   `min`; a pool of several funders' pledges counts for each in proportion to its amount (the split
   of flows.py); a pool's pledges split its money in proportion to their amounts;
-- rule 9: every fixed bid with an item on the model's challenges is accepted.
+- rule 9: every bid the model fixes (the market's fixed bids, or a "what if"'s: model.fixed) with an
+  item on the model's challenges is accepted.
 
 `tolerance` is in cents: 0 for the greedy's whole cents (conditions then count only pools whose every
 pledge is the named funder's, which pay exactly that after the split), more for real-valued flows.
@@ -31,7 +32,7 @@ def start_problems(model: ClearingModel, solution: Solution, tolerance: float = 
     accepted = {b.id for b in solution.accepted}
     scope = model.restrictions.challenges
     for bid in model.market.bids:
-        if bid.fixed and bid.id not in accepted and (
+        if bid.id in model.fixed and bid.id not in accepted and (
                 scope is None or any(item.component.partition("/")[0] in scope for item in bid.items)):
             problems.append(f"fixed bid {bid.id} not accepted")
     limited = [pool for pool in model.pools if pool.pledges[0].conditional]

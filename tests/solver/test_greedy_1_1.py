@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from solver.greedy import greedy_start
 from solver.model import ClearingModel
-from solver.solution import Solution
+from solver.solution import Solution, breaks_the_model
 from solver.start_rules import start_problems
 from tests.solver.helpers import actor, bid, market
 from tests.solver.helpers_1_1 import prepared, upgraded
@@ -141,3 +141,25 @@ def test_the_start_check_catches_each_rule():
     assert [x.split(" ")[2] for x in low] == ["pays", "pays", "pays"]      # min_spend, share, condition
     over = start_problems(model, Solution([w, v], {(p, "W/k"): 5000.0, (f, "W/k"): 3000.0, (f, "V/k"): 1000.0}))
     assert len(over) == 2 and "above 0.5" in over[0] and "less than 4000" in over[1]
+
+
+def test_a_what_if_fixing_a_bid_of_a_version_1_market():
+    """Restrictions.fixed (a "what if" fixing bid w, solver/infeasible.py's models) is what the start keeps."""
+    from solver.model import Restrictions
+    doc = market([W(), W(100, "V")], [{"id": "p", "amount": "100"}],
+                 [actor("A", bid("w", ("W/k", "90")), bid("v", ("V/k", "90")))])
+    m = upgraded(doc)
+    model = ClearingModel(m, *prepared(m), Restrictions(fixed=frozenset({"w"})))
+    start = greedy_start(model)
+    assert [b.id for b in start.accepted] == ["w"] and start_problems(model, start) == []
+
+
+def test_a_named_pool_paying_in_two_rounds_keeps_its_max_share():
+    """g (max_share 0.5) pays 10 to enable q, later the rest it may: 40 more, not 50 (found by
+    test_starts_1_1's property); q 5, r the remaining 45."""
+    doc = market([W()], [{"id": "g", "amount": "100", "max_share": 0.5}, {"id": "q", "amount": "5"},
+                         {"id": "r", "amount": "100"}],
+                 [actor("A", bid("b", ("W/k", "100")))])
+    model, start, accepted, paid = started(upgraded(doc, {"q": {"conditions": [("F0", 1000)]}}))
+    assert accepted == ["b"] and paid == {"g": 5000, "q": 500, "r": 4500}
+    assert not breaks_the_model(model, start)

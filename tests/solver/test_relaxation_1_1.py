@@ -27,7 +27,8 @@ def model_of(m):
 
 def test_the_1_1_rows_binaries_are_relaxed():
     assert len(_binaries(model_of(upgraded(DOC)))) == 4
-    model = model_of(upgraded(DOC, {"p": {"min_spend": 100, "conditions": [("F9", 100)]}}))
+    doc = {**DOC, "funders": DOC["funders"] + [{"id": "G", "pledges": [{"id": "g", "amount": "100"}]}]}
+    model = model_of(upgraded(doc, {"p": {"min_spend": 100, "conditions": [("G", 100)]}}))
     assert {var.name for var in _binaries(model)} >= {"engaged_0", "uses_0_0", "uses_0_1"}
 
 

@@ -392,7 +392,8 @@ def test_rounding_keeps_a_condition_that_cent_by_cent_rounding_breaks():
 
 
 def test_a_pay_left_beside_a_closed_gate_is_no_flow():
-    """A solver may leave r's pay at 1e-7 with uses[r, W] at 0: component_pays reads it as nothing."""
+    """A solver may leave r's pay at 1e-7 with its gate in W (G pays 10.00 there) at 0: component_pays reads
+    it as nothing."""
     doc = market([challenge("W")], [funder("G", {"id": "g", "amount": "100.00"}),
                                     funder("R", {"id": "r", "amount": "100.00",
                                                  "conditions": [{"funder": "G", "min": "10.00"}]})],
@@ -400,8 +401,8 @@ def test_a_pay_left_beside_a_closed_gate_is_no_flow():
     m = parse_market(doc)
     pools = make_pools(m)
     model = ClearingModel(m, pools, presolve(m, pools))
-    (r, cid), uses = next(iter(model.uses.items()))
-    values = {uses.name: 0.0, model.accept["w"].name: 1.0}
+    (r, cid), gates = next(iter(model.uses.items()))
+    values = {gates[0].name: 0.0, model.accept["w"].name: 1.0}
     for (p, _), var in model.pay.items():
         values[var.name] = 1e-7 if p == r else 5000 / model.money_unit
     pays = model.component_pays(model.bids, lambda var: values.get(var.name, 0.0))
