@@ -90,6 +90,22 @@ HAND = {
         {"F": [{"id": "f", "amount": "100.00", "conditions": [{"funder": "G", "min": "50.00"}]}],
          "G": [{"id": "g", "amount": "55.00"}]},
         bids(("x1", "X/k1", "30.00"), ("x2", "X/k2", "30.00"))), (1, 6000)),
+    # Two funders with the same condition (G >= 10.00 in the challenge): G's 15.00 opens one challenge
+    # only, so Y (worth more) is done with G 10 + one of them, and X is not.
+    "same-condition-two-funders": (market(
+        [one("X", 1), one("Y", 2)],
+        {"G": [{"id": "g", "amount": "15.00"}],
+         "F1": [{"id": "f1", "amount": "25.00", "conditions": [{"funder": "G", "min": "10.00"}]}],
+         "F2": [{"id": "f2", "amount": "25.00", "conditions": [{"funder": "G", "min": "10.00"}]}]},
+        bids(("x", "X/k", "30.00"), ("y", "Y/k", "20.00"))), (2, 2000)),
+    # The same with G capped at 40% of a challenge: 12.00 of X's 30.00 meets the condition, 8.00 of Y's
+    # 20.00 does not, so X is done and Y is not.
+    "same-condition-and-a-challenge-share": (market(
+        [one("X", 1), one("Y", 2)],
+        {"G": [{"id": "g", "amount": "20.00", "max_challenge_share": 0.4}],
+         "F1": [{"id": "f1", "amount": "25.00", "conditions": [{"funder": "G", "min": "10.00"}]}],
+         "F2": [{"id": "f2", "amount": "25.00", "conditions": [{"funder": "G", "min": "10.00"}]}]},
+        bids(("x", "X/k", "30.00"), ("y", "Y/k", "20.00"))), (1, 3000)),
     # Each pays only if the other pays 10.00: together they cover 30.00.
     "conditions-in-a-cycle": (market(
         [one("X", 1)],
