@@ -29,7 +29,10 @@ def test_the_1_1_rows_binaries_are_relaxed():
     assert len(_binaries(model_of(upgraded(DOC)))) == 4
     doc = {**DOC, "funders": DOC["funders"] + [{"id": "G", "pledges": [{"id": "g", "amount": "100"}]}]}
     model = model_of(upgraded(doc, {"p": {"min_spend": 100, "conditions": [("G", 100)]}}))
-    assert {var.name for var in _binaries(model)} >= {"engaged_0", "uses_0_0", "uses_0_1"}
+    # min_spend's engaged, and the condition's gate in each challenge (one per named funder, min, challenge)
+    assert {var.name for var in _binaries(model)} >= {"engaged_0", "gate_0", "gate_1"}
+    assert {key: var.name for key, var in model.gates.items()} == {("G", 100, "W"): "gate_0",
+                                                                   ("G", 100, "V"): "gate_1"}
 
 
 def test_a_1_1_models_binaries_are_relaxed_and_restored(backend):
