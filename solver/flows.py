@@ -246,18 +246,14 @@ def _transport_rounding(pools: tuple[Pool, ...], costs: Mapping[str, int], exact
         return None
     if report.outcome != Outcome.OPTIMAL:
         return None
-    flows: PoolFlows = {}
+    flows = _whole_cents(z, keys)
+    if flows is None:
+        return None
     total: dict[str, int] = {}
     spent: dict[int, int] = {}
-    for pk in keys:
-        x = z[pk].varValue or 0.0
-        cents = round(x)
-        if abs(x - cents) > 1e-6:
-            return None
-        if cents:
-            flows[pk] = cents
-            total[pk[1]] = total.get(pk[1], 0) + cents
-            spent[pk[0]] = spent.get(pk[0], 0) + cents
+    for pk, cents in flows.items():
+        total[pk[1]] = total.get(pk[1], 0) + cents
+        spent[pk[0]] = spent.get(pk[0], 0) + cents
     if any(total.get(key, 0) != cost for key, cost in costs.items() if cost > 0):
         return None
     if any(spent.get(p, 0) > amount[p] for p in of_pool):
@@ -437,6 +433,11 @@ def _rules_program(pools: tuple[Pool, ...], costs: Mapping[str, int], exact: Map
         return None
     if not report.outcome.found:
         return None
+    return _whole_cents(z, keys)
+
+
+def _whole_cents(z: Mapping[tuple[int, str], pulp.LpVariable], keys: list[tuple[int, str]]) -> PoolFlows | None:
+    """The solved flows as whole cents (zeros left out), or None when one is not whole."""
     flows: PoolFlows = {}
     for pk in keys:
         x = z[pk].varValue or 0.0

@@ -6,12 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from market import queue as job_queues, reads, services
 from market.errors import InvalidInput, JobActive, NotFound, WrongState
@@ -95,49 +98,57 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
 @bp.route(ROUND + "/<any(pledge, bid):kind>s/<key>/<any(exclude, include):verb>", methods=["POST"])
 def exclusion(round_id: int, kind: str, key: str, verb: str) -> ResponseReturnValue:
     """Leave a pledge or a bid out of the clearing with a reason, or take it back (services.exclude)."""
-    form = ExclusionForm() if verb == "exclude" else ActionForm()
-    back = redirect(url_for(".round_page", round_id=round_id) + "#exclusions")
-    if not form.validate_on_submit():
-        problems = [m for messages in form.errors.values() for m in messages]
-        flash(f"{kind.capitalize()} {key} was not excluded: {'; '.join(problems)}.", "error")
-        return back
-    try:
-        with sessions().begin() as session:
-            if verb == "exclude":
-                services.exclude(session, current(), round_id, kind, key, {"reason": form.reason.data})
-            else:
-                services.include(session, current(), round_id, kind, key)
-    except InvalidInput as exc:
-        flash(f"{kind.capitalize()} {key} was not excluded: {'; '.join(exc.fields.values())}.", "error")
-        return back
-    flash(f"{kind.capitalize()} {key} excluded from the clearing." if verb == "exclude"
-          else f"{kind.capitalize()} {key} is back in the clearing.", "success")
-    return back
+    excluding = verb == "exclude"
+
+    def change(session: Session) -> None:
+        if excluding:
+            services.exclude(session, current(), round_id, kind, key, {"reason": form.reason.data})
+        else:
+            services.include(session, current(), round_id, kind, key)
+
+    form = ExclusionForm() if excluding else ActionForm()
+    return _reasoned_change(
+        form, change, redirect(url_for(".round_page", round_id=round_id) + "#exclusions"),
+        failed=f"{kind.capitalize()} {key} was not {'excluded' if excluding else 'taken back'}",
+        success=(f"{kind.capitalize()} {key} excluded from the clearing." if excluding
+                 else f"{kind.capitalize()} {key} is back in the clearing."))
 
 
 @bp.route(ROUND + "/bids/<string(maxlength=64):key>/<any(fix, unfix):verb>", methods=["POST"])
 def fixing(round_id: int, key: str, verb: str) -> ResponseReturnValue:
     """Mark a bid fixed (contracted already: every clearing must accept it) or unfix it, with a reason
     (services.fix_bid / unfix_bid, audited); back to the round's bids."""
+    fixes = verb == "fix"
+
+    def change(session: Session) -> None:
+        (services.fix_bid if fixes else services.unfix_bid)(session, current(), round_id, key,
+                                                            {"reason": form.reason.data})
+
     form = ExclusionForm()
-    back = redirect(url_for("bids.mine", round_id=round_id) + f"#bid-{key}")
-    done = "fixed" if verb == "fix" else "unfixed"
+    return _reasoned_change(
+        form, change, redirect(url_for("bids.mine", round_id=round_id) + f"#bid-{key}"),
+        failed=f"Bid {key} was not {'fixed' if fixes else 'unfixed'}",
+        success=(f"Bid {key} is fixed: every clearing of the round must accept it." if fixes
+                 else f"Bid {key} is no longer fixed: it competes like any other bid."))
+
+
+def _reasoned_change(form: FlaskForm, change: Callable[[Session], None], back: ResponseReturnValue, failed: str,
+                     success: str) -> ResponseReturnValue:
+    """An analyst's audited change to a round (one transaction): flash what was refused and why, or
+    `success`; then `back`."""
     if not form.validate_on_submit():
         problems = [m for messages in form.errors.values() for m in messages]
-        flash(f"Bid {key} was not {done}: {'; '.join(problems)}.", "error")
+        flash(f"{failed}: {'; '.join(problems)}.", "error")
         return back
     try:
         with sessions().begin() as session:
-            change = services.fix_bid if verb == "fix" else services.unfix_bid
-            change(session, current(), round_id, key, {"reason": form.reason.data})
+            change(session)
     except InvalidInput as exc:
-        flash(f"Bid {key} was not {done}: {'; '.join(exc.fields.values())}.", "error")
-        return back
+        flash(f"{failed}: {'; '.join(exc.fields.values())}.", "error")
     except WrongState as exc:
-        flash(f"Bid {key} was not {done}: {exc}.", "error")
-        return back
-    flash(f"Bid {key} is fixed: every clearing of the round must accept it." if verb == "fix"
-          else f"Bid {key} is no longer fixed: it competes like any other bid.", "success")
+        flash(f"{failed}: {exc}.", "error")
+    else:
+        flash(success, "success")
     return back
 
 

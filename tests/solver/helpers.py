@@ -2,13 +2,14 @@
 readers of an allocation document, a clearing model, the small markets of the analysis tests, and the CLI."""
 from __future__ import annotations
 
+import copy
 import json
 import pathlib
 from typing import Any
 
 
 from solver.eligibility import presolve
-from solver.loading import parse_market
+from solver.loading import MarketError, parse_market
 from solver.market import Market
 from solver.model import ClearingModel, Restrictions
 from solver.pools import make_pools
@@ -105,4 +106,26 @@ def solve(tmp_path: pathlib.Path, market_file: pathlib.Path, name: str = "alloc.
     out = tmp_path / name
     result = run("solve", market_file, "-o", out, "--no-explain")
     assert result.exit_code == 0, result.output
+    return out
+
+
+def parse_problems(doc: dict[str, Any]) -> list[str]:
+    """The problems loading reports for a market document that must fail to load."""
+    try:
+        parse_market(doc)
+    except MarketError as error:
+        return [str(p) for p in error.problems]
+    raise AssertionError("the market loaded, but problems were expected")
+
+
+def changed_copy(doc: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    """A deep copy of `doc` with the value at `path` replaced (KeyError as the value: removed)."""
+    out = copy.deepcopy(doc)
+    target = out
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
     return out

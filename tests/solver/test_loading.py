@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.solver.helpers import changed_copy
+from tests.solver.helpers import parse_problems as problems_of
 from solver.loading import MarketError, Problem, load_market, parse_market, parse_market_text
 from solver.money import MoneyError, format_money, parse_money
 
@@ -28,22 +30,8 @@ GOOD = {
 }
 
 
-def problems_of(doc):
-    with pytest.raises(MarketError) as caught:
-        parse_market(doc)
-    return [str(p) for p in caught.value.problems]
-
-
 def with_change(path, value):
-    doc = copy.deepcopy(GOOD)
-    target = doc
-    for key in path[:-1]:
-        target = target[key]
-    if value is KeyError:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return doc
+    return changed_copy(GOOD, path, value)
 
 
 def test_good_market_loads_into_cents_and_defaults():

@@ -6,7 +6,9 @@ import json
 import pytest
 
 from solver import generate as generator
-from solver.loading import MarketError, Problem, load_market, parse_market
+from tests.solver.helpers import changed_copy
+from tests.solver.helpers import parse_problems as problems_of
+from solver.loading import Problem, load_market, parse_market
 from solver.market import Condition, Scope
 from solver.writing import market_document, market_json
 from tests.paths import FIXTURES
@@ -37,22 +39,8 @@ GOOD = {
 }
 
 
-def problems_of(doc):
-    with pytest.raises(MarketError) as caught:
-        parse_market(doc)
-    return [str(p) for p in caught.value.problems]
-
-
 def changed(path, value):
-    doc = copy.deepcopy(GOOD)
-    target = doc
-    for key in path[:-1]:
-        target = target[key]
-    if value is KeyError:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return doc
+    return changed_copy(GOOD, path, value)
 
 
 PLEDGE = ["funders", 0, "pledges", 0]
