@@ -334,11 +334,57 @@ class AuditLogIsAppendOnly(RuntimeError):
     pass
 
 
+class LedgerIsAppendOnly(RuntimeError):
+    pass
+
+
 @event.listens_for(Session, "before_flush")
 def _append_only(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditLog):
             raise AuditLogIsAppendOnly("the audit log is append-only: its rows are never changed or deleted")
+        if isinstance(obj, (LedgerTransaction, LedgerEntry)):
+            raise LedgerIsAppendOnly("the ledger is append-only: a correction is a new, reversing transaction")
+
+
+class Account(enum.StrEnum):
+    """The ledger's accounts (market/ledger.py says how money moves between them). Each is kept per pledge, so
+    every cent stays attributed to the funder who gave it; escrow is also per component."""
+    COMMITMENT = "commitment"       # credited when a clearing is committed: what the pledge owes
+    ESCROW = "escrow"               # debited then, per component: the pledge's money held for that component
+    DEPOSIT = "deposit"             # credited when the funder's deposit is recorded: what it has paid in
+    CASH = "cash"                   # debited then: money received, attributed to the pledge
+
+
+class LedgerTransaction(Base):
+    """One balanced movement of money in a round (its entries sum to zero). Append-only: never changed or
+    deleted, on PostgreSQL and SQLite enforced by the database itself; a correction is a new transaction."""
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))           # commit, deposit, ...
+    memo: Mapped[str] = mapped_column(Text, default="")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_runs.id"))   # commit: the run committed
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    entries: Mapped[list[LedgerEntry]] = relationship(order_by="LedgerEntry.id")
+
+
+class LedgerEntry(Base):
+    """A signed amount on one account: debit positive, credit negative, integer cents."""
+    __tablename__ = "ledger_entries"
+    __table_args__ = (CheckConstraint(_one_of("account", Account), name="account"),
+                      CheckConstraint("amount_cents <> 0", name="amount"),
+                      CheckConstraint("account <> 'escrow' OR component_id IS NOT NULL", name="escrow_component"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account: Mapped[str] = mapped_column(String(16))
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    component_id: Mapped[int | None] = mapped_column(ForeignKey("components.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
 
 
 class ApiToken(Base):

@@ -235,6 +235,12 @@ class ExclusionSchema(Schema):
         return data
 
 
+class DepositSchema(Schema):
+    """Money a funder paid in for a pledge (issue 17): how much, and the transfer's reference."""
+    amount = Money(positive=True, required=True)
+    reference = Text(load_default="", validate=validate.Length(max=200, error="at most 200 characters"))
+
+
 class RoundSchema(Schema):
     name = Text(load_default="", validate=validate.Length(max=200))
     currency = fields.String(load_default="USD", validate=Whole(

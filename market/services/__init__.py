@@ -46,3 +46,5 @@ from .conditions import condition_funders  # noqa: E402  (market format 1.1)
 from .fixing import fix_bid, unfix_bid  # noqa: E402
 
 __all__ += ["condition_funders", "fix_bid", "unfix_bid"]
+from .settlement import check_ledger, commit_run, record_deposit  # noqa: E402  (issue 17: the ledger)
+__all__ += ["check_ledger", "commit_run", "record_deposit"]

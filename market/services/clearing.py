@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from solver.allocation import Allocation
@@ -27,8 +27,8 @@ from solver.market import Market
 from solver.verify import verify_allocation
 
 from ..errors import ClearingFailed, Conflict, WrongState
-from ..models import (Award, Bid, Challenge, ClearingRun, Component, Flow, Pledge, Round, RoundStatus,
-                      User)
+from ..models import (Award, Bid, Challenge, ClearingRun, Component, Flow, LedgerTransaction, Pledge, Round,
+                      RoundStatus, User)
 from ..snapshot import digest, round_document, to_market
 from .common import STAFF, audit, lock_round, require_role, touch
 
@@ -67,7 +67,7 @@ def clear_round(sessions: sessionmaker[Session], user: User | None, round_id: in
 def snapshot_for_clearing(session: Session, user: User | None, round_id: int) -> tuple[dict[str, Any], str]:
     require_role(user, STAFF, "clear rounds")
     rnd = lock_round(session, round_id)
-    _require_clearable(rnd)
+    require_clearable(session, rnd)
     document = round_document(session, rnd)
     return document, digest(document)
 
@@ -99,7 +99,7 @@ def record_run(session: Session, user: User | None, round_id: int, document: dic
     or excluded (only while open or closed) and the round cleared again."""
     require_role(user, STAFF, "clear rounds")
     rnd = lock_round(session, round_id)
-    _require_clearable(rnd)
+    require_clearable(session, rnd)
     if digest(round_document(session, rnd)) != fingerprint:
         raise Conflict(f"round {round_id} changed while it was being cleared; nothing was recorded, clear it again")
     solver = allocation.solver
@@ -163,9 +163,14 @@ def audit_who(user: User | None) -> str:
     return "cli" if user is None else user.email
 
 
-def _require_clearable(rnd: Round) -> None:
+def require_clearable(session: Session, rnd: Round) -> None:
+    """Closed or cleared, and its result not committed (services/settlement.py)."""
     if rnd.status not in CLEARABLE:
         hint = ": close it first" if rnd.status == RoundStatus.OPEN else ""
         raise WrongState(f"round {rnd.id} is {rnd.status}; only a closed or cleared round can be cleared{hint}")
+    # Its money is promised once committed (services/settlement.py): the result stands.
+    if session.scalar(select(exists().where(LedgerTransaction.round_id == rnd.id, LedgerTransaction.kind == "commit"))):
+        raise WrongState(f"round {rnd.id}'s clearing is committed: its money is promised, so it cannot be cleared "
+                         "again")
 
 

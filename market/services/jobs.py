@@ -24,8 +24,8 @@ from solver.allocation import Allocation
 from solver.backends import BACKENDS
 
 from ..errors import InvalidInput, JobActive, NotFound, WrongState
-from ..models import ACTIVE_JOB_STATES, Bid, Challenge, Job, JobState, Round, RoundStatus, User, utcnow
-from .clearing import CLEARABLE, audit_who, record_run
+from ..models import ACTIVE_JOB_STATES, Bid, Challenge, Job, JobState, User, utcnow
+from .clearing import audit_who, record_run, require_clearable
 from .common import STAFF, audit, by_id, lock_round, require_role
 
 HEARTBEAT_SECONDS = 1.0
@@ -69,7 +69,7 @@ def submit_clearing(session: Session, user: User | None, round_id: int, *, backe
     if problems:
         raise InvalidInput(problems)
     rnd = lock_round(session, round_id)
-    _require_clearable(rnd)
+    require_clearable(session, rnd)
     _refuse_second(session, round_id)
     defaults = limits_for_round(session, round_id)
     job = Job(round_id=round_id, backend=backend, explain=explain, created_by=audit_who(user),
@@ -104,12 +104,6 @@ def _refuse_second(session: Session, round_id: int) -> None:
     if active is not None:
         raise JobActive(f"round {round_id} is already being cleared: job {active.id} is {active.state}; "
                         f"wait for it or cancel it first")
-
-
-def _require_clearable(rnd: Round) -> None:
-    if rnd.status not in CLEARABLE:
-        hint = ": close it first" if rnd.status == RoundStatus.OPEN else ""
-        raise WrongState(f"round {rnd.id} is {rnd.status}; only a closed or cleared round can be cleared{hint}")
 
 
 # ---------------------------------------------------------------- reading

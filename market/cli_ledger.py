@@ -1,0 +1,80 @@
+"""`swarm ledger`: a round's money after the clearing (issue 17).
+
+    swarm ledger commit ROUND     commit the cleared round's result: every flow into escrow
+    swarm ledger show ROUND       per pledge: committed, in escrow, deposited, owed
+    swarm ledger check ROUND      every invariant, recomputed from the entries alone
+
+`check` exits 0 when the ledger holds, 1 with one line per broken invariant otherwise.
+"""
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from solver.cli_common import EXIT_FAILED
+from solver.money import format_money_grouped
+
+from . import ledger, services
+from .cli import database_or_exit
+from .models import LedgerEntry, LedgerTransaction, Pledge
+from .services.common import get_round
+
+
+@click.group("ledger")
+def ledger_() -> None:
+    """A round's money after the clearing: commit, show, check."""
+
+
+@ledger_.command("commit")
+@click.argument("round_id", metavar="ROUND", type=int)
+def commit(round_id: int) -> None:
+    """Commit the cleared round's result: each flow becomes its pledge's commitment into escrow."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            row = services.commit_run(session, None, round_id)
+            total = sum(e.amount_cents for e in row.entries if e.amount_cents > 0)
+            currency = get_round(session, round_id).currency
+            click.echo(f"round {round_id}: committed {format_money_grouped(total)} {currency} into escrow "
+                       f"(transaction {row.id})")
+
+
+@ledger_.command("show")
+@click.argument("round_id", metavar="ROUND", type=int)
+def show(round_id: int) -> None:
+    """Per pledge: committed, in escrow, deposited, owed."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            rnd = get_round(session, round_id)
+            entries = session.execute(
+                select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id, LedgerEntry.amount_cents)
+                .join(LedgerTransaction).where(LedgerTransaction.round_id == round_id))
+            money = ledger.money_by_pledge(entries)
+            keys = dict(session.execute(select(Pledge.id, Pledge.key).where(Pledge.round_id == round_id)).all())
+    click.echo(f"round {round_id} ({rnd.currency})")
+    click.echo(f"{'pledge':<24} {'committed':>14} {'in escrow':>14} {'deposited':>14} {'owed':>14}")
+    for pledge_id in sorted(money, key=lambda p: keys.get(p, "")):
+        m = money[pledge_id]
+        click.echo(f"{keys.get(pledge_id, pledge_id):<24} {format_money_grouped(m.committed):>14} "
+                   f"{format_money_grouped(m.in_escrow):>14} {format_money_grouped(m.deposited):>14} "
+                   f"{format_money_grouped(m.owed):>14}")
+    if not money:
+        click.echo("no money has moved in this round")
+
+
+@ledger_.command("check")
+@click.argument("round_id", metavar="ROUND", type=int)
+def check(round_id: int) -> None:
+    """Recompute every invariant of the round's ledger from its entries."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            get_round(session, round_id)
+            problems = services.check_ledger(session, round_id)
+            count = session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.round_id == round_id)
+                                   .order_by(LedgerTransaction.id.desc()).limit(1))
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise SystemExit(EXIT_FAILED)
+    click.echo(f"round {round_id}: the ledger holds (" + ("no transactions yet" if count is None
+                                                          else "every transaction balances, every pledge and "
+                                                               "component within its bounds") + ")")

@@ -1,0 +1,124 @@
+"""After the clearing, money as a ledger (issue 17, first step): committing a cleared round's result, recording
+what funders pay in, and checking the ledger.
+
+Committing turns every flow of the result run into a commitment of that pledge into escrow for that component
+(market/ledger.py), once: a committed round is not cleared again (its money is promised). The funder of a
+pledge, or an admin for a bank transfer, records deposits against what the pledge owes; payment rails stay
+outside, behind `DepositRail` (the manual, recorded one is the default).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from .. import ledger, schemas
+from ..errors import Forbidden, InvalidInput, WrongState
+from solver.money import format_money
+
+from ..ledger import Posting
+from ..models import (Account, Award, BidItem, ClearingRun, Flow, LedgerEntry, LedgerTransaction, Pledge,
+                      Role, RoundStatus, User)
+from .access import pledge_for
+from .clearing import audit_who, result_run
+from .common import STAFF, audit, lock_round, require_role
+
+COMMIT = "commit"
+DEPOSIT = "deposit"
+
+
+def is_committed(session: Session, round_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(LedgerTransaction.round_id == round_id,
+                                                     LedgerTransaction.kind == COMMIT))))
+
+
+def commit_run(session: Session, user: User | None, round_id: int) -> LedgerTransaction:
+    """Commit the round's result: one transaction, escrow(p, k) += flow, commitment(p) -= flow, per flow."""
+    require_role(user, STAFF, "commit clearings")
+    rnd = lock_round(session, round_id)
+    if rnd.status != RoundStatus.CLEARED:
+        raise WrongState(f"round {round_id} is {rnd.status}; only a cleared round's result can be committed")
+    if is_committed(session, round_id):
+        raise WrongState(f"round {round_id}'s clearing is committed already")
+    run = result_run(session, round_id)
+    assert run is not None                      # a cleared round has its result
+    flows = session.scalars(select(Flow).where(Flow.run_id == run.id).order_by(Flow.id)).all()
+    if not flows:
+        raise WrongState(f"round {round_id}'s result moves no money: there is nothing to commit")
+    postings = [p for flow in flows for p in (
+        Posting(Account.ESCROW, flow.pledge_id, flow.amount_cents, flow.component_id),
+        Posting(Account.COMMITMENT, flow.pledge_id, -flow.amount_cents))]
+    row = ledger.post(session, round_id, COMMIT, postings, audit_who(user), memo=f"clearing run {run.id}",
+                      run_id=run.id)
+    total = sum(flow.amount_cents for flow in flows)
+    audit(session, user, "commit", "round", round_id, round_id, run=run.id, transaction=row.id,
+          flows=len(flows), committed_cents=total)
+    return row
+
+
+class DepositRail(Protocol):
+    """Where a deposit comes from. Real rails (bank, mobile money) are outside this issue; they would
+    confirm a deposit before it is recorded."""
+    @property
+    def name(self) -> str: ...
+
+    def confirm(self, pledge: Pledge, amount_cents: int, reference: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class ManualRail:
+    """The default: the funder (or an admin, for a bank transfer) says it paid; the reference is kept."""
+    name: str = "manual"
+
+    def confirm(self, pledge: Pledge, amount_cents: int, reference: str) -> str:
+        return reference
+
+
+def record_deposit(session: Session, user: User | None, round_id: int, pledge_key: str, data: dict[str, Any],
+                   rail: DepositRail = ManualRail()) -> LedgerTransaction:
+    """Record money paid in for pledge `pledge_key`, `data` = {"amount": money, "reference": text}: at most
+    what the pledge owes (committed less deposited). Its funder or an admin; another funder gets "no pledge"."""
+    values = schemas.load(schemas.made(schemas.DepositSchema), data)
+    lock_round(session, round_id, shared=True)
+    pledge = pledge_for(session, user, round_id, pledge_key)
+    if user is not None and user.role == Role.ANALYST:
+        raise Forbidden("deposits are recorded by the pledge's funder, or by an admin for a bank transfer")
+    require_role(user, (Role.FUNDER, Role.ADMIN), "record deposits")
+    owed = pledge_money(session, pledge.id).owed
+    amount = values["amount"]
+    if owed <= 0:
+        raise WrongState(f"pledge {pledge_key!r} owes nothing: "
+                         + ("its round's clearing is not committed" if not is_committed(session, round_id)
+                            else "it is deposited in full"))
+    if amount > owed:
+        raise InvalidInput({"amount": f"at most what the pledge owes, {format_money(owed)}"})
+    reference = rail.confirm(pledge, amount, values["reference"])
+    row = ledger.post(session, round_id, DEPOSIT, [Posting(Account.CASH, pledge.id, amount),
+                                                   Posting(Account.DEPOSIT, pledge.id, -amount)],
+                      audit_who(user), memo=f"{rail.name}: {reference}")
+    audit(session, user, "deposit", "pledge", pledge.id, round_id, key=pledge_key, amount_cents=amount,
+          rail=rail.name, reference=reference, transaction=row.id)
+    return row
+
+
+def pledge_money(session: Session, pledge_id: int) -> ledger.PledgeMoney:
+    entries = session.execute(select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id,
+                                     LedgerEntry.amount_cents).where(LedgerEntry.pledge_id == pledge_id))
+    return ledger.money_by_pledge(entries).get(pledge_id, ledger.PledgeMoney())
+
+
+def check_ledger(session: Session, round_id: int) -> list[str]:
+    """Every invariant of the round's ledger, from its entries (market/ledger.py `check`); [] when it holds."""
+    committed = session.scalar(select(LedgerTransaction.run_id).where(
+        LedgerTransaction.round_id == round_id, LedgerTransaction.kind == COMMIT).order_by(LedgerTransaction.id))
+    prices: dict[int, int] = {}
+    if committed is not None:
+        run = session.get(ClearingRun, committed)
+        assert run is not None
+        rows = session.execute(select(BidItem.component_id, BidItem.price_cents)
+                               .join(Award, Award.bid_id == BidItem.bid_id).where(Award.run_id == run.id))
+        for component_id, price in rows:
+            prices[component_id] = prices.get(component_id, 0) + price
+    return ledger.check(ledger.facts(session, round_id, prices))

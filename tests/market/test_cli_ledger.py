@@ -1,0 +1,60 @@
+"""`swarm ledger commit | show | check` on a round cleared from the command line."""
+from __future__ import annotations
+
+import json
+
+from market.ledger import Posting
+from market.models import Account, Pledge
+from tests.small_market import market_doc
+from tests.swarm import run_on
+
+from sqlalchemy import select
+
+
+def cleared(db, tmp_path):
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(market_doc()))
+    round_id = int(run_on(db.url, "import", path).output.strip().splitlines()[-1])
+    result = run_on(db.url, "clear", round_id)
+    assert result.exit_code == 0, result.output
+    return round_id
+
+
+def test_commit_show_and_check(db, tmp_path):
+    round_id = cleared(db, tmp_path)
+    assert run_on(db.url, "ledger", "check", round_id).output == (
+        f"round {round_id}: the ledger holds (no transactions yet)\n")
+    result = run_on(db.url, "ledger", "commit", round_id)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"round {round_id}: committed ") and "USD into escrow" in result.output
+    shown = run_on(db.url, "ledger", "show", round_id).output.splitlines()
+    assert shown[0] == f"round {round_id} (USD)" and shown[1].split() == ["pledge", "committed", "in", "escrow",
+                                                                         "deposited", "owed"]
+    rows = {line.split()[0]: line.split()[1:] for line in shown[2:]}
+    assert rows and all(committed == escrow == owed and deposited == "0.00"
+                        for committed, escrow, deposited, owed in rows.values())
+    result = run_on(db.url, "ledger", "check", round_id)
+    assert result.exit_code == 0 and "the ledger holds (every transaction balances" in result.output
+    again = run_on(db.url, "ledger", "commit", round_id)
+    assert again.exit_code == 2 and "committed already" in again.output
+    refused = run_on(db.url, "clear", round_id)
+    assert refused.exit_code == 2 and "its money is promised" in refused.output
+
+
+def test_check_exits_1_and_names_what_is_broken(db, tmp_path):
+    round_id = cleared(db, tmp_path)
+    from market import ledger
+    with db.sessions.begin() as session:
+        pledge_id = session.scalar(select(Pledge.id).where(Pledge.round_id == round_id, Pledge.key == "p1"))
+        # A deposit with no commitment behind it: balanced, but more than the pledge owes.
+        ledger.post(session, round_id, "deposit", [Posting(Account.CASH, pledge_id, 500),
+                                                   Posting(Account.DEPOSIT, pledge_id, -500)], "test")
+    result = run_on(db.url, "ledger", "check", round_id)
+    assert result.exit_code == 1
+    assert f"pledge {pledge_id}: deposited 500 cents of 0 committed" in result.output
+
+
+def test_an_unknown_round_exits_2(db):
+    for verb in ("commit", "show", "check"):
+        result = run_on(db.url, "ledger", verb, 999)
+        assert result.exit_code == 2 and "no round 999" in result.output

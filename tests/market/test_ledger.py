@@ -1,0 +1,205 @@
+"""The money ledger (issue 17, first step): committing a cleared round, recording deposits, the append-only
+entries and the check that recomputes every invariant from them; on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError
+
+from market import ledger, services
+from market.errors import Forbidden, InvalidInput, NotFound, WrongState
+from market.ledger import Facts, Posting, UnbalancedTransaction
+from market.models import (Account, AuditLog, Flow, LedgerEntry, LedgerIsAppendOnly, LedgerTransaction, Pledge,
+                           Role)
+
+from .helpers import closed_round
+
+
+def cleared_round(db):
+    """The small market, cleared; f1's account linked; returns (round, analyst, funder f1, funder f2)."""
+    analyst = db.user("ana@example.org", Role.ANALYST)
+    f1 = db.user("f1@example.org", Role.FUNDER)
+    f2 = db.user("f2@example.org", Role.FUNDER)
+    round_id = closed_round(db)
+    with db.sessions.begin() as session:
+        services.link_participant(session, None, round_id, "f1", f1.id)
+        services.link_participant(session, None, round_id, "f2", f2.id)
+    services.clear_round(db.sessions, analyst, round_id)
+    return round_id, analyst, f1, f2
+
+
+def flows_by_pledge(db, round_id):
+    with db.sessions.begin() as session:
+        rows = session.execute(select(Pledge.key, func.sum(Flow.amount_cents)).join(Flow, Flow.pledge_id == Pledge.id)
+                               .where(Pledge.round_id == round_id).group_by(Pledge.key)).all()
+        return dict(rows)
+
+
+def money(db, round_id, key):
+    from market.services.settlement import pledge_money
+    with db.sessions.begin() as session:
+        pledge = session.scalar(select(Pledge).where(Pledge.round_id == round_id, Pledge.key == key))
+        return pledge_money(session, pledge.id)
+
+
+def check(db, round_id):
+    with db.sessions.begin() as session:
+        return services.check_ledger(session, round_id)
+
+
+def test_committing_puts_every_flow_into_escrow_per_pledge_and_component_once(db):
+    round_id, analyst, _, _ = cleared_round(db)
+    flows = flows_by_pledge(db, round_id)
+    assert flows and check(db, round_id) == []
+    with db.sessions.begin() as session:
+        services.commit_run(session, analyst, round_id)
+    for key, total in flows.items():
+        m = money(db, round_id, key)
+        assert (m.committed, m.in_escrow, m.deposited, m.owed) == (total, total, 0, total)
+    assert check(db, round_id) == []
+    with db.sessions.begin() as session:
+        entries = session.scalars(select(LedgerEntry)).all()
+        flow_rows = session.scalars(select(Flow)).all()
+        escrow = {(e.pledge_id, e.component_id): e.amount_cents for e in entries if e.account == Account.ESCROW}
+        assert escrow == {(f.pledge_id, f.component_id): f.amount_cents for f in flow_rows}
+        assert session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "commit")) == 1
+    with db.sessions.begin() as session, pytest.raises(WrongState, match="committed already"):
+        services.commit_run(session, analyst, round_id)
+    # The money is promised: the round is not cleared again.
+    with pytest.raises(WrongState, match="committed"):
+        services.clear_round(db.sessions, analyst, round_id)
+
+
+def test_only_staff_commit_and_only_a_cleared_round(db):
+    analyst = db.user("ana@example.org", Role.ANALYST)
+    funder = db.user("f@example.org", Role.FUNDER)
+    round_id = closed_round(db)
+    with db.sessions.begin() as session, pytest.raises(WrongState, match="only a cleared round"):
+        services.commit_run(session, analyst, round_id)
+    services.clear_round(db.sessions, analyst, round_id)
+    with db.sessions.begin() as session, pytest.raises(Forbidden):
+        services.commit_run(session, funder, round_id)
+    with db.sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(LedgerTransaction)) == 0
+
+
+def test_a_funder_deposits_up_to_what_its_pledge_owes_and_nobody_else_sees_it(db):
+    round_id, analyst, f1, f2 = cleared_round(db)
+    key = next(k for k in flows_by_pledge(db, round_id) if k in ("p1", "p2"))
+    with db.sessions.begin() as session, pytest.raises(WrongState, match="not committed"):
+        services.record_deposit(session, f1, round_id, key, {"amount": "1.00"})
+    with db.sessions.begin() as session:
+        services.commit_run(session, analyst, round_id)
+    owed = money(db, round_id, key).owed
+    with db.sessions.begin() as session:
+        services.record_deposit(session, f1, round_id, key, {"amount": "100.00", "reference": "wire 42"})
+    assert money(db, round_id, key).deposited == 10000 and money(db, round_id, key).owed == owed - 10000
+    with db.sessions.begin() as session, pytest.raises(InvalidInput) as refused:
+        services.record_deposit(session, f1, round_id, key, {"amount": owed})      # cents: far above what is owed
+    assert set(refused.value.fields) == {"amount"} and "at most what the pledge owes" in refused.value.fields["amount"]
+    with db.sessions.begin() as session, pytest.raises(InvalidInput) as bad:
+        services.record_deposit(session, f1, round_id, key, {"amount": "-5"})
+    assert set(bad.value.fields) == {"amount"}
+    with db.sessions.begin() as session, pytest.raises(NotFound):
+        services.record_deposit(session, f2, round_id, key, {"amount": "1.00"})   # another funder's pledge
+    with db.sessions.begin() as session, pytest.raises(Forbidden):
+        services.record_deposit(session, analyst, round_id, key, {"amount": "1.00"})
+    admin = db.user("admin@example.org", Role.ADMIN)
+    rest = money(db, round_id, key).owed
+    with db.sessions.begin() as session:
+        services.record_deposit(session, admin, round_id, key, {"amount": f"{rest // 100}.{rest % 100:02d}",
+                                                                 "reference": "bank transfer"})
+    assert money(db, round_id, key).owed == 0
+    with db.sessions.begin() as session, pytest.raises(WrongState, match="deposited in full"):
+        services.record_deposit(session, f1, round_id, key, {"amount": "0.01"})
+    assert check(db, round_id) == []
+
+
+def test_an_unbalanced_transaction_is_refused_and_writes_nothing(db):
+    round_id, _, _, _ = cleared_round(db)
+    with db.sessions.begin() as session:
+        pledge_id = session.scalar(select(Pledge.id).where(Pledge.round_id == round_id, Pledge.key == "p1"))
+    with pytest.raises(UnbalancedTransaction, match="sum to 5 cents"):
+        with db.sessions.begin() as session:
+            ledger.post(session, round_id, "deposit", [Posting(Account.CASH, pledge_id, 10),
+                                                       Posting(Account.DEPOSIT, pledge_id, -5)], "test")
+    with pytest.raises(UnbalancedTransaction):
+        with db.sessions.begin() as session:
+            ledger.post(session, round_id, "deposit", [Posting(Account.CASH, pledge_id, 10)], "test")
+    with db.sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(LedgerTransaction)) == 0
+
+
+def test_ledger_rows_are_never_changed_or_deleted(db):
+    round_id, analyst, _, _ = cleared_round(db)
+    with db.sessions.begin() as session:
+        services.commit_run(session, analyst, round_id)
+    with pytest.raises(LedgerIsAppendOnly):
+        with db.sessions.begin() as session:
+            session.scalars(select(LedgerEntry)).first().amount_cents += 1
+    # The database itself refuses, whatever the ORM does.
+    for statement in ("UPDATE ledger_entries SET amount_cents = amount_cents + 1",
+                      "DELETE FROM ledger_entries", "UPDATE ledger_transactions SET memo = 'x'",
+                      "DELETE FROM ledger_transactions"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with db.engine.begin() as connection:
+                connection.execute(text(statement))
+    assert check(db, round_id) == []
+
+
+def facts(transactions, amounts=None, prices=None):
+    return Facts(transactions, amounts or {1: 1000, 2: 500}, prices or {10: 1000, 11: 400})
+
+
+def test_the_check_names_each_broken_invariant():
+    good = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600),
+                           ("escrow", 2, 11, 400), ("commitment", 2, None, -400)]),
+            (2, "deposit", [("cash", 1, None, 100), ("deposit", 1, None, -100)])]
+    assert ledger.check(facts(good)) == []
+    assert ledger.check(facts([(3, "deposit", [("cash", 1, None, 100), ("deposit", 1, None, -90)])])) == [
+        "transaction 3 (deposit) does not balance: its entries sum to 10 cents",
+        "pledge 1: deposited 90 cents of 0 committed",
+        "pledge 1: 100 cents of cash against 90 deposited"]
+    over = [(1, "commit", [("escrow", 2, 11, 600), ("commitment", 2, None, -600)])]
+    assert ledger.check(facts(over)) == ["pledge 2: committed 600 cents, more than its 500",
+                                         "component 11: 600 cents committed, above its accepted prices (400)"]
+    lost = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)]),
+            (2, "move", [("escrow", 1, 10, -600), ("cash", 1, None, 600)])]
+    assert ledger.check(facts(lost)) == ["pledge 1: committed 600 cents but 0 are accounted for (escrow)",
+                                         "pledge 1: 600 cents of cash against 0 deposited"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(deposits=st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(1, 1_000_000)), max_size=8))
+def test_any_sequence_of_deposits_keeps_the_ledger_whole(tmp_path_factory, sqlite_template, deposits):
+    """Random deposits after a commit: each is refused or recorded whole, and after every step the check passes
+    and cash equals what was accepted (no cent appears or disappears)."""
+    import shutil
+
+    from market.db import make_engine, make_sessionmaker
+    from tests.market.conftest import Database
+    path = tmp_path_factory.mktemp("ledger") / "swarm.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    db = Database("sqlite", f"sqlite:///{path}", engine, make_sessionmaker(engine))
+    try:
+        round_id, analyst, _, _ = cleared_round(db)
+        with db.sessions.begin() as session:
+            services.commit_run(session, analyst, round_id)
+        admin = db.user("admin@example.org", Role.ADMIN)
+        accepted = 0
+        for key, cents in deposits:
+            try:
+                with db.sessions.begin() as session:
+                    services.record_deposit(session, admin, round_id, key, {"amount": cents // 100 or 1})
+                accepted += (cents // 100 or 1) * 100
+            except (InvalidInput, WrongState):
+                pass
+            assert check(db, round_id) == []
+            with db.sessions.begin() as session:
+                cash = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
+                                      .where(LedgerEntry.account == Account.CASH))
+            assert cash == accepted
+    finally:
+        engine.dispose()
