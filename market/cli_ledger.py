@@ -14,9 +14,10 @@ from sqlalchemy import select
 from solver.cli_common import EXIT_FAILED
 from solver.money import format_money_grouped
 
-from . import ledger, services
+from . import services
 from .cli import database_or_exit
-from .models import LedgerEntry, LedgerTransaction, Pledge
+from .models import LedgerTransaction, Pledge
+from .services import settlement
 from .services.common import get_round
 
 
@@ -45,11 +46,9 @@ def show(round_id: int) -> None:
     with database_or_exit() as sessions:
         with sessions.begin() as session:
             rnd = get_round(session, round_id)
-            entries = session.execute(
-                select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id, LedgerEntry.amount_cents)
-                .join(LedgerTransaction).where(LedgerTransaction.round_id == round_id))
-            money = ledger.money_by_pledge(entries)
             keys = dict(session.execute(select(Pledge.id, Pledge.key).where(Pledge.round_id == round_id)).all())
+            money = {p: m for p, m in settlement.pledges_money(session, list(keys)).items()
+                     if m.committed or m.deposited}
     click.echo(f"round {round_id} ({rnd.currency})")
     click.echo(f"{'pledge':<24} {'committed':>14} {'in escrow':>14} {'deposited':>14} {'owed':>14}")
     for pledge_id in sorted(money, key=lambda p: keys.get(p, "")):

@@ -6,25 +6,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from market import queue as job_queues, reads, services
-from market.errors import InvalidInput, JobActive, NotFound, WrongState
+from market.errors import InvalidInput, JobActive, NotFound
 from market.models import ClearingRun, RoundStatus
-from market.services import jobs
+from market.services import jobs, settlement
 from market.services.common import get_round
 from solver.money import format_money
 
 from . import job_figures
 from .auth import current
+from .changes import reasoned_change
 from .db import sessions
 from .forms import (status, ActionForm, ChallengeForm, ClearForm, ExclusionForm, RoundForm, attach_errors,
                     row_resolver)
@@ -85,11 +84,12 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
         counts = {"pledges": len([p for p in pledges if not p["withdrawn"]]),
                   "bids": len([b for b in bids if not b["withdrawn"]])}
         defaults = jobs.limits_for_round(session, round_id)
+        money = settlement.round_money(session, round_id)
         recent = [{"job": j, "shown": job_figures.shown(j)} for j in jobs.round_jobs(session, current(), round_id, 10)]
     if clear_form is None:
         clear_form = ClearForm(formdata=None, data={"solver": "cbc", "time_limit": f"{defaults.time_limit:g}",
                                                     "gap": "" if defaults.gap is None else f"{defaults.gap:g}"})
-    return (render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts,
+    return (render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts, money=money,
                             pledges=pledges, bids=bids, action=ActionForm(), clear_form=clear_form,
                             defaults=defaults, jobs=recent),
             status(clear_form))
@@ -107,7 +107,7 @@ def exclusion(round_id: int, kind: str, key: str, verb: str) -> ResponseReturnVa
             services.include(session, current(), round_id, kind, key)
 
     form = ExclusionForm() if excluding else ActionForm()
-    return _reasoned_change(
+    return reasoned_change(
         form, change, redirect(url_for(".round_page", round_id=round_id) + "#exclusions"),
         failed=f"{kind.capitalize()} {key} was not {'excluded' if excluding else 'taken back'}",
         success=(f"{kind.capitalize()} {key} excluded from the clearing." if excluding
@@ -125,31 +125,23 @@ def fixing(round_id: int, key: str, verb: str) -> ResponseReturnValue:
                                                             {"reason": form.reason.data})
 
     form = ExclusionForm()
-    return _reasoned_change(
+    return reasoned_change(
         form, change, redirect(url_for("bids.mine", round_id=round_id) + f"#bid-{key}"),
         failed=f"Bid {key} was not {'fixed' if fixes else 'unfixed'}",
         success=(f"Bid {key} is fixed: every clearing of the round must accept it." if fixes
                  else f"Bid {key} is no longer fixed: it competes like any other bid."))
 
 
-def _reasoned_change(form: FlaskForm, change: Callable[[Session], None], back: ResponseReturnValue, failed: str,
-                     success: str) -> ResponseReturnValue:
-    """An analyst's audited change to a round (one transaction): flash what was refused and why, or
-    `success`; then `back`."""
-    if not form.validate_on_submit():
-        problems = [m for messages in form.errors.values() for m in messages]
-        flash(f"{failed}: {'; '.join(problems)}.", "error")
-        return back
-    try:
-        with sessions().begin() as session:
-            change(session)
-    except InvalidInput as exc:
-        flash(f"{failed}: {'; '.join(exc.fields.values())}.", "error")
-    except WrongState as exc:
-        flash(f"{failed}: {exc}.", "error")
-    else:
-        flash(success, "success")
-    return back
+@bp.route(ROUND + "/commit", methods=["POST"])
+def commit(round_id: int) -> ResponseReturnValue:
+    """Commit the cleared round's result: every flow becomes its pledge's commitment into escrow (the ledger)."""
+    def change(session: Session) -> None:
+        services.commit_run(session, current(), round_id)
+
+    return reasoned_change(ActionForm(), change, redirect(url_for(".round_page", round_id=round_id)),
+                            failed=f"Round {round_id} was not committed",
+                            success=f"Round {round_id} committed: its flows are held in escrow for the funders "
+                                    "to deposit.")
 
 
 @bp.route(ROUND + "/<any(open, close, reopen, clear):verb>", methods=["POST"])

@@ -385,6 +385,14 @@ class ClearForm(FlaskForm):
             raise ValidationError("must be below 1 (a gap of 0.01 is 1%)")
 
 
+class DepositForm(FlaskForm):
+    """A funder (or an admin, for a bank transfer) records money paid in for a pledge (issue 17)."""
+    amount = MoneyField("Amount paid in", validators=[InputRequired(message="give the amount paid in")],
+                        description="At most what the pledge owes, e.g. 1,250.50")
+    reference = StringField("Transfer reference", validators=[Length(max=200)],
+                            description="Your bank's or mobile-money reference, so the payment can be traced")
+
+
 class ExclusionForm(FlaskForm):
     """An analyst leaves a pledge or a bid out of the clearing: why (the service checks it again)."""
     reason = StringField("Reason", validators=[InputRequired(message="give a reason"), Length(max=500)])

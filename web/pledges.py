@@ -9,16 +9,19 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from sqlalchemy.orm import Session
 
 from market import pledge_report, reads, scope_preview, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.models import Role, RoundStatus
+from market.services import settlement
 from market.services.common import STAFF, get_round
-from solver.money import format_money_grouped
+from solver.money import format_money, format_money_grouped
 
 from .auth import current
+from .changes import reasoned_change
 from .db import sessions
-from .forms import status, ActionForm, PledgeForm, choices, attach_errors, row_resolver
+from .forms import status, ActionForm, DepositForm, PledgeForm, choices, attach_errors, row_resolver
 
 bp = Blueprint("pledges", __name__, url_prefix="/rounds/<int(max=9223372036854775807):round_id>/pledges")
 KEY = "/<string(maxlength=64):key>"
@@ -115,14 +118,17 @@ def mine(round_id: int) -> ResponseReturnValue:
                    if run is not None else {})
         titles = {c.key: c.title or c.key for c in reads.challenges(session, round_id)}
         funder_names = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)}
-        rows = [{"key": p.key, "amount": p.amount_cents, "scope": p.scope, "max_share": p.max_share,
+        money = settlement.pledges_money(session, [p.id for p in pledges])
+        rows = [{"key": p.key, "amount": p.amount_cents, "money": money[p.id], "scope": p.scope,
+                 "max_share": p.max_share,
                  "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
                  "funder": p.funder.name or p.funder.key, "words": scope_preview.describe(p.scope, titles),
                  "min_spend": p.min_spend_cents, "max_challenge_share": p.max_challenge_share,
                  "conditions": [(funder_names.get(c["funder"], c["funder"]), c["min_cents"])
                                 for c in _conditions(p)]} for p in pledges]
     return render_template("pledges/mine.html", rnd=rnd, pledges=rows, outcomes=outcomes, reports=reports,
-                           action=ActionForm())
+                           action=ActionForm(), deposit=DepositForm(formdata=None),
+                           records_deposits=user.role in (Role.FUNDER, Role.ADMIN))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -214,6 +220,22 @@ def edit(round_id: int, key: str) -> ResponseReturnValue:
     preview = scope_preview.preview_of(challenges, form.scope_payload())
     return render_template("pledges/form.html", rnd=rnd, form=form, key=key, preview=preview,
                            previewing=_previewing()), status(form)
+
+
+@bp.route(KEY + "/deposit", methods=["POST"])
+def deposit(round_id: int, key: str) -> ResponseReturnValue:
+    """Record money paid in for a committed pledge (its funder, or an admin for a bank transfer)."""
+    form = DepositForm()
+
+    def change(session: Session) -> None:
+        services.record_deposit(session, current(), round_id, key,
+                                {"amount": None if form.amount.cents is None else format_money(form.amount.cents),
+                                 "reference": form.reference.data or ""})
+
+    return reasoned_change(form, change, redirect(url_for(".mine", round_id=round_id) + f"#pledge-{key}"),
+                           failed=f"No deposit recorded for pledge {key}",
+                           success=lambda: f"Deposit of {format_money_grouped(form.amount.cents or 0)} recorded "
+                                           f"for pledge {key}.")
 
 
 @bp.route(KEY + "/withdraw", methods=["POST"])

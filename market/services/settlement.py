@@ -104,9 +104,7 @@ def record_deposit(session: Session, user: User | None, round_id: int, pledge_ke
 
 
 def pledge_money(session: Session, pledge_id: int) -> ledger.PledgeMoney:
-    entries = session.execute(select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id,
-                                     LedgerEntry.amount_cents).where(LedgerEntry.pledge_id == pledge_id))
-    return ledger.money_by_pledge(entries).get(pledge_id, ledger.PledgeMoney())
+    return pledges_money(session, [pledge_id])[pledge_id]
 
 
 def check_ledger(session: Session, round_id: int) -> list[str]:
@@ -122,3 +120,28 @@ def check_ledger(session: Session, round_id: int) -> list[str]:
         for component_id, price in rows:
             prices[component_id] = prices.get(component_id, 0) + price
     return ledger.check(ledger.facts(session, round_id, prices))
+
+
+@dataclass(frozen=True)
+class RoundMoney:
+    committed: bool
+    committed_cents: int
+    deposited_cents: int
+
+
+def round_money(session: Session, round_id: int) -> RoundMoney:
+    """The round's totals from its ledger: whether its result is committed, how much, how much is deposited."""
+    entries = session.execute(
+        select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id, LedgerEntry.amount_cents)
+        .join(LedgerTransaction).where(LedgerTransaction.round_id == round_id))
+    money = ledger.money_by_pledge(entries).values()
+    return RoundMoney(is_committed(session, round_id), sum(m.committed for m in money),
+                      sum(m.deposited for m in money))
+
+
+def pledges_money(session: Session, pledge_ids: list[int]) -> dict[int, ledger.PledgeMoney]:
+    """Each pledge's money from the ledger (a pledge with no entries: all zero)."""
+    entries = session.execute(select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id,
+                                     LedgerEntry.amount_cents).where(LedgerEntry.pledge_id.in_(pledge_ids)))
+    found = ledger.money_by_pledge(entries)
+    return {p: found.get(p, ledger.PledgeMoney()) for p in pledge_ids}
