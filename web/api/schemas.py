@@ -64,6 +64,31 @@ class BidFix(market_schemas.ExclusionSchema):
     """Why a bid is fixed (contracted already) or unfixed: kept in the audit log with who said it."""
 
 
+class DepositIn(market_schemas.DepositSchema):
+    """Money paid in for a committed pledge (its funder, or an admin for a bank transfer)."""
+
+
+class PledgeMoneyOut(Schema):
+    """A pledge's money in the ledger (issue 17)."""
+    pledge = fields.String(required=True)
+    round = fields.Integer(required=True)
+    committed = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "what the committed clearing takes from it into escrow"})
+    in_escrow = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    deposited = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "what its funder has paid in"})
+    owed = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "committed and not yet deposited"})
+
+
+class RoundMoneyOut(Schema):
+    """A round's money in the ledger: whether its result is committed, and the totals."""
+    round = fields.Integer(required=True)
+    committed = fields.Boolean(required=True)
+    committed_amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    deposited_amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+
+
 class RoundCreate(market_schemas.RoundSchema):
     pass
 

@@ -18,7 +18,7 @@ from market import queue as job_queues, reads, sealing, services
 from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Job, JobState, Pledge, Role, Round, RoundStatus
 from market.schemas import made
-from market.services import idempotency, jobs
+from market.services import idempotency, jobs, settlement
 from market.services.common import STAFF, by_id, get_round
 from solver import bounded
 from solver.clearing import ClearingError
@@ -524,6 +524,68 @@ def bid_unfix(data: dict[str, Any], round_id: int, key: str) -> Response:
     body = request.get_json()
     return write(lambda session: bid_out(services.unfix_bid(session, me_(), round_id, _key(key, "bid", round_id),
                                                             body)), made(s.BidOut), 200)
+
+
+# ---------------------------------------------------------------- money after the clearing (the ledger)
+
+def pledge_money_out(p: Pledge, money: Any) -> dict[str, Any]:
+    return {"pledge": p.key, "round": p.round_id, "committed": format_money(money.committed),
+            "in_escrow": format_money(money.in_escrow), "deposited": format_money(money.deposited),
+            "owed": format_money(money.owed)}
+
+
+def round_money_out(round_id: int, money: settlement.RoundMoney) -> dict[str, Any]:
+    return {"round": round_id, "committed": money.committed,
+            "committed_amount": format_money(money.committed_cents),
+            "deposited_amount": format_money(money.deposited_cents)}
+
+
+@blp.route(f"{ROUND}/commit", methods=["POST"])
+@blp.response(200, s.RoundMoneyOut)
+def round_commit(round_id: int) -> Response:
+    """Commit the cleared round's result (analysts, admins): every flow becomes its pledge's commitment into
+    escrow for its component, once; a committed round is not cleared again. Audited "commit"."""
+    def do(session: Any) -> dict[str, Any]:
+        services.commit_run(session, me_(), round_id)
+        return round_money_out(round_id, settlement.round_money(session, round_id))
+    return write(do, made(s.RoundMoneyOut), 200)
+
+
+@blp.route(f"{ROUND}/money")
+@blp.response(200, s.RoundMoneyOut)
+def round_money(round_id: int) -> dict[str, Any]:
+    """Whether the round's result is committed, and how much is committed and deposited (analysts, admins)."""
+    if me_().role not in STAFF:
+        raise Forbidden("only analysts and admins see a round's money; a funder sees its own pledges' money "
+                        "(GET .../pledges/{key}/money)")
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        return round_money_out(round_id, settlement.round_money(session, round_id))
+
+
+@blp.route(f"{ROUND}/pledges/{KEY}/money")
+@blp.response(200, s.PledgeMoneyOut)
+def pledge_money(round_id: int, key: str) -> dict[str, Any]:
+    """One of your pledges' money: committed, in escrow, deposited, owed (someone else's is a 404)."""
+    with sessions().begin() as session:
+        pledge = services.pledge_for(session, me_(), round_id, _key(key, "pledge", round_id))
+        return pledge_money_out(pledge, settlement.pledge_money(session, pledge.id))
+
+
+@blp.route(f"{ROUND}/pledges/{KEY}/deposits", methods=["POST"])
+@blp.arguments(s.DepositIn, as_kwargs=False)
+@blp.response(201, s.PledgeMoneyOut)
+def pledge_deposit(data: dict[str, Any], round_id: int, key: str) -> Response:
+    """Record money paid in for a committed pledge, at most what it owes (its funder; an admin for a bank
+    transfer). Audited "deposit"; send an Idempotency-Key so that a retried request is not counted twice."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        pledge_key = _key(key, "pledge", round_id)
+        services.record_deposit(session, me_(), round_id, pledge_key, body)
+        pledge = services.pledge_for(session, me_(), round_id, pledge_key)
+        return pledge_money_out(pledge, settlement.pledge_money(session, pledge.id))
+    return write(do, made(s.PledgeMoneyOut), 201)
 
 
 # ---------------------------------------------------------------- clearing runs and allocations
