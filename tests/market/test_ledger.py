@@ -2,17 +2,23 @@
 entries and the check that recomputes every invariant from them; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import shutil
+from typing import Any
+
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from market import ledger, services
+from market.db import make_engine, make_sessionmaker
 from market.errors import Forbidden, InvalidInput, NotFound, WrongState
 from market.ledger import Facts, Posting, UnbalancedTransaction
 from market.models import (Account, AuditLog, Flow, LedgerEntry, LedgerIsAppendOnly, LedgerTransaction, Pledge,
                            Role)
 
+from .conftest import Database, _empty_pg
 from .helpers import closed_round
 
 
@@ -170,36 +176,80 @@ def test_the_check_names_each_broken_invariant():
                                          "pledge 1: 600 cents of cash against 0 deposited"]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(deposits=st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(1, 1_000_000)), max_size=8))
-def test_any_sequence_of_deposits_keeps_the_ledger_whole(tmp_path_factory, sqlite_template, deposits):
-    """Random deposits after a commit: each is refused or recorded whole, and after every step the check passes
-    and cash equals what was accepted (no cent appears or disappears)."""
-    import shutil
+class LedgerMachine(RuleBasedStateMachine):
+    """Random sequences of what can happen to a committed round's money today (deposits by the right and the
+    wrong people, of any size; committing and clearing again): after every step the ledger check passes and
+    no cent appears or disappears (cash = what was accepted, per pledge). Run on SQLite and PostgreSQL."""
+    fresh: Any = None           # set by the test: a function giving a new, empty Database
 
-    from market.db import make_engine, make_sessionmaker
-    from tests.market.conftest import Database
-    path = tmp_path_factory.mktemp("ledger") / "swarm.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    db = Database("sqlite", f"sqlite:///{path}", engine, make_sessionmaker(engine))
-    try:
-        round_id, analyst, _, _ = cleared_round(db)
-        with db.sessions.begin() as session:
-            services.commit_run(session, analyst, round_id)
-        admin = db.user("admin@example.org", Role.ADMIN)
-        accepted = 0
-        for key, cents in deposits:
-            try:
-                with db.sessions.begin() as session:
-                    services.record_deposit(session, admin, round_id, key, {"amount": cents // 100 or 1})
-                accepted += (cents // 100 or 1) * 100
-            except (InvalidInput, WrongState):
-                pass
-            assert check(db, round_id) == []
-            with db.sessions.begin() as session:
-                cash = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
-                                      .where(LedgerEntry.account == Account.CASH))
-            assert cash == accepted
-    finally:
-        engine.dispose()
+    def __init__(self) -> None:
+        super().__init__()
+        self.db = type(self).fresh()
+        self.round_id, self.analyst, f1, f2 = cleared_round(self.db)
+        self.owners = {"p1": f1, "p2": f1, "p3": f2}
+        self.admin = self.db.user("admin@example.org", Role.ADMIN)
+        with self.db.sessions.begin() as session:
+            services.commit_run(session, self.analyst, self.round_id)
+        self.accepted = {key: 0 for key in self.owners}
+        self.committed = {key: money(self.db, self.round_id, key).committed for key in self.owners}
+
+    @rule(key=st.sampled_from(["p1", "p2", "p3"]), cents=st.integers(1, 1_200_000),
+          who=st.sampled_from(["owner", "admin", "other funder", "analyst"]))
+    def deposit(self, key: str, cents: int, who: str) -> None:
+        user = {"owner": self.owners[key], "admin": self.admin, "analyst": self.analyst,
+                "other funder": self.owners["p3" if key != "p3" else "p1"]}[who]
+        owed = self.committed[key] - self.accepted[key]
+        try:
+            with self.db.sessions.begin() as session:
+                services.record_deposit(session, user, self.round_id, key, {"amount": f"{cents // 100}.{cents % 100:02d}"})
+        except NotFound:
+            assert who == "other funder"
+        except Forbidden:
+            assert who == "analyst"
+        except InvalidInput:
+            assert cents > owed > 0
+        except WrongState:
+            assert owed == 0
+        else:
+            assert who in ("owner", "admin") and cents <= owed
+            self.accepted[key] += cents
+
+    @rule()
+    def commit_or_clear_again(self) -> None:
+        with pytest.raises(WrongState, match="committed"):
+            with self.db.sessions.begin() as session:
+                services.commit_run(session, self.analyst, self.round_id)
+        with pytest.raises(WrongState, match="committed"):
+            services.clear_round(self.db.sessions, self.analyst, self.round_id)
+
+    @invariant()
+    def nothing_appears_or_disappears(self) -> None:
+        assert check(self.db, self.round_id) == []
+        for key, accepted in self.accepted.items():
+            m = money(self.db, self.round_id, key)
+            assert (m.committed, m.deposited, m.cash) == (self.committed[key], accepted, accepted)
+
+    def teardown(self) -> None:
+        self.db.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_random_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind):
+    if kind == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+
+        def fresh() -> Database:
+            path = tmp_path_factory.mktemp("ledger") / "swarm.sqlite3"
+            shutil.copyfile(template, path)
+            engine = make_engine(f"sqlite:///{path}")
+            return Database("sqlite", f"sqlite:///{path}", engine, make_sessionmaker(engine))
+    else:
+        url = request.getfixturevalue("pg_url")
+
+        def fresh() -> Database:
+            engine = make_engine(url)
+            _empty_pg(engine)
+            return Database("postgresql", url, engine, make_sessionmaker(engine))
+    LedgerMachine.fresh = staticmethod(fresh)
+    run_state_machine_as_test(LedgerMachine, settings=settings(max_examples=15, stateful_step_count=12,
+                                                               deadline=None))
