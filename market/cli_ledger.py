@@ -3,6 +3,7 @@
     swarm ledger commit ROUND     commit the cleared round's result: every flow into escrow
     swarm ledger show ROUND       per pledge: committed, in escrow, deposited, owed
     swarm ledger check ROUND      every invariant, recomputed from the entries alone
+    swarm milestones ROUND        the committed round's milestones and the pledges funding each
 
 `check` exits 0 when the ledger holds, 1 with one line per broken invariant otherwise.
 """
@@ -16,7 +17,7 @@ from solver.money import format_money_grouped
 
 from . import services
 from .cli import database_or_exit
-from .models import LedgerTransaction, Pledge
+from .models import Challenge, Component, LedgerTransaction, Milestone, Pledge, RoundActor
 from .services import settlement
 from .services.common import get_round
 
@@ -77,3 +78,31 @@ def check(round_id: int) -> None:
     click.echo(f"round {round_id}: the ledger holds (" + ("no transactions yet" if count is None
                                                           else "every transaction balances, every pledge and "
                                                                "component within its bounds") + ")")
+
+
+@click.command("milestones")
+@click.argument("round_id", metavar="ROUND", type=int)
+def milestones(round_id: int) -> None:
+    """The committed round's milestones: actor, component, kind, quantity, amount, state, and which pledges
+    fund each."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            rnd = get_round(session, round_id)
+            rows = session.execute(
+                select(Milestone, RoundActor.key, Component.key, Challenge.key)
+                .join(RoundActor, RoundActor.id == Milestone.actor_id)
+                .join(Component, Component.id == Milestone.component_id).join(Challenge)
+                .where(Milestone.round_id == round_id).order_by(Milestone.id)).all()
+            keys = dict(session.execute(select(Pledge.id, Pledge.key).where(Pledge.round_id == round_id)).all())
+            lines = [(m.id, actor, f"{challenge}/{component}", m.kind, m.quantity, m.amount_cents, m.state,
+                      m.service_days, [(keys[f.pledge_id], f.amount_cents) for f in m.funding])
+                     for m, actor, component, challenge in rows]
+    if not lines:
+        click.echo(f"round {round_id} has no milestones: its clearing is not committed")
+        return
+    click.echo(f"round {round_id} ({rnd.currency}): {len(lines)} milestones")
+    for mid, actor, component, kind, quantity, cents, state, days, funding in lines:
+        after = f" after {days} days of service" if days else ""
+        paid_by = ", ".join(f"{key} {format_money_grouped(c)}" for key, c in funding) or "nothing to pay"
+        click.echo(f"{mid:>5}  {actor:<16} {component:<32} {kind:<9} x{quantity:<5} "
+                   f"{format_money_grouped(cents):>14}  {state}{after}  ({paid_by})")

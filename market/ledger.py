@@ -76,16 +76,19 @@ class Facts:
     transactions: list[tuple[int, str, list[tuple[str, int, int | None, int]]]]  # id, kind, entries
     pledge_amounts: Mapping[int, int]
     accepted_prices: Mapping[int, int]
+    # What the milestones of each (pledge, component) are funded with; None: not asked (no milestones read).
+    milestone_funding: Mapping[tuple[int, int], int] | None = None
 
 
-def facts(session: Session, round_id: int, accepted_prices: Mapping[int, int]) -> Facts:
+def facts(session: Session, round_id: int, accepted_prices: Mapping[int, int],
+          milestone_funding: Mapping[tuple[int, int], int] | None = None) -> Facts:
     rows = session.scalars(select(LedgerTransaction).where(LedgerTransaction.round_id == round_id)
                            .order_by(LedgerTransaction.id)).all()
     transactions = [(t.id, t.kind, [(e.account, e.pledge_id, e.component_id, e.amount_cents) for e in t.entries])
                     for t in rows]
     amounts = dict(session.execute(select(Pledge.id, Pledge.amount_cents).where(Pledge.round_id == round_id))
                    .all())
-    return Facts(transactions, amounts, accepted_prices)
+    return Facts(transactions, amounts, accepted_prices, milestone_funding)
 
 
 def money_by_pledge(entries: Iterable[tuple[str, int, int | None, int]]) -> dict[int, PledgeMoney]:
@@ -138,6 +141,14 @@ def check(found: Facts) -> list[str]:
             problems.append(f"pledge {pledge_id}: deposited {money.deposited} cents of {money.committed} committed")
         if money.cash != money.deposited:
             problems.append(f"pledge {pledge_id}: {money.cash} cents of cash against {money.deposited} deposited")
+    if found.milestone_funding is not None:
+        # Every committed cent is owed to a milestone, and no milestone is funded with money not committed.
+        escrow = {(p, k): cents for p, m in money_by_pledge(every).items()
+                  for k, cents in m.escrow_by_component.items() if cents}
+        for p, k in sorted(set(escrow) | set(found.milestone_funding)):
+            if escrow.get((p, k), 0) != found.milestone_funding.get((p, k), 0):
+                problems.append(f"pledge {p}, component {k}: {escrow.get((p, k), 0)} cents in escrow but "
+                                f"{found.milestone_funding.get((p, k), 0)} fund its milestones")
     for component_id, cents in sorted(per_component.items()):
         price = found.accepted_prices.get(component_id, 0)
         if cents > price:

@@ -495,3 +495,49 @@ class Job(Base):
     rel_gap: Mapped[float | None] = mapped_column(Double)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_runs.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class MilestoneKind(enum.StrEnum):
+    DELIVERY = "delivery"           # the awarded item, delivered and verified: its price less the holdback
+    HOLDBACK = "holdback"           # paid after the service period, on a second verification that it still works
+
+
+class MilestoneState(enum.StrEnum):
+    OPEN = "open"                   # waiting for the actor's delivery report
+
+
+class Milestone(Base):
+    """A payable step of an award (issue 17): one per awarded item, and its holdback. Made when the round's
+    clearing is committed; its money is the committed escrow of the item's component (MilestoneFunding)."""
+    __tablename__ = "milestones"
+    __table_args__ = (CheckConstraint(_one_of("kind", MilestoneKind), name="kind"),
+                      CheckConstraint(_one_of("state", MilestoneState), name="state"),
+                      CheckConstraint("amount_cents >= 0", name="amount"),
+                      CheckConstraint("quantity >= 1", name="quantity"),
+                      UniqueConstraint("bid_item_id", "kind"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    bid_item_id: Mapped[int] = mapped_column(ForeignKey("bid_items.id"), index=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("round_actors.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    service_days: Mapped[int | None] = mapped_column(Integer)       # holdback: days the thing must keep working
+    state: Mapped[str] = mapped_column(String(16), default=MilestoneState.OPEN.value)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    funding: Mapped[list[MilestoneFunding]] = relationship(order_by="MilestoneFunding.pledge_id")
+
+
+class MilestoneFunding(Base):
+    """What one pledge pays of a milestone: the milestone's money, attributed to each funder."""
+    __tablename__ = "milestone_funding"
+    __table_args__ = (UniqueConstraint("milestone_id", "pledge_id"), CheckConstraint("amount_cents > 0", name="amount"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), index=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)

@@ -9,9 +9,10 @@ outside, behind `DepositRail` (the manual, recorded one is the default).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from .. import ledger, schemas
@@ -19,13 +20,18 @@ from ..errors import Forbidden, InvalidInput, WrongState
 from solver.money import format_money
 
 from ..ledger import Posting
-from ..models import (Account, Award, BidItem, ClearingRun, Flow, LedgerEntry, LedgerTransaction, Pledge,
-                      Role, RoundStatus, User)
+from ..split import split_table
+from ..models import (Account, Award, BidItem, ClearingRun, Component, Flow, LedgerEntry, LedgerTransaction, Milestone,
+                      MilestoneFunding, MilestoneKind, Pledge, Role, RoundStatus, User)
 from .access import pledge_for
 from .clearing import audit_who, result_run
 from .common import STAFF, audit, lock_round, require_role
 
 COMMIT = "commit"
+# Terms of every round for now (per-round terms are the next step of issue 17): the share of each item's price
+# held back until the thing has kept working for the service period.
+HOLDBACK_PERCENT = 10
+SERVICE_DAYS = 90
 DEPOSIT = "deposit"
 
 
@@ -52,10 +58,56 @@ def commit_run(session: Session, user: User | None, round_id: int) -> LedgerTran
         Posting(Account.COMMITMENT, flow.pledge_id, -flow.amount_cents))]
     row = ledger.post(session, round_id, COMMIT, postings, audit_who(user), memo=f"clearing run {run.id}",
                       run_id=run.id)
+    made = make_milestones(session, round_id, run, flows)
     total = sum(flow.amount_cents for flow in flows)
     audit(session, user, "commit", "round", round_id, round_id, run=run.id, transaction=row.id,
-          flows=len(flows), committed_cents=total)
+          flows=len(flows), committed_cents=total, milestones=made)
     return row
+
+
+def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Sequence[Flow]) -> int:
+    """One delivery milestone per awarded item (its price less the holdback) and one holdback milestone (paid
+    after the service period), each funded by the flows into the item's component: split over the items on
+    the component in proportion to their prices, then over the two milestones, in whole cents with every total
+    exact (market/split.py). Returns how many milestones were made."""
+    into: dict[int, list[Flow]] = {}
+    for flow in flows:
+        into.setdefault(flow.component_id, []).append(flow)
+    items = session.execute(
+        select(Award, BidItem).join(BidItem, BidItem.bid_id == Award.bid_id).where(Award.run_id == run.id)
+        .order_by(BidItem.component_id, Award.id, BidItem.id)).all()
+    on_component: dict[int, list[tuple[Award, BidItem]]] = {}
+    for award, item in items:
+        on_component.setdefault(item.component_id, []).append((award, item))
+    quantities = dict(session.execute(select(Component.id, Component.quantity)
+                                      .where(Component.id.in_(list(on_component)))).all())
+    made = 0
+    for component_id, awarded in on_component.items():
+        funders = sorted(into.get(component_id, []), key=lambda f: f.pledge_id)
+        prices = [item.price_cents for _, item in awarded]
+        if sum(prices) != sum(f.amount_cents for f in funders):
+            raise WrongState(f"component {component_id}: its flows do not pay its accepted prices exactly; "
+                             "nothing was committed")
+        per_item = split_table(prices, [f.amount_cents for f in funders])
+        for (award, item), parts in zip(awarded, per_item):
+            held = item.price_cents * HOLDBACK_PERCENT // 100
+            quantity = item.quantity or quantities[component_id]
+            steps: list[tuple[MilestoneKind, int, int | None]] = [
+                (MilestoneKind.DELIVERY, item.price_cents - held, None)]
+            if held:
+                steps.append((MilestoneKind.HOLDBACK, held, SERVICE_DAYS))
+            split = split_table([amount for _, amount, _ in steps], parts)
+            for (kind, amount, days), paid in zip(steps, split):
+                milestone = Milestone(round_id=round_id, award_id=award.id, bid_item_id=item.id,
+                                      component_id=component_id, actor_id=award.actor_id, kind=kind.value,
+                                      quantity=quantity, amount_cents=amount, service_days=days)
+                session.add(milestone)
+                session.flush()
+                session.add_all(MilestoneFunding(milestone_id=milestone.id, pledge_id=f.pledge_id, amount_cents=cents)
+                                for f, cents in zip(funders, paid) if cents)
+                made += 1
+    session.flush()
+    return made
 
 
 class DepositRail(Protocol):
@@ -119,7 +171,12 @@ def check_ledger(session: Session, round_id: int) -> list[str]:
                                .join(Award, Award.bid_id == BidItem.bid_id).where(Award.run_id == run.id))
         for component_id, price in rows:
             prices[component_id] = prices.get(component_id, 0) + price
-    return ledger.check(ledger.facts(session, round_id, prices))
+    funded = session.execute(
+        select(MilestoneFunding.pledge_id, Milestone.component_id, func.sum(MilestoneFunding.amount_cents))
+        .join(Milestone, Milestone.id == MilestoneFunding.milestone_id).where(Milestone.round_id == round_id)
+        .group_by(MilestoneFunding.pledge_id, Milestone.component_id)).all()
+    funding = {(pledge_id, component_id): int(cents) for pledge_id, component_id, cents in funded}
+    return ledger.check(ledger.facts(session, round_id, prices, funding if committed is not None else None))
 
 
 @dataclass(frozen=True)

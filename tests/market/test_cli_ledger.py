@@ -58,3 +58,15 @@ def test_an_unknown_round_exits_2(db):
     for verb in ("commit", "show", "check"):
         result = run_on(db.url, "ledger", verb, 999)
         assert result.exit_code == 2 and "no round 999" in result.output
+
+
+def test_milestones_lists_each_awarded_item_and_its_holdback(db, tmp_path):
+    round_id = cleared(db, tmp_path)
+    assert run_on(db.url, "milestones", round_id).output == (
+        f"round {round_id} has no milestones: its clearing is not committed\n")
+    run_on(db.url, "ledger", "commit", round_id)
+    lines = run_on(db.url, "milestones", round_id).output.splitlines()
+    assert lines[0].startswith(f"round {round_id} (USD): ") and lines[0].endswith(" milestones")
+    drill = [line for line in lines if "wells/drill" in line]
+    assert [line.split()[3] for line in drill] == ["delivery", "holdback"]
+    assert "7,200.00" in drill[0] and "800.00" in drill[1] and "after 90 days of service" in drill[1]

@@ -253,3 +253,42 @@ def test_random_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind)
     LedgerMachine.fresh = staticmethod(fresh)
     run_state_machine_as_test(LedgerMachine, settings=settings(max_examples=15, stateful_step_count=12,
                                                                deadline=None))
+
+
+def test_committing_makes_a_delivery_and_a_holdback_milestone_per_awarded_item_funded_to_the_cent(db):
+    from market.models import Award, BidItem, Milestone, MilestoneFunding
+    from market.services.settlement import HOLDBACK_PERCENT, SERVICE_DAYS
+    round_id, analyst, _, _ = cleared_round(db)
+    with db.sessions.begin() as session:
+        services.commit_run(session, analyst, round_id)
+    with db.sessions.begin() as session:
+        items = session.execute(select(BidItem).join(Award, Award.bid_id == BidItem.bid_id)).scalars().all()
+        milestones = session.scalars(select(Milestone).order_by(Milestone.id)).all()
+        by_item = {}
+        for m in milestones:
+            by_item.setdefault(m.bid_item_id, {})[m.kind] = m
+            assert sum(f.amount_cents for f in m.funding) == m.amount_cents and m.state == "open"
+        assert set(by_item) == {i.id for i in items}
+        for item in items:
+            parts = by_item[item.id]
+            held = item.price_cents * HOLDBACK_PERCENT // 100
+            assert parts["delivery"].amount_cents == item.price_cents - held
+            assert ("holdback" in parts) == (held > 0)
+            if held:
+                assert parts["holdback"].amount_cents == held and parts["holdback"].service_days == SERVICE_DAYS
+        # Each pledge's escrow for a component is exactly what it funds of that component's milestones.
+        funded = {}
+        for f, component_id in session.execute(select(MilestoneFunding, Milestone.component_id)
+                                               .join(Milestone, Milestone.id == MilestoneFunding.milestone_id)):
+            funded[f.pledge_id, component_id] = funded.get((f.pledge_id, component_id), 0) + f.amount_cents
+        flows = {(f.pledge_id, f.component_id): f.amount_cents for f in session.scalars(select(Flow))}
+        assert funded == flows
+    assert check(db, round_id) == []
+
+
+def test_the_check_compares_milestone_funding_with_escrow():
+    committed = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)])]
+    assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, {(1, 10): 600})) == []
+    assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, {(1, 10): 599, (2, 10): 1})) == [
+        "pledge 1, component 10: 600 cents in escrow but 599 fund its milestones",
+        "pledge 2, component 10: 0 cents in escrow but 1 fund its milestones"]
