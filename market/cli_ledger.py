@@ -1,6 +1,7 @@
 """`swarm ledger`: a round's money after the clearing (issue 17).
 
     swarm ledger commit ROUND     commit the cleared round's result: every flow into escrow
+    swarm ledger terms ROUND [--holdback-percent P] [--service-days D] [--review-days R]
     swarm ledger show ROUND       per pledge: committed, in escrow, deposited, owed
     swarm ledger check ROUND      every invariant, recomputed from the entries alone
     swarm milestones ROUND        the committed round's milestones and the pledges funding each
@@ -38,6 +39,24 @@ def commit(round_id: int) -> None:
             currency = get_round(session, round_id).currency
             click.echo(f"round {round_id}: committed {format_money_grouped(total)} {currency} into escrow "
                        f"(transaction {row.id})")
+
+
+@ledger_.command("terms")
+@click.argument("round_id", metavar="ROUND", type=int)
+@click.option("--holdback-percent", type=int, help="Percent of each item's price paid after the service period.")
+@click.option("--service-days", type=int, help="Days the thing must keep working before the holdback is paid.")
+@click.option("--review-days", type=int, help="Days a verifier has to review a delivery report.")
+def terms_(round_id: int, holdback_percent: int | None, service_days: int | None, review_days: int | None) -> None:
+    """Show the round's settlement terms, or change them (until its clearing is committed)."""
+    given = {k: v for k, v in (("holdback_percent", holdback_percent), ("service_days", service_days),
+                               ("review_days", review_days)) if v is not None}
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            get_round(session, round_id)
+            agreed = (settlement.set_terms(session, None, round_id, given) if given
+                      else settlement.terms(session, round_id))
+    click.echo(f"round {round_id}: holdback {agreed.holdback_percent}% after {agreed.service_days} days of service; "
+               f"reports reviewed within {agreed.review_days} days")
 
 
 @ledger_.command("show")

@@ -541,3 +541,18 @@ class MilestoneFunding(Base):
     milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), index=True)
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class SettlementTerms(Base):
+    """A round's terms for the money after its clearing (issue 17), set by analysts until the clearing is
+    committed; a round without a row has the defaults (services/settlement.py)."""
+    __tablename__ = "settlement_terms"
+    __table_args__ = (CheckConstraint("holdback_percent >= 0 AND holdback_percent <= 50", name="holdback_percent"),
+                      CheckConstraint("service_days >= 0 AND service_days <= 3650", name="service_days"),
+                      CheckConstraint("review_days >= 1 AND review_days <= 365", name="review_days"))
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    holdback_percent: Mapped[int] = mapped_column(Integer)     # of each item's price, paid after the service period
+    service_days: Mapped[int] = mapped_column(Integer)         # how long the thing must keep working
+    review_days: Mapped[int] = mapped_column(Integer)          # a verifier's time to review a delivery report
+    changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

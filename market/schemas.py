@@ -235,6 +235,19 @@ class ExclusionSchema(Schema):
         return data
 
 
+def _whole(low: int, high: int, what: str) -> fields.Integer:
+    message = f"{what}: a whole number from {low} to {high}"
+    return fields.Integer(strict=True, validate=validate.Range(low, high, error=message),
+                          error_messages={"invalid": message, "null": message})
+
+
+class TermsSchema(Schema):
+    """A round's settlement terms (issue 17); every field optional when changing them."""
+    holdback_percent = _whole(0, 50, "the percent of each item's price held back")
+    service_days = _whole(0, 3650, "the days the thing must keep working before the holdback is paid")
+    review_days = _whole(1, 365, "the days a verifier has to review a delivery report")
+
+
 class DepositSchema(Schema):
     """Money a funder paid in for a pledge (issue 17): how much, and the transfer's reference."""
     amount = Money(positive=True, required=True)

@@ -4,6 +4,7 @@ file, the allocation as JSON and as CSV (each one in the audit log)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from typing import Any
@@ -25,7 +26,7 @@ from . import job_figures
 from .auth import current
 from .changes import reasoned_change
 from .db import sessions
-from .forms import (status, ActionForm, ChallengeForm, ClearForm, ExclusionForm, RoundForm, attach_errors,
+from .forms import (status, ActionForm, ChallengeForm, ClearForm, ExclusionForm, RoundForm, TermsForm, attach_errors,
                     row_resolver)
 from .queue import job_queue
 
@@ -85,11 +86,14 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
                   "bids": len([b for b in bids if not b["withdrawn"]])}
         defaults = jobs.limits_for_round(session, round_id)
         money = settlement.round_money(session, round_id)
+        agreed = settlement.terms(session, round_id)
         recent = [{"job": j, "shown": job_figures.shown(j)} for j in jobs.round_jobs(session, current(), round_id, 10)]
     if clear_form is None:
         clear_form = ClearForm(formdata=None, data={"solver": "cbc", "time_limit": f"{defaults.time_limit:g}",
                                                     "gap": "" if defaults.gap is None else f"{defaults.gap:g}"})
     return (render_template("analyst/round.html", rnd=rnd, challenges=challenges, runs=runs, counts=counts, money=money,
+                            terms=agreed, terms_form=TermsForm(formdata=None, data={
+                                k: str(v) for k, v in dataclasses.asdict(agreed).items()}),
                             pledges=pledges, bids=bids, action=ActionForm(), clear_form=clear_form,
                             defaults=defaults, jobs=recent),
             status(clear_form))
@@ -130,6 +134,18 @@ def fixing(round_id: int, key: str, verb: str) -> ResponseReturnValue:
         failed=f"Bid {key} was not {'fixed' if fixes else 'unfixed'}",
         success=(f"Bid {key} is fixed: every clearing of the round must accept it." if fixes
                  else f"Bid {key} is no longer fixed: it competes like any other bid."))
+
+
+@bp.route(ROUND + "/terms", methods=["POST"])
+def terms(round_id: int) -> ResponseReturnValue:
+    """Set the round's settlement terms (until its clearing is committed)."""
+    form = TermsForm()
+
+    def change(session: Session) -> None:
+        settlement.set_terms(session, current(), round_id, form.values())
+
+    return reasoned_change(form, change, redirect(url_for(".round_page", round_id=round_id) + "#terms"),
+                           failed="The terms were not changed", success="Settlement terms saved.")
 
 
 @bp.route(ROUND + "/commit", methods=["POST"])

@@ -385,6 +385,22 @@ class ClearForm(FlaskForm):
             raise ValidationError("must be below 1 (a gap of 0.01 is 1%)")
 
 
+class TermsForm(FlaskForm):
+    """A round's settlement terms (the service checks the numbers and says what is wrong)."""
+    holdback_percent = StringField("Holdback, % of each item's price",
+                                   description="Paid after the service period, on a second verification")
+    service_days = StringField("Service period, days", description="How long the thing must keep working")
+    review_days = StringField("Review time, days", description="A verifier's time to review a delivery report")
+
+    def values(self) -> dict[str, object]:
+        """The fields as the service takes them: whole numbers where they are, the text as typed otherwise."""
+        out: dict[str, object] = {}
+        for name in ("holdback_percent", "service_days", "review_days"):
+            text = (getattr(self, name).data or "").strip()
+            out[name] = int(text) if text.isdigit() else text
+        return out
+
+
 class DepositForm(FlaskForm):
     """A funder (or an admin, for a bank transfer) records money paid in for a pledge (issue 17)."""
     amount = MoneyField("Amount paid in", validators=[InputRequired(message="give the amount paid in")],

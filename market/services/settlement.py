@@ -8,6 +8,7 @@ outside, behind `DepositRail` (the manual, recorded one is the default).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -22,16 +23,24 @@ from solver.money import format_money
 from ..ledger import Posting
 from ..split import split_table
 from ..models import (Account, Award, BidItem, ClearingRun, Component, Flow, LedgerEntry, LedgerTransaction, Milestone,
-                      MilestoneFunding, MilestoneKind, Pledge, Role, RoundStatus, User)
+                      MilestoneFunding, MilestoneKind, Pledge, Role, RoundStatus, SettlementTerms, User, utcnow)
 from .access import pledge_for
 from .clearing import audit_who, result_run
 from .common import STAFF, audit, lock_round, require_role
 
 COMMIT = "commit"
-# Terms of every round for now (per-round terms are the next step of issue 17): the share of each item's price
-# held back until the thing has kept working for the service period.
-HOLDBACK_PERCENT = 10
-SERVICE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A round's settlement terms: the share of each item's price held back until the thing has kept working
+    for the service period, and a verifier's time to review a delivery report."""
+    holdback_percent: int = 10
+    service_days: int = 90
+    review_days: int = 14
+
+
+DEFAULT_TERMS = Terms()
 DEPOSIT = "deposit"
 
 
@@ -81,6 +90,7 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
         on_component.setdefault(item.component_id, []).append((award, item))
     quantities = dict(session.execute(select(Component.id, Component.quantity)
                                       .where(Component.id.in_(list(on_component)))).all())
+    agreed = terms(session, round_id)
     made = 0
     for component_id, awarded in on_component.items():
         funders = sorted(into.get(component_id, []), key=lambda f: f.pledge_id)
@@ -90,12 +100,12 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
                              "nothing was committed")
         per_item = split_table(prices, [f.amount_cents for f in funders])
         for (award, item), parts in zip(awarded, per_item):
-            held = item.price_cents * HOLDBACK_PERCENT // 100
+            held = item.price_cents * agreed.holdback_percent // 100
             quantity = item.quantity or quantities[component_id]
             steps: list[tuple[MilestoneKind, int, int | None]] = [
                 (MilestoneKind.DELIVERY, item.price_cents - held, None)]
             if held:
-                steps.append((MilestoneKind.HOLDBACK, held, SERVICE_DAYS))
+                steps.append((MilestoneKind.HOLDBACK, held, agreed.service_days))
             split = split_table([amount for _, amount, _ in steps], parts)
             for (kind, amount, days), paid in zip(steps, split):
                 milestone = Milestone(round_id=round_id, award_id=award.id, bid_item_id=item.id,
@@ -108,6 +118,34 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
                 made += 1
     session.flush()
     return made
+
+
+def terms(session: Session, round_id: int) -> Terms:
+    row = session.get(SettlementTerms, round_id)
+    return DEFAULT_TERMS if row is None else Terms(row.holdback_percent, row.service_days, row.review_days)
+
+
+def set_terms(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Terms:
+    """Change some of the round's terms (analysts, admins), until its clearing is committed: the milestones
+    made then follow them. Audited "terms", with the terms before and after."""
+    require_role(user, STAFF, "set settlement terms")
+    values = schemas.load(schemas.made(schemas.TermsSchema), data, partial=True)
+    lock_round(session, round_id)
+    if is_committed(session, round_id):
+        raise WrongState(f"round {round_id}'s clearing is committed: its milestones follow the terms it had then")
+    before = terms(session, round_id)
+    after = dataclasses.replace(before, **values)
+    row = session.get(SettlementTerms, round_id)
+    if row is None:
+        row = SettlementTerms(round_id=round_id)
+        session.add(row)
+    row.holdback_percent, row.service_days, row.review_days = (after.holdback_percent, after.service_days,
+                                                                after.review_days)
+    row.changed_at = utcnow()
+    session.flush()
+    audit(session, user, "terms", "round", round_id, round_id, before=dataclasses.asdict(before),
+          after=dataclasses.asdict(after))
+    return after
 
 
 class DepositRail(Protocol):

@@ -53,3 +53,19 @@ def test_commit_money_and_deposits(any_app):
     assert analyst.get(f"{base}/money").get_json()["deposited_amount"] == "9000.00"
     with web_db.sessions(any_app).begin() as session:
         assert services.check_ledger(session, round_id) == []
+
+
+def test_terms_read_and_changed_until_the_commit(any_app):
+    round_id, analyst, f1, _, _ = setup(any_app)
+    url = f"/rounds/{round_id}/terms"
+    assert f1.get(url).get_json() == {"round": round_id, "holdback_percent": 10, "service_days": 90,
+                                      "review_days": 14, "committed": False}
+    assert_error(f1.patch(url, {"holdback_percent": 5}), 403)
+    assert_error(analyst.patch(url, {"holdback_percent": 51}), 422, "holdback_percent")
+    assert_error(analyst.patch(url, {"review_days": "a week"}), 422, "review_days")
+    changed = analyst.patch(url, {"holdback_percent": 15})
+    assert changed.status_code == 200 and changed.get_json()["holdback_percent"] == 15
+    assert changed.get_json()["service_days"] == 90
+    analyst.post(f"/rounds/{round_id}/commit")
+    assert f1.get(url).get_json()["committed"] is True
+    assert_error(analyst.patch(url, {"holdback_percent": 20}), 409)

@@ -70,3 +70,16 @@ def test_milestones_lists_each_awarded_item_and_its_holdback(db, tmp_path):
     drill = [line for line in lines if "wells/drill" in line]
     assert [line.split()[3] for line in drill] == ["delivery", "holdback"]
     assert "7,200.00" in drill[0] and "800.00" in drill[1] and "after 90 days of service" in drill[1]
+
+
+def test_terms_shown_and_changed_until_the_commit(db, tmp_path):
+    round_id = cleared(db, tmp_path)
+    assert run_on(db.url, "ledger", "terms", round_id).output == (
+        f"round {round_id}: holdback 10% after 90 days of service; reports reviewed within 14 days\n")
+    assert run_on(db.url, "ledger", "terms", round_id, "--holdback-percent", "20", "--review-days", "7").output == (
+        f"round {round_id}: holdback 20% after 90 days of service; reports reviewed within 7 days\n")
+    refused = run_on(db.url, "ledger", "terms", round_id, "--holdback-percent", "90")
+    assert refused.exit_code == 2 and "holdback_percent" in refused.output and "from 0 to 50" in refused.output
+    run_on(db.url, "ledger", "commit", round_id)
+    late = run_on(db.url, "ledger", "terms", round_id, "--service-days", "10")
+    assert late.exit_code == 2 and "follow the terms it had then" in late.output

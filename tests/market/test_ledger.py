@@ -257,7 +257,7 @@ def test_random_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind)
 
 def test_committing_makes_a_delivery_and_a_holdback_milestone_per_awarded_item_funded_to_the_cent(db):
     from market.models import Award, BidItem, Milestone, MilestoneFunding
-    from market.services.settlement import HOLDBACK_PERCENT, SERVICE_DAYS
+    from market.services.settlement import DEFAULT_TERMS
     round_id, analyst, _, _ = cleared_round(db)
     with db.sessions.begin() as session:
         services.commit_run(session, analyst, round_id)
@@ -271,11 +271,11 @@ def test_committing_makes_a_delivery_and_a_holdback_milestone_per_awarded_item_f
         assert set(by_item) == {i.id for i in items}
         for item in items:
             parts = by_item[item.id]
-            held = item.price_cents * HOLDBACK_PERCENT // 100
+            held = item.price_cents * DEFAULT_TERMS.holdback_percent // 100
             assert parts["delivery"].amount_cents == item.price_cents - held
             assert ("holdback" in parts) == (held > 0)
             if held:
-                assert parts["holdback"].amount_cents == held and parts["holdback"].service_days == SERVICE_DAYS
+                assert parts["holdback"].amount_cents == held and parts["holdback"].service_days == DEFAULT_TERMS.service_days
         # Each pledge's escrow for a component is exactly what it funds of that component's milestones.
         funded = {}
         for f, component_id in session.execute(select(MilestoneFunding, Milestone.component_id)
@@ -292,3 +292,32 @@ def test_the_check_compares_milestone_funding_with_escrow():
     assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, {(1, 10): 599, (2, 10): 1})) == [
         "pledge 1, component 10: 600 cents in escrow but 599 fund its milestones",
         "pledge 2, component 10: 0 cents in escrow but 1 fund its milestones"]
+
+
+def test_analysts_set_the_terms_until_the_commit_and_the_milestones_follow_them(db):
+    from market.models import Milestone
+    from market.services import settlement
+    round_id, analyst, f1, _ = cleared_round(db)
+    with db.sessions.begin() as session:
+        assert settlement.terms(session, round_id) == settlement.Terms(10, 90, 14)
+    with db.sessions.begin() as session, pytest.raises(Forbidden):
+        settlement.set_terms(session, f1, round_id, {"holdback_percent": 20})
+    for bad, field in (({"holdback_percent": 60}, "holdback_percent"), ({"service_days": "ten"}, "service_days"),
+                       ({"review_days": 0}, "review_days"), ({"holdback_percent": 12.5}, "holdback_percent")):
+        with db.sessions.begin() as session, pytest.raises(InvalidInput) as refused:
+            settlement.set_terms(session, analyst, round_id, bad)
+        assert set(refused.value.fields) == {field}
+    with db.sessions.begin() as session:
+        assert settlement.set_terms(session, analyst, round_id, {"holdback_percent": 25, "service_days": 30}) == (
+            settlement.Terms(25, 30, 14))
+        services.commit_run(session, analyst, round_id)
+    with db.sessions.begin() as session:
+        for m in session.scalars(select(Milestone).where(Milestone.kind == "holdback")):
+            assert m.service_days == 30
+        held = session.scalar(select(func.sum(Milestone.amount_cents)).where(Milestone.kind == "holdback"))
+        total = session.scalar(select(func.sum(Milestone.amount_cents)))
+        assert held * 4 <= total <= held * 4 + 4 * 10     # 25%, each item rounded down to the cent
+        assert session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "terms")) == 1
+    with db.sessions.begin() as session, pytest.raises(WrongState, match="follow the terms it had then"):
+        settlement.set_terms(session, analyst, round_id, {"holdback_percent": 5})
+    assert check(db, round_id) == []

@@ -67,3 +67,27 @@ def test_a_funder_records_deposits_up_to_what_it_owes(app, accounts):
     assert refused.status_code in (302, 403)
     with web_db.sessions(app).begin() as session:
         assert services.check_ledger(session, round_id) == []
+
+
+def test_an_analyst_sets_the_terms_until_the_commit(app, accounts):
+    round_id, analyst, f1, _ = setup(app, accounts)
+    page = analyst.get(f"/analyst/rounds/{round_id}").get_data(as_text=True)
+    assert 'name="holdback_percent"' in page and 'value="10"' in page
+    bad = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
+        "holdback_percent": "80", "service_days": "90", "review_days": "14"}, follow_redirects=True))
+    assert ("The terms were not changed: the percent of each item's price held back: a whole number from 0 to 50."
+            in bad)
+    bad = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
+        "holdback_percent": "ten", "service_days": "90", "review_days": "14"}, follow_redirects=True))
+    assert "The terms were not changed: the percent of each item's price held back" in bad
+    assert f1.post(f"/analyst/rounds/{round_id}/terms", data={"holdback_percent": "5"}).status_code == 403
+    ok = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
+        "holdback_percent": "20", "service_days": "180", "review_days": "7"}, follow_redirects=True))
+    assert "Settlement terms saved." in ok
+    analyst.post(f"/analyst/rounds/{round_id}/commit")
+    page = text_of(analyst.get(f"/analyst/rounds/{round_id}"))
+    assert "its price less 20% on a verified delivery" in page and "after 180 days of service" in page
+    assert "within 7 days" in page and "Save the terms" not in page
+    late = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
+        "holdback_percent": "5", "service_days": "90", "review_days": "14"}, follow_redirects=True))
+    assert "The terms were not changed: round " in late and "follow the terms it had then" in late

@@ -64,6 +64,19 @@ class BidFix(market_schemas.ExclusionSchema):
     """Why a bid is fixed (contracted already) or unfixed: kept in the audit log with who said it."""
 
 
+class TermsIn(market_schemas.TermsSchema):
+    """Some or all of a round's settlement terms."""
+
+
+class TermsOut(Schema):
+    round = fields.Integer(required=True)
+    holdback_percent = fields.Integer(required=True, metadata={
+        "description": "the percent of each item's price paid after the service period, on a second verification"})
+    service_days = fields.Integer(required=True, metadata={"description": "how long the thing must keep working"})
+    review_days = fields.Integer(required=True, metadata={"description": "a verifier's time to review a report"})
+    committed = fields.Boolean(required=True, metadata={"description": "true: fixed, the clearing is committed"})
+
+
 class DepositIn(market_schemas.DepositSchema):
     """Money paid in for a committed pledge (its funder, or an admin for a bank transfer)."""
 

@@ -3,6 +3,7 @@ and dumps with an output schema; see web/api/__init__.py for auth, errors, idemp
 web/api/errors.py for the one error shape."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -538,6 +539,34 @@ def round_money_out(round_id: int, money: settlement.RoundMoney) -> dict[str, An
     return {"round": round_id, "committed": money.committed,
             "committed_amount": format_money(money.committed_cents),
             "deposited_amount": format_money(money.deposited_cents)}
+
+
+def terms_out(session: Any, round_id: int) -> dict[str, Any]:
+    return {"round": round_id, **dataclasses.asdict(settlement.terms(session, round_id)),
+            "committed": settlement.is_committed(session, round_id)}
+
+
+@blp.route(f"{ROUND}/terms")
+@blp.response(200, s.TermsOut)
+def terms_get(round_id: int) -> dict[str, Any]:
+    """The round's settlement terms: holdback percent, service period, review time (anyone logged in)."""
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        return terms_out(session, round_id)
+
+
+@blp.route(f"{ROUND}/terms", methods=["PATCH"])
+@blp.arguments(s.TermsIn(partial=True), as_kwargs=False)
+@blp.response(200, s.TermsOut)
+def terms_change(data: dict[str, Any], round_id: int) -> Response:
+    """Change some of the round's settlement terms (analysts, admins), until its clearing is committed: the
+    milestones made then follow them. Audited "terms"."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        settlement.set_terms(session, me_(), round_id, body)
+        return terms_out(session, round_id)
+    return write(do, made(s.TermsOut), 200)
 
 
 @blp.route(f"{ROUND}/commit", methods=["POST"])
