@@ -12,6 +12,7 @@ from market import reads, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.explain import bid_outcome
 from market.models import Role, RoundStatus
+from market.services import settlement
 from market.services.common import STAFF, get_round
 from solver.money import format_money_grouped
 
@@ -57,6 +58,7 @@ def mine(round_id: int) -> ResponseReturnValue:
         bids = services.visible_bids(session, user, round_id)
         run = reads.result(session, round_id)
         viewer = sealing.viewer(session, user, round_id)
+        milestones = settlement.bid_milestones(session, [b.id for b in bids])
         rows = []
         for b in bids:
             outcome = None
@@ -69,7 +71,8 @@ def mine(round_id: int) -> ResponseReturnValue:
                          "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
                          "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
                          "fixed": b.fixed, "fixed_reason": b.fixed_reason,
-                         "actor": b.actor.name or b.actor.key, "outcome": outcome})
+                         "actor": b.actor.name or b.actor.key, "outcome": outcome,
+                         "milestones": milestones.get(b.id, [])})
     return render_template("bids/mine.html", rnd=rnd, bids=rows, cleared=run is not None, action=ActionForm(),
                            may_fix=user.role in STAFF and rnd.status in (RoundStatus.OPEN, RoundStatus.CLOSED))
 

@@ -119,8 +119,9 @@ def mine(round_id: int) -> ResponseReturnValue:
         titles = {c.key: c.title or c.key for c in reads.challenges(session, round_id)}
         funder_names = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)}
         money = settlement.pledges_money(session, [p.id for p in pledges])
-        rows = [{"key": p.key, "amount": p.amount_cents, "money": money[p.id], "scope": p.scope,
-                 "max_share": p.max_share,
+        funded = settlement.pledge_milestones(session, [p.id for p in pledges])
+        rows = [{"key": p.key, "amount": p.amount_cents, "money": money[p.id], "milestones": funded.get(p.id, []),
+                 "scope": p.scope, "max_share": p.max_share,
                  "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
                  "funder": p.funder.name or p.funder.key, "words": scope_preview.describe(p.scope, titles),
                  "min_spend": p.min_spend_cents, "max_challenge_share": p.max_challenge_share,

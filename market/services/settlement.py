@@ -22,8 +22,9 @@ from solver.money import format_money
 
 from ..ledger import Posting
 from ..split import split_table
-from ..models import (Account, Award, BidItem, ClearingRun, Component, Flow, LedgerEntry, LedgerTransaction, Milestone,
-                      MilestoneFunding, MilestoneKind, Pledge, Role, RoundStatus, SettlementTerms, User, utcnow)
+from ..models import (Account, Award, BidItem, Challenge, ClearingRun, Component, Flow, LedgerEntry,
+                      LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, Pledge, Role, RoundStatus,
+                      RoundActor, SettlementTerms, User, utcnow)
 from .access import pledge_for
 from .clearing import audit_who, result_run
 from .common import STAFF, audit, lock_round, require_role
@@ -240,3 +241,54 @@ def pledges_money(session: Session, pledge_ids: list[int]) -> dict[int, ledger.P
                                      LedgerEntry.amount_cents).where(LedgerEntry.pledge_id.in_(pledge_ids)))
     found = ledger.money_by_pledge(entries)
     return {p: found.get(p, ledger.PledgeMoney()) for p in pledge_ids}
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    """A milestone as its actor, a funder or an analyst reads it (no funder names: those are the funders')."""
+    id: int
+    component: str              # "challenge/component"
+    kind: str
+    quantity: int
+    amount_cents: int
+    state: str
+    service_days: int | None
+
+
+def bid_milestones(session: Session, bid_ids: list[int]) -> dict[int, list[MilestoneView]]:
+    """The milestones of each awarded bid (of the committed clearing), in order."""
+    rows = session.execute(
+        select(Milestone, Award.bid_id, Challenge.key, Component.key)
+        .join(Award, Award.id == Milestone.award_id).join(Component, Component.id == Milestone.component_id)
+        .join(Challenge, Challenge.id == Component.challenge_id)
+        .where(Award.bid_id.in_(bid_ids)).order_by(Milestone.id)).all()
+    out: dict[int, list[MilestoneView]] = {}
+    for m, bid_id, challenge, component in rows:
+        out.setdefault(bid_id, []).append(MilestoneView(m.id, f"{challenge}/{component}", m.kind, m.quantity,
+                                                        m.amount_cents, m.state, m.service_days))
+    return out
+
+
+@dataclass(frozen=True)
+class FundedMilestone:
+    """What one pledge pays of one milestone, as its funder reads it."""
+    milestone: MilestoneView
+    actor: str                  # who delivers it (awards are public)
+    paid_cents: int             # this pledge's part of the milestone's amount
+
+
+def pledge_milestones(session: Session, pledge_ids: list[int]) -> dict[int, list[FundedMilestone]]:
+    """For each pledge, the milestones its committed money funds, in order."""
+    rows = session.execute(
+        select(MilestoneFunding.pledge_id, MilestoneFunding.amount_cents, Milestone, RoundActor, Challenge.key,
+               Component.key)
+        .join(Milestone, Milestone.id == MilestoneFunding.milestone_id)
+        .join(RoundActor, RoundActor.id == Milestone.actor_id)
+        .join(Component, Component.id == Milestone.component_id).join(Challenge, Challenge.id == Component.challenge_id)
+        .where(MilestoneFunding.pledge_id.in_(pledge_ids)).order_by(Milestone.id)).all()
+    out: dict[int, list[FundedMilestone]] = {}
+    for pledge_id, cents, m, actor, challenge, component in rows:
+        view = MilestoneView(m.id, f"{challenge}/{component}", m.kind, m.quantity, m.amount_cents, m.state,
+                             m.service_days)
+        out.setdefault(pledge_id, []).append(FundedMilestone(view, actor.name or actor.key, cents))
+    return out

@@ -91,3 +91,23 @@ def test_an_analyst_sets_the_terms_until_the_commit(app, accounts):
     late = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
         "holdback_percent": "5", "service_days": "90", "review_days": "14"}, follow_redirects=True))
     assert "The terms were not changed: round " in late and "follow the terms it had then" in late
+
+
+def test_after_the_commit_the_actor_sees_its_milestones_and_the_funder_what_it_pays_of_each(app, accounts):
+    round_id, analyst, f1, _ = setup(app, accounts)
+    actor_id = accounts.create("drill@example.org", "actor")
+    with web_db.sessions(app).begin() as session:
+        services.link_participant(session, None, round_id, "a1", actor_id)
+    actor = app.test_client()
+    accounts.login(actor, "drill@example.org")
+    assert "Milestones" not in text_of(actor.get(f"/rounds/{round_id}/bids"))
+    analyst.post(f"/analyst/rounds/{round_id}/commit")
+    bids = text_of(actor.get(f"/rounds/{round_id}/bids"))
+    # b1: drill 8,000.00 and pump 1,500.25, each less a 10% holdback (rounded down to the cent).
+    assert "wells/drill delivery, paid on a verified delivery report 2 7,200.00 USD open" in bids
+    assert "wells/drill holdback, paid after 90 days of service on a second verification 2 800.00 USD open" in bids
+    assert "wells/pump delivery, paid on a verified delivery report 1 1,350.23 USD open" in bids
+    assert "wells/pump holdback, paid after 90 days of service on a second verification 1 150.02 USD open" in bids
+    pledges = text_of(f1.get(f"/rounds/{round_id}/pledges"))
+    assert "Your part" in pledges and "wells/drill DrillCo delivery of 2" in pledges
+    assert "holdback, after 90 days of service" in pledges
