@@ -121,7 +121,8 @@ def check(found: Facts) -> list[str]:
             problems.append(f"transaction {tx_id} ({kind}) has {len(entries)} entries: a movement needs two")
         every.extend(entries)
     per_component: dict[int, int] = defaultdict(int)
-    for pledge_id, money in sorted(money_by_pledge(every).items()):
+    by_pledge = money_by_pledge(every)
+    for pledge_id, money in sorted(by_pledge.items()):
         amount = found.pledge_amounts.get(pledge_id)
         if amount is None:
             problems.append(f"pledge {pledge_id} has entries but is not in the round")
@@ -143,7 +144,7 @@ def check(found: Facts) -> list[str]:
             problems.append(f"pledge {pledge_id}: {money.cash} cents of cash against {money.deposited} deposited")
     if found.milestone_funding is not None:
         # Every committed cent is owed to a milestone, and no milestone is funded with money not committed.
-        escrow = {(p, k): cents for p, m in money_by_pledge(every).items()
+        escrow = {(p, k): cents for p, m in by_pledge.items()
                   for k, cents in m.escrow_by_component.items() if cents}
         for p, k in sorted(set(escrow) | set(found.milestone_funding)):
             if escrow.get((p, k), 0) != found.milestone_funding.get((p, k), 0):
