@@ -7,6 +7,8 @@ correction is a new transaction.
 How money moves (each entry names the pledge it belongs to, so every cent stays attributed to its funder):
   commit   a clearing's flow of pledge p into component k:   escrow(p, k) +a,  commitment(p) -a
   deposit  the funder of p pays in d (recorded):              cash(p) +d,       deposit(p) -d
+  release  a verified milestone m of component k pays r_p:    payable(p, k, m) +r_p,  escrow(p, k) -r_p
+           (each funding pledge's part of the released amount; the actor is owed the payable)
 
 `check(facts)` recomputes every invariant from the entries alone (plus the pledges' amounts and the accepted
 item prices the ledger must stay within); `swarm ledger check ROUND` prints what it finds.
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,11 +28,12 @@ from .models import Account, LedgerEntry, LedgerTransaction, Pledge
 
 @dataclass(frozen=True)
 class Posting:
-    """One entry to post: account, pledge, component (escrow only), signed cents."""
+    """One entry to post: account, pledge, component (escrow, payable), signed cents, milestone (payable)."""
     account: Account
     pledge_id: int
     amount_cents: int
     component_id: int | None = None
+    milestone_id: int | None = None
 
 
 class UnbalancedTransaction(ValueError):
@@ -49,7 +53,8 @@ def post(session: Session, round_id: int, kind: str, postings: Iterable[Posting]
     session.add(row)
     session.flush()
     session.add_all(LedgerEntry(transaction_id=row.id, account=p.account.value, pledge_id=p.pledge_id,
-                                component_id=p.component_id, amount_cents=p.amount_cents) for p in entries)
+                                component_id=p.component_id, amount_cents=p.amount_cents,
+                                milestone_id=p.milestone_id) for p in entries)
     session.flush()
     return row
 
@@ -61,7 +66,10 @@ class PledgeMoney:
     in_escrow: int = 0          # held for components
     deposited: int = 0          # paid in by the funder
     cash: int = 0               # received and not yet paid out
+    released: int = 0           # paid to actors' payables for verified milestones
     escrow_by_component: dict[int, int] = field(default_factory=dict)
+    released_by_component: dict[int, int] = field(default_factory=dict)
+    released_by_milestone: dict[int, int] = field(default_factory=dict)
 
     @property
     def owed(self) -> int:
@@ -73,35 +81,49 @@ class PledgeMoney:
 class Facts:
     """What the check needs: the round's transactions with their entries, each pledge's amount, and the
     accepted item prices per component of the committed clearing."""
-    transactions: list[tuple[int, str, list[tuple[str, int, int | None, int]]]]  # id, kind, entries
+    # id, kind, entries (account, pledge, component, cents[, milestone])
+    transactions: list[tuple[int, str, list[tuple[Any, ...]]]]
     pledge_amounts: Mapping[int, int]
     accepted_prices: Mapping[int, int]
     # What the milestones of each (pledge, component) are funded with; None: not asked (no milestones read).
     milestone_funding: Mapping[tuple[int, int], int] | None = None
+    # Per milestone with an accepted verification, what it released: a payout of any other is refused.
+    verified_releases: Mapping[int, int] = field(default_factory=dict)
 
 
 def facts(session: Session, round_id: int, accepted_prices: Mapping[int, int],
-          milestone_funding: Mapping[tuple[int, int], int] | None = None) -> Facts:
+          milestone_funding: Mapping[tuple[int, int], int] | None = None,
+          verified_releases: Mapping[int, int] | None = None) -> Facts:
     rows = session.scalars(select(LedgerTransaction).where(LedgerTransaction.round_id == round_id)
                            .order_by(LedgerTransaction.id)).all()
-    transactions = [(t.id, t.kind, [(e.account, e.pledge_id, e.component_id, e.amount_cents) for e in t.entries])
-                    for t in rows]
+    transactions = [(t.id, t.kind, [(e.account, e.pledge_id, e.component_id, e.amount_cents, e.milestone_id)
+                                    for e in t.entries]) for t in rows]
     amounts = dict(session.execute(select(Pledge.id, Pledge.amount_cents).where(Pledge.round_id == round_id))
                    .all())
-    return Facts(transactions, amounts, accepted_prices, milestone_funding)
+    return Facts(transactions, amounts, accepted_prices, milestone_funding, dict(verified_releases or {}))
 
 
-def money_by_pledge(entries: Iterable[tuple[str, int, int | None, int]]) -> dict[int, PledgeMoney]:
-    """Balances per pledge from entries (account, pledge, component, cents)."""
+def _add(into: dict[int, int], key: int, cents: int) -> None:
+    into[key] = into.get(key, 0) + cents
+
+
+def money_by_pledge(entries: Iterable[tuple[Any, ...]]) -> dict[int, PledgeMoney]:
+    """Balances per pledge from entries (account, pledge, component, cents[, milestone])."""
     out: dict[int, PledgeMoney] = defaultdict(PledgeMoney)
-    for account, pledge_id, component_id, cents in entries:
+    for account, pledge_id, component_id, cents, *rest in entries:
+        milestone_id = rest[0] if rest else None
         money = out[pledge_id]
         if account == Account.COMMITMENT:
             money.committed -= cents
         elif account == Account.ESCROW:
             money.in_escrow += cents
             assert component_id is not None                 # a database check keeps it so
-            money.escrow_by_component[component_id] = money.escrow_by_component.get(component_id, 0) + cents
+            _add(money.escrow_by_component, component_id, cents)
+        elif account == Account.PAYABLE:
+            money.released += cents
+            assert component_id is not None and milestone_id is not None     # a database check keeps it so
+            _add(money.released_by_component, component_id, cents)
+            _add(money.released_by_milestone, milestone_id, cents)
         elif account == Account.DEPOSIT:
             money.deposited -= cents
         elif account == Account.CASH:
@@ -112,15 +134,17 @@ def money_by_pledge(entries: Iterable[tuple[str, int, int | None, int]]) -> dict
 def check(found: Facts) -> list[str]:
     """Every invariant of the ledger, recomputed from the entries; each broken one as a sentence."""
     problems: list[str] = []
-    every: list[tuple[str, int, int | None, int]] = []
+    every: list[tuple[Any, ...]] = []
     for tx_id, kind, entries in found.transactions:
-        total = sum(cents for *_, cents in entries)
+        total = sum(entry[3] for entry in entries)
         if total != 0:
             problems.append(f"transaction {tx_id} ({kind}) does not balance: its entries sum to {total} cents")
         if len(entries) < 2:
             problems.append(f"transaction {tx_id} ({kind}) has {len(entries)} entries: a movement needs two")
         every.extend(entries)
     per_component: dict[int, int] = defaultdict(int)
+    paid_component: dict[int, int] = defaultdict(int)
+    paid_milestone: dict[int, int] = defaultdict(int)
     by_pledge = money_by_pledge(every)
     for pledge_id, money in sorted(by_pledge.items()):
         amount = found.pledge_amounts.get(pledge_id)
@@ -131,9 +155,15 @@ def check(found: Facts) -> list[str]:
             problems.append(f"pledge {pledge_id}: commitment is negative ({money.committed} cents)")
         if money.committed > amount:
             problems.append(f"pledge {pledge_id}: committed {money.committed} cents, more than its {amount}")
-        if money.committed != money.in_escrow:
-            problems.append(f"pledge {pledge_id}: committed {money.committed} cents but {money.in_escrow} "
-                            "are accounted for (escrow)")
+        if money.committed != money.in_escrow + money.released:
+            problems.append(f"pledge {pledge_id}: committed {money.committed} cents but "
+                            f"{money.in_escrow + money.released} are accounted for (in escrow "
+                            f"{money.in_escrow}, released {money.released})")
+        for component_id, cents in money.released_by_component.items():
+            paid_component[component_id] += cents
+            per_component[component_id] += cents
+        for milestone_id, cents in money.released_by_milestone.items():
+            paid_milestone[milestone_id] += cents
         for component_id, cents in sorted(money.escrow_by_component.items()):
             if cents < 0:
                 problems.append(f"pledge {pledge_id}: escrow for component {component_id} is negative ({cents})")
@@ -144,15 +174,30 @@ def check(found: Facts) -> list[str]:
             problems.append(f"pledge {pledge_id}: {money.cash} cents of cash against {money.deposited} deposited")
     if found.milestone_funding is not None:
         # Every committed cent is owed to a milestone, and no milestone is funded with money not committed.
-        escrow = {(p, k): cents for p, m in by_pledge.items()
-                  for k, cents in m.escrow_by_component.items() if cents}
-        for p, k in sorted(set(escrow) | set(found.milestone_funding)):
-            if escrow.get((p, k), 0) != found.milestone_funding.get((p, k), 0):
-                problems.append(f"pledge {p}, component {k}: {escrow.get((p, k), 0)} cents in escrow but "
-                                f"{found.milestone_funding.get((p, k), 0)} fund its milestones")
+        held: dict[tuple[int, int], int] = defaultdict(int)
+        for p, m in by_pledge.items():
+            for k, cents in list(m.escrow_by_component.items()) + list(m.released_by_component.items()):
+                held[p, k] += cents
+        for p, k in sorted(set(k for k, v in held.items() if v) | set(found.milestone_funding)):
+            if held.get((p, k), 0) != found.milestone_funding.get((p, k), 0):
+                problems.append(f"pledge {p}, component {k}: {held.get((p, k), 0)} cents in escrow or released "
+                                f"but {found.milestone_funding.get((p, k), 0)} fund its milestones")
+    for milestone_id, cents in sorted(paid_milestone.items()):
+        allowed = found.verified_releases.get(milestone_id)
+        if allowed is None:
+            problems.append(f"milestone {milestone_id}: {cents} cents paid out without an accepted verification")
+        elif cents != allowed:
+            problems.append(f"milestone {milestone_id}: {cents} cents paid out, its verification released {allowed}")
+    for milestone_id, allowed in sorted(found.verified_releases.items()):
+        if allowed and milestone_id not in paid_milestone:
+            problems.append(f"milestone {milestone_id}: verified to release {allowed} cents, none paid out")
+    for component_id, cents in sorted(paid_component.items()):
+        if cents > found.accepted_prices.get(component_id, 0):
+            problems.append(f"component {component_id}: {cents} cents paid out, above its accepted prices "
+                            f"({found.accepted_prices.get(component_id, 0)})")
     for component_id, cents in sorted(per_component.items()):
         price = found.accepted_prices.get(component_id, 0)
         if cents > price:
-            problems.append(f"component {component_id}: {cents} cents committed, above its accepted prices "
+            problems.append(f"component {component_id}: {cents} cents held or paid, above its accepted prices "
                             f"({price})")
     return problems

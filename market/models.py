@@ -25,6 +25,7 @@ class Role(enum.StrEnum):
     ACTOR = "actor"
     ANALYST = "analyst"
     ADMIN = "admin"
+    VERIFIER = "verifier"       # checks delivered work (issue 17); never a funder or actor on what it checks
 
 
 class RoundStatus(enum.StrEnum):
@@ -354,6 +355,8 @@ class Account(enum.StrEnum):
     ESCROW = "escrow"               # debited then, per component: the pledge's money held for that component
     DEPOSIT = "deposit"             # credited when the funder's deposit is recorded: what it has paid in
     CASH = "cash"                   # debited then: money received, attributed to the pledge
+    PAYABLE = "payable"             # debited when a verified milestone is released: owed to its actor, per
+                                    # pledge, component and milestone (escrow is credited)
 
 
 class LedgerTransaction(Base):
@@ -377,7 +380,9 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (CheckConstraint(_one_of("account", Account), name="account"),
                       CheckConstraint("amount_cents <> 0", name="amount"),
-                      CheckConstraint("account <> 'escrow' OR component_id IS NOT NULL", name="escrow_component"))
+                      CheckConstraint("account <> 'escrow' OR component_id IS NOT NULL", name="escrow_component"),
+                      CheckConstraint("account <> 'payable' OR (component_id IS NOT NULL AND milestone_id IS NOT NULL)",
+                                      name="payable_milestone"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
@@ -385,6 +390,8 @@ class LedgerEntry(Base):
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
     component_id: Mapped[int | None] = mapped_column(ForeignKey("components.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # The milestone a release pays (payable entries): the check ties every payout to an accepted verification.
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"), index=True)
 
 
 class ApiToken(Base):
@@ -503,7 +510,10 @@ class MilestoneKind(enum.StrEnum):
 
 
 class MilestoneState(enum.StrEnum):
-    OPEN = "open"                   # waiting for the actor's delivery report
+    OPEN = "open"                   # waiting for the actor's delivery report (a holdback: from its opens_at)
+    SUBMITTED = "submitted"         # a report waits for a verifier
+    REJECTED = "rejected"           # its last report was rejected: the actor may report again until due_at
+    ACCEPTED = "accepted"           # verified and released (in full, or pro rata for a smaller quantity)
 
 
 class Milestone(Base):
@@ -528,6 +538,10 @@ class Milestone(Base):
     service_days: Mapped[int | None] = mapped_column(Integer)       # holdback: days the thing must keep working
     state: Mapped[str] = mapped_column(String(16), default=MilestoneState.OPEN.value)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    # When a report may first be made (a holdback: the service period after its delivery was accepted; None
+    # until then) and the last moment for one (None: not yet set, as for a holdback before its delivery).
+    opens_at: Mapped[datetime | None] = mapped_column(Stamp)
+    due_at: Mapped[datetime | None] = mapped_column(Stamp)
 
     funding: Mapped[list[MilestoneFunding]] = relationship(order_by="MilestoneFunding.pledge_id")
 
@@ -549,10 +563,81 @@ class SettlementTerms(Base):
     __tablename__ = "settlement_terms"
     __table_args__ = (CheckConstraint("holdback_percent >= 0 AND holdback_percent <= 50", name="holdback_percent"),
                       CheckConstraint("service_days >= 0 AND service_days <= 3650", name="service_days"),
-                      CheckConstraint("review_days >= 1 AND review_days <= 365", name="review_days"))
+                      CheckConstraint("review_days >= 1 AND review_days <= 365", name="review_days"),
+                      CheckConstraint("delivery_days >= 1 AND delivery_days <= 3650", name="delivery_days"),
+                      CheckConstraint("holdback_report_days >= 1 AND holdback_report_days <= 365",
+                                      name="holdback_report_days"))
 
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
     holdback_percent: Mapped[int] = mapped_column(Integer)     # of each item's price, paid after the service period
     service_days: Mapped[int] = mapped_column(Integer)         # how long the thing must keep working
     review_days: Mapped[int] = mapped_column(Integer)          # a verifier's time to review a delivery report
+    delivery_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")   # commit to report
+    holdback_report_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")  # after service
     changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class VerifierAssignment(Base):
+    """A verifier assigned by an analyst to a whole round (challenge_id None) or to one challenge of it."""
+    __tablename__ = "verifier_assignments"
+    __table_args__ = (Index("uq_verifier_assignments", "round_id", "user_id", "challenge_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    challenge_id: Mapped[int | None] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class ReportState(enum.StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class DeliveryReport(Base):
+    """An actor's report that a milestone is delivered: quantity, note, optional coordinates, files; and the
+    verifier's decision on it. A rejected milestone gets a new report, so the history stays."""
+    __tablename__ = "delivery_reports"
+    __table_args__ = (CheckConstraint(_one_of("state", ReportState), name="state"),
+                      CheckConstraint("quantity >= 1", name="quantity"),
+                      CheckConstraint("accepted_quantity IS NULL OR accepted_quantity >= 1", name="accepted_quantity"),
+                      CheckConstraint("released_cents IS NULL OR released_cents >= 0", name="released"),
+                      CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude"),
+                      CheckConstraint("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)",
+                                      name="longitude"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float | None] = mapped_column(Double)
+    longitude: Mapped[float | None] = mapped_column(Double)
+    submitted_by: Mapped[str] = mapped_column(String(254))
+    submitted_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default=ReportState.SUBMITTED.value)
+    reviewed_by: Mapped[str | None] = mapped_column(String(254))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    accepted_quantity: Mapped[int | None] = mapped_column(Integer)
+    released_cents: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    files: Mapped[list[ReportFile]] = relationship(order_by="ReportFile.id")
+
+
+class ReportFile(Base):
+    """Evidence attached to a report (a photo, a test certificate): its bytes are in the file storage
+    (market/storage.py) under `storage_key`, the sha256 of its content."""
+    __tablename__ = "report_files"
+    __table_args__ = (CheckConstraint("size_bytes > 0", name="size"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("delivery_reports.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

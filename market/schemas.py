@@ -246,6 +246,46 @@ class TermsSchema(Schema):
     holdback_percent = _whole(0, 50, "the percent of each item's price held back")
     service_days = _whole(0, 3650, "the days the thing must keep working before the holdback is paid")
     review_days = _whole(1, 365, "the days a verifier has to review a delivery report")
+    delivery_days = _whole(1, 3650, "the days from the commit to the deadline of each delivery report")
+    holdback_report_days = _whole(1, 365, "the days an actor has to report on a holdback once its service "
+                                          "period is over")
+
+
+def _coordinate(limit: int, what: str) -> fields.Float:
+    message = f"{what} in degrees, from -{limit} to {limit}"
+    return fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                        validate=validate.Range(-limit, limit, error=message),
+                        error_messages={"invalid": message})
+
+
+class ReportSchema(Schema):
+    """An actor's delivery report on a milestone (issue 17); the files come beside it."""
+    quantity = _whole(1, 10**9, "how many units were delivered")
+    note = Text(multiline=True, load_default="", validate=validate.Length(max=4000, error="at most 4000 characters"))
+    latitude = _coordinate(90, "the latitude")
+    longitude = _coordinate(180, "the longitude")
+
+    @validates_schema
+    def _both_or_neither(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            missing = "latitude" if data.get("latitude") is None else "longitude"
+            raise ValidationError({missing: "give both coordinates, or neither"})
+
+
+class ReviewSchema(Schema):
+    """A verifier's decision on a delivery report: accept (all, or fewer units: paid pro rata) or reject."""
+    decision = fields.String(required=True, validate=validate.OneOf(
+        ["accept", "reject"], error='"accept" or "reject"'))
+    quantity = fields.Integer(strict=True, load_default=None, allow_none=True,
+                              validate=validate.Range(1, 10**9, error="how many units are accepted: at least 1"),
+                              error_messages={"invalid": "how many units are accepted: a whole number"})
+    reason = Text(multiline=True, load_default="", validate=validate.Length(max=2000, error="at most 2000 characters"))
+
+
+class VerifierSchema(Schema):
+    """Assigning a verifier: its account's email, and a challenge key (none: the whole round)."""
+    email = Text(required=True, validate=validate.Length(min=3, max=254, error="an account's email"))
+    challenge = Text(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class DepositSchema(Schema):

@@ -48,3 +48,7 @@ from .fixing import fix_bid, unfix_bid  # noqa: E402
 __all__ += ["condition_funders", "fix_bid", "unfix_bid"]
 from .settlement import check_ledger, commit_run, record_deposit  # noqa: E402  (issue 17: the ledger)
 __all__ += ["check_ledger", "commit_run", "record_deposit"]
+from . import delivery, verification  # noqa: E402  (issue 17: reports, verifiers, releases)
+from .delivery import review_report, submit_report  # noqa: E402
+from .verification import assign_verifier, unassign_verifier  # noqa: E402
+__all__ += ["assign_verifier", "delivery", "review_report", "submit_report", "unassign_verifier", "verification"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import exists, func, select
@@ -22,9 +23,9 @@ from solver.money import format_money
 
 from ..ledger import Posting
 from ..split import split_table
-from ..models import (Account, Award, BidItem, Challenge, ClearingRun, Component, Flow, LedgerEntry,
+from ..models import (Account, Award, BidItem, Challenge, ClearingRun, Component, DeliveryReport, Flow, LedgerEntry,
                       LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, Pledge, Role, RoundStatus,
-                      RoundActor, SettlementTerms, User, utcnow)
+                      ReportState, RoundActor, SettlementTerms, User, utcnow)
 from .access import pledge_for
 from .clearing import audit_who, result_run
 from .common import STAFF, audit, lock_round, require_role
@@ -39,6 +40,8 @@ class Terms:
     holdback_percent: int = 10
     service_days: int = 90
     review_days: int = 14
+    delivery_days: int = 180            # from the commit to the deadline of each delivery report
+    holdback_report_days: int = 30      # from the end of the service period to the holdback report's deadline
 
 
 DEFAULT_TERMS = Terms()
@@ -92,6 +95,7 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
     quantities = dict(session.execute(select(Component.id, Component.quantity)
                                       .where(Component.id.in_(list(on_component)))).all())
     agreed = terms(session, round_id)
+    due = utcnow() + timedelta(days=agreed.delivery_days)
     made = 0
     for component_id, awarded in on_component.items():
         funders = sorted(into.get(component_id, []), key=lambda f: f.pledge_id)
@@ -111,7 +115,8 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
             for (kind, amount, days), paid in zip(steps, split):
                 milestone = Milestone(round_id=round_id, award_id=award.id, bid_item_id=item.id,
                                       component_id=component_id, actor_id=award.actor_id, kind=kind.value,
-                                      quantity=quantity, amount_cents=amount, service_days=days)
+                                      quantity=quantity, amount_cents=amount, service_days=days,
+                                      due_at=due if kind == MilestoneKind.DELIVERY else None)
                 session.add(milestone)
                 session.flush()
                 session.add_all(MilestoneFunding(milestone_id=milestone.id, pledge_id=f.pledge_id, amount_cents=cents)
@@ -123,7 +128,8 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
 
 def terms(session: Session, round_id: int) -> Terms:
     row = session.get(SettlementTerms, round_id)
-    return DEFAULT_TERMS if row is None else Terms(row.holdback_percent, row.service_days, row.review_days)
+    return DEFAULT_TERMS if row is None else Terms(row.holdback_percent, row.service_days, row.review_days,
+                                                   row.delivery_days, row.holdback_report_days)
 
 
 def set_terms(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Terms:
@@ -140,8 +146,8 @@ def set_terms(session: Session, user: User | None, round_id: int, data: dict[str
     if row is None:
         row = SettlementTerms(round_id=round_id)
         session.add(row)
-    row.holdback_percent, row.service_days, row.review_days = (after.holdback_percent, after.service_days,
-                                                                after.review_days)
+    for name, value in dataclasses.asdict(after).items():
+        setattr(row, name, value)
     row.changed_at = utcnow()
     session.flush()
     audit(session, user, "terms", "round", round_id, round_id, before=dataclasses.asdict(before),
@@ -215,7 +221,11 @@ def check_ledger(session: Session, round_id: int) -> list[str]:
         .join(Milestone, Milestone.id == MilestoneFunding.milestone_id).where(Milestone.round_id == round_id)
         .group_by(MilestoneFunding.pledge_id, Milestone.component_id)).all()
     funding = {(pledge_id, component_id): int(cents) for pledge_id, component_id, cents in funded}
-    return ledger.check(ledger.facts(session, round_id, prices, funding if committed is not None else None))
+    released = {milestone_id: cents or 0 for milestone_id, cents in session.execute(
+        select(DeliveryReport.milestone_id, DeliveryReport.released_cents).where(
+            DeliveryReport.round_id == round_id, DeliveryReport.state == ReportState.ACCEPTED))}
+    return ledger.check(ledger.facts(session, round_id, prices, funding if committed is not None else None,
+                                     released))
 
 
 @dataclass(frozen=True)

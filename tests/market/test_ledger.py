@@ -169,11 +169,33 @@ def test_the_check_names_each_broken_invariant():
         "pledge 1: 100 cents of cash against 90 deposited"]
     over = [(1, "commit", [("escrow", 2, 11, 600), ("commitment", 2, None, -600)])]
     assert ledger.check(facts(over)) == ["pledge 2: committed 600 cents, more than its 500",
-                                         "component 11: 600 cents committed, above its accepted prices (400)"]
+                                         "component 11: 600 cents held or paid, above its accepted prices (400)"]
     lost = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)]),
             (2, "move", [("escrow", 1, 10, -600), ("cash", 1, None, 600)])]
-    assert ledger.check(facts(lost)) == ["pledge 1: committed 600 cents but 0 are accounted for (escrow)",
-                                         "pledge 1: 600 cents of cash against 0 deposited"]
+    assert ledger.check(facts(lost)) == [
+        "pledge 1: committed 600 cents but 0 are accounted for (in escrow 0, released 0)",
+        "pledge 1: 600 cents of cash against 0 deposited"]
+
+
+def test_the_check_ties_every_payout_to_an_accepted_verification():
+    committed = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)])]
+    release = [(2, "release", [("escrow", 1, 10, -540, None), ("payable", 1, 10, 540, 7)])]
+    funded = {(1, 10): 600}
+    assert ledger.check(Facts(committed + release, {1: 1000}, {10: 600}, funded, {7: 540})) == []
+    assert ledger.check(Facts(committed + release, {1: 1000}, {10: 600}, funded, {})) == [
+        "milestone 7: 540 cents paid out without an accepted verification"]
+    assert ledger.check(Facts(committed + release, {1: 1000}, {10: 600}, funded, {7: 500})) == [
+        "milestone 7: 540 cents paid out, its verification released 500"]
+    assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, funded, {7: 540})) == [
+        "milestone 7: verified to release 540 cents, none paid out"]
+    # Paid out of thin air (not out of escrow): more leaves for the component than its prices allow.
+    minted = [(2, "release", [("cash", 1, None, -700), ("payable", 1, 10, 700, 7)])]
+    assert ledger.check(Facts(committed + minted, {1: 1000}, {10: 600}, funded, {7: 700})) == [
+        "pledge 1: committed 600 cents but 1300 are accounted for (in escrow 600, released 700)",
+        "pledge 1: -700 cents of cash against 0 deposited",
+        "pledge 1, component 10: 1300 cents in escrow or released but 600 fund its milestones",
+        "component 10: 700 cents paid out, above its accepted prices (600)",
+        "component 10: 1300 cents held or paid, above its accepted prices (600)"]
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -290,8 +312,8 @@ def test_the_check_compares_milestone_funding_with_escrow():
     committed = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)])]
     assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, {(1, 10): 600})) == []
     assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, {(1, 10): 599, (2, 10): 1})) == [
-        "pledge 1, component 10: 600 cents in escrow but 599 fund its milestones",
-        "pledge 2, component 10: 0 cents in escrow but 1 fund its milestones"]
+        "pledge 1, component 10: 600 cents in escrow or released but 599 fund its milestones",
+        "pledge 2, component 10: 0 cents in escrow or released but 1 fund its milestones"]
 
 
 def test_analysts_set_the_terms_until_the_commit_and_the_milestones_follow_them(db):

@@ -96,3 +96,39 @@ def test_upgrading_to_email_confirmation_keeps_every_existing_account_able_to_lo
         [(created, confirmed)] = connection.execute(text("SELECT created_at, confirmed_at FROM users")).all()
     assert confirmed is not None and confirmed == created
     assert diff(db.engine) == []
+
+
+def test_upgrading_to_verification_keeps_every_row_of_the_tables_whose_checks_it_widens(db):
+    """0010 widens CHECK constraints of users, ledger_entries and milestones: on SQLite by rewriting the
+    schema (market/migrations/checks.py), not by copying the tables, which would cascade or be refused."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from market import services
+
+    from .test_ledger import cleared_round
+    round_id, analyst, _, _ = cleared_round(db)
+    with db.sessions.begin() as session:
+        services.commit_run(session, analyst, round_id)
+    tables = ("users", "ledger_entries", "ledger_transactions", "milestones", "milestone_funding", "audit_log")
+
+    def counts():
+        with db.engine.connect() as connection:
+            return {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
+
+    before = counts()
+    assert all(before.values())
+    with db.engine.begin() as connection:
+        command.downgrade(migrate.alembic_config(connection=connection), "0009")
+    assert counts() == before
+    migrate.upgrade(db.engine)
+    assert counts() == before and diff(db.engine) == []
+    with db.sessions.begin() as session:
+        assert services.check_ledger(session, round_id) == []
+    db.user("vera@example.org", "verifier")
+    with pytest.raises(IntegrityError, match="ck_users_role"):
+        db.user("eve@example.org", "superuser")
+    if db.kind == "sqlite":
+        with db.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA integrity_check")).scalars().all() == ["ok"]
+            assert connection.execute(text("PRAGMA foreign_key_check")).all() == []

@@ -1,0 +1,313 @@
+"""Delivery and verification of milestones (issue 17): an actor reports, a verifier decides, money follows.
+
+- An actor reports on its own milestone (delivered quantity, a note, optional coordinates, evidence files),
+  from the milestone's opening (a holdback: the end of its service period) until its deadline; while a report
+  waits for a verifier there is no other; after a rejection it may report again, until the deadline.
+- An assigned, independent verifier (services/verification.py) accepts it, in full or for fewer units (paid
+  pro rata, in whole cents, rounded down: the deduction stays in escrow), or rejects it with a reason.
+- Accepting releases the milestone in the same transaction: escrow(p, k) -> payable(p, k, m) for each pledge
+  funding it, in proportion to what each funds (market/split.py), so every released cent is attributed to its
+  funder. Accepting a delivery opens its holdback: it can be reported on once the service period has passed.
+- A report not reviewed within the round's review time is escalated to the analysts (`overdue`); nothing is
+  ever paid without a verifier's acceptance.
+
+Evidence files are checked by content (JPEG, PNG or PDF, whatever their name says), at most MAX_FILES per
+report and MAX_FILE_BYTES each, and kept in a `Storage` (market/storage.py) under the sha256 of their bytes.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from .. import ledger, schemas
+from ..errors import Forbidden, InvalidInput, NotFound, WrongState
+from ..ledger import Posting
+from ..models import (Account, Challenge, Component, DeliveryReport, LedgerTransaction, Milestone, MilestoneFunding,
+                      MilestoneKind, MilestoneState, Pledge, ReportFile, ReportState, Role, RoundActor, RoundFunder,
+                      User, utcnow)
+from ..split import split_table
+from ..storage import Storage
+from .clearing import audit_who
+from .common import STAFF, as_utc, audit, by_id, lock_round
+from .settlement import terms
+from .verification import assigned_to, is_assigned, require_verifier
+
+RELEASE = "release"
+MAX_FILES = 5
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# What evidence may be: the type is read from the bytes, never from the name or the browser's word for it.
+EVIDENCE_TYPES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",),
+                  "application/pdf": (b"%PDF-",)}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it came in: the name its sender gave it, and its bytes."""
+    filename: str
+    data: bytes
+
+
+def sniff(data: bytes) -> str | None:
+    for content_type, magics in EVIDENCE_TYPES.items():
+        if any(data.startswith(magic) for magic in magics):
+            return content_type
+    return None
+
+
+def clean_filename(name: str) -> str:
+    """The last part of whatever path was sent, without control characters, at most 200 characters."""
+    base = PureWindowsPath(PurePosixPath(name or "").name).name
+    kept = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C").strip()
+    return (kept or "evidence")[-200:]
+
+
+def check_files(files: list[Upload]) -> list[tuple[Upload, str]]:
+    """Each file with its type, or InvalidInput naming every bad one ("files[1]")."""
+    if len(files) > MAX_FILES:
+        raise InvalidInput({"files": f"at most {MAX_FILES} files per report (got {len(files)})"})
+    problems: dict[str, str] = {}
+    typed = []
+    for i, upload in enumerate(files):
+        kind = sniff(upload.data)
+        if not upload.data:
+            problems[f"files[{i}]"] = f"{clean_filename(upload.filename)} is empty"
+        elif len(upload.data) > MAX_FILE_BYTES:
+            problems[f"files[{i}]"] = (f"{clean_filename(upload.filename)} is {len(upload.data):,} bytes: at most "
+                                       f"{MAX_FILE_BYTES // (1024 * 1024)} MB per file")
+        elif kind is None:
+            problems[f"files[{i}]"] = (f"{clean_filename(upload.filename)} is not a JPEG or PNG photo or a PDF "
+                                       "document")
+        else:
+            typed.append((upload, kind))
+    if problems:
+        raise InvalidInput(problems)
+    return typed
+
+
+def _absent(milestone_id: Any) -> NotFound:
+    return NotFound(f"no milestone {milestone_id}, or it is not yours")
+
+
+def own_milestone(session: Session, user: User | None, milestone_id: Any, lock: bool = False) -> Milestone:
+    """The actor's own milestone (the command line: any); anyone else's looks absent."""
+    milestone = by_id(session, Milestone, milestone_id, lock=lock)
+    if milestone is None:
+        raise _absent(milestone_id)
+    if user is not None:
+        owner = session.scalar(select(RoundActor.user_id).where(RoundActor.id == milestone.actor_id))
+        if user.role != Role.ACTOR or owner != user.id:
+            raise _absent(milestone_id)
+    return milestone
+
+
+def may_read(session: Session, user: User | None, milestone: Milestone) -> bool:
+    """Its actor, a verifier assigned to it, a funder paying for it, analysts, admins, the command line."""
+    if user is None or user.role in STAFF:
+        return True
+    if user.role == Role.ACTOR:
+        return session.scalar(select(RoundActor.user_id).where(RoundActor.id == milestone.actor_id)) == user.id
+    if is_assigned(session, user, milestone):
+        return True
+    return bool(session.scalar(select(exists().where(
+        MilestoneFunding.milestone_id == milestone.id, MilestoneFunding.pledge_id == Pledge.id,
+        Pledge.funder_id == RoundFunder.id, RoundFunder.user_id == user.id))))
+
+
+def readable_milestone(session: Session, user: User | None, milestone_id: Any) -> Milestone:
+    milestone = by_id(session, Milestone, milestone_id)
+    if milestone is None or not may_read(session, user, milestone):
+        raise _absent(milestone_id)
+    return milestone
+
+
+def submit_report(session: Session, user: User | None, milestone_id: Any, data: dict[str, Any],
+                  files: list[Upload], storage: Storage, now: datetime | None = None) -> DeliveryReport:
+    """The actor reports milestone `milestone_id` delivered: data = {quantity, note, latitude, longitude}."""
+    values = schemas.load(schemas.made(schemas.ReportSchema), data)
+    typed = check_files(files)
+    milestone = own_milestone(session, user, milestone_id)
+    lock_round(session, milestone.round_id, shared=True)
+    milestone = own_milestone(session, user, milestone_id, lock=True)
+    now = now or utcnow()
+    if milestone.state == MilestoneState.SUBMITTED:
+        raise WrongState(f"milestone {milestone.id} has a report waiting for a verifier")
+    if milestone.state == MilestoneState.ACCEPTED:
+        raise WrongState(f"milestone {milestone.id} is accepted already")
+    if milestone.opens_at is None and milestone.kind == MilestoneKind.HOLDBACK:
+        raise WrongState(f"milestone {milestone.id} is a holdback: it opens once its delivery is accepted and "
+                         f"has kept working for {milestone.service_days} days")
+    if milestone.opens_at is not None and now < as_utc(milestone.opens_at):
+        raise WrongState(f"milestone {milestone.id} can be reported from "
+                         f"{as_utc(milestone.opens_at):%Y-%m-%d %H:%M} UTC, at the end of its service period")
+    if milestone.due_at is not None and now > as_utc(milestone.due_at):
+        raise WrongState(f"milestone {milestone.id}'s deadline passed on "
+                         f"{as_utc(milestone.due_at):%Y-%m-%d %H:%M} UTC")
+    ceiling = milestone.quantity
+    if milestone.kind == MilestoneKind.HOLDBACK:
+        ceiling = _delivered(session, milestone) or ceiling
+    if values["quantity"] > ceiling:
+        raise InvalidInput({"quantity": f"at most {ceiling}, the quantity "
+                                        + ("accepted at delivery" if ceiling < milestone.quantity else "awarded")})
+    report = DeliveryReport(milestone_id=milestone.id, round_id=milestone.round_id, quantity=values["quantity"],
+                            note=values["note"], latitude=values["latitude"], longitude=values["longitude"],
+                            submitted_by=audit_who(user), submitted_at=now)
+    session.add(report)
+    session.flush()
+    for upload, kind in typed:
+        key = storage.put(upload.data)
+        session.add(ReportFile(report_id=report.id, name=clean_filename(upload.filename), content_type=kind,
+                               size_bytes=len(upload.data), storage_key=key))
+    milestone.state = MilestoneState.SUBMITTED.value
+    session.flush()
+    audit(session, user, "report", "milestone", milestone.id, milestone.round_id, report=report.id,
+          quantity=report.quantity, files=len(typed))
+    return report
+
+
+def _delivered(session: Session, holdback: Milestone) -> int | None:
+    """The quantity accepted at the delivery a holdback belongs to."""
+    return session.scalar(select(DeliveryReport.accepted_quantity).join(Milestone).where(
+        Milestone.bid_item_id == holdback.bid_item_id, Milestone.kind == MilestoneKind.DELIVERY,
+        DeliveryReport.state == ReportState.ACCEPTED))
+
+
+def review_report(session: Session, user: User | None, report_id: Any, data: dict[str, Any],
+                  now: datetime | None = None) -> DeliveryReport:
+    """A verifier's decision, data = {decision: accept|reject, quantity (accept: default the reported one),
+    reason (a rejection's, or a deduction's: required then)}. Accepting releases the milestone's money."""
+    values = schemas.load(schemas.made(schemas.ReviewSchema), data)
+    report = by_id(session, DeliveryReport, report_id)
+    if report is None:
+        raise NotFound(f"no report {report_id} for you to verify")
+    milestone = session.get(Milestone, report.milestone_id)
+    assert milestone is not None
+    require_verifier(session, user, milestone)
+    lock_round(session, milestone.round_id, shared=True)
+    report = by_id(session, DeliveryReport, report_id, lock=True)
+    assert report is not None
+    if report.state != ReportState.SUBMITTED:
+        raise WrongState(f"report {report.id} is {report.state} already")
+    now = now or utcnow()
+    reason = values["reason"].strip()
+    if values["decision"] == "reject" and not reason:
+        raise InvalidInput({"reason": "say why the report is rejected: the actor reads it to report again"})
+    quantity = values["quantity"] or report.quantity
+    if quantity > report.quantity:
+        raise InvalidInput({"quantity": f"at most the {report.quantity} reported"})
+    if values["decision"] == "accept" and quantity < milestone.quantity and not reason:
+        raise InvalidInput({"reason": f"say why only {quantity} of {milestone.quantity} are accepted: the "
+                                      "actor may dispute the deduction"})
+    report.reviewed_by, report.reviewer_id, report.reviewed_at = audit_who(user), getattr(user, "id", None), now
+    if values["decision"] == "reject":
+        report.state, report.reason = ReportState.REJECTED.value, reason
+        milestone.state = MilestoneState.REJECTED.value
+        session.flush()
+        audit(session, user, "reject report", "milestone", milestone.id, milestone.round_id, report=report.id,
+              reason=reason)
+        return report
+    released = milestone.amount_cents * quantity // milestone.quantity
+    report.state, report.accepted_quantity, report.released_cents = ReportState.ACCEPTED.value, quantity, released
+    report.reason = reason or None
+    milestone.state = MilestoneState.ACCEPTED.value
+    row = release(session, user, milestone, released)
+    if milestone.kind == MilestoneKind.DELIVERY:
+        _open_holdback(session, milestone, now)
+    session.flush()
+    audit(session, user, "accept report", "milestone", milestone.id, milestone.round_id, report=report.id,
+          quantity=quantity, of=milestone.quantity, released_cents=released,
+          transaction=None if row is None else row.id, reason=reason or None)
+    return report
+
+
+def release(session: Session, user: User | None, milestone: Milestone, amount: int) -> LedgerTransaction | None:
+    """Move `amount` of the milestone's escrow to its actor's payable, split over its funding pledges in
+    proportion to what each funds (whole cents, both totals exact)."""
+    if amount <= 0:
+        return None
+    funding = session.execute(select(MilestoneFunding.pledge_id, MilestoneFunding.amount_cents)
+                              .where(MilestoneFunding.milestone_id == milestone.id)
+                              .order_by(MilestoneFunding.pledge_id)).all()
+    parts = split_table([amount, milestone.amount_cents - amount], [cents for _, cents in funding])[0]
+    postings = [p for (pledge_id, _), cents in zip(funding, parts) for p in (
+        Posting(Account.PAYABLE, pledge_id, cents, milestone.component_id, milestone.id),
+        Posting(Account.ESCROW, pledge_id, -cents, milestone.component_id))]
+    return ledger.post(session, milestone.round_id, RELEASE, postings, audit_who(user),
+                       memo=f"milestone {milestone.id} ({milestone.kind})")
+
+
+def _open_holdback(session: Session, delivery: Milestone, now: datetime) -> None:
+    holdback = session.scalar(select(Milestone).where(Milestone.bid_item_id == delivery.bid_item_id,
+                                                      Milestone.kind == MilestoneKind.HOLDBACK))
+    if holdback is None:
+        return
+    agreed = terms(session, delivery.round_id)
+    holdback.opens_at = now + timedelta(days=holdback.service_days or 0)
+    holdback.due_at = holdback.opens_at + timedelta(days=agreed.holdback_report_days)
+
+
+def reports(session: Session, milestone_ids: list[int]) -> dict[int, list[DeliveryReport]]:
+    """Every report of each milestone, oldest first (with their files)."""
+    out: dict[int, list[DeliveryReport]] = {m: [] for m in milestone_ids}
+    for report in session.scalars(select(DeliveryReport).where(DeliveryReport.milestone_id.in_(milestone_ids))
+                                  .order_by(DeliveryReport.id)):
+        out[report.milestone_id].append(report)
+    return out
+
+
+def evidence(session: Session, user: User | None, file_id: Any, storage: Storage) -> tuple[ReportFile, bytes]:
+    """An evidence file, for whoever may read its milestone (its actor, its verifiers, the funders paying
+    for it, analysts); anyone else finds it absent."""
+    row = by_id(session, ReportFile, file_id)
+    milestone = None
+    if row is not None:
+        report = session.get(DeliveryReport, row.report_id)
+        milestone = session.get(Milestone, report.milestone_id) if report is not None else None
+    if row is None or milestone is None or not may_read(session, user, milestone):
+        raise NotFound(f"no file {file_id}, or it is not yours to see")
+    try:
+        return row, storage.get(row.storage_key)
+    except FileNotFoundError:
+        raise NotFound(f"file {file_id}'s content is missing from the evidence storage") from None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A report waiting for a verifier: what it is about, since when, and whether it is overdue."""
+    report: DeliveryReport
+    milestone: Milestone
+    component: str
+    actor: str
+    due: datetime               # submitted + the round's review time
+    overdue: bool
+
+
+def waiting_reports(session: Session, user: User | None, round_id: int | None = None,
+                    now: datetime | None = None) -> list[Waiting]:
+    """Reports waiting for review: a verifier's (assigned, its rounds), or every one (analysts; a round's).
+    Those past the round's review time are overdue: escalated to the analysts, never paid automatically."""
+    if user is not None and user.role not in STAFF and user.role not in (Role.VERIFIER, Role.FUNDER, Role.ACTOR):
+        raise Forbidden("only verifiers and analysts review reports")
+    query = (select(DeliveryReport, Milestone, Challenge.key, Component.key, RoundActor)
+             .join(Milestone, Milestone.id == DeliveryReport.milestone_id)
+             .join(Component, Component.id == Milestone.component_id).join(Challenge)
+             .join(RoundActor, RoundActor.id == Milestone.actor_id)
+             .where(DeliveryReport.state == ReportState.SUBMITTED).order_by(DeliveryReport.id))
+    if round_id is not None:
+        query = query.where(DeliveryReport.round_id == round_id)
+    if user is not None and user.role not in STAFF:
+        query = query.where(assigned_to(user))
+    now = now or utcnow()
+    out = []
+    review_days: dict[int, int] = {}
+    for report, milestone, challenge, component, actor in session.execute(query).all():
+        if milestone.round_id not in review_days:
+            review_days[milestone.round_id] = terms(session, milestone.round_id).review_days
+        due = as_utc(report.submitted_at) + timedelta(days=review_days[milestone.round_id])
+        out.append(Waiting(report, milestone, f"{challenge}/{component}", actor.name or actor.key, due, now > due))
+    return out

@@ -1,0 +1,267 @@
+"""Delivery reports, verifiers and releases (issue 17): an actor reports on its milestone with evidence, an
+assigned, independent verifier accepts (in full or pro rata) or rejects, acceptance releases the money to the
+actor's payable attributed to every funding pledge; the ledger check holds after every write."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from market import services
+from market.errors import Forbidden, InvalidInput, NotFound, WrongState
+from market.models import (Account, DeliveryReport, LedgerEntry, Milestone, MilestoneFunding, ReportFile, Role,
+                           RoundActor, utcnow)
+from market.services import delivery, verification
+from market.services.delivery import Upload
+from market.storage import DiskStorage
+
+from .test_ledger import check, cleared_round
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%test\n"
+
+
+@pytest.fixture
+def market(db, tmp_path):
+    """The small market cleared and committed, every participant with an account, a verifier assigned to the
+    whole round; evidence kept under tmp_path."""
+    round_id, analyst, f1, f2 = cleared_round(db)
+    a1 = db.user("a1@example.org", Role.ACTOR)
+    a2 = db.user("a2@example.org", Role.ACTOR)
+    verifier = db.user("vera@example.org", Role.VERIFIER)
+    with db.sessions.begin() as session:
+        services.link_participant(session, None, round_id, "a1", a1.id)
+        services.link_participant(session, None, round_id, "a2", a2.id)
+        services.commit_run(session, analyst, round_id)
+        services.assign_verifier(session, analyst, round_id, {"email": "vera@example.org"})
+    return dict(db=db, round_id=round_id, analyst=analyst, f1=f1, f2=f2, a1=a1, a2=a2, verifier=verifier,
+                storage=DiskStorage(tmp_path / "evidence"))
+
+
+def milestone_of(db, round_id, actor_key, kind="delivery", component=None):
+    with db.sessions.begin() as session:
+        query = (select(Milestone).join(RoundActor, RoundActor.id == Milestone.actor_id)
+                 .where(Milestone.round_id == round_id, RoundActor.key == actor_key, Milestone.kind == kind)
+                 .order_by(Milestone.id))
+        rows = session.scalars(query).all()
+        if component is not None:
+            rows = [m for m in rows if m.component_id == component]
+        session.expunge_all()
+        return rows[0]
+
+
+def submit(m, user, milestone_id, quantity, files=(), now=None, **extra):
+    with m["db"].sessions.begin() as session:
+        report = services.submit_report(session, user, milestone_id, {"quantity": quantity, **extra}, list(files),
+                                        m["storage"], now=now)
+        return report.id
+
+
+def review(m, user, report_id, decision, now=None, **extra):
+    with m["db"].sessions.begin() as session:
+        report = services.review_report(session, user, report_id, {"decision": decision, **extra}, now=now)
+        return report.state, report.released_cents
+
+
+def payable(db, milestone_id):
+    with db.sessions.begin() as session:
+        return dict(session.execute(select(LedgerEntry.pledge_id, LedgerEntry.amount_cents).where(
+            LedgerEntry.account == Account.PAYABLE, LedgerEntry.milestone_id == milestone_id)).all())
+
+
+def funding(db, milestone_id):
+    with db.sessions.begin() as session:
+        return dict(session.execute(select(MilestoneFunding.pledge_id, MilestoneFunding.amount_cents)
+                                    .where(MilestoneFunding.milestone_id == milestone_id)).all())
+
+
+def test_an_accepted_report_releases_the_milestone_to_the_actor_attributed_to_each_pledge(market):
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a1")
+    report_id = submit(m, m["a1"], milestone.id, milestone.quantity, [Upload("site/photo.png", PNG)],
+                       note="both wells drilled", latitude=-0.09, longitude=34.76)
+    assert check(m["db"], m["round_id"]) == []
+    assert milestone_of(m["db"], m["round_id"], "a1").state == "submitted"
+    assert review(m, m["verifier"], report_id, "accept") == ("accepted", milestone.amount_cents)
+    assert check(m["db"], m["round_id"]) == []
+    assert payable(m["db"], milestone.id) == funding(m["db"], milestone.id)
+    assert sum(payable(m["db"], milestone.id).values()) == milestone.amount_cents
+    with m["db"].sessions.begin() as session:
+        report = session.get(DeliveryReport, report_id)
+        assert (report.latitude, report.longitude, report.note, report.reviewed_by) == (
+            -0.09, 34.76, "both wells drilled", "vera@example.org")
+        [evidence] = report.files
+        assert (evidence.name, evidence.content_type, evidence.size_bytes) == ("photo.png", "image/png", len(PNG))
+    # Its holdback opens after the service period (90 days by default), with 30 days to report.
+    holdback = milestone_of(m["db"], m["round_id"], "a1", "holdback", milestone.component_id)
+    opens = holdback.opens_at.replace(tzinfo=utcnow().tzinfo)
+    assert timedelta(days=89) < opens - utcnow() <= timedelta(days=90)
+    assert holdback.due_at - holdback.opens_at == timedelta(days=30)
+    with pytest.raises(WrongState, match="can be reported from"):
+        submit(m, m["a1"], holdback.id, 1)
+    later = opens + timedelta(days=1)
+    held = submit(m, m["a1"], holdback.id, milestone.quantity, [Upload("still.pdf", PDF)], now=later,
+                  note="pumps still work")
+    assert review(m, m["verifier"], held, "accept", now=later) == ("accepted", holdback.amount_cents)
+    assert check(m["db"], m["round_id"]) == []
+    # Both milestones paid: the item's whole price is the actor's, and nothing of it is left in escrow.
+    assert sum(payable(m["db"], milestone.id).values()) + sum(payable(m["db"], holdback.id).values()) == (
+        milestone.amount_cents + holdback.amount_cents)
+
+
+def test_a_partial_acceptance_pays_pro_rata_and_keeps_the_deduction_in_escrow(market):
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a1")
+    assert milestone.quantity == 2
+    report_id = submit(m, m["a1"], milestone.id, 2)
+    with pytest.raises(InvalidInput, match="reason"):
+        review(m, m["verifier"], report_id, "accept", quantity=1)
+    with pytest.raises(InvalidInput, match="at most the 2 reported"):
+        review(m, m["verifier"], report_id, "accept", quantity=3)
+    state, released = review(m, m["verifier"], report_id, "accept", quantity=1, reason="one well is dry")
+    assert (state, released) == ("accepted", milestone.amount_cents // 2)
+    assert sum(payable(m["db"], milestone.id).values()) == milestone.amount_cents // 2
+    assert check(m["db"], m["round_id"]) == []
+    # The holdback pays for what still works of what was accepted: at most 1 unit.
+    holdback = milestone_of(m["db"], m["round_id"], "a1", "holdback", milestone.component_id)
+    later = holdback.opens_at.replace(tzinfo=utcnow().tzinfo) + timedelta(hours=1)
+    with pytest.raises(InvalidInput, match="at most 1, the quantity accepted at delivery"):
+        submit(m, m["a1"], holdback.id, 2, now=later)
+
+
+def test_a_rejected_report_can_be_made_again_until_the_deadline(market):
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a2")
+    first = submit(m, m["a2"], milestone.id, milestone.quantity)
+    with pytest.raises(WrongState, match="waiting for a verifier"):
+        submit(m, m["a2"], milestone.id, milestone.quantity)
+    with pytest.raises(InvalidInput, match="say why"):
+        review(m, m["verifier"], first, "reject")
+    assert review(m, m["verifier"], first, "reject", reason="no photos of the latrines") == ("rejected", None)
+    with pytest.raises(WrongState, match="rejected already"):
+        review(m, m["verifier"], first, "accept")
+    assert payable(m["db"], milestone.id) == {}
+    due = milestone.due_at.replace(tzinfo=utcnow().tzinfo)
+    assert timedelta(days=179) < due - utcnow() <= timedelta(days=180)
+    with pytest.raises(WrongState, match="deadline passed"):
+        submit(m, m["a2"], milestone.id, milestone.quantity, now=due + timedelta(seconds=1))
+    second = submit(m, m["a2"], milestone.id, milestone.quantity, [Upload("latrines.jpg", b"\xff\xd8\xff\xe0" + b"0" * 9)])
+    assert review(m, m["verifier"], second, "accept")[0] == "accepted"
+    with pytest.raises(WrongState, match="accepted already"):
+        submit(m, m["a2"], milestone.id, 1)
+    assert check(m["db"], m["round_id"]) == []
+
+
+def test_evidence_is_checked_by_its_content_and_a_refused_report_writes_nothing(market, tmp_path):
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a1")
+    cases = [([Upload("x.png", b"GIF89a....")], "files[0]", "not a JPEG or PNG photo or a PDF"),
+             ([Upload("ok.png", PNG), Upload("empty.pdf", b"")], "files[1]", "empty.pdf is empty"),
+             ([Upload(f"{i}.png", PNG) for i in range(6)], "files", "at most 5 files"),
+             ([Upload("big.pdf", b"%PDF-" + b"0" * delivery.MAX_FILE_BYTES)], "files[0]", "at most 10 MB")]
+    for files, field, message in cases:
+        with pytest.raises(InvalidInput) as refused:
+            submit(m, m["a1"], milestone.id, 1, files)
+        assert message in refused.value.fields[field]
+    with pytest.raises(InvalidInput) as refused:
+        submit(m, m["a1"], milestone.id, 1, latitude=91.0, longitude=0)
+    assert refused.value.fields == {"latitude": "the latitude in degrees, from -90 to 90"}
+    with pytest.raises(InvalidInput) as refused:
+        submit(m, m["a1"], milestone.id, 1, latitude=1.5)
+    assert refused.value.fields == {"longitude": "give both coordinates, or neither"}
+    with pytest.raises(InvalidInput, match="at most 2, the quantity awarded"):
+        submit(m, m["a1"], milestone.id, 3)
+    with m["db"].sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(DeliveryReport)) == 0
+        assert session.scalar(select(func.count()).select_from(ReportFile)) == 0
+    assert not (tmp_path / "evidence").exists()
+    assert delivery.clean_filename("C:\\Users\\me\\photo\x00.png") == "photo.png"
+    assert delivery.clean_filename("../../etc/passwd") == "passwd"
+
+
+def test_only_the_milestones_actor_reports_and_only_an_assigned_independent_verifier_reviews(market):
+    m = market
+    db, round_id = m["db"], m["round_id"]
+    milestone = milestone_of(db, round_id, "a1")
+    for who in ("a2", "f1", "verifier", "analyst"):
+        with pytest.raises(NotFound, match="not yours"):
+            submit(m, m[who], milestone.id, 1)
+    report_id = submit(m, m["a1"], milestone.id, 2, [Upload("p.png", PNG)])
+    outsider = db.user("other@example.org", Role.VERIFIER)
+    with pytest.raises(NotFound):
+        review(m, outsider, report_id, "accept")
+    with pytest.raises(Forbidden, match="do not verify"):
+        review(m, m["analyst"], report_id, "accept")
+    for who in ("a1", "f1"):                   # not assigned: it looks absent to them
+        with pytest.raises(NotFound):
+            review(m, m[who], report_id, "accept")
+    # Evidence: its actor, the round's verifier, a funder paying for it and analysts see it; no one else.
+    with db.sessions.begin() as session:
+        file_id = session.scalar(select(ReportFile.id))
+    for who in ("a1", "verifier", "analyst", "f1"):
+        with db.sessions.begin() as session:
+            row, data = delivery.evidence(session, m[who], file_id, m["storage"])
+            assert data == PNG and row.content_type == "image/png"
+    for user in (m["a2"], outsider):
+        with db.sessions.begin() as session, pytest.raises(NotFound):
+            delivery.evidence(session, user, file_id, m["storage"])
+    assert check(db, round_id) == []
+
+
+def test_verifier_assignments_refuse_funders_and_actors_of_what_they_verify(market):
+    m = market
+    db, round_id, analyst = m["db"], m["round_id"], m["analyst"]
+
+    def assign(email, challenge=None, by=analyst):
+        with db.sessions.begin() as session:
+            return services.assign_verifier(session, by, round_id, {"email": email, "challenge": challenge}).id
+
+    with pytest.raises(InvalidInput, match="funds work in the round"):
+        assign("f1@example.org")
+    with pytest.raises(InvalidInput, match="funds work on it"):
+        assign("f1@example.org", "wells")
+    with pytest.raises(InvalidInput, match="bid on it"):
+        assign("a1@example.org", "wells")
+    with pytest.raises(InvalidInput, match="bid in the round"):
+        assign("a2@example.org")
+    assignment = assign("a2@example.org", "wells")    # a2 bid only on latrines: independent of the wells
+    with pytest.raises(InvalidInput, match="analyst: verifiers are"):
+        assign("ana@example.org")
+    with pytest.raises(InvalidInput, match="no account"):
+        assign("nobody@example.org")
+    with pytest.raises(InvalidInput, match="no challenge 'roads'"):
+        assign("vera@example.org", "roads")
+    with pytest.raises(InvalidInput, match="assigned to that already"):
+        assign("vera@example.org")
+    with pytest.raises(Forbidden):
+        assign("vera@example.org", "wells", by=m["verifier"])
+    # a2 verifies a1's wells; the latrines (its own) it cannot even see to review.
+    wells = milestone_of(db, round_id, "a1")
+    report_id = submit(m, m["a1"], wells.id, 2)
+    assert review(m, m["a2"], report_id, "accept")[0] == "accepted"
+    latrines = milestone_of(db, round_id, "a2")
+    own = submit(m, m["a2"], latrines.id, latrines.quantity)
+    with pytest.raises(NotFound):
+        review(m, m["a2"], own, "accept")
+    with db.sessions.begin() as session:
+        views = verification.assignments(session, analyst, round_id)
+        assert [(v.email, v.challenge) for v in views] == [("vera@example.org", None), ("a2@example.org", "wells")]
+        services.unassign_verifier(session, analyst, round_id, assignment)
+    with pytest.raises(NotFound):
+        review(m, m["a2"], own, "accept")
+    assert check(db, round_id) == []
+
+
+def test_reports_past_the_review_time_are_escalated_not_paid(market):
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a2")
+    report_id = submit(m, m["a2"], milestone.id, milestone.quantity)
+    with m["db"].sessions.begin() as session:
+        [waiting] = delivery.waiting_reports(session, m["verifier"])
+        assert (waiting.report.id, waiting.overdue, waiting.actor) == (report_id, False, "a2")
+        late = utcnow() + timedelta(days=15)
+        [waiting] = delivery.waiting_reports(session, m["analyst"], m["round_id"], now=late)
+        assert waiting.overdue
+        assert delivery.waiting_reports(session, m["a1"]) == []       # not a verifier of anything
+    assert payable(m["db"], milestone.id) == {}
