@@ -19,7 +19,7 @@ from solver.money import format_money_grouped
 from . import services
 from .cli import database_or_exit
 from .models import Challenge, Component, LedgerTransaction, Milestone, Pledge, RoundActor
-from .services import settlement
+from .services import delivery, settlement
 from .services.common import get_round
 
 
@@ -113,15 +113,18 @@ def milestones(round_id: int) -> None:
                 .join(Component, Component.id == Milestone.component_id).join(Challenge)
                 .where(Milestone.round_id == round_id).order_by(Milestone.id)).all()
             keys = dict(session.execute(select(Pledge.id, Pledge.key).where(Pledge.round_id == round_id)).all())
+            found = {d.id: d for d in delivery.details(session, [m for m, *_ in rows])}
             lines = [(m.id, actor, f"{challenge}/{component}", m.kind, m.quantity, m.amount_cents, m.state,
-                      m.service_days, [(keys[f.pledge_id], f.amount_cents) for f in m.funding])
+                      m.service_days, [(keys[f.pledge_id], f.amount_cents) for f in m.funding],
+                      found[m.id].released_cents, found[m.id].next_step)
                      for m, actor, component, challenge in rows]
     if not lines:
         click.echo(f"round {round_id} has no milestones: its clearing is not committed")
         return
     click.echo(f"round {round_id} ({rnd.currency}): {len(lines)} milestones")
-    for mid, actor, component, kind, quantity, cents, state, days, funding in lines:
+    for mid, actor, component, kind, quantity, cents, state, days, funding, released, step in lines:
         after = f" after {days} days of service" if days else ""
         paid_by = ", ".join(f"{key} {format_money_grouped(c)}" for key, c in funding) or "nothing to pay"
         click.echo(f"{mid:>5}  {actor:<16} {component:<32} {kind:<9} x{quantity:<5} "
-                   f"{format_money_grouped(cents):>14}  {state}{after}  ({paid_by})")
+                   f"{format_money_grouped(cents):>14}  {state}{after}  ({paid_by})  "
+                   f"released {format_money_grouped(released)}; next: {step}")

@@ -96,7 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import account, analyst, auth, bids, challenges, errors, filters, pledges
+    from . import account, analyst, auth, bids, challenges, errors, evidence, filters, pledges
     filters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
@@ -106,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pledges.bp)
     app.register_blueprint(bids.bp)
     app.register_blueprint(analyst.bp)
+    evidence.init_app(app)
     from . import api, tokens   # the JSON API (token auth, CSRF-exempt) and the page that makes its tokens
     app.register_blueprint(tokens.bp)
     api.init_app(app)

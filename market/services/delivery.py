@@ -311,3 +311,103 @@ def waiting_reports(session: Session, user: User | None, round_id: int | None = 
         due = as_utc(report.submitted_at) + timedelta(days=review_days[milestone.round_id])
         out.append(Waiting(report, milestone, f"{challenge}/{component}", actor.name or actor.key, due, now > due))
     return out
+
+
+@dataclass(frozen=True)
+class FileView:
+    id: int
+    name: str
+    content_type: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ReportView:
+    id: int
+    state: str
+    quantity: int
+    note: str
+    latitude: float | None
+    longitude: float | None
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    accepted_quantity: int | None
+    released_cents: int | None
+    reason: str | None
+    files: list[FileView]
+
+
+@dataclass(frozen=True)
+class MilestoneDetail:
+    """A milestone as its actor, its verifiers, the funders paying for it and analysts read it."""
+    id: int
+    round_id: int
+    component: str              # "challenge/component"
+    actor: str
+    kind: str
+    quantity: int
+    amount_cents: int
+    state: str
+    service_days: int | None
+    opens_at: datetime | None
+    due_at: datetime | None
+    released_cents: int         # paid to the actor so far
+    reports: list[ReportView]   # oldest first
+    next_step: str              # what happens next, in words
+
+    def may_report(self, now: datetime | None = None) -> bool:
+        """Whether its actor may report on it now (the service says why not, when asked)."""
+        now = now or utcnow()
+        if self.state not in (MilestoneState.OPEN, MilestoneState.REJECTED):
+            return False
+        if self.kind == MilestoneKind.HOLDBACK and self.opens_at is None:
+            return False
+        return (self.opens_at is None or now >= self.opens_at) and (self.due_at is None or now <= self.due_at)
+
+
+def milestone_detail(session: Session, user: User | None, milestone_id: Any) -> MilestoneDetail:
+    """One milestone with its reports, for whoever may read it (anyone else: absent)."""
+    return details(session, [readable_milestone(session, user, milestone_id)])[0]
+
+
+def details(session: Session, milestones: list[Milestone], now: datetime | None = None) -> list[MilestoneDetail]:
+    """Milestones (already allowed to the reader) with their reports, files and released money."""
+    ids = [m.id for m in milestones]
+    found = reports(session, ids)
+    names = dict(session.execute(select(Milestone.id, Challenge.key + "/" + Component.key)
+                                 .join(Component, Component.id == Milestone.component_id).join(Challenge)
+                                 .where(Milestone.id.in_(ids))).all())
+    actors = {a.id: a.name or a.key for a in session.scalars(select(RoundActor).where(
+        RoundActor.id.in_({m.actor_id for m in milestones})))}
+    now = now or utcnow()
+    out = []
+    for m in milestones:
+        views = [ReportView(r.id, r.state, r.quantity, r.note, r.latitude, r.longitude, as_utc(r.submitted_at),
+                            None if r.reviewed_at is None else as_utc(r.reviewed_at), r.accepted_quantity,
+                            r.released_cents, r.reason,
+                            [FileView(f.id, f.name, f.content_type, f.size_bytes) for f in r.files])
+                 for r in found[m.id]]
+        released = sum(r.released_cents or 0 for r in views if r.state == ReportState.ACCEPTED)
+        opens = None if m.opens_at is None else as_utc(m.opens_at)
+        due = None if m.due_at is None else as_utc(m.due_at)
+        out.append(MilestoneDetail(m.id, m.round_id, names[m.id], actors[m.actor_id], m.kind, m.quantity,
+                                   m.amount_cents, m.state, m.service_days, opens, due, released, views,
+                                   _next_step(m, opens, due, now)))
+    return out
+
+
+def _next_step(m: Milestone, opens: datetime | None, due: datetime | None, now: datetime) -> str:
+    by = f" by {due:%Y-%m-%d}" if due is not None else ""
+    if m.state == MilestoneState.ACCEPTED:
+        return "verified and paid"
+    if m.state == MilestoneState.SUBMITTED:
+        return "a verifier reviews the report"
+    if m.kind == MilestoneKind.HOLDBACK and opens is None:
+        return f"once the delivery is accepted, {m.service_days} days of service, then a report that it still works"
+    if opens is not None and now < opens:
+        return f"report that it still works from {opens:%Y-%m-%d}{by}"
+    if due is not None and now > due:
+        return f"the deadline passed on {due:%Y-%m-%d}: an analyst decides"
+    if m.state == MilestoneState.REJECTED:
+        return f"report again{by}"
+    return f"submit a delivery report{by}" if m.kind == MilestoneKind.DELIVERY else f"report that it still works{by}"

@@ -70,6 +70,9 @@ def test_milestones_lists_each_awarded_item_and_its_holdback(db, tmp_path):
     drill = [line for line in lines if "wells/drill" in line]
     assert [line.split()[3] for line in drill] == ["delivery", "holdback"]
     assert "7,200.00" in drill[0] and "800.00" in drill[1] and "after 90 days of service" in drill[1]
+    assert "released 0.00; next: submit a delivery report by " in drill[0]
+    assert drill[1].endswith("released 0.00; next: once the delivery is accepted, 90 days of service, then a report "
+                             "that it still works")
 
 
 def test_terms_shown_and_changed_until_the_commit(db, tmp_path):

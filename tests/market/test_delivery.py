@@ -265,3 +265,28 @@ def test_reports_past_the_review_time_are_escalated_not_paid(market):
         assert waiting.overdue
         assert delivery.waiting_reports(session, m["a1"]) == []       # not a verifier of anything
     assert payable(m["db"], milestone.id) == {}
+
+
+def test_a_milestone_reads_with_its_reports_what_is_paid_and_what_comes_next(market):
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a1")
+    with m["db"].sessions.begin() as session:
+        detail = delivery.milestone_detail(session, m["a1"], milestone.id)
+        assert detail.may_report() and detail.next_step.startswith("submit a delivery report by ")
+        assert (detail.component, detail.actor, detail.released_cents, detail.reports) == (
+            "wells/drill", "DrillCo", 0, [])
+    report_id = submit(m, m["a1"], milestone.id, 2, [Upload("p.png", PNG)], note="done")
+    review(m, m["verifier"], report_id, "accept", quantity=1, reason="one is dry")
+    holdback = milestone_of(m["db"], m["round_id"], "a1", "holdback", milestone.component_id)
+    with m["db"].sessions.begin() as session:
+        detail = delivery.milestone_detail(session, m["f1"], milestone.id)
+        [report] = detail.reports
+        assert (report.state, report.accepted_quantity, report.reason, [f.name for f in report.files]) == (
+            "accepted", 1, "one is dry", ["p.png"])
+        assert detail.released_cents == milestone.amount_cents // 2 and not detail.may_report()
+        assert detail.next_step == "verified and paid"
+        assert delivery.milestone_detail(session, m["a1"], holdback.id).next_step.startswith(
+            "report that it still works from ")
+        for outsider in (m["a2"],):
+            with pytest.raises(NotFound):
+                delivery.milestone_detail(session, outsider, milestone.id)
