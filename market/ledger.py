@@ -103,6 +103,11 @@ def facts(session: Session, round_id: int, accepted_prices: Mapping[int, int],
     return Facts(transactions, amounts, accepted_prices, milestone_funding, dict(verified_releases or {}))
 
 
+# What `money_by_pledge` reads of each entry, in its order: every reader of balances selects these.
+ENTRY_COLUMNS = (LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id, LedgerEntry.amount_cents,
+                 LedgerEntry.milestone_id)
+
+
 def _add(into: dict[int, int], key: int, cents: int) -> None:
     into[key] = into.get(key, 0) + cents
 

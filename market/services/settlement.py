@@ -238,8 +238,7 @@ class RoundMoney:
 def round_money(session: Session, round_id: int) -> RoundMoney:
     """The round's totals from its ledger: whether its result is committed, how much, how much is deposited."""
     entries = session.execute(
-        select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id, LedgerEntry.amount_cents)
-        .join(LedgerTransaction).where(LedgerTransaction.round_id == round_id))
+        select(*ledger.ENTRY_COLUMNS).join(LedgerTransaction).where(LedgerTransaction.round_id == round_id))
     money = ledger.money_by_pledge(entries).values()
     return RoundMoney(is_committed(session, round_id), sum(m.committed for m in money),
                       sum(m.deposited for m in money))
@@ -247,8 +246,7 @@ def round_money(session: Session, round_id: int) -> RoundMoney:
 
 def pledges_money(session: Session, pledge_ids: list[int]) -> dict[int, ledger.PledgeMoney]:
     """Each pledge's money from the ledger (a pledge with no entries: all zero)."""
-    entries = session.execute(select(LedgerEntry.account, LedgerEntry.pledge_id, LedgerEntry.component_id,
-                                     LedgerEntry.amount_cents).where(LedgerEntry.pledge_id.in_(pledge_ids)))
+    entries = session.execute(select(*ledger.ENTRY_COLUMNS).where(LedgerEntry.pledge_id.in_(pledge_ids)))
     found = ledger.money_by_pledge(entries)
     return {p: found.get(p, ledger.PledgeMoney()) for p in pledge_ids}
 

@@ -3,20 +3,24 @@ assigned, independent verifier accepts (in full or pro rata) or rejects, accepta
 actor's payable attributed to every funding pledge; the ledger check holds after every write."""
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
 from market import services
 from market.errors import Forbidden, InvalidInput, NotFound, WrongState
-from market.models import (Account, DeliveryReport, LedgerEntry, Milestone, MilestoneFunding, ReportFile, Role,
-                           RoundActor, utcnow)
+from market.models import (Account, DeliveryReport, LedgerEntry, Milestone, MilestoneFunding, Pledge, ReportFile,
+                           Role, RoundActor, utcnow)
 from market.services import delivery, verification
 from market.services.delivery import Upload
 from market.storage import DiskStorage
 
-from .test_ledger import check, cleared_round
+from .test_ledger import check, cleared_round, fresh_databases
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%test\n"
@@ -290,3 +294,102 @@ def test_a_milestone_reads_with_its_reports_what_is_paid_and_what_comes_next(mar
         for outsider in (m["a2"],):
             with pytest.raises(NotFound):
                 delivery.milestone_detail(session, outsider, milestone.id)
+
+
+class DeliveryMachine(RuleBasedStateMachine):
+    """Random sequences of reports (by the milestone's actor and by another), acceptances in full and pro rata,
+    rejections, reports again, holdback reports, time passing and deposits, on a committed round: after every
+    step the ledger check passes, each milestone has released exactly what its accepted report says, and no
+    cent appears or disappears (escrow + released = committed, per pledge)."""
+    fresh: Any = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.db = type(self).fresh()
+        self.round_id, analyst, f1, _ = cleared_round(self.db)
+        self.f1 = f1
+        self.actors = {"a1": self.db.user("a1@example.org", Role.ACTOR), "a2": self.db.user("a2@example.org", Role.ACTOR)}
+        self.verifier = self.db.user("vera@example.org", Role.VERIFIER)
+        self.storage = DiskStorage(tempfile.mkdtemp(prefix="evidence-"))
+        with self.db.sessions.begin() as session:
+            for key, user in self.actors.items():
+                services.link_participant(session, None, self.round_id, key, user.id)
+            services.commit_run(session, analyst, self.round_id)
+            services.assign_verifier(session, analyst, self.round_id, {"email": "vera@example.org"})
+            rows = session.execute(select(Milestone.id, RoundActor.key, Milestone.amount_cents, Milestone.quantity)
+                                   .join(RoundActor, RoundActor.id == Milestone.actor_id).order_by(Milestone.id)).all()
+        self.milestones = [tuple(row) for row in rows]
+        self.released = {mid: 0 for mid, *_ in self.milestones}
+        self.waiting: dict[int, int] = {}           # milestone -> its report waiting for review
+        self.now = utcnow()
+        with self.db.sessions.begin() as session:
+            self.committed = sum(m.committed for m in services.settlement.pledges_money(
+                session, list(session.scalars(select(Pledge.id).where(Pledge.round_id == self.round_id)))).values())
+
+    @rule(i=st.integers(0, 20), quantity=st.integers(1, 4), by_owner=st.booleans(), photo=st.booleans())
+    def report(self, i: int, quantity: int, by_owner: bool, photo: bool) -> None:
+        mid, actor, _, _ = self.milestones[i % len(self.milestones)]
+        user = self.actors[actor] if by_owner else self.actors["a2" if actor == "a1" else "a1"]
+        try:
+            with self.db.sessions.begin() as session:
+                report = services.submit_report(session, user, mid, {"quantity": quantity},
+                                                [Upload("p.png", PNG)] if photo else [], self.storage, now=self.now)
+                self.waiting[mid] = report.id
+        except NotFound:
+            assert not by_owner
+        except (WrongState, InvalidInput):
+            assert by_owner
+
+    @precondition(lambda self: self.waiting)
+    @rule(data=st.data(), decision=st.sampled_from(["accept", "partial", "reject"]))
+    def review(self, data: Any, decision: str) -> None:
+        mid = data.draw(st.sampled_from(sorted(self.waiting)))
+        _, _, amount, quantity = next(m for m in self.milestones if m[0] == mid)
+        asked: dict[str, Any] = {"decision": "reject" if decision == "reject" else "accept", "reason": "checked"}
+        if decision == "partial":
+            asked["quantity"] = 1
+        try:
+            with self.db.sessions.begin() as session:
+                report = services.review_report(session, self.verifier, self.waiting[mid], asked, now=self.now)
+                accepted, released = report.accepted_quantity, report.released_cents
+        except InvalidInput:
+            return                                  # e.g. a partial quantity above what was reported
+        del self.waiting[mid]
+        if decision != "reject":
+            assert released == amount * accepted // quantity
+            self.released[mid] = released
+
+    @rule(days=st.sampled_from([1, 10, 95]))
+    def time_passes(self, days: int) -> None:
+        self.now += timedelta(days=days)
+
+    @rule(cents=st.integers(1, 500_000))
+    def deposit(self, cents: int) -> None:
+        try:
+            with self.db.sessions.begin() as session:
+                services.record_deposit(session, self.f1, self.round_id, "p1",
+                                        {"amount": f"{cents // 100}.{cents % 100:02d}"})
+        except (InvalidInput, WrongState):
+            pass
+
+    @invariant()
+    def every_cent_is_where_the_verifications_say(self) -> None:
+        assert check(self.db, self.round_id) == []
+        with self.db.sessions.begin() as session:
+            paid = dict(session.execute(select(LedgerEntry.milestone_id, func.sum(LedgerEntry.amount_cents))
+                                        .where(LedgerEntry.account == Account.PAYABLE)
+                                        .group_by(LedgerEntry.milestone_id)).all())
+            money = services.settlement.pledges_money(
+                session, list(session.scalars(select(Pledge.id).where(Pledge.round_id == self.round_id))))
+        assert {mid: paid.get(mid, 0) for mid in self.released} == self.released
+        assert sum(m.in_escrow + m.released for m in money.values()) == self.committed
+
+    def teardown(self) -> None:
+        self.db.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_random_delivery_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind):
+    DeliveryMachine.fresh = staticmethod(fresh_databases(request, tmp_path_factory, kind))
+    run_state_machine_as_test(DeliveryMachine, settings=settings(max_examples=15, stateful_step_count=25,
+                                                                 deadline=None))

@@ -255,8 +255,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.db.engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_random_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind):
+def fresh_databases(request, tmp_path_factory, kind):
+    """A function giving a new, empty Database of `kind` each time (one per hypothesis example)."""
     if kind == "sqlite":
         template = request.getfixturevalue("sqlite_template")
 
@@ -272,7 +272,12 @@ def test_random_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind)
             engine = make_engine(url)
             _empty_pg(engine)
             return Database("postgresql", url, engine, make_sessionmaker(engine))
-    LedgerMachine.fresh = staticmethod(fresh)
+    return fresh
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_random_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind):
+    LedgerMachine.fresh = staticmethod(fresh_databases(request, tmp_path_factory, kind))
     run_state_machine_as_test(LedgerMachine, settings=settings(max_examples=15, stateful_step_count=12,
                                                                deadline=None))
 
