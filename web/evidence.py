@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
@@ -63,12 +64,7 @@ def file(file_id: int) -> ResponseReturnValue:
         name, content_type = row.name, row.content_type
     disposition = "inline" if content_type in INLINE else "attachment"
     response = Response(data, mimetype=content_type)
-    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{_quoted(name)}"
+    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(name, safe='')}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def _quoted(name: str) -> str:
-    from urllib.parse import quote
-    return quote(name, safe="")

@@ -26,7 +26,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from .. import ledger, schemas
-from ..errors import Forbidden, InvalidInput, NotFound, WrongState
+from ..errors import InvalidInput, NotFound, WrongState
 from ..ledger import Posting
 from ..models import (Account, Challenge, Component, DeliveryReport, LedgerTransaction, Milestone, MilestoneFunding,
                       MilestoneKind, MilestoneState, Pledge, ReportFile, ReportState, Role, RoundActor, RoundFunder,
@@ -135,19 +135,9 @@ def submit_report(session: Session, user: User | None, milestone_id: Any, data: 
     lock_round(session, milestone.round_id, shared=True)
     milestone = own_milestone(session, user, milestone_id, lock=True)
     now = now or utcnow()
-    if milestone.state == MilestoneState.SUBMITTED:
-        raise WrongState(f"milestone {milestone.id} has a report waiting for a verifier")
-    if milestone.state == MilestoneState.ACCEPTED:
-        raise WrongState(f"milestone {milestone.id} is accepted already")
-    if milestone.opens_at is None and milestone.kind == MilestoneKind.HOLDBACK:
-        raise WrongState(f"milestone {milestone.id} is a holdback: it opens once its delivery is accepted and "
-                         f"has kept working for {milestone.service_days} days")
-    if milestone.opens_at is not None and now < as_utc(milestone.opens_at):
-        raise WrongState(f"milestone {milestone.id} can be reported from "
-                         f"{as_utc(milestone.opens_at):%Y-%m-%d %H:%M} UTC, at the end of its service period")
-    if milestone.due_at is not None and now > as_utc(milestone.due_at):
-        raise WrongState(f"milestone {milestone.id}'s deadline passed on "
-                         f"{as_utc(milestone.due_at):%Y-%m-%d %H:%M} UTC")
+    refusal = report_refusal(milestone, now)
+    if refusal:
+        raise WrongState(refusal)
     ceiling = milestone.quantity
     if milestone.kind == MilestoneKind.HOLDBACK:
         ceiling = _delivered(session, milestone) or ceiling
@@ -168,6 +158,23 @@ def submit_report(session: Session, user: User | None, milestone_id: Any, data: 
     audit(session, user, "report", "milestone", milestone.id, milestone.round_id, report=report.id,
           quantity=report.quantity, files=len(typed))
     return report
+
+
+def report_refusal(milestone: Milestone, now: datetime) -> str | None:
+    """Why its actor may not report on the milestone at `now`, or None when it may."""
+    if milestone.state == MilestoneState.SUBMITTED:
+        return f"milestone {milestone.id} has a report waiting for a verifier"
+    if milestone.state == MilestoneState.ACCEPTED:
+        return f"milestone {milestone.id} is accepted already"
+    if milestone.opens_at is None and milestone.kind == MilestoneKind.HOLDBACK:
+        return (f"milestone {milestone.id} is a holdback: it opens once its delivery is accepted and has kept "
+                f"working for {milestone.service_days} days")
+    if milestone.opens_at is not None and now < as_utc(milestone.opens_at):
+        return (f"milestone {milestone.id} can be reported from {as_utc(milestone.opens_at):%Y-%m-%d %H:%M} UTC, "
+                "at the end of its service period")
+    if milestone.due_at is not None and now > as_utc(milestone.due_at):
+        return f"milestone {milestone.id}'s deadline passed on {as_utc(milestone.due_at):%Y-%m-%d %H:%M} UTC"
+    return None
 
 
 def _delivered(session: Session, holdback: Milestone) -> int | None:
@@ -291,8 +298,6 @@ def waiting_reports(session: Session, user: User | None, round_id: int | None = 
                     now: datetime | None = None) -> list[Waiting]:
     """Reports waiting for review: a verifier's (assigned, its rounds), or every one (analysts; a round's).
     Those past the round's review time are overdue: escalated to the analysts, never paid automatically."""
-    if user is not None and user.role not in STAFF and user.role not in (Role.VERIFIER, Role.FUNDER, Role.ACTOR):
-        raise Forbidden("only verifiers and analysts review reports")
     query = (select(DeliveryReport, Milestone, Challenge.key, Component.key, RoundActor)
              .join(Milestone, Milestone.id == DeliveryReport.milestone_id)
              .join(Component, Component.id == Milestone.component_id).join(Challenge)
@@ -354,15 +359,7 @@ class MilestoneDetail:
     released_cents: int         # paid to the actor so far
     reports: list[ReportView]   # oldest first
     next_step: str              # what happens next, in words
-
-    def may_report(self, now: datetime | None = None) -> bool:
-        """Whether its actor may report on it now (the service says why not, when asked)."""
-        now = now or utcnow()
-        if self.state not in (MilestoneState.OPEN, MilestoneState.REJECTED):
-            return False
-        if self.kind == MilestoneKind.HOLDBACK and self.opens_at is None:
-            return False
-        return (self.opens_at is None or now >= self.opens_at) and (self.due_at is None or now <= self.due_at)
+    may_report: bool            # its actor may report on it now (`report_refusal`)
 
 
 def milestone_detail(session: Session, user: User | None, milestone_id: Any) -> MilestoneDetail:
@@ -392,7 +389,7 @@ def details(session: Session, milestones: list[Milestone], now: datetime | None 
         due = None if m.due_at is None else as_utc(m.due_at)
         out.append(MilestoneDetail(m.id, m.round_id, names[m.id], actors[m.actor_id], m.kind, m.quantity,
                                    m.amount_cents, m.state, m.service_days, opens, due, released, views,
-                                   _next_step(m, opens, due, now)))
+                                   _next_step(m, opens, due, now), report_refusal(m, now) is None))
     return out
 
 

@@ -43,13 +43,12 @@ def conflict(session: Session, user: User, round_id: int, challenge_id: int | No
     if challenge_id is not None:
         components = components.where(Component.challenge_id == challenge_id)
     where = "on it" if challenge_id is not None else "in the round"
-    funds = (select(Pledge.id).join(RoundFunder, RoundFunder.id == Pledge.funder_id)
-             .join(MilestoneFunding, MilestoneFunding.pledge_id == Pledge.id)
-             .join(Milestone, Milestone.id == MilestoneFunding.milestone_id)
-             .where(RoundFunder.user_id == user.id, Milestone.component_id.in_(components)))
-    if challenge_id is None:     # round-wide: any pledge of theirs in the round, paying or not
-        funds = select(Pledge.id).join(RoundFunder, RoundFunder.id == Pledge.funder_id).where(
-            RoundFunder.user_id == user.id, Pledge.round_id == round_id)
+    funds = select(Pledge.id).join(RoundFunder, RoundFunder.id == Pledge.funder_id).where(
+        RoundFunder.user_id == user.id, Pledge.round_id == round_id)
+    if challenge_id is not None:    # a challenge: a pledge of theirs funding its milestones (round-wide: any)
+        funds = (funds.join(MilestoneFunding, MilestoneFunding.pledge_id == Pledge.id)
+                 .join(Milestone, Milestone.id == MilestoneFunding.milestone_id)
+                 .where(Milestone.component_id.in_(components)))
     if session.scalar(select(exists(funds))):
         return f"{user.email} funds work {where}: a verifier may not be a funder of what it verifies"
     bids = (select(Bid.id).join(RoundActor, RoundActor.id == Bid.actor_id).join(BidItem, BidItem.bid_id == Bid.id)

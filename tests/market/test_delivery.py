@@ -276,7 +276,7 @@ def test_a_milestone_reads_with_its_reports_what_is_paid_and_what_comes_next(mar
     milestone = milestone_of(m["db"], m["round_id"], "a1")
     with m["db"].sessions.begin() as session:
         detail = delivery.milestone_detail(session, m["a1"], milestone.id)
-        assert detail.may_report() and detail.next_step.startswith("submit a delivery report by ")
+        assert detail.may_report and detail.next_step.startswith("submit a delivery report by ")
         assert (detail.component, detail.actor, detail.released_cents, detail.reports) == (
             "wells/drill", "DrillCo", 0, [])
     report_id = submit(m, m["a1"], milestone.id, 2, [Upload("p.png", PNG)], note="done")
@@ -287,7 +287,7 @@ def test_a_milestone_reads_with_its_reports_what_is_paid_and_what_comes_next(mar
         [report] = detail.reports
         assert (report.state, report.accepted_quantity, report.reason, [f.name for f in report.files]) == (
             "accepted", 1, "one is dry", ["p.png"])
-        assert detail.released_cents == milestone.amount_cents // 2 and not detail.may_report()
+        assert detail.released_cents == milestone.amount_cents // 2 and not detail.may_report
         assert detail.next_step == "verified and paid"
         assert delivery.milestone_detail(session, m["a1"], holdback.id).next_step.startswith(
             "report that it still works from ")
