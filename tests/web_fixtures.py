@@ -18,6 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from market import migrate, services
 from market.db import make_engine
+from tests.ledger_guard import assert_ledgers_whole
 from tests.pg import migrated_schema
 from tests.small_market import draft_doc, import_market, market_doc
 from web import create_app
@@ -49,11 +50,14 @@ def make_app(tmp_path: Path, template: Path, **config: Any) -> Flask:
 
 
 @pytest.fixture
-def app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+def app(request: pytest.FixtureRequest, tmp_path: Path, web_template: Path) -> Iterator[Flask]:
     application = make_app(tmp_path, web_template)
     yield application
-    web_queue.stop(application)
-    web_db.dispose(application)
+    try:
+        web_queue.stop(application)
+        assert_ledgers_whole(request, web_db.sessions(application))
+    finally:
+        web_db.dispose(application)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from market import migrate
 from market.db import make_engine, make_sessionmaker
 from market.models import User
+from tests.ledger_guard import assert_ledgers_whole
 from tests.pg import migrated_schema
 
 
@@ -74,6 +75,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
         _empty_pg(engine)
     database = Database(request.param, url, engine, make_sessionmaker(engine))
     yield database
-    engine.dispose()
+    try:
+        assert_ledgers_whole(request, database.sessions)
+    finally:
+        engine.dispose()
 
 
