@@ -1,25 +1,31 @@
 """`swarm ledger`: a round's money after the clearing (issue 17).
 
     swarm ledger commit ROUND     commit the cleared round's result: every flow into escrow
-    swarm ledger terms ROUND [--holdback-percent P] [--service-days D] [--review-days R]
+    swarm ledger terms ROUND [--holdback-percent P] [--service-days D] [--review-days R] [--delivery-days D]
+                             [--holdback-report-days D]
     swarm ledger show ROUND       per pledge: committed, in escrow, deposited, owed
     swarm ledger check ROUND      every invariant, recomputed from the entries alone
     swarm milestones ROUND        the committed round's milestones and the pledges funding each
+    swarm statement ROUND --funder KEY [--csv]
+                                  a funder's statement: its money, and what verified work it bought
 
 `check` exits 0 when the ledger holds, 1 with one line per broken invariant otherwise.
 """
 from __future__ import annotations
 
+import csv
+import sys
+
 import click
 from sqlalchemy import select
 
 from solver.cli_common import EXIT_FAILED
-from solver.money import format_money_grouped
+from solver.money import format_money, format_money_grouped
 
 from . import services
 from .cli import database_or_exit
 from .models import Challenge, Component, LedgerTransaction, Milestone, Pledge, RoundActor
-from .services import delivery, settlement
+from .services import delivery, settlement, statements
 from .services.common import get_round
 
 
@@ -46,17 +52,21 @@ def commit(round_id: int) -> None:
 @click.option("--holdback-percent", type=int, help="Percent of each item's price paid after the service period.")
 @click.option("--service-days", type=int, help="Days the thing must keep working before the holdback is paid.")
 @click.option("--review-days", type=int, help="Days a verifier has to review a delivery report.")
-def terms_(round_id: int, holdback_percent: int | None, service_days: int | None, review_days: int | None) -> None:
+@click.option("--delivery-days", type=int, help="Days from the commit to the deadline of each delivery report.")
+@click.option("--holdback-report-days", type=int,
+              help="Days an actor has to report on a holdback once its service period is over.")
+def terms_(round_id: int, **given_or_none: int | None) -> None:
     """Show the round's settlement terms, or change them (until its clearing is committed)."""
-    given = {k: v for k, v in (("holdback_percent", holdback_percent), ("service_days", service_days),
-                               ("review_days", review_days)) if v is not None}
+    given = {k: v for k, v in given_or_none.items() if v is not None}
     with database_or_exit() as sessions:
         with sessions.begin() as session:
             get_round(session, round_id)
             agreed = (settlement.set_terms(session, None, round_id, given) if given
                       else settlement.terms(session, round_id))
     click.echo(f"round {round_id}: holdback {agreed.holdback_percent}% after {agreed.service_days} days of service; "
-               f"reports reviewed within {agreed.review_days} days")
+               f"reports reviewed within {agreed.review_days} days; deliveries reported within "
+               f"{agreed.delivery_days} days of the commit, holdbacks within {agreed.holdback_report_days} days of "
+               "the service period's end")
 
 
 @ledger_.command("show")
@@ -128,3 +138,34 @@ def milestones(round_id: int) -> None:
         click.echo(f"{mid:>5}  {actor:<16} {component:<32} {kind:<9} x{quantity:<5} "
                    f"{format_money_grouped(cents):>14}  {state}{after}  ({paid_by})  "
                    f"released {format_money_grouped(released)}; next: {step}")
+
+
+@click.command("statement")
+@click.argument("round_id", metavar="ROUND", type=int)
+@click.option("--funder", "funder_key", required=True, metavar="KEY", help="The funder's key in the round.")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per funded milestone, on standard output.")
+def statement(round_id: int, funder_key: str, as_csv: bool) -> None:
+    """A funder's statement of the round: pledged, committed, deposited, released, held back, and per milestone
+    what its money bought, when it was verified and with which evidence."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            found = statements.statement(session, None, round_id, funder_key)
+    if as_csv:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(statements.CSV_HEADER)
+        out.writerows(statements.csv_rows(found, format_money))
+        return
+    cur = found.currency
+
+    def amount(cents: int) -> str:
+        return f"{format_money_grouped(cents)} {cur}"
+    click.echo(f"{found.funder} in {found.round_name} (round {found.round_id})")
+    click.echo(f"  pledged {amount(found.pledged_cents)}; taken by the clearing {amount(found.committed_cents)}"
+               + ("" if found.committed else " (not committed yet)") + f"; not used {amount(found.unused_cents)}")
+    click.echo(f"  deposited {amount(found.deposited_cents)}; still owed {amount(found.owed_cents)}")
+    click.echo(f"  released to actors {amount(found.released_cents)}; in escrow {amount(found.in_escrow_cents)}, "
+               f"of which held back until the things have kept working {amount(found.held_back_cents)}")
+    for line in found.lines:
+        files = f" [evidence: {', '.join(f.name for f in line.evidence)}]" if line.evidence else ""
+        click.echo(f"  {line.milestone_id:>5}  {line.pledge:<10} {line.actor:<16} {line.kind:<9} your part "
+                   f"{amount(line.funded_cents):>16}, released {amount(line.released_cents):>16}: {line.bought}{files}")

@@ -78,6 +78,12 @@ class Accounts:
     def login(self, client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
         return client.post("/login", data={"email": email, "password": password})
 
+    def logged_in(self, email: str) -> FlaskClient:
+        """A new client logged in as an existing account."""
+        c = self.app.test_client()
+        self.login(c, email)
+        return c
+
     def client_for(self, email: str, role: str) -> FlaskClient:
         """A new client logged in as a new account."""
         self.create(email, role)
@@ -109,6 +115,28 @@ def cleared(app: Flask, doc: dict[str, Any] | None = None) -> int:
         services.close_round(session, None, round_id)
     services.clear_round(web_db.sessions(app), None, round_id)
     return round_id
+
+
+def committed(app: Flask, accounts: Accounts) -> tuple[int, FlaskClient, int]:
+    """The small market cleared and committed, with accounts f1, f2 (funders), a1, a2 (actors) linked to its
+    participants, verifiers vera and other, and an analyst ana (its client is returned); and the id of a1's
+    first delivery milestone."""
+    from sqlalchemy import select
+
+    from market.models import Milestone, RoundActor
+    round_id = cleared(app)
+    users = {key: accounts.create(f"{key}@example.org", role)
+             for key, role in (("f1", "funder"), ("f2", "funder"), ("a1", "actor"), ("a2", "actor"),
+                               ("vera", "verifier"), ("other", "verifier"))}
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    assert analyst.post(f"/analyst/rounds/{round_id}/commit").status_code == 302
+    with web_db.sessions(app).begin() as session:
+        for key in ("f1", "f2", "a1", "a2"):
+            services.link_participant(session, None, round_id, key, users[key])
+        milestone = session.scalar(select(Milestone.id).join(RoundActor, RoundActor.id == Milestone.actor_id)
+                                   .where(RoundActor.key == "a1", Milestone.kind == "delivery")
+                                   .order_by(Milestone.id))
+    return round_id, analyst, milestone
 
 
 @contextmanager

@@ -93,10 +93,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     headers.init_app(app)       # next: its nonce is made before any other hook may refuse the request
     db.init_app(app)
     queue.init_app(app)
+    from . import evidence
+    evidence.raise_upload_limits(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import account, analyst, auth, bids, challenges, errors, evidence, filters, pledges
+    from . import account, analyst, auth, bids, challenges, errors, filters, milestones, pledges, statements
     filters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
@@ -106,6 +108,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pledges.bp)
     app.register_blueprint(bids.bp)
     app.register_blueprint(analyst.bp)
+    app.register_blueprint(milestones.bp)
+    app.register_blueprint(statements.bp)
     evidence.init_app(app)
     from . import api, tokens   # the JSON API (token auth, CSRF-exempt) and the page that makes its tokens
     app.register_blueprint(tokens.bp)

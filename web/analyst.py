@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from market import queue as job_queues, reads, services
 from market.errors import InvalidInput, JobActive, NotFound
 from market.models import ClearingRun, RoundStatus
-from market.services import jobs, settlement
+from market.services import delivery, jobs, settlement, verification
 from market.services.common import get_round
 from solver.money import format_money
 
@@ -26,8 +26,8 @@ from . import job_figures
 from .auth import current
 from .changes import reasoned_change
 from .db import sessions
-from .forms import (status, ActionForm, ChallengeForm, ClearForm, ExclusionForm, RoundForm, TermsForm, attach_errors,
-                    row_resolver)
+from .forms import (status, ActionForm, ChallengeForm, ClearForm, ExclusionForm, RoundForm, TermsForm, VerifierForm,
+                    attach_errors, choices, row_resolver)
 from .queue import job_queue
 
 bp = Blueprint("analyst", __name__, url_prefix="/analyst")
@@ -88,6 +88,11 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
         money = settlement.round_money(session, round_id)
         agreed = settlement.terms(session, round_id)
         recent = [{"job": j, "shown": job_figures.shown(j)} for j in jobs.round_jobs(session, current(), round_id, 10)]
+        verifiers = verification.assignments(session, current(), round_id)
+        waiting = delivery.waiting_reports(session, current(), round_id)
+    verifier_form = VerifierForm(formdata=None)
+    verifier_form.challenge.choices = choices([("", "the whole round")]
+                                              + [(c.key, c.title or c.key) for c in challenges])
     if clear_form is None:
         clear_form = ClearForm(formdata=None, data={"solver": "cbc", "time_limit": f"{defaults.time_limit:g}",
                                                     "gap": "" if defaults.gap is None else f"{defaults.gap:g}"})
@@ -95,7 +100,8 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
                             terms=agreed, terms_form=TermsForm(formdata=None, data={
                                 k: str(v) for k, v in dataclasses.asdict(agreed).items()}),
                             pledges=pledges, bids=bids, action=ActionForm(), clear_form=clear_form,
-                            defaults=defaults, jobs=recent),
+                            defaults=defaults, jobs=recent, verifiers=verifiers, verifier_form=verifier_form,
+                            waiting=waiting),
             status(clear_form))
 
 
@@ -146,6 +152,31 @@ def terms(round_id: int) -> ResponseReturnValue:
 
     return reasoned_change(form, change, redirect(url_for(".round_page", round_id=round_id) + "#terms"),
                            failed="The terms were not changed", success="Settlement terms saved.")
+
+
+@bp.route(ROUND + "/verifiers", methods=["POST"])
+def assign_verifier(round_id: int) -> ResponseReturnValue:
+    """Assign a verifier to the round or one of its challenges (services/verification.py checks conflicts)."""
+    form = VerifierForm()
+
+    def change(session: Session) -> None:
+        verification.assign_verifier(session, current(), round_id, {"email": form.email.data,
+                                                                   "challenge": form.challenge.data or None})
+
+    return reasoned_change(form, change, redirect(url_for(".round_page", round_id=round_id) + "#verifiers"),
+                           failed="The verifier was not assigned",
+                           success=lambda: f"{form.email.data} assigned to verify "
+                                           + (f"challenge {form.challenge.data}." if form.challenge.data
+                                              else "the round."))
+
+
+@bp.route(ROUND + "/verifiers/<int(max=9223372036854775807):assignment_id>/remove", methods=["POST"])
+def unassign_verifier(round_id: int, assignment_id: int) -> ResponseReturnValue:
+    def change(session: Session) -> None:
+        verification.unassign_verifier(session, current(), round_id, assignment_id)
+
+    return reasoned_change(ActionForm(), change, redirect(url_for(".round_page", round_id=round_id) + "#verifiers"),
+                           failed="The assignment was not removed", success="Verifier assignment removed.")
 
 
 @bp.route(ROUND + "/commit", methods=["POST"])

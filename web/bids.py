@@ -12,7 +12,7 @@ from market import reads, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.explain import bid_outcome
 from market.models import Role, RoundStatus
-from market.services import settlement
+from market.services import delivery, settlement
 from market.services.common import STAFF, get_round
 from solver.money import format_money_grouped
 
@@ -59,6 +59,7 @@ def mine(round_id: int) -> ResponseReturnValue:
         run = reads.result(session, round_id)
         viewer = sealing.viewer(session, user, round_id)
         milestones = settlement.bid_milestones(session, [b.id for b in bids])
+        progress = delivery.details_of(session, [m.id for ms in milestones.values() for m in ms])
         rows = []
         for b in bids:
             outcome = None
@@ -74,6 +75,7 @@ def mine(round_id: int) -> ResponseReturnValue:
                          "actor": b.actor.name or b.actor.key, "outcome": outcome,
                          "milestones": milestones.get(b.id, [])})
     return render_template("bids/mine.html", rnd=rnd, bids=rows, cleared=run is not None, action=ActionForm(),
+                           progress=progress,
                            may_fix=user.role in STAFF and rnd.status in (RoundStatus.OPEN, RoundStatus.CLOSED))
 
 

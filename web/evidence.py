@@ -3,7 +3,7 @@ route that serves them, to whoever may read the milestone they prove (market/ser
 
 The evidence folder is EVIDENCE_DIR (config, or SWARM_EVIDENCE_DIR), by default `evidence/` in the instance
 folder. A report's request may carry up to MAX_FILES files of MAX_FILE_BYTES each: requests are otherwise held
-to MAX_CONTENT_LENGTH (1 MB), so the report views raise their own limit (`allow_uploads`) before reading.
+to MAX_CONTENT_LENGTH (1 MB), so the report views' limit is raised (`raise_upload_limits`) before anything reads them.
 """
 from __future__ import annotations
 
@@ -26,6 +26,18 @@ bp = Blueprint("evidence", __name__, url_prefix="/evidence")
 UPLOAD_LIMIT = delivery.MAX_FILES * delivery.MAX_FILE_BYTES + 1024 * 1024      # the files and the form around them
 # Shown in the browser (a photo, a PDF in its viewer), never run: no script, no sniffing of another type.
 INLINE = {"image/jpeg", "image/png", "application/pdf"}
+
+
+# The views whose requests carry evidence files (the report form, the API's report).
+UPLOAD_ENDPOINTS = {"milestones.report", "api.report_create"}
+
+
+def raise_upload_limits(app: Flask) -> None:
+    """Before CSRF reads a report's form (so call this before csrf.init_app), raise its size limit."""
+    @app.before_request
+    def _upload_limit() -> None:
+        if request.endpoint in UPLOAD_ENDPOINTS:
+            allow_uploads()
 
 
 def init_app(app: Flask) -> None:

@@ -24,4 +24,5 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def roles() -> dict[str, object]:
         role = getattr(current_user, "role", None) if current_user else None
-        return {"is_staff": role in ("analyst", "admin"), "is_funder": role == "funder", "is_actor": role == "actor"}
+        return {"is_staff": role in ("analyst", "admin"), "is_funder": role == "funder", "is_actor": role == "actor",
+                "is_verifier": role == "verifier"}

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormField, PasswordField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, SelectChoice, Field, FieldList, Form, FormField, MultipleFileField, PasswordField,
+                     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -391,14 +391,64 @@ class TermsForm(FlaskForm):
                                    description="Paid after the service period, on a second verification")
     service_days = StringField("Service period, days", description="How long the thing must keep working")
     review_days = StringField("Review time, days", description="A verifier's time to review a delivery report")
+    delivery_days = StringField("Delivery time, days",
+                                description="From the commit to the deadline of each delivery report")
+    holdback_report_days = StringField("Holdback report time, days",
+                                       description="How long an actor has to report once the service period is over")
 
     def values(self) -> dict[str, object]:
         """The fields as the service takes them: whole numbers where they are, the text as typed otherwise."""
-        out: dict[str, object] = {}
-        for name in ("holdback_percent", "service_days", "review_days"):
-            text = (getattr(self, name).data or "").strip()
-            out[name] = int(text) if text.isdigit() else text
-        return out
+        return {name: whole_or_text(getattr(self, name).data)
+                for name in ("holdback_percent", "service_days", "review_days", "delivery_days",
+                             "holdback_report_days")}
+
+
+def whole_or_text(text: str | None) -> object:
+    """A whole number where the text is one, else the text as typed (the service says what is wrong)."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+def number_or_none(text: str | None) -> object:
+    """Blank is None; anything else goes to the service as typed, which reads the number or says why not."""
+    text = (text or "").strip()
+    return text or None
+
+
+class ReportForm(FlaskForm):
+    """An actor's delivery report on its milestone: the quantity, a note, optional coordinates and files."""
+    quantity = StringField("Quantity delivered", validators=[InputRequired(message="how many units were delivered")])
+    note = TextAreaField("Note", validators=[Length(max=4000)],
+                         description="What was done, where, and anything the verifier should know")
+    latitude = StringField("Latitude", description="Optional, in degrees, e.g. -1.3733")
+    longitude = StringField("Longitude", description="Optional, in degrees, e.g. 38.0106")
+    files = MultipleFileField("Evidence", description="Photos (JPEG, PNG) or PDF documents: at most 5 files of "
+                                                      "10 MB each")
+
+    def values(self) -> dict[str, object]:
+        return {"quantity": whole_or_text(self.quantity.data), "note": self.note.data or "",
+                "latitude": number_or_none(self.latitude.data), "longitude": number_or_none(self.longitude.data)}
+
+
+class ReviewForm(FlaskForm):
+    """A verifier's decision on a delivery report."""
+    decision = RadioField("Decision", choices=[SelectChoice("accept", "Accept"), SelectChoice("reject", "Reject")],
+                          validators=[InputRequired(message="accept or reject")])
+    quantity = StringField("Quantity accepted", description="Blank: all that was reported; fewer: paid pro rata")
+    reason = TextAreaField("Reason", validators=[Length(max=2000)],
+                           description="Required to reject, or to accept fewer units than awarded")
+
+    def values(self) -> dict[str, object]:
+        quantity = (self.quantity.data or "").strip()
+        return {"decision": self.decision.data, "quantity": whole_or_text(quantity) if quantity else None,
+                "reason": self.reason.data or ""}
+
+
+class VerifierForm(FlaskForm):
+    """An analyst assigns a verifier to the round or to one of its challenges."""
+    email = StringField("Verifier's account email", validators=[InputRequired(message="give an account's email"),
+                                                                Length(max=254)])
+    challenge = SelectField("On", choices=[], validate_choice=False)
 
 
 class DepositForm(FlaskForm):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from market import pledge_report, reads, scope_preview, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.models import Role, RoundStatus
-from market.services import settlement
+from market.services import delivery, settlement
 from market.services.common import STAFF, get_round
 from solver.money import format_money, format_money_grouped
 
@@ -120,6 +120,7 @@ def mine(round_id: int) -> ResponseReturnValue:
         funder_names = {f.key: f.name or f.key for f in services.condition_funders(session, None, round_id)}
         money = settlement.pledges_money(session, [p.id for p in pledges])
         funded = settlement.pledge_milestones(session, [p.id for p in pledges])
+        progress = delivery.details_of(session, [f.milestone.id for fs in funded.values() for f in fs])
         rows = [{"key": p.key, "amount": p.amount_cents, "money": money[p.id], "milestones": funded.get(p.id, []),
                  "scope": p.scope, "max_share": p.max_share,
                  "match": p.match, "listed": p.listed, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
@@ -128,6 +129,7 @@ def mine(round_id: int) -> ResponseReturnValue:
                  "conditions": [(funder_names.get(c["funder"], c["funder"]), c["min_cents"])
                                 for c in _conditions(p)]} for p in pledges]
     return render_template("pledges/mine.html", rnd=rnd, pledges=rows, outcomes=outcomes, reports=reports,
+                           progress=progress,
                            action=ActionForm(), deposit=DepositForm(formdata=None),
                            records_deposits=user.role in (Role.FUNDER, Role.ADMIN))
 

@@ -22,21 +22,21 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from .. import ledger, schemas
 from ..errors import InvalidInput, NotFound, WrongState
 from ..ledger import Posting
 from ..models import (Account, Challenge, Component, DeliveryReport, LedgerTransaction, Milestone, MilestoneFunding,
-                      MilestoneKind, MilestoneState, Pledge, ReportFile, ReportState, Role, RoundActor, RoundFunder,
-                      User, utcnow)
+                      MilestoneKind, MilestoneState, Pledge, ReportFile, ReportState, Role, Round, RoundActor,
+                      RoundFunder, User, utcnow)
 from ..split import split_table
 from ..storage import Storage
 from .clearing import audit_who
-from .common import STAFF, as_utc, audit, by_id, lock_round
+from .common import STAFF, as_utc, audit, by_id, get_round, lock_round
 from .settlement import terms
-from .verification import assigned_to, is_assigned, require_verifier
+from .verification import assigned_to, require_verifier
 
 RELEASE = "release"
 MAX_FILES = 5
@@ -99,24 +99,58 @@ def own_milestone(session: Session, user: User | None, milestone_id: Any, lock: 
     milestone = by_id(session, Milestone, milestone_id, lock=lock)
     if milestone is None:
         raise _absent(milestone_id)
-    if user is not None:
-        owner = session.scalar(select(RoundActor.user_id).where(RoundActor.id == milestone.actor_id))
-        if user.role != Role.ACTOR or owner != user.id:
-            raise _absent(milestone_id)
+    if user is not None and (user.role != Role.ACTOR or not is_owner(session, user, milestone)):
+        raise _absent(milestone_id)
     return milestone
+
+
+def readable_by(user: User) -> Any:
+    """A condition on Milestone: `user` (not staff) may read it: its actor, a verifier assigned to it (whatever
+    the account's role: funder and actor accounts verify too), or a funder whose pledge pays for it."""
+    owns = exists().where(RoundActor.id == Milestone.actor_id, RoundActor.user_id == user.id)
+    funds = exists().where(MilestoneFunding.milestone_id == Milestone.id, MilestoneFunding.pledge_id == Pledge.id,
+                           Pledge.funder_id == RoundFunder.id, RoundFunder.user_id == user.id)
+    return or_(owns, assigned_to(user), funds)
 
 
 def may_read(session: Session, user: User | None, milestone: Milestone) -> bool:
     """Its actor, a verifier assigned to it, a funder paying for it, analysts, admins, the command line."""
     if user is None or user.role in STAFF:
         return True
-    if user.role == Role.ACTOR:
-        return session.scalar(select(RoundActor.user_id).where(RoundActor.id == milestone.actor_id)) == user.id
-    if is_assigned(session, user, milestone):
-        return True
-    return bool(session.scalar(select(exists().where(
-        MilestoneFunding.milestone_id == milestone.id, MilestoneFunding.pledge_id == Pledge.id,
-        Pledge.funder_id == RoundFunder.id, RoundFunder.user_id == user.id))))
+    return session.scalar(select(Milestone.id).where(Milestone.id == milestone.id, readable_by(user))) is not None
+
+
+def is_owner(session: Session, user: User, milestone: Milestone) -> bool:
+    """`user` owns the actor that delivers the milestone."""
+    return session.scalar(select(RoundActor.user_id).where(RoundActor.id == milestone.actor_id)) == user.id
+
+
+def report_milestone(session: Session, user: User | None, report_id: Any) -> int:
+    """The milestone a report is on, for whoever may read that milestone (anyone else: absent)."""
+    report = by_id(session, DeliveryReport, report_id)
+    milestone = None if report is None else session.get(Milestone, report.milestone_id)
+    if milestone is None or not may_read(session, user, milestone):
+        raise NotFound(f"no report {report_id}, or it is not yours to see")
+    return milestone.id
+
+
+def round_currencies(session: Session, round_ids: set[int]) -> dict[int, str]:
+    return dict(session.execute(select(Round.id, Round.currency).where(Round.id.in_(round_ids))).all())
+
+
+def visible_milestones(session: Session, user: User | None, round_id: int) -> list[Milestone]:
+    """The round's milestones `user` may read (analysts, admins, the command line: all), in order."""
+    get_round(session, round_id)
+    query = select(Milestone).where(Milestone.round_id == round_id).order_by(Milestone.id)
+    if user is not None and user.role not in STAFF:
+        query = query.where(readable_by(user))
+    return list(session.scalars(query))
+
+
+def details_of(session: Session, milestone_ids: list[int]) -> dict[int, MilestoneDetail]:
+    """Milestones by id (the caller has the right to read them: its own awards, its own pledges)."""
+    rows = list(session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids)).order_by(Milestone.id)))
+    return {d.id: d for d in details(session, rows)}
 
 
 def readable_milestone(session: Session, user: User | None, milestone_id: Any) -> Milestone:
@@ -129,8 +163,7 @@ def readable_milestone(session: Session, user: User | None, milestone_id: Any) -
 def submit_report(session: Session, user: User | None, milestone_id: Any, data: dict[str, Any],
                   files: list[Upload], storage: Storage, now: datetime | None = None) -> DeliveryReport:
     """The actor reports milestone `milestone_id` delivered: data = {quantity, note, latitude, longitude}."""
-    values = schemas.load(schemas.made(schemas.ReportSchema), data)
-    typed = check_files(files)
+    values, typed = _report_input(data, files)
     milestone = own_milestone(session, user, milestone_id)
     lock_round(session, milestone.round_id, shared=True)
     milestone = own_milestone(session, user, milestone_id, lock=True)
@@ -158,6 +191,24 @@ def submit_report(session: Session, user: User | None, milestone_id: Any, data: 
     audit(session, user, "report", "milestone", milestone.id, milestone.round_id, report=report.id,
           quantity=report.quantity, files=len(typed))
     return report
+
+
+def _report_input(data: dict[str, Any], files: list[Upload]) -> tuple[dict[str, Any], list[tuple[Upload, str]]]:
+    """The report's fields and its typed files, or InvalidInput naming every problem of both at once."""
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    typed: list[tuple[Upload, str]] = []
+    try:
+        values = schemas.load(schemas.made(schemas.ReportSchema), data)
+    except InvalidInput as exc:
+        problems.update(exc.fields)
+    try:
+        typed = check_files(files)
+    except InvalidInput as exc:
+        problems.update(exc.fields)
+    if problems:
+        raise InvalidInput(problems)
+    return values, typed
 
 
 def report_refusal(milestone: Milestone, now: datetime) -> str | None:

@@ -126,6 +126,15 @@ def is_assigned(session: Session, user: User, milestone: Milestone) -> bool:
     return session.scalar(select(Milestone.id).where(Milestone.id == milestone.id, assigned_to(user))) is not None
 
 
+def may_verify(session: Session, user: User, milestone: Milestone) -> bool:
+    """Whether `user` may review the milestone's reports (shown as a form; `require_verifier` decides)."""
+    try:
+        require_verifier(session, user, milestone)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
 def require_verifier(session: Session, user: User | None, milestone: Milestone) -> None:
     """`user` may review the milestone's reports: the command line, or an assigned and independent verifier.
     Anyone not assigned finds it absent; analysts and admins see it but do not verify (they decide disputes)."""

@@ -59,13 +59,18 @@ def test_terms_read_and_changed_until_the_commit(any_app):
     round_id, analyst, f1, _, _ = setup(any_app)
     url = f"/rounds/{round_id}/terms"
     assert f1.get(url).get_json() == {"round": round_id, "holdback_percent": 10, "service_days": 90,
-                                      "review_days": 14, "committed": False}
+                                      "review_days": 14, "delivery_days": 180, "holdback_report_days": 30,
+                                      "committed": False}
     assert_error(f1.patch(url, {"holdback_percent": 5}), 403)
     assert_error(analyst.patch(url, {"holdback_percent": 51}), 422, "holdback_percent")
     assert_error(analyst.patch(url, {"review_days": "a week"}), 422, "review_days")
     changed = analyst.patch(url, {"holdback_percent": 15})
     assert changed.status_code == 200 and changed.get_json()["holdback_percent"] == 15
     assert changed.get_json()["service_days"] == 90
+    later = analyst.patch(url, {"delivery_days": 365, "holdback_report_days": 60})
+    assert later.status_code == 200 and (later.get_json()["delivery_days"], later.get_json()["holdback_report_days"]) \
+        == (365, 60)
+    assert_error(analyst.patch(url, {"delivery_days": 0}), 422, "delivery_days")
     analyst.post(f"/rounds/{round_id}/commit")
     assert f1.get(url).get_json()["committed"] is True
     assert_error(analyst.patch(url, {"holdback_percent": 20}), 409)

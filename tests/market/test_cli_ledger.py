@@ -80,9 +80,12 @@ def test_milestones_lists_each_awarded_item_and_its_holdback(db, tmp_path):
 def test_terms_shown_and_changed_until_the_commit(db, tmp_path):
     round_id = cleared(db, tmp_path)
     assert run_on(db.url, "ledger", "terms", round_id).output == (
-        f"round {round_id}: holdback 10% after 90 days of service; reports reviewed within 14 days\n")
-    assert run_on(db.url, "ledger", "terms", round_id, "--holdback-percent", "20", "--review-days", "7").output == (
-        f"round {round_id}: holdback 20% after 90 days of service; reports reviewed within 7 days\n")
+        f"round {round_id}: holdback 10% after 90 days of service; reports reviewed within 14 days; deliveries "
+        "reported within 180 days of the commit, holdbacks within 30 days of the service period's end\n")
+    assert run_on(db.url, "ledger", "terms", round_id, "--holdback-percent", "20", "--review-days", "7",
+                  "--delivery-days", "365", "--holdback-report-days", "45").output == (
+        f"round {round_id}: holdback 20% after 90 days of service; reports reviewed within 7 days; deliveries "
+        "reported within 365 days of the commit, holdbacks within 45 days of the service period's end\n")
     refused = run_on(db.url, "ledger", "terms", round_id, "--holdback-percent", "90")
     assert refused.exit_code == 2 and "holdback_percent" in refused.output and "from 0 to 50" in refused.output
     run_on(db.url, "ledger", "commit", round_id)

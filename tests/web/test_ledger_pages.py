@@ -74,22 +74,27 @@ def test_an_analyst_sets_the_terms_until_the_commit(app, accounts):
     page = analyst.get(f"/analyst/rounds/{round_id}").get_data(as_text=True)
     assert 'name="holdback_percent"' in page and 'value="10"' in page
     bad = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
-        "holdback_percent": "80", "service_days": "90", "review_days": "14"}, follow_redirects=True))
+        "holdback_percent": "80", "service_days": "90", "review_days": "14",
+        "delivery_days": "180", "holdback_report_days": "30"}, follow_redirects=True))
     assert ("The terms were not changed: the percent of each item's price held back: a whole number from 0 to 50."
             in bad)
     bad = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
-        "holdback_percent": "ten", "service_days": "90", "review_days": "14"}, follow_redirects=True))
+        "holdback_percent": "ten", "service_days": "90", "review_days": "14",
+        "delivery_days": "180", "holdback_report_days": "30"}, follow_redirects=True))
     assert "The terms were not changed: the percent of each item's price held back" in bad
     assert f1.post(f"/analyst/rounds/{round_id}/terms", data={"holdback_percent": "5"}).status_code == 403
     ok = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
-        "holdback_percent": "20", "service_days": "180", "review_days": "7"}, follow_redirects=True))
+        "holdback_percent": "20", "service_days": "180", "review_days": "7", "delivery_days": "365",
+        "holdback_report_days": "45"}, follow_redirects=True))
     assert "Settlement terms saved." in ok
     analyst.post(f"/analyst/rounds/{round_id}/commit")
     page = text_of(analyst.get(f"/analyst/rounds/{round_id}"))
     assert "its price less 20% on a verified delivery" in page and "after 180 days of service" in page
     assert "within 7 days" in page and "Save the terms" not in page
+    assert "reported within 365 days of the commit" in page and "reported within 45 days after that" in page
     late = text_of(analyst.post(f"/analyst/rounds/{round_id}/terms", data={
-        "holdback_percent": "5", "service_days": "90", "review_days": "14"}, follow_redirects=True))
+        "holdback_percent": "5", "service_days": "90", "review_days": "14",
+        "delivery_days": "180", "holdback_report_days": "30"}, follow_redirects=True))
     assert "The terms were not changed: round " in late and "follow the terms it had then" in late
 
 
@@ -104,10 +109,12 @@ def test_after_the_commit_the_actor_sees_its_milestones_and_the_funder_what_it_p
     analyst.post(f"/analyst/rounds/{round_id}/commit")
     bids = text_of(actor.get(f"/rounds/{round_id}/bids"))
     # b1: drill 8,000.00 and pump 1,500.25, each less a 10% holdback (rounded down to the cent).
-    assert "wells/drill delivery, paid on a verified delivery report 2 7,200.00 USD open" in bids
-    assert "wells/drill holdback, paid after 90 days of service on a second verification 2 800.00 USD open" in bids
-    assert "wells/pump delivery, paid on a verified delivery report 1 1,350.23 USD open" in bids
-    assert "wells/pump holdback, paid after 90 days of service on a second verification 1 150.02 USD open" in bids
+    assert "wells/drill delivery, paid on a verified delivery report 2 7,200.00 USD 0.00 USD open" in bids
+    assert ("wells/drill holdback, paid after 90 days of service on a second verification 2 800.00 USD 0.00 USD "
+            "open") in bids
+    assert "wells/pump delivery, paid on a verified delivery report 1 1,350.23 USD 0.00 USD open" in bids
+    assert ("wells/pump holdback, paid after 90 days of service on a second verification 1 150.02 USD 0.00 USD "
+            "open") in bids
     pledges = text_of(f1.get(f"/rounds/{round_id}/pledges"))
     assert "Your part" in pledges and "wells/drill DrillCo delivery of 2" in pledges
     assert "holdback, after 90 days of service" in pledges

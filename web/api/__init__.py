@@ -95,13 +95,16 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
             if method not in ("get", "post", "patch", "delete"):
                 continue
             codes = [401, 503]                                   # 503: the database cannot be reached
-            if "{round_id}" in path:
+            if "{" in path:                                      # a path parameter: a round, a milestone...
                 codes.append(404)
             if method != "get" and not path.endswith("/solve"):
                 operation.setdefault("parameters", []).append(dict(idempotency_param))
                 codes += [403, 409, 413, 422]
-            if method == "get" and path.endswith(("/pledges", "/bids", "/runs", "/runs/{run_id}")):
+            if method == "get" and path.endswith(("/pledges", "/bids", "/runs", "/runs/{run_id}", "/verifiers",
+                                                  "/statement", "/statements")):
                 codes.append(403)
+            if path.endswith("/statement"):
+                codes.append(422)                               # staff: which funder's?
             if path.endswith("/allocation"):
                 codes.append(409)
             if path.endswith("/solve"):

@@ -74,6 +74,10 @@ class TermsOut(Schema):
         "description": "the percent of each item's price paid after the service period, on a second verification"})
     service_days = fields.Integer(required=True, metadata={"description": "how long the thing must keep working"})
     review_days = fields.Integer(required=True, metadata={"description": "a verifier's time to review a report"})
+    delivery_days = fields.Integer(required=True, metadata={
+        "description": "from the commit to the deadline of each delivery report"})
+    holdback_report_days = fields.Integer(required=True, metadata={
+        "description": "from the end of the service period to the deadline of the holdback's report"})
     committed = fields.Boolean(required=True, metadata={"description": "true: fixed, the clearing is committed"})
 
 
@@ -100,6 +104,139 @@ class RoundMoneyOut(Schema):
     committed = fields.Boolean(required=True)
     committed_amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
     deposited_amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+
+
+class FileOut(Schema):
+    """An evidence file of a report: GET /files/{id} gives its bytes."""
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    content_type = fields.String(required=True, metadata={"enum": ["image/jpeg", "image/png", "application/pdf"]})
+    size_bytes = fields.Integer(required=True)
+    url = fields.String(required=True, metadata={"description": "/api/v1/files/{id}"})
+
+
+class ReportOut(Schema):
+    """A delivery report and, once reviewed, the verifier's decision."""
+    id = fields.Integer(required=True)
+    milestone = fields.Integer(required=True)
+    state = fields.String(required=True, metadata={"enum": ["submitted", "accepted", "rejected"]})
+    quantity = fields.Integer(required=True, metadata={"description": "the units reported delivered"})
+    note = fields.String(required=True)
+    latitude = fields.Float(required=True, allow_none=True)
+    longitude = fields.Float(required=True, allow_none=True)
+    submitted_at = fields.DateTime(required=True)
+    reviewed_at = fields.DateTime(required=True, allow_none=True)
+    accepted_quantity = fields.Integer(required=True, allow_none=True)
+    released = fields.String(required=True, allow_none=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "paid to the actor on acceptance (pro rata when fewer units)"})
+    reason = fields.String(required=True, allow_none=True, metadata={
+        "description": "why it was rejected, or why fewer units were accepted"})
+    files = fields.List(fields.Nested(FileOut), required=True)
+
+
+class MilestoneOut(Schema):
+    """A milestone of an award: what it pays for, its state, its reports, and what comes next."""
+    id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    component = fields.String(required=True, metadata={"description": "challenge/component"})
+    actor = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["delivery", "holdback"]})
+    quantity = fields.Integer(required=True)
+    amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    state = fields.String(required=True, metadata={"enum": ["open", "submitted", "rejected", "accepted"]})
+    service_days = fields.Integer(required=True, allow_none=True)
+    opens_at = fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "reports are taken from then (a holdback: the end of its service period)"})
+    due_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "the reporting deadline"})
+    released = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    next_step = fields.String(required=True)
+    may_report = fields.Boolean(required=True, metadata={"description": "its actor may report on it now"})
+    reports = fields.List(fields.Nested(ReportOut), required=True)
+
+
+class ReviewIn(market_schemas.ReviewSchema):
+    """A verifier's decision on a report: accept (quantity: fewer units, paid pro rata, with a reason) or reject
+    (with a reason)."""
+
+
+class VerifierIn(market_schemas.VerifierSchema):
+    """Assign an account (verifier, funder or actor: never one that funds or bid on it) to the round, or to one
+    of its challenges."""
+
+
+class VerifierOut(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    challenge = fields.String(required=True, allow_none=True, metadata={"description": "null: the whole round"})
+
+
+class WaitingOut(Schema):
+    """A report waiting for a verifier; overdue past the round's review time (escalated, never paid by itself)."""
+    report = fields.Integer(required=True)
+    milestone = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    component = fields.String(required=True)
+    actor = fields.String(required=True)
+    submitted_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(required=True)
+    overdue = fields.Boolean(required=True)
+
+
+class StatementLineOut(Schema):
+    """One milestone a pledge pays for: the funder's part, what was released of it, and what it bought."""
+    pledge = fields.String(required=True)
+    milestone = fields.Integer(required=True)
+    component = fields.String(required=True, metadata={"description": "challenge/component"})
+    actor = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["delivery", "holdback"]})
+    quantity = fields.Integer(required=True)
+    state = fields.String(required=True)
+    your_part = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    released = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    verified_at = fields.DateTime(required=True, allow_none=True)
+    accepted_quantity = fields.Integer(required=True, allow_none=True)
+    bought = fields.String(required=True, metadata={
+        "description": 'in the challenge\'s units, e.g. "2 of 12 boreholes in Kitui, verified 2027-03-02"'})
+    evidence = fields.List(fields.Nested(FileOut), required=True)
+
+
+class StatementOut(Schema):
+    """A funder's money in one round, from the ledger's entries."""
+    round = fields.Integer(required=True)
+    round_name = fields.String(required=True)
+    currency = fields.String(required=True)
+    funder = fields.String(required=True, metadata={"description": "the funder's key in the round"})
+    committed = fields.Boolean(required=True, metadata={"description": "the round's clearing is committed"})
+    pledged = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    taken = fields.String(required=True, metadata={"pattern": MONEY_PATTERN,
+                                                   "description": "what the committed clearing took into escrow"})
+    unused = fields.String(required=True, metadata={"pattern": MONEY_PATTERN, "description": "never owed"})
+    deposited = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    owed = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    released = fields.String(required=True, metadata={"pattern": MONEY_PATTERN,
+                                                      "description": "paid to actors for verified work"})
+    in_escrow = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    held_back = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "in escrow until the things have kept working"})
+    lines = fields.List(fields.Nested(StatementLineOut), required=True)
+
+
+class StatementArgs(Schema):
+    funder = fields.String(load_default=None, validate=validate.Length(max=64), metadata={
+        "description": "analysts and admins: whose statement (the funder's key); funders read their own"})
+
+
+# The multipart body of a report (read by the view, documented here: webargs would refuse "3" for an integer).
+REPORT_FORM = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["quantity"],
+    "properties": {
+        "quantity": {"type": "integer", "minimum": 1, "description": "the units delivered"},
+        "note": {"type": "string", "maxLength": 4000},
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90, "description": "with longitude, or neither"},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        "files": {"type": "array", "maxItems": 5, "items": {"type": "string", "format": "binary"},
+                  "description": "JPEG, PNG or PDF (read from the content), at most 10 MB each"}}}}}}
 
 
 class RoundCreate(market_schemas.RoundSchema):

@@ -4,12 +4,14 @@ web/api/errors.py for the one error shape."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint as FlaskBlueprint, Response, abort, current_app, g, jsonify, render_template, request
 from flask_smorest import Blueprint, Page
@@ -19,7 +21,7 @@ from market import queue as job_queues, reads, sealing, services
 from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
 from market.models import Bid, ClearingRun, Job, JobState, Pledge, Role, Round, RoundStatus
 from market.schemas import made
-from market.services import idempotency, jobs, settlement
+from market.services import delivery, idempotency, jobs, settlement, statements, verification
 from market.services.common import STAFF, by_id, get_round
 from solver import bounded
 from solver.clearing import ClearingError
@@ -29,6 +31,8 @@ from solver.money import format_money
 
 from ..auth import Account
 from ..db import sessions
+from ..evidence import storage, uploads
+from ..forms import number_or_none, whole_or_text
 from ..job_figures import figures
 from ..queue import job_queue
 from . import errors, schemas as s
@@ -113,9 +117,10 @@ def _stamp(value: datetime | None) -> datetime | None:
 
 # ---------------------------------------------------------------- idempotent writes
 
-def write(do: Callable[[Any], Any], schema: Any, status: int) -> Response:
+def write(do: Callable[[Any], Any], schema: Any, status: int, payload: Any = None) -> Response:
     """Run `do(session)` in one transaction and answer `schema.dump(result)` with `status`; with an
-    Idempotency-Key, store the response in the same transaction, or replay the stored one."""
+    Idempotency-Key, store the response in the same transaction, or replay the stored one. `payload`: what
+    makes the request the same request, where its raw body does not (a multipart body's boundary changes)."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         with sessions().begin() as session:
@@ -124,11 +129,12 @@ def write(do: Callable[[Any], Any], schema: Any, status: int) -> Response:
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidInput({"header.Idempotency-Key": "1 to 255 visible ASCII characters"})
     user = me_()
-    raw = request.get_data(cache=True)
-    try:
-        payload: Any = json.loads(raw) if raw.strip() else None
-    except ValueError:
-        payload = raw.decode("latin-1")
+    if payload is None:
+        raw = request.get_data(cache=True)
+        try:
+            payload = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            payload = raw.decode("latin-1")
     digest = idempotency.request_hash(request.method, request.full_path.rstrip("?"), payload)
     try:
         with sessions().begin() as session:
@@ -615,6 +621,199 @@ def pledge_deposit(data: dict[str, Any], round_id: int, key: str) -> Response:
         pledge = services.pledge_for(session, me_(), round_id, pledge_key)
         return pledge_money_out(pledge, settlement.pledge_money(session, pledge.id))
     return write(do, made(s.PledgeMoneyOut), 201)
+
+
+# ---------------------------------------------------------------- delivery and verification (issue 17)
+
+MILESTONE = "/milestones/<int(max=9223372036854775807):milestone_id>"
+REPORT = "/reports/<int(max=9223372036854775807):report_id>"
+FILE = "/files/<int(max=9223372036854775807):file_id>"
+REPORT_FIELDS = ("quantity", "note", "latitude", "longitude")
+EVIDENCE_CONTENT = {t: {"schema": {"type": "string", "format": "binary"}} for t in delivery.EVIDENCE_TYPES}
+
+
+def file_out(f: delivery.FileView) -> dict[str, Any]:
+    return {"id": f.id, "name": f.name, "content_type": f.content_type, "size_bytes": f.size_bytes,
+            "url": f"/api/v1/files/{f.id}"}
+
+
+def report_out(milestone_id: int, r: delivery.ReportView) -> dict[str, Any]:
+    return {"id": r.id, "milestone": milestone_id, "state": r.state, "quantity": r.quantity, "note": r.note,
+            "latitude": r.latitude, "longitude": r.longitude, "submitted_at": r.submitted_at,
+            "reviewed_at": r.reviewed_at, "accepted_quantity": r.accepted_quantity,
+            "released": None if r.released_cents is None else format_money(r.released_cents), "reason": r.reason,
+            "files": [file_out(f) for f in r.files]}
+
+
+def milestone_out(d: delivery.MilestoneDetail) -> dict[str, Any]:
+    return {"id": d.id, "round": d.round_id, "component": d.component, "actor": d.actor, "kind": d.kind,
+            "quantity": d.quantity, "amount": format_money(d.amount_cents), "state": d.state,
+            "service_days": d.service_days, "opens_at": d.opens_at, "due_at": d.due_at,
+            "released": format_money(d.released_cents), "next_step": d.next_step, "may_report": d.may_report,
+            "reports": [report_out(d.id, r) for r in d.reports]}
+
+
+def _report_of(session: Any, milestone_id: int, report_id: int) -> dict[str, Any]:
+    detail = delivery.details_of(session, [milestone_id])[milestone_id]
+    return next(report_out(milestone_id, r) for r in detail.reports if r.id == report_id)
+
+
+@blp.route(f"{ROUND}/milestones")
+@blp.response(200, s.MilestoneOut(many=True))
+@blp.paginate(Page, **PAGE)
+def milestones(round_id: int) -> list[dict[str, Any]]:
+    """The committed round's milestones you may read: an actor its own, a funder those its pledges pay for, a
+    verifier those it is assigned to; analysts and admins all."""
+    with sessions().begin() as session:
+        rows = delivery.visible_milestones(session, me_(), round_id)
+        return [milestone_out(d) for d in delivery.details(session, rows)]
+
+
+@blp.route(MILESTONE)
+@blp.response(200, s.MilestoneOut)
+def milestone_get(milestone_id: int) -> dict[str, Any]:
+    """One milestone with its reports, evidence files, money released and next step (404 if not yours to see)."""
+    with sessions().begin() as session:
+        return milestone_out(delivery.milestone_detail(session, me_(), milestone_id))
+
+
+@blp.route(f"{MILESTONE}/reports", methods=["POST"])
+@blp.doc(requestBody=s.REPORT_FORM)
+@blp.response(201, s.ReportOut)
+def report_create(milestone_id: int) -> Response:
+    """Report your milestone delivered (multipart/form-data: quantity, note, latitude and longitude, and up to 5
+    evidence files named `files`), from its opening until its deadline. A verifier reviews it. Audited
+    "report"; send an Idempotency-Key so that a retried upload is not a second report."""
+    unknown = {f"form.{k}": "unknown field: send quantity, note, latitude, longitude and files"
+               for k in request.form if k not in REPORT_FIELDS}
+    unknown |= {f"files.{k}": "evidence files go in the field named files" for k in request.files if k != "files"}
+    if unknown:
+        raise InvalidInput(unknown)
+    data = {"quantity": whole_or_text(request.form.get("quantity")), "note": request.form.get("note", ""),
+            "latitude": number_or_none(request.form.get("latitude")),
+            "longitude": number_or_none(request.form.get("longitude"))}
+    files = uploads(request.files.getlist("files"))
+    same = {"form": sorted(request.form.items(multi=True)),
+            "files": [[f.filename, hashlib.sha256(f.data).hexdigest()] for f in files]}
+
+    def do(session: Any) -> dict[str, Any]:
+        made_report = delivery.submit_report(session, me_(), milestone_id, data, files, storage())
+        return _report_of(session, milestone_id, made_report.id)
+    return write(do, made(s.ReportOut), 201, payload=same)
+
+
+@blp.route(f"{REPORT}/review", methods=["POST"])
+@blp.arguments(s.ReviewIn, as_kwargs=False)
+@blp.response(200, s.ReportOut)
+def report_review(data: dict[str, Any], report_id: int) -> Response:
+    """Accept (in full, or `quantity` units: paid pro rata, `reason` required) or reject (`reason` required) a
+    report on a milestone you are assigned to verify and independent of. Accepting releases its money to the
+    actor, attributed to each funding pledge, in the same transaction. Audited."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        report = delivery.review_report(session, me_(), report_id, body)
+        return _report_of(session, report.milestone_id, report.id)
+    return write(do, made(s.ReportOut), 200)
+
+
+@blp.route("/verification/reports")
+@blp.response(200, s.WaitingOut(many=True))
+@blp.paginate(Page, **PAGE)
+def waiting() -> list[dict[str, Any]]:
+    """Reports waiting for review: yours to verify (analysts and admins: every one). Overdue ones are past the
+    round's review time: escalated to the analysts, never paid without a verifier."""
+    with sessions().begin() as session:
+        return [{"report": w.report.id, "milestone": w.milestone.id, "round": w.milestone.round_id,
+                 "component": w.component, "actor": w.actor, "submitted_at": _stamp(w.report.submitted_at),
+                 "due_at": w.due, "overdue": w.overdue} for w in delivery.waiting_reports(session, me_())]
+
+
+@blp.route(FILE)
+@blp.doc(responses={"200": {"description": "the file, as its checked type", "content": EVIDENCE_CONTENT}})
+def file_get(file_id: int) -> Response:
+    """An evidence file's bytes, to whoever may read its milestone (anyone else: 404)."""
+    with sessions().begin() as session:
+        row, content = delivery.evidence(session, me_(), file_id, storage())
+        name, content_type = row.name, row.content_type
+    response = Response(content, mimetype=content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def verifier_out(a: verification.AssignmentView) -> dict[str, Any]:
+    return dataclasses.asdict(a)
+
+
+@blp.route(f"{ROUND}/verifiers")
+@blp.response(200, s.VerifierOut(many=True))
+def verifiers(round_id: int) -> list[dict[str, Any]]:
+    """Who verifies the round or its challenges (analysts, admins)."""
+    with sessions().begin() as session:
+        return [verifier_out(a) for a in verification.assignments(session, me_(), round_id)]
+
+
+@blp.route(f"{ROUND}/verifiers", methods=["POST"])
+@blp.arguments(s.VerifierIn, as_kwargs=False)
+@blp.response(201, s.VerifierOut)
+def verifier_assign(data: dict[str, Any], round_id: int) -> Response:
+    """Assign a verifier (analysts, admins): refused when the account funds or bid on what it would verify.
+    Audited "assign verifier"."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        row = verification.assign_verifier(session, me_(), round_id, body)
+        return next(verifier_out(a) for a in verification.assignments(session, me_(), round_id) if a.id == row.id)
+    return write(do, made(s.VerifierOut), 201)
+
+
+@blp.route(f"{ROUND}/verifiers/<int(max=9223372036854775807):assignment_id>", methods=["DELETE"])
+@blp.response(200, s.VerifierOut)
+def verifier_unassign(round_id: int, assignment_id: int) -> Response:
+    """Remove a verifier assignment (analysts, admins); the answer is the assignment removed. Audited
+    "unassign verifier"."""
+    def do(session: Any) -> dict[str, Any]:
+        found = [verifier_out(a) for a in verification.assignments(session, me_(), round_id) if a.id == assignment_id]
+        verification.unassign_verifier(session, me_(), round_id, assignment_id)
+        return found[0]
+    return write(do, made(s.VerifierOut), 200)
+
+
+# ---------------------------------------------------------------- funders' statements (issue 17)
+
+def statement_out(found: statements.Statement) -> dict[str, Any]:
+    m = format_money
+    return {"round": found.round_id, "round_name": found.round_name, "currency": found.currency,
+            "funder": found.funder_key, "committed": found.committed, "pledged": m(found.pledged_cents),
+            "taken": m(found.committed_cents), "unused": m(found.unused_cents), "deposited": m(found.deposited_cents),
+            "owed": m(found.owed_cents), "released": m(found.released_cents), "in_escrow": m(found.in_escrow_cents),
+            "held_back": m(found.held_back_cents),
+            "lines": [{"pledge": line.pledge, "milestone": line.milestone_id, "component": line.component,
+                       "actor": line.actor, "kind": line.kind, "quantity": line.quantity, "state": line.state,
+                       "your_part": m(line.funded_cents), "released": m(line.released_cents),
+                       "verified_at": line.verified_at, "accepted_quantity": line.accepted_quantity,
+                       "bought": line.bought,
+                       "evidence": [file_out(f) for f in line.evidence]} for line in found.lines]}
+
+
+@blp.route(f"{ROUND}/statement")
+@blp.arguments(s.StatementArgs, location="query", as_kwargs=True)
+@blp.response(200, s.StatementOut)
+def statement(round_id: int, funder: str | None = None) -> dict[str, Any]:
+    """Your statement of the round (a funder's own; analysts and admins: `funder`'s): pledged, taken,
+    deposited, released for verified work, held back, and per milestone what the money bought."""
+    with sessions().begin() as session:
+        return statement_out(statements.statement(session, me_(), round_id, funder))
+
+
+@blp.route("/statements")
+@blp.response(200, s.StatementOut(many=True))
+def portfolio() -> list[dict[str, Any]]:
+    """Your statements in every round you pledged in, newest first (funders)."""
+    with sessions().begin() as session:
+        return [statement_out(found) for found in statements.portfolio(session, me_())]
 
 
 # ---------------------------------------------------------------- clearing runs and allocations

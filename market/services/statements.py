@@ -1,0 +1,164 @@
+"""Funders' statements (issue 17): per round, what a funder pledged, what the committed clearing took, what it
+has paid in, what verified work released to actors (per milestone: component, actor, verification date and
+evidence), what is held back until the things have kept working, and what its money bought in the
+challenge's own units; and a portfolio of those statements across rounds.
+
+Every figure comes from the ledger's entries (market/ledger.py) and the milestones' verified reports, never
+from a stored total. A funder reads its own statements; analysts and admins read any funder's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidInput, NotFound
+from ..models import (Challenge, Component, Milestone, MilestoneFunding, MilestoneKind, Pledge, ReportState, Role,
+                      Round, RoundActor, RoundFunder, User)
+from .common import STAFF, get_round, require_role
+from .delivery import FileView, details_of
+from .settlement import pledges_money
+
+
+@dataclass(frozen=True)
+class Line:
+    """One milestone a funder's pledge pays for: what it is, the funder's part, and what became of it."""
+    pledge: str
+    milestone_id: int
+    challenge: str              # the challenge's title (or key)
+    component: str              # "challenge/component"
+    unit: str                   # the component's unit, e.g. "boreholes"
+    component_quantity: int     # how many the component asks for
+    actor: str
+    kind: str                   # delivery or holdback
+    quantity: int               # the units this milestone pays for
+    state: str
+    funded_cents: int           # this pledge's part of the milestone
+    released_cents: int         # of it, paid to the actor on a verified report
+    verified_at: datetime | None
+    accepted_quantity: int | None
+    evidence: list[FileView]
+
+    @property
+    def bought(self) -> str:
+        """What the money bought, in the challenge's own units: "2 of 12 boreholes in Kitui, verified 2027-03-02"."""
+        what = f"{self.quantity} of {self.component_quantity} {self.unit} in {self.challenge}"
+        if self.verified_at is None:
+            return f"{what}, not verified yet"
+        done = (f"{self.accepted_quantity} of {self.component_quantity} {self.unit} in {self.challenge}"
+                if self.accepted_quantity != self.quantity else what)
+        verb = "still working, verified" if self.kind == MilestoneKind.HOLDBACK else "verified"
+        return f"{done}, {verb} {self.verified_at:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A funder's money in one round, in cents."""
+    round_id: int
+    round_name: str
+    currency: str
+    funder: str                 # its name (or key)
+    funder_key: str
+    committed: bool             # the round's clearing is committed
+    pledged_cents: int          # the pledges' amounts (withdrawn ones left out)
+    committed_cents: int        # what the committed clearing took from them into escrow
+    deposited_cents: int        # paid in
+    owed_cents: int             # committed, not yet paid in
+    released_cents: int         # paid to actors for verified work
+    held_back_cents: int        # in escrow for holdbacks: paid once the things have kept working
+    in_escrow_cents: int        # all still in escrow (held back included)
+    lines: list[Line]
+
+    @property
+    def unused_cents(self) -> int:
+        """Pledged but not taken by the clearing: never owed."""
+        return self.pledged_cents - self.committed_cents
+
+
+def statement(session: Session, user: User | None, round_id: int, funder_key: str | None = None) -> Statement:
+    """The statement of the user's funder in the round (analysts, admins, the command line: `funder_key`'s).
+    A funder asking for another's, or with no pledge in the round, finds it absent."""
+    rnd = get_round(session, round_id)
+    query = select(RoundFunder).where(RoundFunder.round_id == round_id)
+    if user is not None and user.role not in STAFF:
+        require_role(user, (Role.FUNDER,), "have statements")
+        query = query.where(RoundFunder.user_id == user.id)
+        if funder_key is not None:
+            query = query.where(RoundFunder.key == funder_key)
+    elif funder_key is None:
+        raise InvalidInput({"funder": "say whose statement: the funder's key in the round"})
+    else:
+        query = query.where(RoundFunder.key == funder_key)
+    funder = session.scalar(query)
+    if funder is None:
+        raise NotFound(f"no statement of yours in round {round_id}" if user is not None and user.role not in STAFF
+                       else f"no funder {funder_key!r} in round {round_id}")
+    return _statement(session, rnd, funder)
+
+
+def round_funders(session: Session, user: User | None, round_id: int) -> list[tuple[str, str]]:
+    """The round's funders (key, name) whose statements analysts and admins may read."""
+    require_role(user, STAFF, "read other funders' statements")
+    get_round(session, round_id)
+    return [(f.key, f.name or f.key) for f in session.scalars(
+        select(RoundFunder).where(RoundFunder.round_id == round_id).order_by(RoundFunder.position, RoundFunder.id))]
+
+
+def portfolio(session: Session, user: User) -> list[Statement]:
+    """A funder's statements in every round it pledged in, newest round first."""
+    require_role(user, (Role.FUNDER,), "have a portfolio")
+    funders = session.execute(select(Round, RoundFunder).join(RoundFunder, RoundFunder.round_id == Round.id)
+                              .where(RoundFunder.user_id == user.id).order_by(Round.id.desc())).all()
+    return [_statement(session, rnd, funder) for rnd, funder in funders]
+
+
+def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
+    pledges = [p for p in session.scalars(select(Pledge).where(Pledge.funder_id == funder.id).order_by(Pledge.id))
+               if not p.withdrawn]
+    keys = {p.id: p.key for p in pledges}
+    money = pledges_money(session, list(keys))
+    rows = session.execute(
+        select(MilestoneFunding.pledge_id, MilestoneFunding.amount_cents, Milestone, Challenge, Component, RoundActor)
+        .join(Milestone, Milestone.id == MilestoneFunding.milestone_id)
+        .join(Component, Component.id == Milestone.component_id).join(Challenge, Challenge.id == Component.challenge_id)
+        .join(RoundActor, RoundActor.id == Milestone.actor_id)
+        .where(MilestoneFunding.pledge_id.in_(list(keys))).order_by(Milestone.id, MilestoneFunding.pledge_id)).all()
+    found = details_of(session, sorted({m.id for _, _, m, _, _, _ in rows}))
+    lines = []
+    held = 0
+    for pledge_id, cents, m, challenge, component, actor in rows:
+        accepted = [r for r in found[m.id].reports if r.state == ReportState.ACCEPTED]
+        released = money[pledge_id].released_by_milestone.get(m.id, 0)
+        if m.kind == MilestoneKind.HOLDBACK and not accepted:
+            held += cents
+        lines.append(Line(keys[pledge_id], m.id, challenge.title or challenge.key, f"{challenge.key}/{component.key}",
+                          component.unit or "units", component.quantity, actor.name or actor.key, m.kind, m.quantity,
+                          m.state, cents, released, accepted[-1].reviewed_at if accepted else None,
+                          accepted[-1].accepted_quantity if accepted else None,
+                          accepted[-1].files if accepted else []))
+    totals = list(money.values())
+    return Statement(rnd.id, rnd.name or f"Round {rnd.id}", rnd.currency, funder.name or funder.key, funder.key,
+                     any(m.committed for m in totals), sum(p.amount_cents for p in pledges),
+                     sum(m.committed for m in totals), sum(m.deposited for m in totals), sum(m.owed for m in totals),
+                     sum(m.released for m in totals), held, sum(m.in_escrow for m in totals), lines)
+
+
+CSV_HEADER = ("round", "funder", "pledge", "milestone", "component", "actor", "kind", "quantity", "state",
+              "your_part", "released", "verified_on", "accepted_quantity", "bought", "evidence_files")
+
+
+def csv_rows(found: Statement, money: Any) -> list[tuple[Any, ...]]:
+    """The statement's lines as CSV rows (money as decimal strings by `money`), after CSV_HEADER. Text that a
+    spreadsheet would run as a formula (names and file names are the users') is quoted."""
+    return [(found.round_id, _cell(found.funder_key), _cell(line.pledge), line.milestone_id, _cell(line.component),
+             _cell(line.actor), line.kind, line.quantity, line.state, money(line.funded_cents),
+             money(line.released_cents), "" if line.verified_at is None else f"{line.verified_at:%Y-%m-%d}",
+             "" if line.accepted_quantity is None else line.accepted_quantity, _cell(line.bought),
+             _cell(" ".join(f.name for f in line.evidence))) for line in found.lines]
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
