@@ -32,7 +32,7 @@ from solver.cli import EXIT_INFEASIBLE, summary
 from solver.cli_common import EXIT_INVALID, fail, gap_option, no_explain_option, solver_option
 from solver.market import Market
 
-from . import services
+from . import outbox, services
 from .cli import database_or_exit
 from .cli_progress import JobProgress, figures
 from .errors import NotFound, QueueUnavailable
@@ -354,4 +354,21 @@ def worker(burst: bool, niceness: int) -> None:
     with database_or_exit() as sessions:
         logging.getLogger(__name__).info("swarm worker on %s%s, niceness %d", shown(url), " (burst)" if burst else "",
                                          now)
-        work(sessions, url, burst)
+        mail = outbox.OutboxThread(sessions)     # notifications' e-mails, beside the clearings
+        mail.start()
+        try:
+            work(sessions, url, burst)
+        finally:
+            mail.stop()
+            outbox.send_pending(sessions, outbox.sender_from_env())
+
+
+@click.command("outbox")
+def outbox_() -> None:
+    """Send the e-mails waiting in the outbox now (through SMTP when SWARM_MAIL_SERVER is set, else to the
+    log), as the worker does on its own; prints how many were sent and how many still wait."""
+    with database_or_exit() as sessions:
+        sent = outbox.send_pending(sessions, outbox.sender_from_env(), limit=10_000)
+        with sessions.begin() as session:
+            waiting = outbox.waiting(session)
+    click.echo(f"sent {sent}; {waiting} waiting" + (" (they failed: see the log)" if waiting else ""))

@@ -8,6 +8,7 @@
     swarm milestones ROUND        the committed round's milestones and the pledges funding each
     swarm statement ROUND --funder KEY [--csv]
                                   a funder's statement: its money, and what verified work it bought
+    swarm progress ROUND          per challenge: milestones verified, money released of committed
 
 `check` exits 0 when the ledger holds, 1 with one line per broken invariant otherwise.
 """
@@ -162,10 +163,31 @@ def statement(round_id: int, funder_key: str, as_csv: bool) -> None:
     click.echo(f"{found.funder} in {found.round_name} (round {found.round_id})")
     click.echo(f"  pledged {amount(found.pledged_cents)}; taken by the clearing {amount(found.committed_cents)}"
                + ("" if found.committed else " (not committed yet)") + f"; not used {amount(found.unused_cents)}")
-    click.echo(f"  deposited {amount(found.deposited_cents)}; still owed {amount(found.owed_cents)}")
+    click.echo(f"  deposited {amount(found.deposited_cents)}; still owed {amount(found.owed_cents)}"
+               + (f"; to be paid back {amount(found.due_back_cents)}" if found.due_back_cents else ""))
+    click.echo(f"  refunded (written off, deductions upheld) {amount(found.refunded_cents)}")
     click.echo(f"  released to actors {amount(found.released_cents)}; in escrow {amount(found.in_escrow_cents)}, "
                f"of which held back until the things have kept working {amount(found.held_back_cents)}")
     for line in found.lines:
         files = f" [evidence: {', '.join(f.name for f in line.evidence)}]" if line.evidence else ""
         click.echo(f"  {line.milestone_id:>5}  {line.pledge:<10} {line.actor:<16} {line.kind:<9} your part "
                    f"{amount(line.funded_cents):>16}, released {amount(line.released_cents):>16}: {line.bought}{files}")
+
+
+@click.command("progress")
+@click.argument("round_id", metavar="ROUND", type=int)
+def progress(round_id: int) -> None:
+    """The committed round's progress per challenge: milestones verified of total, money released of committed,
+    refunded (the public progress page's figures)."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            found = services.progress.round_progress(session, round_id)
+    if found is None:
+        click.echo(f"round {round_id}: its clearing is not committed; there is no progress to follow")
+        return
+    click.echo(f"{found.name} (round {found.round_id}, {found.currency}): {found.phase}")
+    for c in found.challenges + [found.totals]:
+        off = f", {c.written_off} written off" if c.written_off else ""
+        click.echo(f"  {c.title:<32} verified {c.verified:>3} of {c.milestones:<3}{off}  released "
+                   f"{format_money_grouped(c.released_cents):>14} of {format_money_grouped(c.committed_cents):>14}"
+                   f"  refunded {format_money_grouped(c.refunded_cents)}")

@@ -67,14 +67,22 @@ class PledgeMoney:
     deposited: int = 0          # paid in by the funder
     cash: int = 0               # received and not yet paid out
     released: int = 0           # paid to actors' payables for verified milestones
+    refunded: int = 0           # gone back to the funder from escrow (written off, deductions upheld)
     escrow_by_component: dict[int, int] = field(default_factory=dict)
     released_by_component: dict[int, int] = field(default_factory=dict)
     released_by_milestone: dict[int, int] = field(default_factory=dict)
+    refunded_by_component: dict[int, int] = field(default_factory=dict)
+    refunded_by_milestone: dict[int, int] = field(default_factory=dict)
 
     @property
     def owed(self) -> int:
-        """Committed but not yet deposited."""
-        return self.committed - self.deposited
+        """Committed, not refunded and not yet deposited: what the funder still has to pay in."""
+        return max(0, self.committed - self.refunded - self.deposited)
+
+    @property
+    def due_back(self) -> int:
+        """Deposited beyond what is still committed after refunds: to be paid back to the funder."""
+        return max(0, self.deposited - (self.committed - self.refunded))
 
 
 @dataclass(frozen=True)
@@ -89,18 +97,22 @@ class Facts:
     milestone_funding: Mapping[tuple[int, int], int] | None = None
     # Per milestone with an accepted verification, what it released: a payout of any other is refused.
     verified_releases: Mapping[int, int] = field(default_factory=dict)
+    # Per milestone, its amount: what is paid out and refunded of it never exceeds it (empty: not asked).
+    milestone_amounts: Mapping[int, int] = field(default_factory=dict)
 
 
 def facts(session: Session, round_id: int, accepted_prices: Mapping[int, int],
           milestone_funding: Mapping[tuple[int, int], int] | None = None,
-          verified_releases: Mapping[int, int] | None = None) -> Facts:
+          verified_releases: Mapping[int, int] | None = None,
+          milestone_amounts: Mapping[int, int] | None = None) -> Facts:
     rows = session.scalars(select(LedgerTransaction).where(LedgerTransaction.round_id == round_id)
                            .order_by(LedgerTransaction.id)).all()
     transactions = [(t.id, t.kind, [(e.account, e.pledge_id, e.component_id, e.amount_cents, e.milestone_id)
                                     for e in t.entries]) for t in rows]
     amounts = dict(session.execute(select(Pledge.id, Pledge.amount_cents).where(Pledge.round_id == round_id))
                    .all())
-    return Facts(transactions, amounts, accepted_prices, milestone_funding, dict(verified_releases or {}))
+    return Facts(transactions, amounts, accepted_prices, milestone_funding, dict(verified_releases or {}),
+                 dict(milestone_amounts or {}))
 
 
 # What `money_by_pledge` reads of each entry, in its order: every reader of balances selects these.
@@ -129,6 +141,11 @@ def money_by_pledge(entries: Iterable[tuple[Any, ...]]) -> dict[int, PledgeMoney
             assert component_id is not None and milestone_id is not None     # a database check keeps it so
             _add(money.released_by_component, component_id, cents)
             _add(money.released_by_milestone, milestone_id, cents)
+        elif account == Account.REFUND:
+            money.refunded += cents
+            assert component_id is not None and milestone_id is not None     # a database check keeps it so
+            _add(money.refunded_by_component, component_id, cents)
+            _add(money.refunded_by_milestone, milestone_id, cents)
         elif account == Account.DEPOSIT:
             money.deposited -= cents
         elif account == Account.CASH:
@@ -150,6 +167,7 @@ def check(found: Facts) -> list[str]:
     per_component: dict[int, int] = defaultdict(int)
     paid_component: dict[int, int] = defaultdict(int)
     paid_milestone: dict[int, int] = defaultdict(int)
+    spent_milestone: dict[int, int] = defaultdict(int)      # paid out and refunded
     by_pledge = money_by_pledge(every)
     for pledge_id, money in sorted(by_pledge.items()):
         amount = found.pledge_amounts.get(pledge_id)
@@ -160,15 +178,18 @@ def check(found: Facts) -> list[str]:
             problems.append(f"pledge {pledge_id}: commitment is negative ({money.committed} cents)")
         if money.committed > amount:
             problems.append(f"pledge {pledge_id}: committed {money.committed} cents, more than its {amount}")
-        if money.committed != money.in_escrow + money.released:
+        if money.committed != money.in_escrow + money.released + money.refunded:
             problems.append(f"pledge {pledge_id}: committed {money.committed} cents but "
-                            f"{money.in_escrow + money.released} are accounted for (in escrow "
-                            f"{money.in_escrow}, released {money.released})")
+                            f"{money.in_escrow + money.released + money.refunded} are accounted for (in escrow "
+                            f"{money.in_escrow}, released {money.released}, refunded {money.refunded})")
         for component_id, cents in money.released_by_component.items():
             paid_component[component_id] += cents
             per_component[component_id] += cents
         for milestone_id, cents in money.released_by_milestone.items():
             paid_milestone[milestone_id] += cents
+            spent_milestone[milestone_id] += cents
+        for milestone_id, cents in money.refunded_by_milestone.items():
+            spent_milestone[milestone_id] += cents
         for component_id, cents in sorted(money.escrow_by_component.items()):
             if cents < 0:
                 problems.append(f"pledge {pledge_id}: escrow for component {component_id} is negative ({cents})")
@@ -181,12 +202,13 @@ def check(found: Facts) -> list[str]:
         # Every committed cent is owed to a milestone, and no milestone is funded with money not committed.
         held: dict[tuple[int, int], int] = defaultdict(int)
         for p, m in by_pledge.items():
-            for k, cents in list(m.escrow_by_component.items()) + list(m.released_by_component.items()):
+            for k, cents in (list(m.escrow_by_component.items()) + list(m.released_by_component.items())
+                             + list(m.refunded_by_component.items())):
                 held[p, k] += cents
         for p, k in sorted(set(k for k, v in held.items() if v) | set(found.milestone_funding)):
             if held.get((p, k), 0) != found.milestone_funding.get((p, k), 0):
-                problems.append(f"pledge {p}, component {k}: {held.get((p, k), 0)} cents in escrow or released "
-                                f"but {found.milestone_funding.get((p, k), 0)} fund its milestones")
+                problems.append(f"pledge {p}, component {k}: {held.get((p, k), 0)} cents in escrow, released or "
+                                f"refunded but {found.milestone_funding.get((p, k), 0)} fund its milestones")
     for milestone_id, cents in sorted(paid_milestone.items()):
         allowed = found.verified_releases.get(milestone_id)
         if allowed is None:
@@ -196,6 +218,11 @@ def check(found: Facts) -> list[str]:
     for milestone_id, allowed in sorted(found.verified_releases.items()):
         if allowed and milestone_id not in paid_milestone:
             problems.append(f"milestone {milestone_id}: verified to release {allowed} cents, none paid out")
+    if found.milestone_amounts:
+        for milestone_id, cents in sorted(spent_milestone.items()):
+            if cents > found.milestone_amounts.get(milestone_id, 0):
+                problems.append(f"milestone {milestone_id}: {cents} cents paid out or refunded, more than its "
+                                f"{found.milestone_amounts.get(milestone_id, 0)}")
     for component_id, cents in sorted(paid_component.items()):
         if cents > found.accepted_prices.get(component_id, 0):
             problems.append(f"component {component_id}: {cents} cents paid out, above its accepted prices "

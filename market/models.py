@@ -357,6 +357,8 @@ class Account(enum.StrEnum):
     CASH = "cash"                   # debited then: money received, attributed to the pledge
     PAYABLE = "payable"             # debited when a verified milestone is released: owed to its actor, per
                                     # pledge, component and milestone (escrow is credited)
+    REFUND = "refund"               # debited when a milestone's escrow goes back to its funder (written off,
+                                    # a deduction upheld), per pledge, component and milestone
 
 
 class LedgerTransaction(Base):
@@ -381,7 +383,8 @@ class LedgerEntry(Base):
     __table_args__ = (CheckConstraint(_one_of("account", Account), name="account"),
                       CheckConstraint("amount_cents <> 0", name="amount"),
                       CheckConstraint("account <> 'escrow' OR component_id IS NOT NULL", name="escrow_component"),
-                      CheckConstraint("account <> 'payable' OR (component_id IS NOT NULL AND milestone_id IS NOT NULL)",
+                      CheckConstraint("account NOT IN ('payable', 'refund') OR "
+                                      "(component_id IS NOT NULL AND milestone_id IS NOT NULL)",
                                       name="payable_milestone"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -390,7 +393,8 @@ class LedgerEntry(Base):
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
     component_id: Mapped[int | None] = mapped_column(ForeignKey("components.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    # The milestone a release pays (payable entries): the check ties every payout to an accepted verification.
+    # The milestone a release pays or a refund gives back (payable, refund): the check ties every payout to an
+    # accepted verification and keeps each milestone's payouts and refunds within its amount.
     milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"), index=True)
 
 
@@ -514,6 +518,8 @@ class MilestoneState(enum.StrEnum):
     SUBMITTED = "submitted"         # a report waits for a verifier
     REJECTED = "rejected"           # its last report was rejected: the actor may report again until due_at
     ACCEPTED = "accepted"           # verified and released (in full, or pro rata for a smaller quantity)
+    DISPUTED = "disputed"           # its actor disputes the verifier's rejection or deduction: an analyst decides
+    WRITTEN_OFF = "written_off"     # an analyst ended it (the actor failed): what was left in escrow went back
 
 
 class Milestone(Base):
@@ -628,6 +634,39 @@ class DeliveryReport(Base):
     files: Mapped[list[ReportFile]] = relationship(order_by="ReportFile.id")
 
 
+class DisputeState(enum.StrEnum):
+    OPEN = "open"                   # the disputed amount is frozen until an analyst decides
+    FOR_ACTOR = "for_actor"         # decided: the actor is paid what the analyst found due, the rest refunded
+    FOR_VERIFIER = "for_verifier"   # decided: the verifier's decision stands
+
+
+class Dispute(Base):
+    """An actor's dispute of a verifier's rejection or deduction (issue 17): only the disputed amount, the
+    milestone's money not yet paid, is frozen; an analyst decides, and the decision moves the money."""
+    __tablename__ = "disputes"
+    __table_args__ = (CheckConstraint(_one_of("state", DisputeState), name="state"),
+                      CheckConstraint("kind IN ('rejection', 'deduction')", name="kind"),
+                      CheckConstraint("amount_cents > 0", name="amount"),
+                      CheckConstraint("released_cents IS NULL OR (released_cents >= 0 AND released_cents <= "
+                                      "amount_cents)", name="released"),
+                      UniqueConstraint("report_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("delivery_reports.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(254))
+    opened_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default=DisputeState.OPEN.value)
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    decided_at: Mapped[datetime | None] = mapped_column(Stamp)
+    decision: Mapped[str | None] = mapped_column(Text)
+    released_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class ReportFile(Base):
     """Evidence attached to a report (a photo, a test certificate): its bytes are in the file storage
     (market/storage.py) under `storage_key`, the sha256 of its content."""
@@ -641,3 +680,34 @@ class ReportFile(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     storage_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class Notification(Base):
+    """A line in a user's in-app inbox (issue 17): an award won or lost, a milestone to report, a report accepted
+    or rejected, money released, a dispute opened or decided. Marked read by its user; never deleted."""
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(200))       # a path on the site, e.g. /milestones/3
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class OutboxMessage(Base):
+    """An e-mail waiting to be sent (issue 17): written in the same transaction as what it tells, sent by the
+    worker (market/outbox.py) through SMTP when configured, else written to the log; `sent_at` once done."""
+    __tablename__ = "outbox"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_email: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

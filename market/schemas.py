@@ -288,6 +288,22 @@ class VerifierSchema(Schema):
     challenge = Text(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
+class DisputeSchema(ExclusionSchema):
+    """An actor disputes a rejection or a deduction: why (an analyst reads it, with the evidence)."""
+    reason = Text(required=True, validate=validate.Length(min=1, max=2000,
+                                                          error="say why the decision is wrong (1 to 2000 characters)"))
+
+
+class DecisionSchema(Schema):
+    """An analyst decides a dispute: for the actor (paid `release` of the disputed amount, all by default; the
+    rest goes back to the funders) or for the verifier; with a note both parties read."""
+    decision = fields.String(required=True, validate=validate.OneOf(
+        ["actor", "verifier"], error='"actor" or "verifier"'))
+    release = Money(positive=True, load_default=None, allow_none=True)
+    note = Text(required=True, validate=validate.Length(min=1, max=2000,
+                                                        error="say why (1 to 2000 characters): both parties read it"))
+
+
 class DepositSchema(Schema):
     """Money a funder paid in for a pledge (issue 17): how much, and the transfer's reference."""
     amount = Money(positive=True, required=True)

@@ -28,6 +28,7 @@ from solver.allocation import Allocation
 from solver.clearing import ClearOptions
 from solver.market import Market
 
+from . import outbox
 from .errors import MarketDomainError
 from .models import JobState, User
 from .queue import JobQueue, RedisQueue, QUEUE_NAME
@@ -188,6 +189,7 @@ class ThreadWorker:
     starts with the first job enqueued (or `start()`), picks up jobs left queued by a process that stopped,
     and reaps jobs whose worker died."""
     description = "a worker thread in the web process"
+    # It also sends the outbox's e-mails (market/outbox.py) on each pass.
 
     def __init__(self, sessions: sessionmaker[Session], poll: float = 2.0) -> None:
         self.sessions = sessions
@@ -219,9 +221,11 @@ class ThreadWorker:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        send = outbox.sender_from_env()
         while not self._stopping.is_set():
             try:
                 self.run_pending()
+                outbox.send_pending(self.sessions, send)        # notifications' e-mails, between jobs
             except (OperationalError, InterfaceError) as exc:     # the database away: one line, no traceback
                 logger.warning("the clearing worker thread cannot reach the database (%s); trying again in %g s",
                                type(getattr(exc, "orig", None) or exc).__name__, self.poll)

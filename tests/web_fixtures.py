@@ -128,11 +128,12 @@ def committed(app: Flask, accounts: Accounts) -> tuple[int, FlaskClient, int]:
     users = {key: accounts.create(f"{key}@example.org", role)
              for key, role in (("f1", "funder"), ("f2", "funder"), ("a1", "actor"), ("a2", "actor"),
                                ("vera", "verifier"), ("other", "verifier"))}
-    analyst = accounts.client_for("ana@example.org", "analyst")
-    assert analyst.post(f"/analyst/rounds/{round_id}/commit").status_code == 302
     with web_db.sessions(app).begin() as session:
         for key in ("f1", "f2", "a1", "a2"):
             services.link_participant(session, None, round_id, key, users[key])
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    assert analyst.post(f"/analyst/rounds/{round_id}/commit").status_code == 302
+    with web_db.sessions(app).begin() as session:
         milestone = session.scalar(select(Milestone.id).join(RoundActor, RoundActor.id == Milestone.actor_id)
                                    .where(RoundActor.key == "a1", Milestone.kind == "delivery")
                                    .order_by(Milestone.id))

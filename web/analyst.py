@@ -90,6 +90,7 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
         recent = [{"job": j, "shown": job_figures.shown(j)} for j in jobs.round_jobs(session, current(), round_id, 10)]
         verifiers = verification.assignments(session, current(), round_id)
         waiting = delivery.waiting_reports(session, current(), round_id)
+        disputes = services.disputes.open_disputes(session, current(), round_id)
     verifier_form = VerifierForm(formdata=None)
     verifier_form.challenge.choices = choices([("", "the whole round")]
                                               + [(c.key, c.title or c.key) for c in challenges])
@@ -101,7 +102,7 @@ def _round_page(round_id: int, clear_form: ClearForm | None) -> ResponseReturnVa
                                 k: str(v) for k, v in dataclasses.asdict(agreed).items()}),
                             pledges=pledges, bids=bids, action=ActionForm(), clear_form=clear_form,
                             defaults=defaults, jobs=recent, verifiers=verifiers, verifier_form=verifier_form,
-                            waiting=waiting),
+                            waiting=waiting, disputes=disputes),
             status(clear_form))
 
 

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from market import reads, sealing
+from market import reads, sealing, services
 from market.models import RoundStatus
 from market.services.common import get_round
 
@@ -60,6 +60,15 @@ def challenge_page(round_id: int, key: str) -> ResponseReturnValue:
         outcome = reads.challenge_outcomes(run, seer(session, round_id)).get(key) if run is not None else None
     return render_template("challenges/challenge.html", rnd=rnd, challenge=challenge, signal=signal,
                            outcome=outcome)
+
+
+@bp.route(ROUND + "/progress")
+def progress(round_id: int) -> ResponseReturnValue:
+    """After the commit, for everyone: per challenge, milestones verified and money released (totals only)."""
+    with sessions().begin() as session:
+        rnd = get_round(session, round_id)
+        found = services.progress.round_progress(session, round_id)
+    return render_template("challenges/progress.html", rnd=rnd, progress=found)
 
 
 @bp.route(ROUND + "/results")

@@ -2,8 +2,8 @@
 
     solver/cli.py    one market file at a time: validate, solve, verify, generate, and the analyst tools
     market/cli.py    the database and rounds: db, import, export, rounds
-    market/cli_jobs.py  clearing jobs: clear, jobs, job, worker
-    market/cli_ledger.py  money after the clearing: ledger commit, show, check; milestones; statement
+    market/cli_jobs.py  clearing jobs: clear, jobs, job, worker; the e-mail outbox
+    market/cli_ledger.py  money after the clearing: ledger commit, show, check; milestones; statement; progress
     web/commands.py  the web app and its accounts: serve, user, token, doctor
 
 Failures exit 2 for input a command cannot use and 1 for any other; `swarm solve` and `swarm clear` exit 3
@@ -33,9 +33,9 @@ COMMANDS: list[click.Command] = [
     # rounds in a database
     market_cli.db, market_cli.import_, market_cli.export, cli_jobs.clear_, market_cli.rounds,
     # money after the clearing
-    cli_ledger.ledger_, cli_ledger.milestones, cli_ledger.statement,
+    cli_ledger.ledger_, cli_ledger.milestones, cli_ledger.statement, cli_ledger.progress,
     # clearing jobs
-    cli_jobs.jobs_, cli_jobs.job, cli_jobs.worker,
+    cli_jobs.jobs_, cli_jobs.job, cli_jobs.worker, cli_jobs.outbox_,
     # the web app and its accounts
     web_commands.serve, web_commands.user, web_commands.token, web_commands.doctor,
 ]

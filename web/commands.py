@@ -1,7 +1,7 @@
 """The web layer's commands of `swarm`: the web app and its accounts (web/cli.py assembles the program).
 
     swarm serve [--port 5000] [--host 127.0.0.1]
-    swarm user create --email E --name N --role funder|actor|analyst|admin [--password P]   (else prompted)
+    swarm user create --email E --name N --role funder|actor|verifier|analyst|admin [--password P]   (else prompted)
     swarm user reset-password --email E [--base-url URL]    (prints a one-time reset link)
     swarm token create --email E [--name N] | token list --email E | token revoke ID
     swarm doctor                    (a deployment's configuration checked: web/doctor.py)

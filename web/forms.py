@@ -444,6 +444,36 @@ class ReviewForm(FlaskForm):
                 "reason": self.reason.data or ""}
 
 
+class DisputeForm(FlaskForm):
+    """An actor disputes a verifier's rejection or deduction."""
+    reason = TextAreaField("Why the decision is wrong", validators=[InputRequired(message="say why"),
+                                                                     Length(max=2000)],
+                           description="An analyst reads it with the evidence and decides; until then the "
+                                       "disputed money stays in escrow")
+
+
+class DecisionForm(FlaskForm):
+    """An analyst decides a dispute."""
+    decision = RadioField("Decision", choices=[
+        SelectChoice("actor", "For the actor: pay it (the rest goes back to the funders)"),
+        SelectChoice("verifier", "For the verifier: the decision stands")],
+        validators=[InputRequired(message="choose for whom")])
+    release = MoneyField("Pay the actor", validators=[Optional()],
+                         description="For the actor: how much of the disputed amount (blank: all of it)")
+    note = TextAreaField("Note", validators=[InputRequired(message="say why: both parties read it"),
+                                             Length(max=2000)])
+
+    def values(self) -> dict[str, object]:
+        return {"decision": self.decision.data,
+                "release": None if self.release.cents is None else format_money(self.release.cents),
+                "note": self.note.data or ""}
+
+
+class WriteOffForm(FlaskForm):
+    """An analyst writes a milestone off: what it holds in escrow goes back to its funders."""
+    reason = StringField("Reason", validators=[InputRequired(message="give a reason"), Length(max=500)])
+
+
 class VerifierForm(FlaskForm):
     """An analyst assigns a verifier to the round or to one of its challenges."""
     email = StringField("Verifier's account email", validators=[InputRequired(message="give an account's email"),

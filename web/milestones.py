@@ -13,10 +13,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
 from market.errors import InvalidInput, WrongState
 from market.models import Role
+from market import services
 from market.services import delivery, verification
 from market.services.common import STAFF, get_round
 from solver.money import format_money_grouped
@@ -24,7 +26,7 @@ from solver.money import format_money_grouped
 from .auth import current
 from .db import sessions
 from .evidence import storage, uploads
-from .forms import ReportForm, ReviewForm
+from .forms import DecisionForm, DisputeForm, ReportForm, ReviewForm, WriteOffForm
 
 bp = Blueprint("milestones", __name__)
 MILESTONE = "/milestones/<int(max=9223372036854775807):milestone_id>"
@@ -42,8 +44,10 @@ def page(milestone_id: int) -> ResponseReturnValue:
     return _page(milestone_id, None, None)
 
 
-def _page(milestone_id: int, report_form: ReportForm | None, review_form: ReviewForm | None) -> ResponseReturnValue:
-    """The milestone's page; a form sent back with its errors is shown in place of a fresh one."""
+def _page(milestone_id: int, report_form: ReportForm | None, review_form: ReviewForm | None,
+          sent: FlaskForm | None = None) -> ResponseReturnValue:
+    """The milestone's page with the forms its reader may use; a form sent back with its errors (`report_form`,
+    `review_form`, or `sent`: a dispute, decision or write-off form) is shown in place of a fresh one."""
     user = current()
     with sessions().begin() as session:
         milestone = delivery.readable_milestone(session, user, milestone_id)
@@ -51,17 +55,23 @@ def _page(milestone_id: int, report_form: ReportForm | None, review_form: Review
         rnd = get_round(session, detail.round_id)
         owner = user.role == Role.ACTOR and delivery.is_owner(session, user, milestone)
         verifies = user.role not in STAFF and verification.may_verify(session, user, milestone)
+    staff = user.role in STAFF
     waiting = next((r for r in detail.reports if r.state == "submitted"), None)
-    if report_form is None and owner and detail.may_report:
-        report_form = ReportForm(formdata=None)
-    if review_form is None and verifies and waiting is not None:
-        review_form = ReviewForm(formdata=None)
-    failed = (report_form is not None and bool(report_form.errors)) or (review_form is not None
-                                                                        and bool(review_form.errors))
-    return (render_template("milestones/page.html", rnd=rnd, m=detail, owner=owner, verifies=verifies,
-                            waiting=waiting, report_form=report_form if owner and detail.may_report else None,
-                            review_form=review_form if verifies and waiting is not None else None),
-            422 if failed else 200)
+    arguing = next((d for d in detail.disputes if d.state == "open"), None)
+    forms: dict[str, FlaskForm | None] = {
+        "report": (report_form or ReportForm(formdata=None)) if owner and detail.may_report else None,
+        "review": (review_form or ReviewForm(formdata=None)) if verifies and waiting is not None else None,
+        "dispute": _fresh(sent, DisputeForm) if owner and detail.disputable is not None else None,
+        "decision": _fresh(sent, DecisionForm) if staff and arguing is not None else None,
+        "write_off": (_fresh(sent, WriteOffForm) if staff and not detail.settled
+                      and detail.state not in ("submitted", "disputed", "written_off") else None)}
+    failed = any(f is not None and f.errors for f in forms.values())
+    return (render_template("milestones/page.html", rnd=rnd, m=detail, owner=owner, verifies=verifies, staff=staff,
+                            waiting=waiting, arguing=arguing, forms=forms), 422 if failed else 200)
+
+
+def _fresh(sent: FlaskForm | None, kind: type[FlaskForm]) -> FlaskForm:
+    return sent if isinstance(sent, kind) else kind(formdata=None)
 
 
 @bp.route(MILESTONE + "/reports", methods=["POST"])
@@ -90,6 +100,44 @@ def review(report_id: int) -> ResponseReturnValue:
                 if done.released_cents else ".")
         return f"Report {report_id} {done.state}{paid}"
     return _change(form, milestone_id, do, "The decision was not saved") or _page(milestone_id, None, form)
+
+
+@bp.route(REPORT + "/dispute", methods=["POST"])
+def dispute(report_id: int) -> ResponseReturnValue:
+    """The actor disputes the decision on its report: the disputed money is frozen until an analyst decides."""
+    form = DisputeForm()
+    with sessions().begin() as session:
+        milestone_id = delivery.report_milestone(session, current(), report_id)
+
+    def do(session: Session) -> str:
+        row = services.open_dispute(session, current(), report_id, {"reason": form.reason.data or ""})
+        return f"Dispute {row.id} sent: an analyst decides; the disputed money stays in escrow until then."
+    return _change(form, milestone_id, do, "The dispute was not sent") or _page(milestone_id, None, None, form)
+
+
+@bp.route("/disputes/<int(max=9223372036854775807):dispute_id>/decision", methods=["POST"])
+def decide(dispute_id: int) -> ResponseReturnValue:
+    """An analyst decides a dispute; back to its milestone."""
+    form = DecisionForm()
+    with sessions().begin() as session:
+        milestone_id = services.disputes.dispute_milestone(session, current(), dispute_id)
+
+    def do(session: Session) -> str:
+        row = services.decide_dispute(session, current(), dispute_id, form.values())
+        return f"Dispute {row.id} decided {row.state.replace('_', ' ')}."
+    return _change(form, milestone_id, do, "The dispute was not decided") or _page(milestone_id, None, None, form)
+
+
+@bp.route(MILESTONE + "/write-off", methods=["POST"])
+def write_off(milestone_id: int) -> ResponseReturnValue:
+    """An analyst writes the milestone off: what it holds in escrow goes back to its funders."""
+    form = WriteOffForm()
+
+    def do(session: Session) -> str:
+        services.write_off(session, current(), milestone_id, {"reason": form.reason.data or ""})
+        return f"Milestone {milestone_id} written off: what it held went back to its funders."
+    return _change(form, milestone_id, do, "The milestone was not written off") or _page(milestone_id, None, None,
+                                                                                         form)
 
 
 def _change(form: Any, milestone_id: int, do: Callable[[Session], str], refused: str) -> ResponseReturnValue | None:

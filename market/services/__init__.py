@@ -52,3 +52,6 @@ from . import delivery, verification  # noqa: E402  (issue 17: reports, verifier
 from .delivery import review_report, submit_report  # noqa: E402
 from .verification import assign_verifier, unassign_verifier  # noqa: E402
 __all__ += ["assign_verifier", "delivery", "review_report", "submit_report", "unassign_verifier", "verification"]
+from . import disputes, notifications, progress, statements  # noqa: E402  (issue 17: after the clearing)
+from .disputes import decide_dispute, open_dispute, write_off  # noqa: E402
+__all__ += ["decide_dispute", "disputes", "notifications", "open_dispute", "progress", "statements", "write_off"]

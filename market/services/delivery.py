@@ -22,20 +22,23 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
+
+from solver.money import format_money_grouped
 
 from .. import ledger, schemas
 from ..errors import InvalidInput, NotFound, WrongState
 from ..ledger import Posting
-from ..models import (Account, Challenge, Component, DeliveryReport, LedgerTransaction, Milestone, MilestoneFunding,
-                      MilestoneKind, MilestoneState, Pledge, ReportFile, ReportState, Role, Round, RoundActor,
-                      RoundFunder, User, utcnow)
+from ..models import (Account, Challenge, Component, DeliveryReport, Dispute, LedgerEntry, LedgerTransaction, Milestone,
+                      MilestoneFunding, MilestoneKind, MilestoneState, Pledge, ReportFile, ReportState, Role, Round,
+                      RoundActor, RoundFunder, User, utcnow)
 from ..split import split_table
 from ..storage import Storage
 from .clearing import audit_who
 from .common import STAFF, as_utc, audit, by_id, get_round, lock_round
 from .settlement import terms
+from . import notifications
 from .verification import assigned_to, require_verifier
 
 RELEASE = "release"
@@ -217,6 +220,10 @@ def report_refusal(milestone: Milestone, now: datetime) -> str | None:
         return f"milestone {milestone.id} has a report waiting for a verifier"
     if milestone.state == MilestoneState.ACCEPTED:
         return f"milestone {milestone.id} is accepted already"
+    if milestone.state == MilestoneState.DISPUTED:
+        return f"milestone {milestone.id} is disputed: an analyst decides"
+    if milestone.state == MilestoneState.WRITTEN_OFF:
+        return f"milestone {milestone.id} was written off"
     if milestone.opens_at is None and milestone.kind == MilestoneKind.HOLDBACK:
         return (f"milestone {milestone.id} is a holdback: it opens once its delivery is accepted and has kept "
                 f"working for {milestone.service_days} days")
@@ -268,6 +275,9 @@ def review_report(session: Session, user: User | None, report_id: Any, data: dic
         session.flush()
         audit(session, user, "reject report", "milestone", milestone.id, milestone.round_id, report=report.id,
               reason=reason)
+        notifications.notify(session, [notifications.actor_user(session, milestone.actor_id)], "report rejected",
+                             f"Report {report.id} on milestone {milestone.id} was rejected: {reason}",
+                             f"/milestones/{milestone.id}", milestone.round_id)
         return report
     released = milestone.amount_cents * quantity // milestone.quantity
     report.state, report.accepted_quantity, report.released_cents = ReportState.ACCEPTED.value, quantity, released
@@ -275,31 +285,58 @@ def review_report(session: Session, user: User | None, report_id: Any, data: dic
     milestone.state = MilestoneState.ACCEPTED.value
     row = release(session, user, milestone, released)
     if milestone.kind == MilestoneKind.DELIVERY:
-        _open_holdback(session, milestone, now)
+        open_holdback(session, milestone, now)
     session.flush()
     audit(session, user, "accept report", "milestone", milestone.id, milestone.round_id, report=report.id,
           quantity=quantity, of=milestone.quantity, released_cents=released,
           transaction=None if row is None else row.id, reason=reason or None)
+    _tell_release(session, milestone, released, f"report {report.id} accepted for {quantity} of {milestone.quantity}")
     return report
+
+
+def _tell_release(session: Session, milestone: Milestone, released: int, why: str) -> None:
+    """The actor and the funders paying for the milestone: money released (or not), and why."""
+    currency = session.scalar(select(Round.currency).where(Round.id == milestone.round_id))
+    link = f"/milestones/{milestone.id}"
+    paid = f"{format_money_grouped(released)} {currency} released" if released else "nothing released"
+    notifications.notify(session, [notifications.actor_user(session, milestone.actor_id)], "payment released",
+                         f"Milestone {milestone.id}: {why}; {paid} to you", link, milestone.round_id)
+    if released:
+        notifications.notify(session, notifications.funder_users(session, milestone.id), "payment released",
+                             f"Milestone {milestone.id}: {why}; {paid} to its actor from your pledges' escrow",
+                             link, milestone.round_id)
 
 
 def release(session: Session, user: User | None, milestone: Milestone, amount: int) -> LedgerTransaction | None:
     """Move `amount` of the milestone's escrow to its actor's payable, split over its funding pledges in
-    proportion to what each funds (whole cents, both totals exact)."""
+    proportion to what each still holds for it (whole cents, both totals exact): at the first release that is
+    what each funds."""
     if amount <= 0:
         return None
-    funding = session.execute(select(MilestoneFunding.pledge_id, MilestoneFunding.amount_cents)
-                              .where(MilestoneFunding.milestone_id == milestone.id)
-                              .order_by(MilestoneFunding.pledge_id)).all()
-    parts = split_table([amount, milestone.amount_cents - amount], [cents for _, cents in funding])[0]
-    postings = [p for (pledge_id, _), cents in zip(funding, parts) for p in (
+    held = unspent(session, milestone)
+    parts = split_table([amount, sum(held.values()) - amount], list(held.values()))[0]
+    postings = [p for pledge_id, cents in zip(held, parts) for p in (
         Posting(Account.PAYABLE, pledge_id, cents, milestone.component_id, milestone.id),
         Posting(Account.ESCROW, pledge_id, -cents, milestone.component_id))]
     return ledger.post(session, milestone.round_id, RELEASE, postings, audit_who(user),
                        memo=f"milestone {milestone.id} ({milestone.kind})")
 
 
-def _open_holdback(session: Session, delivery: Milestone, now: datetime) -> None:
+def unspent(session: Session, milestone: Milestone) -> dict[int, int]:
+    """Per funding pledge (in pledge order), what it still holds in escrow for the milestone: its funding less
+    what was paid out or refunded of it."""
+    spent = dict(session.execute(
+        select(LedgerEntry.pledge_id, func.sum(LedgerEntry.amount_cents))
+        .where(LedgerEntry.milestone_id == milestone.id,
+               LedgerEntry.account.in_([Account.PAYABLE.value, Account.REFUND.value]))
+        .group_by(LedgerEntry.pledge_id)).all())
+    funding = session.execute(select(MilestoneFunding.pledge_id, MilestoneFunding.amount_cents)
+                              .where(MilestoneFunding.milestone_id == milestone.id)
+                              .order_by(MilestoneFunding.pledge_id)).all()
+    return {pledge_id: cents - int(spent.get(pledge_id) or 0) for pledge_id, cents in funding}
+
+
+def open_holdback(session: Session, delivery: Milestone, now: datetime) -> None:
     holdback = session.scalar(select(Milestone).where(Milestone.bid_item_id == delivery.bid_item_id,
                                                       Milestone.kind == MilestoneKind.HOLDBACK))
     if holdback is None:
@@ -307,6 +344,10 @@ def _open_holdback(session: Session, delivery: Milestone, now: datetime) -> None
     agreed = terms(session, delivery.round_id)
     holdback.opens_at = now + timedelta(days=holdback.service_days or 0)
     holdback.due_at = holdback.opens_at + timedelta(days=agreed.holdback_report_days)
+    notifications.notify(session, [notifications.actor_user(session, holdback.actor_id)], "milestone to report",
+                         f"Milestone {holdback.id} (the holdback): report that it still works from "
+                         f"{holdback.opens_at:%Y-%m-%d} to {holdback.due_at:%Y-%m-%d}",
+                         f"/milestones/{holdback.id}", holdback.round_id)
 
 
 def reports(session: Session, milestone_ids: list[int]) -> dict[int, list[DeliveryReport]]:
@@ -394,6 +435,20 @@ class ReportView:
 
 
 @dataclass(frozen=True)
+class DisputeView:
+    id: int
+    report_id: int
+    kind: str                   # rejection or deduction
+    amount_cents: int           # disputed: frozen in escrow until decided
+    reason: str
+    opened_at: datetime
+    state: str                  # open, for_actor, for_verifier
+    decided_at: datetime | None
+    decision: str | None        # the analyst's note
+    released_cents: int | None  # what the decision paid the actor
+
+
+@dataclass(frozen=True)
 class MilestoneDetail:
     """A milestone as its actor, its verifiers, the funders paying for it and analysts read it."""
     id: int
@@ -407,10 +462,22 @@ class MilestoneDetail:
     service_days: int | None
     opens_at: datetime | None
     due_at: datetime | None
-    released_cents: int         # paid to the actor so far
+    released_cents: int         # paid to the actor so far (the ledger's payouts)
+    refunded_cents: int         # gone back to the funders (written off, deductions upheld)
     reports: list[ReportView]   # oldest first
+    disputes: list[DisputeView]  # oldest first
     next_step: str              # what happens next, in words
     may_report: bool            # its actor may report on it now (`report_refusal`)
+    disputable: int | None      # the report its actor may dispute now, if any
+
+    @property
+    def in_escrow_cents(self) -> int:
+        return self.amount_cents - self.released_cents - self.refunded_cents
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will happen to its money: paid and refunded in full, or written off."""
+        return self.state in (MilestoneState.ACCEPTED, MilestoneState.WRITTEN_OFF) and self.in_escrow_cents == 0
 
 
 def milestone_detail(session: Session, user: User | None, milestone_id: Any) -> MilestoneDetail:
@@ -419,7 +486,7 @@ def milestone_detail(session: Session, user: User | None, milestone_id: Any) -> 
 
 
 def details(session: Session, milestones: list[Milestone], now: datetime | None = None) -> list[MilestoneDetail]:
-    """Milestones (already allowed to the reader) with their reports, files and released money."""
+    """Milestones (already allowed to the reader) with their reports, files, disputes and money."""
     ids = [m.id for m in milestones]
     found = reports(session, ids)
     names = dict(session.execute(select(Milestone.id, Challenge.key + "/" + Component.key)
@@ -427,6 +494,15 @@ def details(session: Session, milestones: list[Milestone], now: datetime | None 
                                  .where(Milestone.id.in_(ids))).all())
     actors = {a.id: a.name or a.key for a in session.scalars(select(RoundActor).where(
         RoundActor.id.in_({m.actor_id for m in milestones})))}
+    moved: dict[tuple[int | None, str], int] = {
+        (m, a): int(c) for m, a, c in session.execute(
+            select(LedgerEntry.milestone_id, LedgerEntry.account, func.sum(LedgerEntry.amount_cents))
+            .where(LedgerEntry.milestone_id.in_(ids)).group_by(LedgerEntry.milestone_id, LedgerEntry.account))}
+    argued: dict[int, list[DisputeView]] = {m: [] for m in ids}
+    for d in session.scalars(select(Dispute).where(Dispute.milestone_id.in_(ids)).order_by(Dispute.id)):
+        argued[d.milestone_id].append(DisputeView(
+            d.id, d.report_id, d.kind, d.amount_cents, d.reason, as_utc(d.opened_at), d.state,
+            None if d.decided_at is None else as_utc(d.decided_at), d.decision, d.released_cents))
     now = now or utcnow()
     out = []
     for m in milestones:
@@ -435,18 +511,33 @@ def details(session: Session, milestones: list[Milestone], now: datetime | None 
                             r.released_cents, r.reason,
                             [FileView(f.id, f.name, f.content_type, f.size_bytes) for f in r.files])
                  for r in found[m.id]]
-        released = sum(r.released_cents or 0 for r in views if r.state == ReportState.ACCEPTED)
+        released, refunded = moved.get((m.id, Account.PAYABLE), 0), moved.get((m.id, Account.REFUND), 0)
         opens = None if m.opens_at is None else as_utc(m.opens_at)
         due = None if m.due_at is None else as_utc(m.due_at)
+        disputed = {d.report_id for d in argued[m.id]}
+        held = m.amount_cents - released - refunded
+        last = views[-1] if views else None
+        disputable = None
+        if last is not None and last.id not in disputed and held > 0 and (
+                (last.state == ReportState.REJECTED and m.state == MilestoneState.REJECTED)
+                or (last.state == ReportState.ACCEPTED and m.state == MilestoneState.ACCEPTED)):
+            disputable = last.id
         out.append(MilestoneDetail(m.id, m.round_id, names[m.id], actors[m.actor_id], m.kind, m.quantity,
-                                   m.amount_cents, m.state, m.service_days, opens, due, released, views,
-                                   _next_step(m, opens, due, now), report_refusal(m, now) is None))
+                                   m.amount_cents, m.state, m.service_days, opens, due, released, refunded, views,
+                                   argued[m.id], _next_step(m, opens, due, now, held),
+                                   report_refusal(m, now) is None, disputable))
     return out
 
 
-def _next_step(m: Milestone, opens: datetime | None, due: datetime | None, now: datetime) -> str:
+def _next_step(m: Milestone, opens: datetime | None, due: datetime | None, now: datetime, held: int) -> str:
     by = f" by {due:%Y-%m-%d}" if due is not None else ""
+    if m.state == MilestoneState.WRITTEN_OFF:
+        return "written off: what it held went back to the funders"
+    if m.state == MilestoneState.DISPUTED:
+        return "disputed: an analyst decides; the disputed money stays in escrow until then"
     if m.state == MilestoneState.ACCEPTED:
+        if held > 0:
+            return "verified; the deduction stays in escrow: the actor may dispute it, or an analyst refunds it"
         return "verified and paid"
     if m.state == MilestoneState.SUBMITTED:
         return "a verifier reviews the report"

@@ -23,12 +23,14 @@ from solver.money import format_money
 
 from ..ledger import Posting
 from ..split import split_table
-from ..models import (Account, Award, BidItem, Challenge, ClearingRun, Component, DeliveryReport, Flow, LedgerEntry,
-                      LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, Pledge, Role, RoundStatus,
-                      ReportState, RoundActor, SettlementTerms, User, utcnow)
+from ..models import (Account, Award, BidItem, Challenge, ClearingRun, Component, DeliveryReport, Dispute,
+                      DisputeState, Flow, LedgerEntry, LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind,
+                      MilestoneState,
+                      Pledge, Role, RoundStatus, ReportState, RoundActor, SettlementTerms, User, utcnow)
+from . import notifications
 from .access import pledge_for
 from .clearing import audit_who, result_run
-from .common import STAFF, audit, lock_round, require_role
+from .common import STAFF, audit, get_round, lock_round, require_role
 
 COMMIT = "commit"
 
@@ -72,6 +74,8 @@ def commit_run(session: Session, user: User | None, round_id: int) -> LedgerTran
     row = ledger.post(session, round_id, COMMIT, postings, audit_who(user), memo=f"clearing run {run.id}",
                       run_id=run.id)
     made = make_milestones(session, round_id, run, flows)
+    notifications.tell_commit(session, round_id, set(session.scalars(
+        select(Milestone.actor_id).where(Milestone.round_id == round_id))))
     total = sum(flow.amount_cents for flow in flows)
     audit(session, user, "commit", "round", round_id, round_id, run=run.id, transaction=row.id,
           flows=len(flows), committed_cents=total, milestones=made)
@@ -221,11 +225,20 @@ def check_ledger(session: Session, round_id: int) -> list[str]:
         .join(Milestone, Milestone.id == MilestoneFunding.milestone_id).where(Milestone.round_id == round_id)
         .group_by(MilestoneFunding.pledge_id, Milestone.component_id)).all()
     funding = {(pledge_id, component_id): int(cents) for pledge_id, component_id, cents in funded}
-    released = {milestone_id: cents or 0 for milestone_id, cents in session.execute(
-        select(DeliveryReport.milestone_id, DeliveryReport.released_cents).where(
-            DeliveryReport.round_id == round_id, DeliveryReport.state == ReportState.ACCEPTED))}
+    # What verifications released: accepted reports, and disputes an analyst decided for the actor.
+    released: dict[int, int] = {}
+    for milestone_id, cents in session.execute(
+            select(DeliveryReport.milestone_id, DeliveryReport.released_cents).where(
+                DeliveryReport.round_id == round_id, DeliveryReport.state == ReportState.ACCEPTED)):
+        released[milestone_id] = released.get(milestone_id, 0) + (cents or 0)
+    for milestone_id, cents in session.execute(
+            select(Dispute.milestone_id, Dispute.released_cents).where(
+                Dispute.round_id == round_id, Dispute.state == DisputeState.FOR_ACTOR)):
+        released[milestone_id] = released.get(milestone_id, 0) + (cents or 0)
+    amounts = dict(session.execute(select(Milestone.id, Milestone.amount_cents)
+                                   .where(Milestone.round_id == round_id)).all())
     return ledger.check(ledger.facts(session, round_id, prices, funding if committed is not None else None,
-                                     released))
+                                     released, amounts))
 
 
 @dataclass(frozen=True)
@@ -233,6 +246,24 @@ class RoundMoney:
     committed: bool
     committed_cents: int
     deposited_cents: int
+    phase: str                  # after the clearing: committed, delivering, settled (`phase`); else the status
+
+
+def phase(session: Session, round_id: int) -> str:
+    """Where a round is after its clearing: committed (money in escrow, no report yet), delivering (reports,
+    reviews, payouts under way), settled (every milestone paid, refunded or written off, nothing in escrow, no
+    dispute open); before its commit, its status (draft, open, closed, cleared)."""
+    status = get_round(session, round_id).status
+    if not is_committed(session, round_id):
+        return status
+    states = list(session.scalars(select(Milestone.state).where(Milestone.round_id == round_id)))
+    escrow = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).join(LedgerTransaction)
+                            .where(LedgerTransaction.round_id == round_id, LedgerEntry.account == Account.ESCROW))
+    if int(escrow or 0) == 0 and all(s in (MilestoneState.ACCEPTED, MilestoneState.WRITTEN_OFF) for s in states):
+        return "settled"
+    if any(s != MilestoneState.OPEN for s in states):
+        return "delivering"
+    return "committed"
 
 
 def round_money(session: Session, round_id: int) -> RoundMoney:
@@ -241,7 +272,7 @@ def round_money(session: Session, round_id: int) -> RoundMoney:
         select(*ledger.ENTRY_COLUMNS).join(LedgerTransaction).where(LedgerTransaction.round_id == round_id))
     money = ledger.money_by_pledge(entries).values()
     return RoundMoney(is_committed(session, round_id), sum(m.committed for m in money),
-                      sum(m.deposited for m in money))
+                      sum(m.deposited for m in money), phase(session, round_id))
 
 
 def pledges_money(session: Session, pledge_ids: list[int]) -> dict[int, ledger.PledgeMoney]:

@@ -37,7 +37,8 @@ class Line:
     quantity: int               # the units this milestone pays for
     state: str
     funded_cents: int           # this pledge's part of the milestone
-    released_cents: int         # of it, paid to the actor on a verified report
+    released_cents: int         # of it, paid to the actor on a verified report (or an analyst's decision)
+    refunded_cents: int         # of it, gone back to the funder (written off, a deduction upheld)
     verified_at: datetime | None
     accepted_quantity: int | None
     evidence: list[FileView]
@@ -68,6 +69,8 @@ class Statement:
     deposited_cents: int        # paid in
     owed_cents: int             # committed, not yet paid in
     released_cents: int         # paid to actors for verified work
+    refunded_cents: int         # gone back from escrow (written off, deductions upheld)
+    due_back_cents: int         # deposited beyond what is still committed: to be paid back
     held_back_cents: int        # in escrow for holdbacks: paid once the things have kept working
     in_escrow_cents: int        # all still in escrow (held back included)
     lines: list[Line]
@@ -132,22 +135,24 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
     for pledge_id, cents, m, challenge, component, actor in rows:
         accepted = [r for r in found[m.id].reports if r.state == ReportState.ACCEPTED]
         released = money[pledge_id].released_by_milestone.get(m.id, 0)
-        if m.kind == MilestoneKind.HOLDBACK and not accepted:
-            held += cents
+        refunded = money[pledge_id].refunded_by_milestone.get(m.id, 0)
+        if m.kind == MilestoneKind.HOLDBACK:
+            held += cents - released - refunded
         lines.append(Line(keys[pledge_id], m.id, challenge.title or challenge.key, f"{challenge.key}/{component.key}",
                           component.unit or "units", component.quantity, actor.name or actor.key, m.kind, m.quantity,
-                          m.state, cents, released, accepted[-1].reviewed_at if accepted else None,
+                          m.state, cents, released, refunded, accepted[-1].reviewed_at if accepted else None,
                           accepted[-1].accepted_quantity if accepted else None,
                           accepted[-1].files if accepted else []))
     totals = list(money.values())
     return Statement(rnd.id, rnd.name or f"Round {rnd.id}", rnd.currency, funder.name or funder.key, funder.key,
                      any(m.committed for m in totals), sum(p.amount_cents for p in pledges),
                      sum(m.committed for m in totals), sum(m.deposited for m in totals), sum(m.owed for m in totals),
-                     sum(m.released for m in totals), held, sum(m.in_escrow for m in totals), lines)
+                     sum(m.released for m in totals), sum(m.refunded for m in totals),
+                     sum(m.due_back for m in totals), held, sum(m.in_escrow for m in totals), lines)
 
 
 CSV_HEADER = ("round", "funder", "pledge", "milestone", "component", "actor", "kind", "quantity", "state",
-              "your_part", "released", "verified_on", "accepted_quantity", "bought", "evidence_files")
+              "your_part", "released", "refunded", "verified_on", "accepted_quantity", "bought", "evidence_files")
 
 
 def csv_rows(found: Statement, money: Any) -> list[tuple[Any, ...]]:
@@ -155,7 +160,8 @@ def csv_rows(found: Statement, money: Any) -> list[tuple[Any, ...]]:
     spreadsheet would run as a formula (names and file names are the users') is quoted."""
     return [(found.round_id, _cell(found.funder_key), _cell(line.pledge), line.milestone_id, _cell(line.component),
              _cell(line.actor), line.kind, line.quantity, line.state, money(line.funded_cents),
-             money(line.released_cents), "" if line.verified_at is None else f"{line.verified_at:%Y-%m-%d}",
+             money(line.released_cents), money(line.refunded_cents),
+             "" if line.verified_at is None else f"{line.verified_at:%Y-%m-%d}",
              "" if line.accepted_quantity is None else line.accepted_quantity, _cell(line.bought),
              _cell(" ".join(f.name for f in line.evidence))) for line in found.lines]
 

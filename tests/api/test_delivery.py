@@ -154,3 +154,49 @@ def test_statements_through_the_api(app):
     assert_error(a1.get("/statements"), 403)
     assert_error(ana.get(f"/rounds/{round_id}/statement"), 422, "funder")
     assert ana.get(f"/rounds/{round_id}/statement?funder=f1").get_json() == body
+
+
+def test_disputes_and_write_offs_through_the_api(any_app):
+    """On SQLite and PostgreSQL."""
+    round_id, p = setup(any_app)
+    ana, a1, a2, vera = p["ana"], p["a1"], p["a2"], p["vera"]
+    assert ana.post(f"/rounds/{round_id}/verifiers", {"email": "vera@example.org"}).status_code == 201
+    mine = a1.get(f"/rounds/{round_id}/milestones").get_json()
+    delivery = next(m for m in mine if m["kind"] == "delivery")
+    sent = report(a1, delivery["id"], delivery["quantity"]).get_json()
+    assert vera.post(f"/reports/{sent['id']}/review", {"decision": "reject", "reason": "no photo"}).status_code == 200
+    assert a1.get(f"/milestones/{delivery['id']}").get_json()["disputable"] == sent["id"]
+    assert_error(a2.post(f"/reports/{sent['id']}/dispute", {"reason": "x"}), 404)
+    assert_error(a1.post(f"/reports/{sent['id']}/dispute", {"reason": ""}), 422, "reason")
+    opened = a1.post(f"/reports/{sent['id']}/dispute", {"reason": "the photo was in the note"},
+                     headers={"Idempotency-Key": "d1"})
+    assert opened.status_code == 201, opened.data
+    body = opened.get_json()
+    assert (body["kind"], body["state"], body["amount"]) == ("rejection", "open", delivery["amount"])
+    assert ana.get(f"/rounds/{round_id}/disputes").get_json() == [body]
+    assert_error(a1.get(f"/rounds/{round_id}/disputes"), 403)
+    assert_error(vera.post(f"/disputes/{body['id']}/decision", {"decision": "actor", "note": "x"}), 403)
+    assert_error(ana.post(f"/milestones/{delivery['id']}/write-off", {"reason": "x"}), 409)       # frozen
+    assert_error(ana.post(f"/disputes/{body['id']}/decision", {"decision": "maybe", "note": "x"}), 422, "decision")
+    decided = ana.post(f"/disputes/{body['id']}/decision", {"decision": "actor", "note": "it is there"})
+    assert decided.status_code == 200, decided.data
+    assert decided.get_json()["state"] == "for_actor" and decided.get_json()["released"] == delivery["amount"]
+    after = a1.get(f"/milestones/{delivery['id']}").get_json()
+    assert after["state"] == "accepted" and after["settled"] is True and after["in_escrow"] == "0.00"
+    other = next(m for m in a2.get(f"/rounds/{round_id}/milestones").get_json() if m["kind"] == "delivery")
+    assert_error(a2.post(f"/milestones/{other['id']}/write-off", {"reason": "x"}), 403)
+    written = ana.post(f"/milestones/{other['id']}/write-off", {"reason": "the trainer left"})
+    assert written.status_code == 200 and written.get_json()["state"] == "written_off"
+    assert written.get_json()["refunded"] == other["amount"]
+    assert ana.get(f"/rounds/{round_id}/money").get_json()["phase"] == "delivering"
+    with web_db.sessions(any_app).begin() as session:
+        assert services.check_ledger(session, round_id) == []
+
+
+def test_progress_through_the_api(app):
+    round_id, p = setup(app)
+    body = p["f2"].get(f"/rounds/{round_id}/progress").get_json()
+    assert body["phase"] == "committed" and body["total"]["verified"] == 0
+    assert body["total"]["released"] == "0.00" and "wells" in [c["challenge"] for c in body["challenges"]]
+    assert set(body["total"]) == {"challenge", "title", "milestones", "verified", "written_off", "committed",
+                                  "released", "refunded"}

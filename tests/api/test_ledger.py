@@ -24,12 +24,13 @@ def test_commit_money_and_deposits(any_app):
     round_id, analyst, f1, f2, admin = setup(any_app)
     base = f"/rounds/{round_id}"
     assert analyst.get(f"{base}/money").get_json() == {"round": round_id, "committed": False,
-                                                       "committed_amount": "0.00", "deposited_amount": "0.00"}
+                                                       "committed_amount": "0.00", "deposited_amount": "0.00",
+                                                       "phase": "cleared"}
     assert_error(f1.post(f"{base}/commit"), 403)
     committed = analyst.post(f"{base}/commit")
     assert committed.status_code == 200, committed.data
     body = committed.get_json()
-    assert body["committed"] is True and body["deposited_amount"] == "0.00"
+    assert body["committed"] is True and body["deposited_amount"] == "0.00" and body["phase"] == "committed"
     assert_error(analyst.post(f"{base}/commit"), 409)
     assert_error(f1.get(f"{base}/money"), 403)
     money = f1.get(f"{base}/pledges/p1/money").get_json()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import event, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
@@ -70,8 +70,10 @@ def review(m, user, report_id, decision, now=None, **extra):
 
 def payable(db, milestone_id):
     with db.sessions.begin() as session:
-        return dict(session.execute(select(LedgerEntry.pledge_id, LedgerEntry.amount_cents).where(
-            LedgerEntry.account == Account.PAYABLE, LedgerEntry.milestone_id == milestone_id)).all())
+        return {p: int(c) for p, c in session.execute(
+            select(LedgerEntry.pledge_id, func.sum(LedgerEntry.amount_cents)).where(
+                LedgerEntry.account == Account.PAYABLE, LedgerEntry.milestone_id == milestone_id)
+            .group_by(LedgerEntry.pledge_id))}
 
 
 def funding(db, milestone_id):
@@ -288,7 +290,8 @@ def test_a_milestone_reads_with_its_reports_what_is_paid_and_what_comes_next(mar
         assert (report.state, report.accepted_quantity, report.reason, [f.name for f in report.files]) == (
             "accepted", 1, "one is dry", ["p.png"])
         assert detail.released_cents == milestone.amount_cents // 2 and not detail.may_report
-        assert detail.next_step == "verified and paid"
+        assert detail.next_step.startswith("verified; the deduction stays in escrow")
+        assert detail.disputable == report.id and detail.in_escrow_cents == milestone.amount_cents - detail.released_cents
         assert delivery.milestone_detail(session, m["a1"], holdback.id).next_step.startswith(
             "report that it still works from ")
         for outsider in (m["a2"],):
@@ -298,9 +301,11 @@ def test_a_milestone_reads_with_its_reports_what_is_paid_and_what_comes_next(mar
 
 class DeliveryMachine(RuleBasedStateMachine):
     """Random sequences of reports (by the milestone's actor and by another), acceptances in full and pro rata,
-    rejections, reports again, holdback reports, time passing and deposits, on a committed round: after every
-    step the ledger check passes, each milestone has released exactly what its accepted report says, and no
-    cent appears or disappears (escrow + released = committed, per pledge)."""
+    rejections, reports again, holdback reports, disputes (by the actor and by another), analysts' decisions
+    (for the actor, in full or in part, or for the verifier), write-offs, time passing and deposits, on a
+    committed round: after every step the ledger check passes, each milestone has paid exactly what its
+    verifications and decisions say and never more than its amount, and no cent appears or disappears
+    (escrow + released + refunded = committed, per pledge)."""
     fresh: Any = None
 
     def __init__(self) -> None:
@@ -321,20 +326,27 @@ class DeliveryMachine(RuleBasedStateMachine):
         self.milestones = [tuple(row) for row in rows]
         self.released = {mid: 0 for mid, *_ in self.milestones}
         self.waiting: dict[int, int] = {}           # milestone -> its report waiting for review
+        self.disputable: dict[int, int] = {}        # milestone -> its report rejected, or accepted with a deduction
+        self.disputed: dict[int, int] = {}          # dispute -> its milestone, while open
+        self.analyst = analyst
         self.now = utcnow()
         with self.db.sessions.begin() as session:
             self.committed = sum(m.committed for m in services.settlement.pledges_money(
                 session, list(session.scalars(select(Pledge.id).where(Pledge.round_id == self.round_id)))).values())
 
-    @rule(i=st.integers(0, 20), quantity=st.integers(1, 4), by_owner=st.booleans(), photo=st.booleans())
+    @rule(i=st.integers(0, 20), quantity=st.sampled_from([0, 0, 1, 3]),
+          by_owner=st.sampled_from([True, True, True, False]), photo=st.booleans())
     def report(self, i: int, quantity: int, by_owner: bool, photo: bool) -> None:
-        mid, actor, _, _ = self.milestones[i % len(self.milestones)]
+        """quantity 0: the quantity awarded."""
+        mid, actor, _, awarded = self.milestones[i % len(self.milestones)]
+        quantity = quantity or awarded
         user = self.actors[actor] if by_owner else self.actors["a2" if actor == "a1" else "a1"]
         try:
             with self.db.sessions.begin() as session:
                 report = services.submit_report(session, user, mid, {"quantity": quantity},
                                                 [Upload("p.png", PNG)] if photo else [], self.storage, now=self.now)
                 self.waiting[mid] = report.id
+                self.disputable.pop(mid, None)      # only the latest decision can be disputed
         except NotFound:
             assert not by_owner
         except (WrongState, InvalidInput):
@@ -354,10 +366,67 @@ class DeliveryMachine(RuleBasedStateMachine):
                 accepted, released = report.accepted_quantity, report.released_cents
         except InvalidInput:
             return                                  # e.g. a partial quantity above what was reported
-        del self.waiting[mid]
+        report_id = self.waiting.pop(mid)
         if decision != "reject":
             assert released == amount * accepted // quantity
             self.released[mid] = released
+        if decision == "reject" or released < amount:
+            self.disputable[mid] = report_id
+
+    @precondition(lambda self: self.disputable)
+    @rule(data=st.data(), by_owner=st.sampled_from([True, True, True, False]))
+    def dispute(self, data: Any, by_owner: bool) -> None:
+        mid = data.draw(st.sampled_from(sorted(self.disputable)))
+        actor = next(m for m in self.milestones if m[0] == mid)[1]
+        user = self.actors[actor] if by_owner else self.actors["a2" if actor == "a1" else "a1"]
+        try:
+            with self.db.sessions.begin() as session:
+                row = services.open_dispute(session, user, self.disputable[mid], {"reason": "it was all there"})
+                self.disputed[row.id] = mid
+                del self.disputable[mid]
+                event(f"dispute of a {row.kind}")
+                assert row.amount_cents == self.amount(mid) - self.released[mid] - self.refunded(session, mid)
+        except NotFound:
+            assert not by_owner
+        except WrongState:
+            assert by_owner
+
+    @precondition(lambda self: self.disputed)
+    @rule(data=st.data(), for_actor=st.booleans(), part=st.sampled_from([None, 1, 2]))
+    def decide(self, data: Any, for_actor: bool, part: int | None) -> None:
+        dispute_id = data.draw(st.sampled_from(sorted(self.disputed)))
+        asked: dict[str, Any] = {"decision": "actor" if for_actor else "verifier", "note": "looked at the photos"}
+        if part is not None:
+            asked["release"] = f"0.0{part}"
+        try:
+            with self.db.sessions.begin() as session:
+                row = services.decide_dispute(session, self.analyst, dispute_id, asked)
+                paid = row.released_cents or 0
+        except InvalidInput:
+            return                                  # a part above the disputed amount
+        mid = self.disputed.pop(dispute_id)
+        self.released[mid] += paid
+        event(f"decided for the {asked['decision']}")
+
+    @rule(i=st.integers(0, 20), now=st.integers(0, 3))
+    def write_off(self, i: int, now: int) -> None:
+        if now:                                     # seldom: a written-off milestone has nothing more to do
+            return
+        mid = self.milestones[i % len(self.milestones)][0]
+        try:
+            with self.db.sessions.begin() as session:
+                services.write_off(session, self.analyst, mid, {"reason": "the actor left"})
+        except WrongState:
+            return
+        event("written off")
+        self.disputable.pop(mid, None)
+
+    def amount(self, mid: int) -> int:
+        return next(m for m in self.milestones if m[0] == mid)[2]
+
+    def refunded(self, session: Any, mid: int) -> int:
+        return int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+            LedgerEntry.milestone_id == mid, LedgerEntry.account == Account.REFUND)))
 
     @rule(days=st.sampled_from([1, 10, 95]))
     def time_passes(self, days: int) -> None:
@@ -381,8 +450,10 @@ class DeliveryMachine(RuleBasedStateMachine):
                                         .group_by(LedgerEntry.milestone_id)).all())
             money = services.settlement.pledges_money(
                 session, list(session.scalars(select(Pledge.id).where(Pledge.round_id == self.round_id))))
+            for mid, *_ in self.milestones:
+                assert self.released[mid] + self.refunded(session, mid) <= self.amount(mid)
         assert {mid: paid.get(mid, 0) for mid in self.released} == self.released
-        assert sum(m.in_escrow + m.released for m in money.values()) == self.committed
+        assert sum(m.in_escrow + m.released + m.refunded for m in money.values()) == self.committed
 
     def teardown(self) -> None:
         self.db.engine.dispose()
@@ -391,5 +462,5 @@ class DeliveryMachine(RuleBasedStateMachine):
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_random_delivery_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind):
     DeliveryMachine.fresh = staticmethod(fresh_databases(request, tmp_path_factory, kind))
-    run_state_machine_as_test(DeliveryMachine, settings=settings(max_examples=15, stateful_step_count=25,
+    run_state_machine_as_test(DeliveryMachine, settings=settings(max_examples=25, stateful_step_count=40,
                                                                  deadline=None))

@@ -173,8 +173,28 @@ def test_the_check_names_each_broken_invariant():
     lost = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)]),
             (2, "move", [("escrow", 1, 10, -600), ("cash", 1, None, 600)])]
     assert ledger.check(facts(lost)) == [
-        "pledge 1: committed 600 cents but 0 are accounted for (in escrow 0, released 0)",
+        "pledge 1: committed 600 cents but 0 are accounted for (in escrow 0, released 0, refunded 0)",
         "pledge 1: 600 cents of cash against 0 deposited"]
+
+
+def test_the_check_keeps_refunds_within_each_milestone():
+    committed = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)])]
+    release = [(2, "release", [("escrow", 1, 10, -400, None), ("payable", 1, 10, 400, 7)])]
+    refund = [(3, "refund", [("escrow", 1, 10, -200, None), ("refund", 1, 10, 200, 7)])]
+    funded = {(1, 10): 600}
+    whole = committed + release + refund
+    assert ledger.check(Facts(whole, {1: 1000}, {10: 600}, funded, {7: 400}, {7: 600})) == []
+    # refunded more than the milestone holds: out of another milestone's escrow
+    assert ledger.check(Facts(whole, {1: 1000}, {10: 600}, funded, {7: 400}, {7: 500})) == [
+        "milestone 7: 600 cents paid out or refunded, more than its 500"]
+    # a refund out of thin air
+    minted = [(3, "refund", [("cash", 1, None, -200), ("refund", 1, 10, 200, 7)])]
+    assert ledger.check(Facts(committed + release + minted, {1: 1000}, {10: 600}, funded, {7: 400})) == [
+        "pledge 1: committed 600 cents but 800 are accounted for (in escrow 200, released 400, refunded 200)",
+        "pledge 1: -200 cents of cash against 0 deposited",
+        "pledge 1, component 10: 800 cents in escrow, released or refunded but 600 fund its milestones"]
+    money = ledger.money_by_pledge(e for _, _, entries in whole for e in entries)[1]
+    assert (money.refunded, money.owed, money.due_back) == (200, 400, 0)
 
 
 def test_the_check_ties_every_payout_to_an_accepted_verification():
@@ -191,9 +211,9 @@ def test_the_check_ties_every_payout_to_an_accepted_verification():
     # Paid out of thin air (not out of escrow): more leaves for the component than its prices allow.
     minted = [(2, "release", [("cash", 1, None, -700), ("payable", 1, 10, 700, 7)])]
     assert ledger.check(Facts(committed + minted, {1: 1000}, {10: 600}, funded, {7: 700})) == [
-        "pledge 1: committed 600 cents but 1300 are accounted for (in escrow 600, released 700)",
+        "pledge 1: committed 600 cents but 1300 are accounted for (in escrow 600, released 700, refunded 0)",
         "pledge 1: -700 cents of cash against 0 deposited",
-        "pledge 1, component 10: 1300 cents in escrow or released but 600 fund its milestones",
+        "pledge 1, component 10: 1300 cents in escrow, released or refunded but 600 fund its milestones",
         "component 10: 700 cents paid out, above its accepted prices (600)",
         "component 10: 1300 cents held or paid, above its accepted prices (600)"]
 
@@ -317,8 +337,8 @@ def test_the_check_compares_milestone_funding_with_escrow():
     committed = [(1, "commit", [("escrow", 1, 10, 600), ("commitment", 1, None, -600)])]
     assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, {(1, 10): 600})) == []
     assert ledger.check(Facts(committed, {1: 1000}, {10: 600}, {(1, 10): 599, (2, 10): 1})) == [
-        "pledge 1, component 10: 600 cents in escrow or released but 599 fund its milestones",
-        "pledge 2, component 10: 0 cents in escrow or released but 1 fund its milestones"]
+        "pledge 1, component 10: 600 cents in escrow, released or refunded but 599 fund its milestones",
+        "pledge 2, component 10: 0 cents in escrow, released or refunded but 1 fund its milestones"]
 
 
 def test_analysts_set_the_terms_until_the_commit_and_the_milestones_follow_them(db):

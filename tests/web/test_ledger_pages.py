@@ -109,12 +109,14 @@ def test_after_the_commit_the_actor_sees_its_milestones_and_the_funder_what_it_p
     analyst.post(f"/analyst/rounds/{round_id}/commit")
     bids = text_of(actor.get(f"/rounds/{round_id}/bids"))
     # b1: drill 8,000.00 and pump 1,500.25, each less a 10% holdback (rounded down to the cent).
-    assert "wells/drill delivery, paid on a verified delivery report 2 7,200.00 USD 0.00 USD open" in bids
+    # amount, paid, held (in escrow), state
+    assert "wells/drill delivery, paid on a verified delivery report 2 7,200.00 USD 0.00 USD 7,200.00 USD open" in bids
     assert ("wells/drill holdback, paid after 90 days of service on a second verification 2 800.00 USD 0.00 USD "
+            "800.00 USD open") in bids
+    assert ("wells/pump delivery, paid on a verified delivery report 1 1,350.23 USD 0.00 USD 1,350.23 USD "
             "open") in bids
-    assert "wells/pump delivery, paid on a verified delivery report 1 1,350.23 USD 0.00 USD open" in bids
     assert ("wells/pump holdback, paid after 90 days of service on a second verification 1 150.02 USD 0.00 USD "
-            "open") in bids
+            "150.02 USD open") in bids
     pledges = text_of(f1.get(f"/rounds/{round_id}/pledges"))
     assert "Your part" in pledges and "wells/drill DrillCo delivery of 2" in pledges
     assert "holdback, after 90 days of service" in pledges

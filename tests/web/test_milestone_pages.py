@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from market.models import DeliveryReport, LedgerEntry, ReportFile, VerifierAssignment
+from market.models import (DeliveryReport, Dispute, LedgerEntry, Milestone, ReportFile, RoundActor,
+                           VerifierAssignment)
 from tests.web_fixtures import committed
 from web import db as web_db
 
@@ -127,3 +128,43 @@ def test_an_analyst_cannot_assign_a_funder_to_verify_what_it_funds(app, accounts
         assignment = session.scalar(select(VerifierAssignment.id))
     assert analyst.post(f"/analyst/rounds/{round_id}/verifiers/{assignment}/remove").status_code == 302
     assert count(app, VerifierAssignment) == 0
+
+
+def test_a_deduction_disputed_and_decided_and_a_milestone_written_off_through_the_pages(app, accounts):
+    round_id, analyst, milestone = committed(app, accounts)
+    assert analyst.post(f"/analyst/rounds/{round_id}/verifiers",
+                        data={"email": "vera@example.org", "challenge": ""}).status_code == 302
+    actor, vera = client(app, accounts, "a1"), client(app, accounts, "vera")
+    assert actor.post(f"/milestones/{milestone}/reports", content_type="multipart/form-data",
+                      data={"quantity": "2", "files": [(io.BytesIO(PNG), "p.png")]}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        report_id = session.scalar(select(DeliveryReport.id))
+    assert vera.post(f"/reports/{report_id}/review",
+                     data={"decision": "accept", "quantity": "1", "reason": "one is dry"}).status_code == 302
+    page = actor.get(f"/milestones/{milestone}").get_data(as_text=True)
+    assert "Send the dispute" in page and "the deduction stays in escrow" in page
+    assert client(app, accounts, "a2").post(f"/reports/{report_id}/dispute",
+                                            data={"reason": "mine"}).status_code == 404
+    assert actor.post(f"/reports/{report_id}/dispute", data={"reason": ""}).status_code == 422
+    assert actor.post(f"/reports/{report_id}/dispute", data={"reason": "both pump"}).status_code == 302
+    round_page = analyst.get(f"/analyst/rounds/{round_id}").get_data(as_text=True)
+    assert "Disputes waiting for you" in round_page and "delivering" in round_page
+    with web_db.sessions(app).begin() as session:
+        dispute_id = session.scalar(select(Dispute.id))
+    assert vera.post(f"/disputes/{dispute_id}/decision", data={"decision": "actor", "note": "x"}).status_code == 403
+    assert "Write off" not in analyst.get(f"/milestones/{milestone}").get_data(as_text=True)   # frozen
+    decided = analyst.post(f"/disputes/{dispute_id}/decision",
+                           data={"decision": "actor", "release": "1.00", "note": "the second pumps a little"})
+    assert decided.status_code == 302
+    page = actor.get(f"/milestones/{milestone}").get_data(as_text=True)
+    assert "for actor" in page and "the second pumps a little" in page and "Refunded to the funders" in page
+    assert "verified and paid" in page
+    # a2's delivery: written off by the analyst (only analysts write off: a role refusal, whoever asks)
+    with web_db.sessions(app).begin() as session:
+        other = session.scalar(select(Milestone.id).join(RoundActor, RoundActor.id == Milestone.actor_id)
+                               .where(RoundActor.key == "a2", Milestone.kind == "delivery"))
+    assert actor.post(f"/milestones/{other}/write-off", data={"reason": "left"}).status_code == 403
+    assert client(app, accounts, "a2").post(f"/milestones/{other}/write-off",
+                                            data={"reason": "left"}).status_code == 403
+    assert analyst.post(f"/milestones/{other}/write-off", data={"reason": "the trainer left"}).status_code == 302
+    assert "written off" in analyst.get(f"/milestones/{other}").get_data(as_text=True)

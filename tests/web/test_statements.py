@@ -83,3 +83,23 @@ def test_swarm_statement_prints_and_exports_it(app, accounts):
     assert exported.exit_code == 0 and exported.output.splitlines()[0].startswith("round,funder,pledge,milestone")
     missing = run_on(url, "statement", round_id, "--funder", "nobody")
     assert missing.exit_code != 0 and "no funder 'nobody'" in missing.output
+
+
+def test_the_public_progress_page_shows_totals_per_challenge_and_nothing_private(app, accounts):
+    round_id, analyst, milestone = delivered(app, accounts)
+    anonymous = app.test_client()
+    page = anonymous.get(f"/rounds/{round_id}/progress")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'id="challenge-wells"' in text and "1 of" in text and "delivering" in text
+    for private in ("f1", "f2", "FundA", "p1", "p2", "well.png", "/evidence/", "/milestones/"):
+        assert private not in text.split("<main")[-1].split("</main>")[0], private
+    url = app.config["DATABASE_URL"]
+    printed = run_on(url, "progress", round_id)
+    assert printed.exit_code == 0 and "verified   1 of" in printed.output and "delivering" in printed.output
+
+
+def test_progress_before_the_commit_says_there_is_nothing_to_follow(app):
+    from tests.web_fixtures import cleared
+    round_id = cleared(app)
+    assert "not committed" in app.test_client().get(f"/rounds/{round_id}/progress").get_data(as_text=True)

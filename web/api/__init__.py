@@ -101,11 +101,11 @@ def document_common(api: Api, idempotency_param: dict[str, Any]) -> None:
                 operation.setdefault("parameters", []).append(dict(idempotency_param))
                 codes += [403, 409, 413, 422]
             if method == "get" and path.endswith(("/pledges", "/bids", "/runs", "/runs/{run_id}", "/verifiers",
-                                                  "/statement", "/statements")):
+                                                  "/statement", "/statements", "/disputes")):
                 codes.append(403)
             if path.endswith("/statement"):
                 codes.append(422)                               # staff: which funder's?
-            if path.endswith("/allocation"):
+            if path.endswith(("/allocation", "/progress")):
                 codes.append(409)
             if path.endswith("/solve"):
                 codes += [400, 413, 422]                        # and 503: killed at its hard bound

@@ -104,6 +104,9 @@ class RoundMoneyOut(Schema):
     committed = fields.Boolean(required=True)
     committed_amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
     deposited_amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    phase = fields.String(required=True, metadata={
+        "description": "before the commit the round's status; then committed, delivering, settled (every milestone "
+                       "paid, refunded or written off)"})
 
 
 class FileOut(Schema):
@@ -134,6 +137,21 @@ class ReportOut(Schema):
     files = fields.List(fields.Nested(FileOut), required=True)
 
 
+class DisputeOut(Schema):
+    """An actor's dispute of a rejection or deduction: the disputed amount is frozen until an analyst decides."""
+    id = fields.Integer(required=True)
+    milestone = fields.Integer(required=True)
+    report = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["rejection", "deduction"]})
+    amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    reason = fields.String(required=True)
+    opened_at = fields.DateTime(required=True)
+    state = fields.String(required=True, metadata={"enum": ["open", "for_actor", "for_verifier"]})
+    decided_at = fields.DateTime(required=True, allow_none=True)
+    decision = fields.String(required=True, allow_none=True, metadata={"description": "the analyst's note"})
+    released = fields.String(required=True, allow_none=True, metadata={"pattern": MONEY_PATTERN})
+
+
 class MilestoneOut(Schema):
     """A milestone of an award: what it pays for, its state, its reports, and what comes next."""
     id = fields.Integer(required=True)
@@ -149,14 +167,33 @@ class MilestoneOut(Schema):
         "description": "reports are taken from then (a holdback: the end of its service period)"})
     due_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "the reporting deadline"})
     released = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    refunded = fields.String(required=True, metadata={"pattern": MONEY_PATTERN,
+                                                      "description": "gone back to the funders"})
+    in_escrow = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    settled = fields.Boolean(required=True, metadata={"description": "paid and refunded in full, or written off"})
     next_step = fields.String(required=True)
     may_report = fields.Boolean(required=True, metadata={"description": "its actor may report on it now"})
+    disputable = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the report whose decision its actor may dispute now"})
     reports = fields.List(fields.Nested(ReportOut), required=True)
+    disputes = fields.List(fields.Nested(DisputeOut), required=True)
 
 
 class ReviewIn(market_schemas.ReviewSchema):
     """A verifier's decision on a report: accept (quantity: fewer units, paid pro rata, with a reason) or reject
     (with a reason)."""
+
+
+class DisputeIn(market_schemas.DisputeSchema):
+    """Why the verifier's decision is wrong."""
+
+
+class DecisionIn(market_schemas.DecisionSchema):
+    """An analyst's decision on a dispute."""
+
+
+class WriteOffIn(market_schemas.ExclusionSchema):
+    """Why the milestone is written off (its escrow goes back to its funders)."""
 
 
 class VerifierIn(market_schemas.VerifierSchema):
@@ -194,6 +231,7 @@ class StatementLineOut(Schema):
     state = fields.String(required=True)
     your_part = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
     released = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    refunded = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
     verified_at = fields.DateTime(required=True, allow_none=True)
     accepted_quantity = fields.Integer(required=True, allow_none=True)
     bought = fields.String(required=True, metadata={
@@ -216,6 +254,10 @@ class StatementOut(Schema):
     owed = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
     released = fields.String(required=True, metadata={"pattern": MONEY_PATTERN,
                                                       "description": "paid to actors for verified work"})
+    refunded = fields.String(required=True, metadata={"pattern": MONEY_PATTERN,
+                                                      "description": "gone back from escrow to the funder"})
+    due_back = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "deposited beyond what is still committed: to be paid back"})
     in_escrow = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
     held_back = fields.String(required=True, metadata={
         "pattern": MONEY_PATTERN, "description": "in escrow until the things have kept working"})
@@ -225,6 +267,46 @@ class StatementOut(Schema):
 class StatementArgs(Schema):
     funder = fields.String(load_default=None, validate=validate.Length(max=64), metadata={
         "description": "analysts and admins: whose statement (the funder's key); funders read their own"})
+
+
+class ChallengeProgressOut(Schema):
+    challenge = fields.String(required=True, allow_none=True, metadata={"description": "null: the round's total"})
+    title = fields.String(required=True)
+    milestones = fields.Integer(required=True)
+    verified = fields.Integer(required=True)
+    written_off = fields.Integer(required=True)
+    committed = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    released = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+    refunded = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
+
+
+class ProgressOut(Schema):
+    """A committed round's progress, in aggregate per challenge (no private figures)."""
+    round = fields.Integer(required=True)
+    phase = fields.String(required=True, metadata={"enum": ["committed", "delivering", "settled"]})
+    currency = fields.String(required=True)
+    challenges = fields.List(fields.Nested(ChallengeProgressOut), required=True)
+    total = fields.Nested(ChallengeProgressOut, required=True)
+
+
+class NotificationOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "e.g. award won, report rejected, payment released"})
+    text = fields.String(required=True)
+    link = fields.String(required=True, allow_none=True, metadata={"description": "a path on the site"})
+    round = fields.Integer(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    read = fields.Boolean(required=True)
+
+
+class ReadIn(Schema):
+    upto = fields.Integer(strict=True, load_default=None, allow_none=True,
+                          validate=validate.Range(1, 2**63 - 1), metadata={
+                              "description": "mark read those up to this id (none: all)"})
+
+
+class ReadOut(Schema):
+    marked = fields.Integer(required=True, metadata={"description": "how many were unread"})
 
 
 # The multipart body of a report (read by the view, documented here: webargs would refuse "3" for an integer).

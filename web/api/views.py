@@ -18,7 +18,7 @@ from flask_smorest import Blueprint, Page
 from marshmallow import Schema
 
 from market import queue as job_queues, reads, sealing, services
-from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound
+from market.errors import ClearingFailed, Forbidden, InvalidInput, MarketDomainError, NotFound, WrongState
 from market.models import Bid, ClearingRun, Job, JobState, Pledge, Role, Round, RoundStatus
 from market.schemas import made
 from market.services import delivery, idempotency, jobs, settlement, statements, verification
@@ -544,7 +544,7 @@ def pledge_money_out(p: Pledge, money: Any) -> dict[str, Any]:
 def round_money_out(round_id: int, money: settlement.RoundMoney) -> dict[str, Any]:
     return {"round": round_id, "committed": money.committed,
             "committed_amount": format_money(money.committed_cents),
-            "deposited_amount": format_money(money.deposited_cents)}
+            "deposited_amount": format_money(money.deposited_cents), "phase": money.phase}
 
 
 def terms_out(session: Any, round_id: int) -> dict[str, Any]:
@@ -649,8 +649,23 @@ def milestone_out(d: delivery.MilestoneDetail) -> dict[str, Any]:
     return {"id": d.id, "round": d.round_id, "component": d.component, "actor": d.actor, "kind": d.kind,
             "quantity": d.quantity, "amount": format_money(d.amount_cents), "state": d.state,
             "service_days": d.service_days, "opens_at": d.opens_at, "due_at": d.due_at,
-            "released": format_money(d.released_cents), "next_step": d.next_step, "may_report": d.may_report,
-            "reports": [report_out(d.id, r) for r in d.reports]}
+            "released": format_money(d.released_cents), "refunded": format_money(d.refunded_cents),
+            "in_escrow": format_money(d.in_escrow_cents), "settled": d.settled, "next_step": d.next_step,
+            "may_report": d.may_report, "disputable": d.disputable,
+            "reports": [report_out(d.id, r) for r in d.reports],
+            "disputes": [dispute_out(d.id, x) for x in d.disputes]}
+
+
+def dispute_out(milestone_id: int, d: delivery.DisputeView) -> dict[str, Any]:
+    return {"id": d.id, "milestone": milestone_id, "report": d.report_id, "kind": d.kind,
+            "amount": format_money(d.amount_cents), "reason": d.reason, "opened_at": d.opened_at, "state": d.state,
+            "decided_at": d.decided_at, "decision": d.decision,
+            "released": None if d.released_cents is None else format_money(d.released_cents)}
+
+
+def _dispute_of(session: Any, milestone_id: int, dispute_id: int) -> dict[str, Any]:
+    detail = delivery.details_of(session, [milestone_id])[milestone_id]
+    return next(dispute_out(milestone_id, x) for x in detail.disputes if x.id == dispute_id)
 
 
 def _report_of(session: Any, milestone_id: int, report_id: int) -> dict[str, Any]:
@@ -715,6 +730,60 @@ def report_review(data: dict[str, Any], report_id: int) -> Response:
         report = delivery.review_report(session, me_(), report_id, body)
         return _report_of(session, report.milestone_id, report.id)
     return write(do, made(s.ReportOut), 200)
+
+
+@blp.route(f"{REPORT}/dispute", methods=["POST"])
+@blp.arguments(s.DisputeIn, as_kwargs=False)
+@blp.response(201, s.DisputeOut)
+def report_dispute(data: dict[str, Any], report_id: int) -> Response:
+    """Dispute the rejection of your latest report, or the deduction of an acceptance (once per report): what the
+    milestone holds in escrow is frozen until an analyst decides. Audited "dispute"."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        row = services.open_dispute(session, me_(), report_id, body)
+        return _dispute_of(session, row.milestone_id, row.id)
+    return write(do, made(s.DisputeOut), 201)
+
+
+@blp.route("/disputes/<int(max=9223372036854775807):dispute_id>/decision", methods=["POST"])
+@blp.arguments(s.DecisionIn, as_kwargs=False)
+@blp.response(200, s.DisputeOut)
+def dispute_decide(data: dict[str, Any], dispute_id: int) -> Response:
+    """Decide a dispute (analysts, admins): for the actor (paid `release` of the disputed amount, all by default;
+    the rest goes back to the funders) or for the verifier (a deduction goes back to the funders; a rejection
+    stands). Audited "decide dispute"."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        row = services.decide_dispute(session, me_(), dispute_id, body)
+        return _dispute_of(session, row.milestone_id, row.id)
+    return write(do, made(s.DisputeOut), 200)
+
+
+@blp.route(f"{MILESTONE}/write-off", methods=["POST"])
+@blp.arguments(s.WriteOffIn, as_kwargs=False)
+@blp.response(200, s.MilestoneOut)
+def milestone_write_off(data: dict[str, Any], milestone_id: int) -> Response:
+    """Write a milestone off (analysts, admins): what it holds in escrow goes back to each funding pledge; a
+    delivery not accepted takes its holdback with it. Refused while a report or a dispute waits. Audited."""
+    body = request.get_json()
+
+    def do(session: Any) -> dict[str, Any]:
+        services.write_off(session, me_(), milestone_id, body)
+        return milestone_out(delivery.details_of(session, [milestone_id])[milestone_id])
+    return write(do, made(s.MilestoneOut), 200)
+
+
+@blp.route(f"{ROUND}/disputes")
+@blp.response(200, s.DisputeOut(many=True))
+def round_disputes(round_id: int) -> list[dict[str, Any]]:
+    """Disputes waiting for an analyst in the round (analysts, admins)."""
+    with sessions().begin() as session:
+        get_round(session, round_id)
+        rows = services.disputes.open_disputes(session, me_(), round_id)
+        found = delivery.details_of(session, sorted({d.milestone_id for d in rows}))
+        return [dispute_out(d.milestone_id, x) for d in rows for x in found[d.milestone_id].disputes if x.id == d.id]
 
 
 @blp.route("/verification/reports")
@@ -788,11 +857,13 @@ def statement_out(found: statements.Statement) -> dict[str, Any]:
     return {"round": found.round_id, "round_name": found.round_name, "currency": found.currency,
             "funder": found.funder_key, "committed": found.committed, "pledged": m(found.pledged_cents),
             "taken": m(found.committed_cents), "unused": m(found.unused_cents), "deposited": m(found.deposited_cents),
-            "owed": m(found.owed_cents), "released": m(found.released_cents), "in_escrow": m(found.in_escrow_cents),
+            "owed": m(found.owed_cents), "released": m(found.released_cents), "refunded": m(found.refunded_cents),
+            "due_back": m(found.due_back_cents), "in_escrow": m(found.in_escrow_cents),
             "held_back": m(found.held_back_cents),
             "lines": [{"pledge": line.pledge, "milestone": line.milestone_id, "component": line.component,
                        "actor": line.actor, "kind": line.kind, "quantity": line.quantity, "state": line.state,
                        "your_part": m(line.funded_cents), "released": m(line.released_cents),
+                       "refunded": m(line.refunded_cents),
                        "verified_at": line.verified_at, "accepted_quantity": line.accepted_quantity,
                        "bought": line.bought,
                        "evidence": [file_out(f) for f in line.evidence]} for line in found.lines]}
@@ -806,6 +877,47 @@ def statement(round_id: int, funder: str | None = None) -> dict[str, Any]:
     deposited, released for verified work, held back, and per milestone what the money bought."""
     with sessions().begin() as session:
         return statement_out(statements.statement(session, me_(), round_id, funder))
+
+
+def progress_out(c: Any) -> dict[str, Any]:
+    return {"challenge": c.key or None, "title": c.title, "milestones": c.milestones, "verified": c.verified,
+            "written_off": c.written_off, "committed": format_money(c.committed_cents),
+            "released": format_money(c.released_cents), "refunded": format_money(c.refunded_cents)}
+
+
+@blp.route(f"{ROUND}/progress")
+@blp.response(200, s.ProgressOut)
+def round_progress(round_id: int) -> dict[str, Any]:
+    """The committed round's progress per challenge: milestones verified of total, money released of committed
+    (any account; 409 before the commit)."""
+    with sessions().begin() as session:
+        found = services.progress.round_progress(session, round_id)
+    if found is None:
+        raise WrongState(f"round {round_id}'s clearing is not committed: there is no progress to follow")
+    return {"round": found.round_id, "phase": found.phase, "currency": found.currency,
+            "challenges": [progress_out(c) for c in found.challenges], "total": progress_out(found.totals)}
+
+
+@blp.route("/notifications")
+@blp.response(200, s.NotificationOut(many=True))
+@blp.paginate(Page, **PAGE)
+def notifications_list() -> list[dict[str, Any]]:
+    """Your inbox, newest first: awards won or lost, milestones to report, reports accepted or rejected, money
+    released, disputes decided."""
+    with sessions().begin() as session:
+        return [{"id": n.id, "kind": n.kind, "text": n.text, "link": n.link, "round": n.round_id,
+                 "created_at": _stamp(n.created_at), "read": n.read_at is not None}
+                for n in services.notifications.inbox(session, me_(), limit=1000)]
+
+
+@blp.route("/notifications/read", methods=["POST"])
+@blp.arguments(s.ReadIn, as_kwargs=False)
+@blp.response(200, s.ReadOut)
+def notifications_read(data: dict[str, Any]) -> Response:
+    """Mark your notifications read (those up to `upto`, or all)."""
+    def do(session: Any) -> dict[str, Any]:
+        return {"marked": services.notifications.mark_read(session, me_(), data.get("upto"))}
+    return write(do, made(s.ReadOut), 200)
 
 
 @blp.route("/statements")

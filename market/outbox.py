@@ -1,0 +1,111 @@
+"""The e-mail outbox (issue 17): notifications' e-mails wait in the `outbox` table, written in the transaction
+of what they tell, and a worker sends them: the web process's worker thread (the embedded default), `swarm
+worker` beside its Redis queue, or `swarm outbox` once. Through SMTP when SWARM_MAIL_SERVER is set (with
+SWARM_MAIL_PORT, SWARM_MAIL_SENDER, SWARM_MAIL_USERNAME, SWARM_MAIL_PASSWORD, SWARM_MAIL_USE_TLS, as the web
+app reads them), else each message is written to the log, which is where a small deployment reads it.
+
+A message that fails is tried again on later passes, up to MAX_ATTEMPTS, its last error kept on its row; two
+senders never send the same message (rows are taken with FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one
+writer at a time).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import threading
+from collections.abc import Callable, Mapping
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import OutboxMessage, utcnow
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+BATCH = 50
+Sender = Callable[[str, str, str], None]        # to, subject, body; raises OSError or SMTPException on failure
+
+
+def sender_from(settings: Mapping[str, str]) -> Sender:
+    """SMTP through settings["SWARM_MAIL_SERVER"] when set, else the log."""
+    server = (settings.get("SWARM_MAIL_SERVER") or "").strip()
+    if not server:
+        return log_sender
+    port = int(settings.get("SWARM_MAIL_PORT") or 25)
+    tls = (settings.get("SWARM_MAIL_USE_TLS") or "").lower() in ("1", "true", "yes", "on")
+    sender = settings.get("SWARM_MAIL_SENDER") or "swarm-market@localhost"
+    username, password = settings.get("SWARM_MAIL_USERNAME"), settings.get("SWARM_MAIL_PASSWORD") or ""
+
+    def send(to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = subject, sender, to
+        message.set_content(body)
+        with smtplib.SMTP(server, port, timeout=10) as smtp:
+            if tls:
+                smtp.starttls()
+            if username:
+                smtp.login(username, password)
+            smtp.send_message(message)
+    return send
+
+
+def sender_from_env() -> Sender:
+    return sender_from(os.environ)
+
+
+def log_sender(to: str, subject: str, body: str) -> None:
+    logger.info("mail to %s (no SWARM_MAIL_SERVER: written here instead of sent): %s\n%s", to, subject, body)
+
+
+def send_pending(sessions: sessionmaker[Session], send: Sender, limit: int = BATCH) -> int:
+    """Send up to `limit` waiting messages, oldest first; how many were sent."""
+    sent = 0
+    with sessions.begin() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
+                                                           OutboxMessage.attempts < MAX_ATTEMPTS)
+                               .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
+        for row in rows:
+            try:
+                send(row.to_email, row.subject, row.body)
+            except (OSError, smtplib.SMTPException) as exc:
+                row.attempts += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                logger.warning("could not mail outbox message %d to %s (attempt %d of %d): %s", row.id,
+                               row.to_email, row.attempts, MAX_ATTEMPTS, exc)
+            else:
+                row.sent_at, row.attempts = utcnow(), row.attempts + 1
+                sent += 1
+    return sent
+
+
+class OutboxThread:
+    """Sends the outbox every `every` seconds on a daemon thread, beside `swarm worker`'s Redis queue."""
+
+    def __init__(self, sessions: sessionmaker[Session], every: float = 5.0) -> None:
+        self.sessions, self.every = sessions, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="swarm-outbox", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _loop(self) -> None:
+        send = sender_from_env()
+        while not self._stop.is_set():
+            try:
+                send_pending(self.sessions, send)
+            except Exception:                   # the database away, a bad row: said, and tried again later
+                logger.exception("the outbox thread failed; it goes on")
+            self._stop.wait(self.every)
+
+
+def waiting(session: Session) -> int:
+    """Messages not sent yet (failed ones included, until they give up)."""
+    return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None),
+                                                              OutboxMessage.attempts < MAX_ATTEMPTS)).all())
