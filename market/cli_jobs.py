@@ -354,13 +354,8 @@ def worker(burst: bool, niceness: int) -> None:
     with database_or_exit() as sessions:
         logging.getLogger(__name__).info("swarm worker on %s%s, niceness %d", shown(url), " (burst)" if burst else "",
                                          now)
-        mail = outbox.OutboxThread(sessions)     # notifications' e-mails, beside the clearings
-        mail.start()
-        try:
-            work(sessions, url, burst)
-        finally:
-            mail.stop()
-            outbox.send_pending(sessions, outbox.sender_from_env())
+        work(sessions, url, burst)      # its sweeper thread also sends the outbox's e-mails
+        outbox.send_pending(sessions, outbox.sender_from_env())
 
 
 @click.command("outbox")

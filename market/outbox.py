@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
-import threading
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 
@@ -78,31 +77,6 @@ def send_pending(sessions: sessionmaker[Session], send: Sender, limit: int = BAT
                 row.sent_at, row.attempts = utcnow(), row.attempts + 1
                 sent += 1
     return sent
-
-
-class OutboxThread:
-    """Sends the outbox every `every` seconds on a daemon thread, beside `swarm worker`'s Redis queue."""
-
-    def __init__(self, sessions: sessionmaker[Session], every: float = 5.0) -> None:
-        self.sessions, self.every = sessions, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="swarm-outbox", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _loop(self) -> None:
-        send = sender_from_env()
-        while not self._stop.is_set():
-            try:
-                send_pending(self.sessions, send)
-            except Exception:                   # the database away, a bad row: said, and tried again later
-                logger.exception("the outbox thread failed; it goes on")
-            self._stop.wait(self.every)
 
 
 def waiting(session: Session) -> int:

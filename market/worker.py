@@ -278,9 +278,9 @@ def _job_id_of(rq_job: Any) -> int | None:
 
 
 class Sweeper:
-    """Beside an RQ worker: every `every` seconds, reap jobs whose worker died, and enqueue again the
-    database's queued jobs that Redis does not know (Redis restarted empty, or was away when they were
-    asked for)."""
+    """Beside an RQ worker: every `every` seconds, reap jobs whose worker died, enqueue again the database's
+    queued jobs that Redis does not know (Redis restarted empty, or was away when they were asked for), and send
+    the outbox's e-mails (market/outbox.py)."""
 
     def __init__(self, sessions: sessionmaker[Session], queue: RedisQueue, every: float = 5.0) -> None:
         self.sessions, self.queue, self.every = sessions, queue, every
@@ -295,9 +295,11 @@ class Sweeper:
         self._thread.join(5)
 
     def _loop(self) -> None:
+        send = outbox.sender_from_env()
         while True:
             try:
                 self.sweep()
+                outbox.send_pending(self.sessions, send)        # notifications' e-mails, on the same pass
             except Exception as exc:
                 logger.warning("sweep failed (%s: %s); next in %g s", type(exc).__name__, exc, self.every)
             if self._done.wait(self.every):
