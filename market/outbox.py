@@ -59,22 +59,29 @@ def log_sender(to: str, subject: str, body: str) -> None:
 
 
 def send_pending(sessions: sessionmaker[Session], send: Sender, limit: int = BATCH) -> int:
-    """Send up to `limit` waiting messages, oldest first; how many were sent."""
+    """Send up to `limit` waiting messages, oldest first, each in a transaction of its own (a crash re-sends at
+    most the one being sent); a message that fails for any reason counts an attempt and the others go on.
+    How many were sent."""
     sent = 0
-    with sessions.begin() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
-                                                           OutboxMessage.attempts < MAX_ATTEMPTS)
-                               .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
-        for row in rows:
+    tried: list[int] = []                       # once per pass: a failing message waits for the next
+    for _ in range(limit):
+        with sessions.begin() as session:
+            row = session.scalar(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
+                                                             OutboxMessage.attempts < MAX_ATTEMPTS,
+                                                             OutboxMessage.id.not_in(tried))
+                                 .order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True))
+            if row is None:
+                break
+            tried.append(row.id)
+            row.attempts += 1
             try:
                 send(row.to_email, row.subject, row.body)
-            except (OSError, smtplib.SMTPException) as exc:
-                row.attempts += 1
+            except Exception as exc:            # SMTP refusals, the network, a message SMTP cannot carry
                 row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
                 logger.warning("could not mail outbox message %d to %s (attempt %d of %d): %s", row.id,
                                row.to_email, row.attempts, MAX_ATTEMPTS, exc)
             else:
-                row.sent_at, row.attempts = utcnow(), row.attempts + 1
+                row.sent_at = utcnow()
                 sent += 1
     return sent
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
 from market.services import delivery
@@ -36,7 +36,10 @@ def raise_upload_limits(app: Flask) -> None:
     """Before CSRF reads a report's form (so call this before csrf.init_app), raise its size limit."""
     @app.before_request
     def _upload_limit() -> None:
-        if request.endpoint in UPLOAD_ENDPOINTS:
+        # The site's form: only for a logged-in actor (CSRF parses the body before the view's login check).
+        # The API's: its token is checked before anything reads the body.
+        if request.endpoint == "api.report_create" or (
+                request.endpoint in UPLOAD_ENDPOINTS and getattr(current_user, "role", None) == "actor"):
             allow_uploads()
 
 

@@ -65,7 +65,7 @@ def _page(milestone_id: int, report_form: ReportForm | None, review_form: Review
         "decision": _fresh(sent, DecisionForm) if staff and arguing is not None else None,
         "write_off": (_fresh(sent, WriteOffForm) if staff and not detail.settled
                       and detail.state not in ("submitted", "disputed", "written_off") else None)}
-    failed = any(f is not None and f.errors for f in forms.values())
+    failed = any(f is not None and f.errors for f in (report_form, review_form, sent))
     return (render_template("milestones/page.html", rnd=rnd, m=detail, owner=owner, verifies=verifies, staff=staff,
                             waiting=waiting, arguing=arguing, forms=forms), 422 if failed else 200)
 
@@ -150,6 +150,7 @@ def _change(form: Any, milestone_id: int, do: Callable[[Session], str], refused:
             message = do(session)
     except InvalidInput as exc:
         _attach(form, exc.fields)
+        flash(f"{refused}: {'; '.join(exc.fields.values())}.", "error")    # also where the form is not shown
         return None
     except WrongState as exc:
         flash(f"{refused}: {exc}.", "error")

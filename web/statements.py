@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -57,7 +57,9 @@ def page(round_id: int) -> ResponseReturnValue:
 
 
 @bp.route(ROUND + "/statement.csv")
-def csv_file(round_id: int) -> Response:
+def csv_file(round_id: int) -> ResponseReturnValue:
+    if current().role in STAFF and _funder() is None:
+        return redirect(url_for(".page", round_id=round_id))       # choose whose statement first
     with sessions().begin() as session:
         found = statements.statement(session, current(), round_id, _funder())
     out = io.StringIO()

@@ -30,16 +30,16 @@ from solver.money import format_money_grouped
 from .. import ledger, schemas
 from ..errors import InvalidInput, NotFound, WrongState
 from ..ledger import Posting
-from ..models import (Account, Challenge, Component, DeliveryReport, Dispute, LedgerEntry, LedgerTransaction, Milestone,
-                      MilestoneFunding, MilestoneKind, MilestoneState, Pledge, ReportFile, ReportState, Role, Round,
-                      RoundActor, RoundFunder, User, utcnow)
+from ..models import (Account, Challenge, Component, DeliveryReport, Dispute, DisputeState, LedgerEntry,
+                      LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, MilestoneState, Pledge, ReportFile,
+                      ReportState, Role, Round, RoundActor, RoundFunder, User, utcnow)
 from ..split import split_table
 from ..storage import Storage
 from .clearing import audit_who
 from .common import STAFF, as_utc, audit, by_id, get_round, lock_round
 from .settlement import terms
 from . import notifications
-from .verification import assigned_to, require_verifier
+from .verification import require_verifier, verifies
 
 RELEASE = "release"
 MAX_FILES = 5
@@ -108,12 +108,13 @@ def own_milestone(session: Session, user: User | None, milestone_id: Any, lock: 
 
 
 def readable_by(user: User) -> Any:
-    """A condition on Milestone: `user` (not staff) may read it: its actor, a verifier assigned to it (whatever
-    the account's role: funder and actor accounts verify too), or a funder whose pledge pays for it."""
+    """A condition on Milestone: `user` (not staff) may read it: its actor, a verifier assigned to it and
+    independent of it (whatever the account's role: funder and actor accounts verify too), or a funder whose
+    pledge pays for it."""
     owns = exists().where(RoundActor.id == Milestone.actor_id, RoundActor.user_id == user.id)
     funds = exists().where(MilestoneFunding.milestone_id == Milestone.id, MilestoneFunding.pledge_id == Pledge.id,
                            Pledge.funder_id == RoundFunder.id, RoundFunder.user_id == user.id)
-    return or_(owns, assigned_to(user), funds)
+    return or_(owns, verifies(user), funds)
 
 
 def may_read(session: Session, user: User | None, milestone: Milestone) -> bool:
@@ -236,10 +237,15 @@ def report_refusal(milestone: Milestone, now: datetime) -> str | None:
 
 
 def _delivered(session: Session, holdback: Milestone) -> int | None:
-    """The quantity accepted at the delivery a holdback belongs to."""
-    return session.scalar(select(DeliveryReport.accepted_quantity).join(Milestone).where(
-        Milestone.bid_item_id == holdback.bid_item_id, Milestone.kind == MilestoneKind.DELIVERY,
-        DeliveryReport.state == ReportState.ACCEPTED))
+    """The quantity accepted at the delivery a holdback belongs to (None: all of it, as when an analyst decided
+    a dispute of the delivery for its actor)."""
+    delivery = select(Milestone.id).where(Milestone.bid_item_id == holdback.bid_item_id,
+                                          Milestone.kind == MilestoneKind.DELIVERY).scalar_subquery()
+    if session.scalar(select(Dispute.id).where(Dispute.milestone_id == delivery,
+                                               Dispute.state == DisputeState.FOR_ACTOR)) is not None:
+        return None
+    return session.scalar(select(DeliveryReport.accepted_quantity).where(
+        DeliveryReport.milestone_id == delivery, DeliveryReport.state == ReportState.ACCEPTED))
 
 
 def review_report(session: Session, user: User | None, report_id: Any, data: dict[str, Any],
@@ -339,8 +345,8 @@ def unspent(session: Session, milestone: Milestone) -> dict[int, int]:
 def open_holdback(session: Session, delivery: Milestone, now: datetime) -> None:
     holdback = session.scalar(select(Milestone).where(Milestone.bid_item_id == delivery.bid_item_id,
                                                       Milestone.kind == MilestoneKind.HOLDBACK))
-    if holdback is None:
-        return
+    if holdback is None or holdback.state != MilestoneState.OPEN:
+        return                      # written off with a delivery that failed, before the analyst decided for it
     agreed = terms(session, delivery.round_id)
     holdback.opens_at = now + timedelta(days=holdback.service_days or 0)
     holdback.due_at = holdback.opens_at + timedelta(days=agreed.holdback_report_days)
@@ -398,7 +404,7 @@ def waiting_reports(session: Session, user: User | None, round_id: int | None = 
     if round_id is not None:
         query = query.where(DeliveryReport.round_id == round_id)
     if user is not None and user.role not in STAFF:
-        query = query.where(assigned_to(user))
+        query = query.where(verifies(user))
     now = now or utcnow()
     out = []
     review_days: dict[int, int] = {}

@@ -116,9 +116,11 @@ def decide_dispute(session: Session, user: User | None, dispute_id: Any, data: d
     audit(session, user, "decide dispute", "milestone", milestone.id, milestone.round_id, dispute=dispute.id,
           decision=values["decision"], released_cents=dispute.released_cents, note=values["note"], **moved)
     reviewer = session.scalar(select(DeliveryReport.reviewer_id).where(DeliveryReport.id == dispute.report_id))
-    notifications.notify(session, [notifications.actor_user(session, milestone.actor_id), reviewer],
-                         "dispute decided", f"Dispute {dispute.id} on milestone {milestone.id} was decided for the "
-                         f"{values['decision']}: {values['note']}", f"/milestones/{milestone.id}",
+    told = [notifications.actor_user(session, milestone.actor_id), reviewer]
+    if moved.get("release") or moved.get("refund"):         # money moved: the funders paying for it hear too
+        told += notifications.funder_users(session, milestone.id)
+    notifications.notify(session, told, "dispute decided", f"Dispute {dispute.id} on milestone {milestone.id} was "
+                         f"decided for the {values['decision']}: {values['note']}", f"/milestones/{milestone.id}",
                          milestone.round_id)
     return dispute
 

@@ -6,9 +6,11 @@ until the worker sends it (market/outbox.py): through SMTP when configured, else
 
 What is told, to whom:
 - the commit: each actor of the round that bid, its awards won or lost, and the milestones it must report on;
+- a holdback opening: its actor, with the dates it can be reported between;
 - a report accepted or rejected: its actor; money released: its actor and the funders paying for it;
-- a dispute opened: the round's analysts are not users of a round, so it shows on their round page instead;
-  a dispute decided: its actor.
+- a dispute opened: not sent (analysts are nobody's participants: it waits on their round page);
+  a dispute decided: its actor and its verifier, and the funders paying for it when money moved;
+- a milestone written off: its actor and the funders paying for it.
 Texts say what and where, never a price of another's bid or a funder's private figure.
 """
 from __future__ import annotations
@@ -38,9 +40,15 @@ def notify(session: Session, user_ids: Iterable[int | None], kind: str, text: st
             continue
         session.add(Notification(user_id=user_id, round_id=round_id, kind=kind, text=text, link=link))
         body = text + (f"\n\nSee it on the site: {link}" if link else "") + "\n"
-        session.add(OutboxMessage(to_email=emails[user_id], subject=SUBJECT.format(text)[:200], body=body))
+        session.add(OutboxMessage(to_email=emails[user_id], subject=subject_of(text), body=body))
     session.flush()
     return len(emails)
+
+
+def subject_of(text: str) -> str:
+    """An e-mail subject: one line (a reason typed over several lines must not make a header break), at most
+    200 characters."""
+    return SUBJECT.format(" ".join(text.split()))[:200]
 
 
 def actor_user(session: Session, actor_id: int) -> int | None:
@@ -73,8 +81,8 @@ def tell_commit(session: Session, round_id: int, winners: set[int]) -> None:
                    f"/rounds/{round_id}/bids", round_id)
 
 
-def inbox(session: Session, user: User, limit: int = INBOX_PAGE) -> list[Notification]:
-    """The user's latest notifications, newest first."""
+def inbox(session: Session, user: User, limit: int | None = INBOX_PAGE) -> list[Notification]:
+    """The user's latest notifications (all: limit None), newest first."""
     return list(session.scalars(select(Notification).where(Notification.user_id == user.id)
                                 .order_by(Notification.id.desc()).limit(limit)))
 

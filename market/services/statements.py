@@ -20,7 +20,7 @@ from ..models import (Challenge, Component, Milestone, MilestoneFunding, Milesto
                       Round, RoundActor, RoundFunder, User)
 from .common import STAFF, get_round, require_role
 from .delivery import FileView, details_of
-from .settlement import pledges_money
+from .settlement import is_committed, pledges_money
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
                           accepted[-1].files if accepted else []))
     totals = list(money.values())
     return Statement(rnd.id, rnd.name or f"Round {rnd.id}", rnd.currency, funder.name or funder.key, funder.key,
-                     any(m.committed for m in totals), sum(p.amount_cents for p in pledges),
+                     is_committed(session, rnd.id), sum(p.amount_cents for p in pledges),
                      sum(m.committed for m in totals), sum(m.deposited for m in totals), sum(m.owed for m in totals),
                      sum(m.released for m in totals), sum(m.refunded for m in totals),
                      sum(m.due_back for m in totals), held, sum(m.in_escrow for m in totals), lines)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from .. import schemas
 from ..errors import Forbidden, InvalidInput, NotFound
@@ -120,6 +120,24 @@ def assigned_to(user: User) -> Any:
         VerifierAssignment.user_id == user.id, VerifierAssignment.round_id == Milestone.round_id,
         or_(VerifierAssignment.challenge_id.is_(None), VerifierAssignment.challenge_id == challenge))
         .correlate(Milestone))
+
+
+def verifies(user: User) -> Any:
+    """A condition on Milestone: `user` is assigned to it and independent of its challenge (no bid of theirs on
+    it, no pledge of theirs funding it). An assignment made before a conflict arose (a bid or a link to a
+    participant came later) gives no sight of the work: a competitor never reads a rival's reports."""
+    challenge = (select(Component.challenge_id).where(Component.id == Milestone.component_id)
+                 .correlate(Milestone).scalar_subquery())
+    part = aliased(Component)
+    bid = (select(BidItem.id).join(Bid, Bid.id == BidItem.bid_id).join(RoundActor, RoundActor.id == Bid.actor_id)
+           .join(part, part.id == BidItem.component_id)
+           .where(RoundActor.user_id == user.id, part.challenge_id == challenge).correlate(Milestone))
+    funded = aliased(Milestone)
+    funds = (select(MilestoneFunding.id).join(Pledge, Pledge.id == MilestoneFunding.pledge_id)
+             .join(RoundFunder, RoundFunder.id == Pledge.funder_id)
+             .join(funded, funded.id == MilestoneFunding.milestone_id).join(part, part.id == funded.component_id)
+             .where(RoundFunder.user_id == user.id, part.challenge_id == challenge).correlate(Milestone))
+    return and_(assigned_to(user), ~exists(bid), ~exists(funds))
 
 
 def is_assigned(session: Session, user: User, milestone: Milestone) -> bool:

@@ -462,5 +462,5 @@ class DeliveryMachine(RuleBasedStateMachine):
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_random_delivery_sequences_keep_the_ledger_whole(request, tmp_path_factory, kind):
     DeliveryMachine.fresh = staticmethod(fresh_databases(request, tmp_path_factory, kind))
-    run_state_machine_as_test(DeliveryMachine, settings=settings(max_examples=25, stateful_step_count=40,
+    run_state_machine_as_test(DeliveryMachine, settings=settings(max_examples=15, stateful_step_count=40,
                                                                  deadline=None))

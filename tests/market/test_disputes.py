@@ -2,13 +2,16 @@
 with the decision (to the actor, or back to each funder, to the cent), and every step is audited."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from market import services
 from market.errors import Forbidden, InvalidInput, NotFound, WrongState
-from market.models import Account, AuditLog, LedgerEntry, Milestone
+from market.models import Account, AuditLog, LedgerEntry, Milestone, Notification
 from market.services import delivery
+from market.services.common import as_utc
 from market.services.delivery import Upload
 from .test_delivery import PNG, funding, market, milestone_of, payable, review, submit  # noqa: F401
 
@@ -133,3 +136,30 @@ def test_writing_off_a_failed_delivery_refunds_it_and_its_holdback(market):  # n
     with m["db"].sessions.begin() as session:
         money = services.settlement.pledges_money(session, list(funding(m["db"], milestone.id)))
         assert all(p.refunded > 0 and p.owed == p.committed - p.refunded - p.deposited for p in money.values())
+
+
+def test_after_a_deduction_paid_on_dispute_the_holdback_covers_every_unit(market):  # noqa: F811
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a1")
+    report_id = submit(m, m["a1"], milestone.id, 2)
+    review(m, m["verifier"], report_id, "accept", quantity=1, reason="one is dry")
+    decide(m, dispute(m, m["a1"], report_id), "actor")
+    holdback = milestone_of(m["db"], m["round_id"], "a1", "holdback", milestone.component_id)
+    later = as_utc(holdback.opens_at) + timedelta(days=1)
+    _, paid = review(m, m["verifier"], submit(m, m["a1"], holdback.id, 2, now=later), "accept", now=later)
+    assert paid == holdback.amount_cents
+    assert check(m["db"], m["round_id"]) == []
+
+
+def test_a_written_off_holdback_is_not_opened_by_its_delivery(market):  # noqa: F811
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a1")
+    holdback = milestone_of(m["db"], m["round_id"], "a1", "holdback", milestone.component_id)
+    report_id = submit(m, m["a1"], milestone.id, 2)
+    with m["db"].sessions.begin() as session:
+        services.write_off(session, m["analyst"], holdback.id, {"reason": "the pump was never to be serviced"})
+    review(m, m["verifier"], report_id, "accept")
+    with m["db"].sessions.begin() as session:
+        assert session.get(Milestone, holdback.id).opens_at is None
+        texts = session.scalars(select(Notification.text).where(Notification.user_id == m["a1"].id)).all()
+    assert not any("still works" in t for t in texts)

@@ -89,3 +89,22 @@ def test_smtp_is_used_when_a_server_is_set(db, monkeypatch):
     assert outbox.send_pending(db.sessions, send) == 1
     assert seen == [("connect", "mail.example.org", 587), ("tls",), ("login", "swarm"),
                     ("send", "a1@example.org", "Swarm Market: news 0", "market@example.org")]
+
+
+def test_a_message_that_cannot_be_sent_does_not_hold_back_the_others(db):
+    user = db.user("a1@example.org", Role.ACTOR)
+    with db.sessions.begin() as session:
+        notifications.notify(session, [user.id], "report rejected", "Rejected: blurry photo\nplease resend")
+        notifications.notify(session, [user.id], "award won", "news after")
+    assert [subject for _, subject, *_ in rows(db)] == ["Swarm Market: Rejected: blurry photo please resend",
+                                                        "Swarm Market: news after"]
+    sent = []
+
+    def picky(to, subject, body):
+        if "blurry" in subject:
+            raise ValueError("a header SMTP cannot carry")
+        sent.append(subject)
+    assert outbox.send_pending(db.sessions, picky) == 1 and sent == ["Swarm Market: news after"]
+    assert outbox.send_pending(db.sessions, picky) == 0 and len(sent) == 1      # sent once, never again
+    [(_, _, sent_first, attempts, error), (_, _, sent_second, _, _)] = rows(db)
+    assert (sent_first, attempts, sent_second) == (False, 2, True) and error.startswith("ValueError")

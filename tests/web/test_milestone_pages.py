@@ -12,7 +12,9 @@ from werkzeug.test import encode_multipart
 
 from market.models import (DeliveryReport, Dispute, LedgerEntry, Milestone, ReportFile, RoundActor,
                            VerifierAssignment)
-from tests.web_fixtures import committed
+from market import services
+from tests.small_market import market_doc
+from tests.web_fixtures import cleared, committed
 from web import db as web_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -168,3 +170,48 @@ def test_a_deduction_disputed_and_decided_and_a_milestone_written_off_through_th
                                             data={"reason": "left"}).status_code == 403
     assert analyst.post(f"/milestones/{other}/write-off", data={"reason": "the trainer left"}).status_code == 302
     assert "written off" in analyst.get(f"/milestones/{other}").get_data(as_text=True)
+
+
+def test_a_verifier_who_became_a_competitor_sees_nothing_of_the_work(app, accounts):
+    """Assigned before its account was linked to a losing bidder on the same challenge: the assignment gives no
+    sight of its rival's milestones, reports or evidence (and no review)."""
+    doc = market_doc()
+    doc["actors"].append({"id": "a3", "bids": [{"id": "b9", "items": [{"component": "wells/drill",
+                                                                       "price": "99000"}]}]})
+    round_id = cleared(app, doc)
+    users = {k: accounts.create(f"{k}@example.org", role) for k, role in (("a1", "actor"), ("rival", "actor"))}
+    analyst = accounts.client_for("ana@example.org", "analyst")
+    assert analyst.post(f"/analyst/rounds/{round_id}/verifiers",
+                        data={"email": "rival@example.org", "challenge": "wells"}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        assert session.scalar(select(func.count()).select_from(VerifierAssignment)) == 1
+        services.link_participant(session, None, round_id, "a1", users["a1"])
+        services.link_participant(session, None, round_id, "a3", users["rival"])   # now a conflict
+    assert analyst.post(f"/analyst/rounds/{round_id}/commit").status_code == 302
+    with web_db.sessions(app).begin() as session:
+        milestone = session.scalar(select(Milestone.id).join(RoundActor, RoundActor.id == Milestone.actor_id)
+                                   .where(RoundActor.key == "a1", Milestone.kind == "delivery"))
+    actor = client(app, accounts, "a1")
+    assert actor.post(f"/milestones/{milestone}/reports", content_type="multipart/form-data",
+                      data={"quantity": "1", "files": [(io.BytesIO(PNG), "p.png")]}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        report_id, file_id = session.execute(select(DeliveryReport.id, ReportFile.id).join(ReportFile)).one()
+    rival = client(app, accounts, "rival")
+    assert rival.get(f"/milestones/{milestone}").status_code == 404
+    assert rival.get(f"/evidence/{file_id}").status_code == 404
+    assert f"report {report_id}" not in rival.get("/verification").get_data(as_text=True)
+    assert rival.post(f"/reports/{report_id}/review", data={"decision": "accept"}).status_code == 404
+
+
+def test_only_a_logged_in_actor_may_send_a_large_report_body(tmp_path, web_template):
+    """The report form's size limit is raised before CSRF reads the body, so it is raised only for actors: an
+    anonymous 2 MB body is refused whole (413), never parsed."""
+    from tests.web_fixtures import make_app
+    app = make_app(tmp_path, web_template, WTF_CSRF_ENABLED=True)
+    try:
+        big = b"x" * (2 * 1024 * 1024)
+        got = app.test_client().post("/milestones/1/reports", data=big,
+                                     content_type="multipart/form-data; boundary=zz")
+        assert got.status_code == 413
+    finally:
+        web_db.dispose(app)

@@ -161,7 +161,8 @@ class MilestoneOut(Schema):
     kind = fields.String(required=True, metadata={"enum": ["delivery", "holdback"]})
     quantity = fields.Integer(required=True)
     amount = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
-    state = fields.String(required=True, metadata={"enum": ["open", "submitted", "rejected", "accepted"]})
+    state = fields.String(required=True, metadata={"enum": ["open", "submitted", "rejected", "accepted", "disputed",
+                                                            "written_off"]})
     service_days = fields.Integer(required=True, allow_none=True)
     opens_at = fields.DateTime(required=True, allow_none=True, metadata={
         "description": "reports are taken from then (a holdback: the end of its service period)"})

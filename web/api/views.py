@@ -907,7 +907,7 @@ def notifications_list() -> list[dict[str, Any]]:
     with sessions().begin() as session:
         return [{"id": n.id, "kind": n.kind, "text": n.text, "link": n.link, "round": n.round_id,
                  "created_at": _stamp(n.created_at), "read": n.read_at is not None}
-                for n in services.notifications.inbox(session, me_(), limit=1000)]
+                for n in services.notifications.inbox(session, me_(), limit=None)]
 
 
 @blp.route("/notifications/read", methods=["POST"])
