@@ -170,8 +170,10 @@ def statement(round_id: int, funder_key: str, as_csv: bool) -> None:
                f"of which held back until the things have kept working {amount(found.held_back_cents)}")
     for line in found.lines:
         files = f" [evidence: {', '.join(f.name for f in line.evidence)}]" if line.evidence else ""
+        back = f", refunded {amount(line.refunded_cents)}" if line.refunded_cents else ""
         click.echo(f"  {line.milestone_id:>5}  {line.pledge:<10} {line.actor:<16} {line.kind:<9} your part "
-                   f"{amount(line.funded_cents):>16}, released {amount(line.released_cents):>16}: {line.bought}{files}")
+                   f"{amount(line.funded_cents):>16}, released {amount(line.released_cents):>16}{back}: "
+                   f"{line.bought}{files}")
 
 
 @click.command("progress")
@@ -187,7 +189,7 @@ def progress(round_id: int) -> None:
         return
     click.echo(f"{found.name} (round {found.round_id}, {found.currency}): {found.phase}")
     for c in found.challenges + [found.totals]:
-        off = f", {c.written_off} written off" if c.written_off else ""
-        click.echo(f"  {c.title:<32} verified {c.verified:>3} of {c.milestones:<3}{off}  released "
+        done = f"verified {c.verified} of {c.milestones}" + (f", {c.written_off} written off" if c.written_off else "")
+        click.echo(f"  {c.title:<32} {done:<34} released "
                    f"{format_money_grouped(c.released_cents):>14} of {format_money_grouped(c.committed_cents):>14}"
                    f"  refunded {format_money_grouped(c.refunded_cents)}")

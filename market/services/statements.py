@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..models import (Challenge, Component, Milestone, MilestoneFunding, MilestoneKind, Pledge, ReportState, Role,
-                      Round, RoundActor, RoundFunder, User)
+from ..models import (Challenge, Component, DisputeState, Milestone, MilestoneFunding, MilestoneKind, MilestoneState,
+                      Pledge, ReportState, Role, Round, RoundActor, RoundFunder, User)
 from .common import STAFF, get_round, require_role
-from .delivery import FileView, details_of
+from .delivery import FileView, MilestoneDetail, details_of
 from .settlement import is_committed, pledges_money
 
 
@@ -47,6 +47,8 @@ class Line:
     def bought(self) -> str:
         """What the money bought, in the challenge's own units: "2 of 12 boreholes in Kitui, verified 2027-03-02"."""
         what = f"{self.quantity} of {self.component_quantity} {self.unit} in {self.challenge}"
+        if self.state == MilestoneState.WRITTEN_OFF:
+            return f"{what}: written off, not delivered; what it held went back"
         if self.verified_at is None:
             return f"{what}, not verified yet"
         done = (f"{self.accepted_quantity} of {self.component_quantity} {self.unit} in {self.challenge}"
@@ -133,22 +135,33 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
     lines = []
     held = 0
     for pledge_id, cents, m, challenge, component, actor in rows:
-        accepted = [r for r in found[m.id].reports if r.state == ReportState.ACCEPTED]
+        verified_at, accepted_quantity, evidence = _verification(found[m.id])
         released = money[pledge_id].released_by_milestone.get(m.id, 0)
         refunded = money[pledge_id].refunded_by_milestone.get(m.id, 0)
         if m.kind == MilestoneKind.HOLDBACK:
             held += cents - released - refunded
         lines.append(Line(keys[pledge_id], m.id, challenge.title or challenge.key, f"{challenge.key}/{component.key}",
                           component.unit or "units", component.quantity, actor.name or actor.key, m.kind, m.quantity,
-                          m.state, cents, released, refunded, accepted[-1].reviewed_at if accepted else None,
-                          accepted[-1].accepted_quantity if accepted else None,
-                          accepted[-1].files if accepted else []))
+                          m.state, cents, released, refunded, verified_at, accepted_quantity, evidence))
     totals = list(money.values())
     return Statement(rnd.id, rnd.name or f"Round {rnd.id}", rnd.currency, funder.name or funder.key, funder.key,
                      is_committed(session, rnd.id), sum(p.amount_cents for p in pledges),
                      sum(m.committed for m in totals), sum(m.deposited for m in totals), sum(m.owed for m in totals),
                      sum(m.released for m in totals), sum(m.refunded for m in totals),
                      sum(m.due_back for m in totals), held, sum(m.in_escrow for m in totals), lines)
+
+
+def _verification(detail: MilestoneDetail) -> tuple[datetime | None, int | None, list[FileView]]:
+    """When the milestone was verified, for how many units, on what evidence: its accepted report, or a
+    rejection an analyst decided for the actor (all units; the disputed report's evidence). None: not yet."""
+    accepted = [r for r in detail.reports if r.state == ReportState.ACCEPTED]
+    if accepted:
+        return accepted[-1].reviewed_at, accepted[-1].accepted_quantity, accepted[-1].files
+    won = [d for d in detail.disputes if d.state == DisputeState.FOR_ACTOR and d.kind == "rejection"]
+    if won:
+        report = next(r for r in detail.reports if r.id == won[-1].report_id)
+        return won[-1].decided_at, detail.quantity, report.files
+    return None, None, []
 
 
 CSV_HEADER = ("round", "funder", "pledge", "milestone", "component", "actor", "kind", "quantity", "state",

@@ -163,3 +163,22 @@ def test_a_written_off_holdback_is_not_opened_by_its_delivery(market):  # noqa: 
         assert session.get(Milestone, holdback.id).opens_at is None
         texts = session.scalars(select(Notification.text).where(Notification.user_id == m["a1"].id)).all()
     assert not any("still works" in t for t in texts)
+
+
+def test_statements_count_a_dispute_won_as_verified_and_show_what_was_written_off(market):  # noqa: F811
+    m = market
+    milestone = milestone_of(m["db"], m["round_id"], "a1")
+    report_id = submit(m, m["a1"], milestone.id, 2, [Upload("well.png", PNG)])
+    review(m, m["verifier"], report_id, "reject", reason="no photo of the cap")
+    decide(m, dispute(m, m["a1"], report_id), "actor")
+    latrines = milestone_of(m["db"], m["round_id"], "a2")
+    with m["db"].sessions.begin() as session:
+        services.write_off(session, m["analyst"], latrines.id, {"reason": "the builder left"})
+    with m["db"].sessions.begin() as session:
+        lines = [line for key in ("f1", "f2")
+                 for line in services.statements.statement(session, None, m["round_id"], key).lines]
+    won = [line for line in lines if line.milestone_id == milestone.id]
+    assert won and all(line.verified_at is not None and [f.name for f in line.evidence] == ["well.png"]
+                       for line in won)
+    off = [line for line in lines if line.milestone_id == latrines.id]
+    assert off and all("written off" in line.bought and line.refunded_cents == line.funded_cents for line in off)

@@ -96,7 +96,7 @@ def test_the_public_progress_page_shows_totals_per_challenge_and_nothing_private
         assert private not in text.split("<main")[-1].split("</main>")[0], private
     url = app.config["DATABASE_URL"]
     printed = run_on(url, "progress", round_id)
-    assert printed.exit_code == 0 and "verified   1 of" in printed.output and "delivering" in printed.output
+    assert printed.exit_code == 0 and "verified 1 of" in printed.output and "delivering" in printed.output
 
 
 def test_progress_before_the_commit_says_there_is_nothing_to_follow(app):
