@@ -16,7 +16,7 @@ import smtplib
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import OutboxMessage, utcnow
@@ -88,5 +88,5 @@ def send_pending(sessions: sessionmaker[Session], send: Sender, limit: int = BAT
 
 def waiting(session: Session) -> int:
     """Messages not sent yet (failed ones included, until they give up)."""
-    return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None),
-                                                              OutboxMessage.attempts < MAX_ATTEMPTS)).all())
+    return session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.sent_at.is_(None),
+                                                                     OutboxMessage.attempts < MAX_ATTEMPTS)) or 0

@@ -25,3 +25,9 @@ def text_problem(value: str, multiline: bool = False) -> str | None:
     if 0xD800 <= code <= 0xDFFF:
         return f"contains an unpaired surrogate (U+{code:04X}), which cannot be stored"
     return f"contains a control character (U+{code:04X})"
+
+
+def spreadsheet_cell(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (text starting =, +, -, @, a tab or a carriage return
+    gets a leading quote): names, titles and file names are the users'."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -20,6 +20,7 @@ from market.errors import InvalidInput, JobActive, NotFound
 from market.models import ClearingRun, RoundStatus
 from market.services import delivery, jobs, settlement, verification
 from market.services.common import get_round
+from market.text import spreadsheet_cell
 from solver.money import format_money
 
 from . import job_figures
@@ -386,11 +387,7 @@ def allocation_csv(round_id: int) -> Response:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["pledge", "funder", "challenge", "component", "amount"])
     for r in rows:
-        writer.writerow([_cell(r["pledge"]), _cell(r["funder"]), _cell(r["challenge"]), _cell(r["component"]),
+        writer.writerow([spreadsheet_cell(r["pledge"]), spreadsheet_cell(r["funder"]),
+                         spreadsheet_cell(r["challenge"]), spreadsheet_cell(r["component"]),
                          format_money(r["amount_cents"])])
     return _download(out.getvalue(), f"round-{round_id}-run-{run_id}.allocation.csv", "text/csv")
-
-
-def _cell(text: str) -> str:
-    """No formula injection when the CSV is opened in a spreadsheet (ids cannot start with these anyway)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

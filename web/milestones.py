@@ -63,8 +63,7 @@ def _page(milestone_id: int, report_form: ReportForm | None, review_form: Review
         "review": (review_form or ReviewForm(formdata=None)) if verifies and waiting is not None else None,
         "dispute": _fresh(sent, DisputeForm) if owner and detail.disputable is not None else None,
         "decision": _fresh(sent, DecisionForm) if staff and arguing is not None else None,
-        "write_off": (_fresh(sent, WriteOffForm) if staff and not detail.settled
-                      and detail.state not in ("submitted", "disputed", "written_off") else None)}
+        "write_off": _fresh(sent, WriteOffForm) if staff and detail.may_write_off else None}
     failed = any(f is not None and f.errors for f in (report_form, review_form, sent))
     return (render_template("milestones/page.html", rnd=rnd, m=detail, owner=owner, verifies=verifies, staff=staff,
                             waiting=waiting, arguing=arguing, forms=forms), 422 if failed else 200)

@@ -236,6 +236,41 @@ def report_refusal(milestone: Milestone, now: datetime) -> str | None:
     return None
 
 
+def dispute_refusal(milestone: Milestone, report_id: int, report_state: str, latest: int | None, held: int,
+                    disputed: bool) -> str | None:
+    """Why its actor may not dispute the decision on report `report_id` now, or None when it may: a rejection
+    that is the milestone's latest decision, or an acceptance that left money in escrow (a deduction), once
+    per report. `latest`: the milestone's latest report; `held`: what it still holds in escrow."""
+    if disputed:
+        return f"report {report_id} was disputed already"
+    if milestone.state == MilestoneState.DISPUTED:
+        return f"milestone {milestone.id} has a dispute waiting for an analyst"
+    if milestone.state == MilestoneState.WRITTEN_OFF:
+        return f"milestone {milestone.id} was written off"
+    if report_state == ReportState.SUBMITTED:
+        return f"report {report_id} waits for a verifier: there is no decision to dispute yet"
+    if report_state == ReportState.ACCEPTED and held <= 0:
+        return f"report {report_id} was accepted in full: there is nothing to dispute"
+    if report_state == ReportState.REJECTED and (milestone.state != MilestoneState.REJECTED or report_id != latest):
+        return f"report {report_id}'s rejection is not the milestone's latest decision"
+    if held <= 0:
+        return f"milestone {milestone.id} holds nothing in escrow to dispute"
+    return None
+
+
+def write_off_refusal(milestone_id: int, state: str, held: int) -> str | None:
+    """Why an analyst may not write the milestone off now (`held`: what it still holds in escrow), or None."""
+    if state == MilestoneState.DISPUTED:
+        return f"milestone {milestone_id} is disputed: its money is frozen until an analyst decides"
+    if state == MilestoneState.SUBMITTED:
+        return f"milestone {milestone_id} has a report waiting for a verifier: have it reviewed first"
+    if state == MilestoneState.WRITTEN_OFF:
+        return f"milestone {milestone_id} was written off already"
+    if state == MilestoneState.ACCEPTED and held == 0:
+        return f"milestone {milestone_id} is paid in full: nothing is left to write off"
+    return None
+
+
 def _delivered(session: Session, holdback: Milestone) -> int | None:
     """The quantity accepted at the delivery a holdback belongs to (None: all of it, as when an analyst decided
     a dispute of the delivery for its actor)."""
@@ -481,6 +516,11 @@ class MilestoneDetail:
         return self.amount_cents - self.released_cents - self.refunded_cents
 
     @property
+    def may_write_off(self) -> bool:
+        """An analyst may write it off now (`write_off_refusal`)."""
+        return write_off_refusal(self.id, self.state, self.in_escrow_cents) is None
+
+    @property
     def settled(self) -> bool:
         """Nothing more will happen to its money: paid and refunded in full, or written off."""
         return self.state in (MilestoneState.ACCEPTED, MilestoneState.WRITTEN_OFF) and self.in_escrow_cents == 0
@@ -520,13 +560,11 @@ def details(session: Session, milestones: list[Milestone], now: datetime | None 
         released, refunded = moved.get((m.id, Account.PAYABLE), 0), moved.get((m.id, Account.REFUND), 0)
         opens = None if m.opens_at is None else as_utc(m.opens_at)
         due = None if m.due_at is None else as_utc(m.due_at)
-        disputed = {d.report_id for d in argued[m.id]}
         held = m.amount_cents - released - refunded
-        last = views[-1] if views else None
+        last = views[-1] if views else None         # only the latest decision can be disputed
         disputable = None
-        if last is not None and last.id not in disputed and held > 0 and (
-                (last.state == ReportState.REJECTED and m.state == MilestoneState.REJECTED)
-                or (last.state == ReportState.ACCEPTED and m.state == MilestoneState.ACCEPTED)):
+        if last is not None and dispute_refusal(m, last.id, last.state, last.id, held,
+                                                any(d.report_id == last.id for d in argued[m.id])) is None:
             disputable = last.id
         out.append(MilestoneDetail(m.id, m.round_id, names[m.id], actors[m.actor_id], m.kind, m.quantity,
                                    m.amount_cents, m.state, m.service_days, opens, due, released, refunded, views,

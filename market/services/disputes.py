@@ -31,7 +31,7 @@ from ..models import (Account, DeliveryReport, Dispute, DisputeState, LedgerTran
 from .clearing import audit_who
 from . import notifications
 from .common import STAFF, audit, by_id, lock_round, require_role
-from .delivery import open_holdback, own_milestone, release, unspent
+from .delivery import dispute_refusal, open_holdback, own_milestone, release, unspent, write_off_refusal
 
 REFUND = "refund"
 Row = TypeVar("Row", Dispute, Milestone)
@@ -50,27 +50,14 @@ def open_dispute(session: Session, user: User | None, report_id: Any, data: dict
         raise NotFound(f"no report {report_id}, or it is not yours") from None
     lock_round(session, milestone.round_id, shared=True)
     milestone = own_milestone(session, user, report.milestone_id, lock=True)
-    if session.scalar(select(Dispute.id).where(Dispute.report_id == report.id)) is not None:
-        raise WrongState(f"report {report.id} was disputed already")
-    if milestone.state == MilestoneState.DISPUTED:
-        raise WrongState(f"milestone {milestone.id} has a dispute waiting for an analyst")
-    if milestone.state == MilestoneState.WRITTEN_OFF:
-        raise WrongState(f"milestone {milestone.id} was written off")
     held = sum(unspent(session, milestone).values())
     latest = session.scalar(select(DeliveryReport.id).where(DeliveryReport.milestone_id == milestone.id)
                             .order_by(DeliveryReport.id.desc()))
-    if report.state == ReportState.REJECTED and milestone.state == MilestoneState.REJECTED and report.id == latest:
-        kind = "rejection"
-    elif report.state == ReportState.ACCEPTED and held > 0:
-        kind = "deduction"
-    elif report.state == ReportState.SUBMITTED:
-        raise WrongState(f"report {report.id} waits for a verifier: there is no decision to dispute yet")
-    elif report.state == ReportState.ACCEPTED:
-        raise WrongState(f"report {report.id} was accepted in full: there is nothing to dispute")
-    else:
-        raise WrongState(f"report {report.id}'s rejection is not the milestone's latest decision")
-    if held <= 0:
-        raise WrongState(f"milestone {milestone.id} holds nothing in escrow to dispute")
+    disputed = session.scalar(select(Dispute.id).where(Dispute.report_id == report.id)) is not None
+    refusal = dispute_refusal(milestone, report.id, report.state, latest, held, disputed)
+    if refusal:
+        raise WrongState(refusal)
+    kind = "rejection" if report.state == ReportState.REJECTED else "deduction"
     dispute = Dispute(round_id=milestone.round_id, milestone_id=milestone.id, report_id=report.id, kind=kind,
                       amount_cents=held, reason=values["reason"], opened_by=audit_who(user),
                       opened_at=now or utcnow())
@@ -130,15 +117,9 @@ def write_off(session: Session, user: User | None, milestone_id: Any, data: dict
     require_role(user, STAFF, "write milestones off")
     values = schemas.load(schemas.made(schemas.ExclusionSchema), data)
     milestone = _locked(session, Milestone, milestone_id, "milestone")
-    if milestone.state == MilestoneState.DISPUTED:
-        raise WrongState(f"milestone {milestone.id} is disputed: its money is frozen until an analyst decides")
-    if milestone.state == MilestoneState.SUBMITTED:
-        raise WrongState(f"milestone {milestone.id} has a report waiting for a verifier: have it reviewed first")
-    if milestone.state == MilestoneState.WRITTEN_OFF:
-        raise WrongState(f"milestone {milestone.id} was written off already")
-    held = sum(unspent(session, milestone).values())
-    if milestone.state == MilestoneState.ACCEPTED and held == 0:
-        raise WrongState(f"milestone {milestone.id} is paid in full: nothing is left to write off")
+    refusal = write_off_refusal(milestone.id, milestone.state, sum(unspent(session, milestone).values()))
+    if refusal:
+        raise WrongState(refusal)
     ended = [milestone]
     if milestone.state != MilestoneState.ACCEPTED and milestone.kind == MilestoneKind.DELIVERY:
         holdback = session.scalar(select(Milestone).where(Milestone.bid_item_id == milestone.bid_item_id,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..errors import InvalidInput, NotFound
 from ..models import (Challenge, Component, DisputeState, Milestone, MilestoneFunding, MilestoneKind, MilestoneState,
                       Pledge, ReportState, Role, Round, RoundActor, RoundFunder, User)
+from ..text import spreadsheet_cell
 from .common import STAFF, get_round, require_role
 from .delivery import FileView, MilestoneDetail, details_of
 from .settlement import is_committed, pledges_money
@@ -171,13 +172,11 @@ CSV_HEADER = ("round", "funder", "pledge", "milestone", "component", "actor", "k
 def csv_rows(found: Statement, money: Any) -> list[tuple[Any, ...]]:
     """The statement's lines as CSV rows (money as decimal strings by `money`), after CSV_HEADER. Text that a
     spreadsheet would run as a formula (names and file names are the users') is quoted."""
-    return [(found.round_id, _cell(found.funder_key), _cell(line.pledge), line.milestone_id, _cell(line.component),
-             _cell(line.actor), line.kind, line.quantity, line.state, money(line.funded_cents),
+    cell = spreadsheet_cell
+    return [(found.round_id, cell(found.funder_key), cell(line.pledge), line.milestone_id, cell(line.component),
+             cell(line.actor), line.kind, line.quantity, line.state, money(line.funded_cents),
              money(line.released_cents), money(line.refunded_cents),
              "" if line.verified_at is None else f"{line.verified_at:%Y-%m-%d}",
-             "" if line.accepted_quantity is None else line.accepted_quantity, _cell(line.bought),
-             _cell(" ".join(f.name for f in line.evidence))) for line in found.lines]
+             "" if line.accepted_quantity is None else line.accepted_quantity, cell(line.bought),
+             cell(" ".join(f.name for f in line.evidence))) for line in found.lines]
 
-
-def _cell(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

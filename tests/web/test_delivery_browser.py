@@ -98,8 +98,17 @@ def test_an_actor_reports_a_verifier_accepts_and_the_funder_sees_the_release(tmp
                 response = shown.value
                 assert response.status == 200 and response.headers["content-type"] == "image/png"
                 assert response.body() == PNG
+
+                visitor = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+                visitor.goto(f"{base}/rounds/{round_id}/progress")
+                expect(visitor.locator("#progress")).to_contain_text("7,200.00")
+                main = visitor.locator("main").inner_text()
+                for private in ("Lake Trust", "borehole.png", "DrillCo", "8,000"):
+                    assert private not in main, private
+                visitor.screenshot(path=str(shots / "d5-visitor-progress.png"), full_page=True)
+                assert visitor.goto(f"{base}/milestones/{milestone}").url.startswith(f"{base}/login")
             finally:
                 browser.close()
     for name in ("d1-analyst-verifiers.png", "d2-actor-report.png", "d3-verifier-review.png",
-                 "d4-funder-statement.png"):
+                 "d4-funder-statement.png", "d5-visitor-progress.png"):
         assert (shots / name).stat().st_size > 10_000, name
