@@ -157,3 +157,4 @@ def any_app(request: pytest.FixtureRequest, tmp_path: Path, web_template: Path) 
     """The app on SQLite, and on PostgreSQL (a schema of its own) when SWARM_TEST_DATABASE_URL is set."""
     with app_on(request.param, tmp_path, web_template) as application:
         yield application
+        assert_ledgers_whole(request, web_db.sessions(application))    # as the `app` fixture: money stays whole
