@@ -9,6 +9,10 @@ How money moves (each entry names the pledge it belongs to, so every cent stays 
   deposit  the funder of p pays in d (recorded):              cash(p) +d,       deposit(p) -d
   release  a verified milestone m of component k pays r_p:    payable(p, k, m) +r_p,  escrow(p, k) -r_p
            (each funding pledge's part of the released amount; the actor is owed the payable)
+  refund   a milestone m's escrow goes back to pledge p:        refund(p, k, m) +u,     escrow(p, k) -u
+  repair   (issue 18) failed milestones refunded as above; a contract under way re-funded by the repair's flows,
+           escrow(p, k) +d, commitment(p) -d (d of either sign); a new award committed as at the clearing.
+           A pledge's net commitment (committed less refunded) never grows, and never exceeds its amount.
 
 `check(facts)` recomputes every invariant from the entries alone (plus the pledges' amounts and the accepted
 item prices the ledger must stay within); `swarm ledger check ROUND` prints what it finds.
@@ -62,7 +66,8 @@ def post(session: Session, round_id: int, kind: str, postings: Iterable[Posting]
 @dataclass
 class PledgeMoney:
     """What the entries say of one pledge, in cents."""
-    committed: int = 0          # credited to its commitment
+    committed: int = 0          # credited to its commitment (net of a repair's re-funding)
+    committed_gross: int = 0    # every credit to its commitment, never reduced: what deposits stay within
     in_escrow: int = 0          # held for components
     deposited: int = 0          # paid in by the funder
     cash: int = 0               # received and not yet paid out
@@ -132,6 +137,7 @@ def money_by_pledge(entries: Iterable[tuple[Any, ...]]) -> dict[int, PledgeMoney
         money = out[pledge_id]
         if account == Account.COMMITMENT:
             money.committed -= cents
+            money.committed_gross -= min(cents, 0)
         elif account == Account.ESCROW:
             money.in_escrow += cents
             assert component_id is not None                 # a database check keeps it so
@@ -176,8 +182,9 @@ def check(found: Facts) -> list[str]:
             continue
         if money.committed < 0:
             problems.append(f"pledge {pledge_id}: commitment is negative ({money.committed} cents)")
-        if money.committed > amount:
-            problems.append(f"pledge {pledge_id}: committed {money.committed} cents, more than its {amount}")
+        if money.committed - money.refunded > amount:
+            problems.append(f"pledge {pledge_id}: committed {money.committed - money.refunded} cents net of refunds, "
+                            f"more than its {amount}")
         if money.committed != money.in_escrow + money.released + money.refunded:
             problems.append(f"pledge {pledge_id}: committed {money.committed} cents but "
                             f"{money.in_escrow + money.released + money.refunded} are accounted for (in escrow "
@@ -194,8 +201,9 @@ def check(found: Facts) -> list[str]:
             if cents < 0:
                 problems.append(f"pledge {pledge_id}: escrow for component {component_id} is negative ({cents})")
             per_component[component_id] += cents
-        if money.deposited < 0 or money.deposited > money.committed:
-            problems.append(f"pledge {pledge_id}: deposited {money.deposited} cents of {money.committed} committed")
+        if money.deposited < 0 or money.deposited > money.committed_gross:
+            problems.append(f"pledge {pledge_id}: deposited {money.deposited} cents of {money.committed_gross} "
+                            "committed")
         if money.cash != money.deposited:
             problems.append(f"pledge {pledge_id}: {money.cash} cents of cash against {money.deposited} deposited")
     if found.milestone_funding is not None:

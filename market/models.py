@@ -226,7 +226,11 @@ class Bid(Base):
     __table_args__ = (UniqueConstraint("round_id", "key"),
                       CheckConstraint("reliability IS NULL OR (reliability > 0 AND reliability <= 1)",
                                       name="reliability"),
-                      CheckConstraint("load >= 0", name="load"))
+                      CheckConstraint("load >= 0", name="load"),
+                      CheckConstraint("standby_days IS NULL OR (standby_days >= 1 AND standby_days <= 3650)",
+                                      name="standby_days"),
+                      CheckConstraint("standby_price_cents IS NULL OR (standby_days IS NOT NULL AND "
+                                      "standby_price_cents >= 0)", name="standby_price"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
@@ -240,6 +244,12 @@ class Bid(Base):
     # (None for one imported fixed from a market file). Sealed like the rest of the bid.
     fixed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     fixed_reason: Mapped[str | None] = mapped_column(Text)
+    # Issue 18: if it loses, it stays valid this many days after the round's clearing is committed, at its price
+    # or at `standby_price_cents` (the whole bundle), as a backup a repair clearing may call in; until called, its
+    # actor may withdraw the offer (`standby_withdrawn_at`). None: no standby offer.
+    standby_days: Mapped[int | None] = mapped_column(Integer)
+    standby_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    standby_withdrawn_at: Mapped[datetime | None] = mapped_column(Stamp)
     # An analyst left this bid out of clearing (why, and when); the row stays.
     excluded_reason: Mapped[str | None] = mapped_column(Text)
     excluded_at: Mapped[datetime | None] = mapped_column(Stamp)
@@ -270,13 +280,21 @@ class BidItem(Base):
 
 
 class ClearingRun(Base):
-    """One clearing of a round: its input (market document and digest) and its allocation."""
+    """One clearing of a round: its input (market document and digest) and its allocation. A repair run (issue
+    18) re-clears the challenges an award failure touches (market/repair_market.py); it is never the round's
+    result, and moves money only once an analyst commits it (services/repair.py)."""
     __tablename__ = "clearing_runs"
     __table_args__ = (CheckConstraint("cost_cents >= 0", name="cost"),
-                      CheckConstraint("seconds >= 0", name="seconds"))
+                      CheckConstraint("seconds >= 0", name="seconds"),
+                      CheckConstraint("kind IN ('clear', 'repair')", name="kind"),
+                      CheckConstraint("kind = 'clear' OR failure_id IS NOT NULL", name="repair_failure"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="clear", server_default="clear")
+    # The award failure a repair run re-clears. No foreign key: failures refer to runs through their awards, and
+    # tables that refer to each other cannot be made in one CREATE on every database.
+    failure_id: Mapped[int | None] = mapped_column(Integer, index=True)
     digest: Mapped[str] = mapped_column(String(64))
     backend: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
@@ -506,6 +524,8 @@ class Job(Base):
     rel_gap: Mapped[float | None] = mapped_column(Double)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_runs.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
+    # A repair job (kind "repair", issue 18): the award failure whose challenges it re-clears.
+    failure_id: Mapped[int | None] = mapped_column(Integer)      # no key, as ClearingRun.failure_id
 
 
 class MilestoneKind(enum.StrEnum):
@@ -520,6 +540,12 @@ class MilestoneState(enum.StrEnum):
     ACCEPTED = "accepted"           # verified and released (in full, or pro rata for a smaller quantity)
     DISPUTED = "disputed"           # its actor disputes the verifier's rejection or deduction: an analyst decides
     WRITTEN_OFF = "written_off"     # an analyst ended it (the actor failed): what was left in escrow went back
+    FAILED = "failed"               # its award failed (issue 18): stopped; its escrow waits for the repair
+    CANCELLED = "cancelled"         # a repair could not complete its challenge: stopped, its escrow went back
+
+
+SETTLED_STATES = (MilestoneState.ACCEPTED, MilestoneState.WRITTEN_OFF, MilestoneState.FAILED,
+                  MilestoneState.CANCELLED)
 
 
 class Milestone(Base):
@@ -550,6 +576,30 @@ class Milestone(Base):
     due_at: Mapped[datetime | None] = mapped_column(Stamp)
 
     funding: Mapped[list[MilestoneFunding]] = relationship(order_by="MilestoneFunding.pledge_id")
+
+
+class FailureState(enum.StrEnum):
+    OPEN = "open"                   # the award failed; its challenges wait for a repair
+    REPAIRED = "repaired"           # a repair clearing was committed: every challenge it touched is completed
+    REFUNDED = "refunded"           # committed, and a touched challenge could not be completed: refunded
+
+
+class AwardFailure(Base):
+    """An analyst marked an award failed (issue 18): the actor withdrew, a deadline passed, a verification was
+    finally rejected. Its unpaid milestones stop (state failed); a repair clearing (services/repair.py) re-clears
+    the challenges its bid touches, and its commit resolves the failure."""
+    __tablename__ = "award_failures"
+    __table_args__ = (CheckConstraint(_one_of("state", FailureState), name="state"), UniqueConstraint("award_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    failed_by: Mapped[str] = mapped_column(String(254))
+    failed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default=FailureState.OPEN.value)
+    resolved_run_id: Mapped[int | None] = mapped_column(Integer)      # the repair run committed (no key: above)
+    resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 
 class MilestoneFunding(Base):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import QueueUnavailable
 from .models import Job, User
+from .services import repair
 from .services.jobs import retry_job, submit_clearing
 
 QUEUE_NAME = "swarm-clearing"
@@ -92,6 +93,17 @@ def submit(sessions: sessionmaker[Session], queue: JobQueue, user: User | None, 
         job = submit_clearing(session, user, round_id, **options)
         if with_job is not None:
             with_job(session, job)
+        job_id, time_limit = job.id, job.time_limit
+    queue.enqueue(job_id, time_limit)
+    return job_id
+
+
+def submit_repair(sessions: sessionmaker[Session], queue: JobQueue, user: User | None, failure_id: int,
+                  **options: Any) -> int:
+    """Queue a repair clearing of an award failure (issue 18) and hand it to `queue`; the job's id."""
+    queue.ping()
+    with sessions.begin() as session:
+        job = repair.submit_repair(session, user, failure_id, **options)
         job_id, time_limit = job.id, job.time_limit
     queue.enqueue(job_id, time_limit)
     return job_id

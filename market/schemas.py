@@ -175,6 +175,16 @@ class BidSchema(Schema):
     # Named like Schema.load, which it does not hide: marshmallow's metaclass takes fields off the class.
     load = NonNegative(LOAD, load_default=0)  # type: ignore[assignment]
     exclusive_group = Text(allow_none=True, validate=validate.Length(min=1, max=200))
+    # Issue 18: if it loses, it stands by this many days after the clearing is committed (null: no offer), at its
+    # own price or at `standby_price` for the whole bundle.
+    standby_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(
+        min=1, max=3650, error="a number of days from 1 to 3650"))
+    standby_price = Money(allow_none=True)
+
+    @validates_schema
+    def standby_price_needs_days(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("standby_price") is not None and data.get("standby_days") is None:
+            raise ValidationError("a standby price needs the days the bid stands by (standby_days)", "standby_price")
 
     @validates_schema
     def distinct_components(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -56,7 +56,7 @@ def round_document(session: Session, rnd: Round) -> dict[str, Any]:
     doc: dict[str, Any] = {"format": FORMAT, "name": rnd.name, "currency": rnd.currency}
     if rnd.note:
         doc["note"] = rnd.note
-    doc["challenges"] = [_challenge(c) for c in challenges]
+    doc["challenges"] = [challenge_entry(c) for c in challenges]
     doc["funders"] = [_funder(f, pledges.get(f.id, [])) for f in funders]
     doc["actors"] = [_actor(a, bids.get(a.id, []), paths) for a in actors]
     if uses_1_1(doc):
@@ -72,7 +72,7 @@ def uses_1_1(doc: dict[str, Any]) -> bool:
             or any(b.get("fixed") for a in doc["actors"] for b in a["bids"]))
 
 
-def _challenge(c: Challenge) -> dict[str, Any]:
+def challenge_entry(c: Challenge) -> dict[str, Any]:
     out: dict[str, Any] = {"id": c.key}
     if c.title is not None:
         out["title"] = c.title
@@ -106,23 +106,26 @@ def _funder(f: RoundFunder, pledges: list[Pledge]) -> dict[str, Any]:
     out: dict[str, Any] = {"id": f.key}
     if f.name is not None:
         out["name"] = f.name
-    out["pledges"] = []
-    for p in pledges:
-        item: dict[str, Any] = {"id": p.key, "amount": format_money(p.amount_cents)}
-        if p.scope is not None:
-            item["scope"] = {k: list(v) for k, v in p.scope.items()}
-        if p.max_share is not None:
-            item["max_share"] = number(p.max_share)
-        if p.match is not None:
-            item["match"] = number(p.match)
-        if p.min_spend_cents is not None:
-            item["min_spend"] = format_money(p.min_spend_cents)
-        if p.max_challenge_share is not None:
-            item["max_challenge_share"] = number(p.max_challenge_share)
-        if p.conditions:
-            item["conditions"] = [{"funder": c["funder"], "min": format_money(c["min_cents"])} for c in p.conditions]
-        out["pledges"].append(item)
+    out["pledges"] = [pledge_entry(p, p.amount_cents) for p in pledges]
     return out
+
+
+def pledge_entry(p: Pledge, amount_cents: int, min_spend: bool = True) -> dict[str, Any]:
+    """A pledge as a market file writes it, for `amount_cents` (a repair market: what it holds in escrow there)."""
+    item: dict[str, Any] = {"id": p.key, "amount": format_money(amount_cents)}
+    if p.scope is not None:
+        item["scope"] = {k: list(v) for k, v in p.scope.items()}
+    if p.max_share is not None:
+        item["max_share"] = number(p.max_share)
+    if p.match is not None:
+        item["match"] = number(p.match)
+    if min_spend and p.min_spend_cents is not None:
+        item["min_spend"] = format_money(p.min_spend_cents)
+    if p.max_challenge_share is not None:
+        item["max_challenge_share"] = number(p.max_challenge_share)
+    if p.conditions:
+        item["conditions"] = [{"funder": c["funder"], "min": format_money(c["min_cents"])} for c in p.conditions]
+    return item
 
 
 def _actor(a: RoundActor, bids: list[Bid], paths: dict[int, str]) -> dict[str, Any]:

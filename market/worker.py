@@ -33,6 +33,7 @@ from .errors import MarketDomainError
 from .models import JobState, User
 from .queue import JobQueue, RedisQueue, QUEUE_NAME
 from .services.clearing import snapshot_for_clearing, solve
+from .services.repair import REPAIR, finish_repair, snapshot_for_repair
 from .services.jobs import (HEARTBEAT_SECONDS, Progress, beat, claim, finish_clearing, finish_failed, queued_ids,
                             reap_stale)
 
@@ -118,6 +119,7 @@ def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
         user = session.get(User, job.user_id) if job.user_id is not None else None
         options = ClearOptions(backend=job.backend, time_limit=job.time_limit, gap=job.gap, explain=job.explain)
         round_id = job.round_id
+        failure_id = job.failure_id if job.kind == REPAIR else None
     logger.info("job %s: clearing round %s (%s, limit %s s, gap %s) on %s", job_id, round_id, options.backend,
                 options.time_limit, options.gap, worker)
     follower = JobFollower(sessions, job_id, worker, also)
@@ -125,11 +127,17 @@ def run_job(sessions: sessionmaker[Session], job_id: int, worker: str,
     try:
         with progress.following(follower):
             with sessions.begin() as session:
-                document, fingerprint = snapshot_for_clearing(session, user, round_id)
+                if failure_id is None:
+                    document, fingerprint = snapshot_for_clearing(session, user, round_id)
+                else:                   # a repair (issue 18): the failure's challenges as their own market
+                    document, fingerprint = snapshot_for_repair(session, user, failure_id)
             market, allocation = solve(document, round_id, options)
         follower.last_beat()
         with sessions.begin() as session:
-            done = finish_clearing(session, job_id, worker, user, document, fingerprint, allocation)
+            if failure_id is None:
+                done = finish_clearing(session, job_id, worker, user, document, fingerprint, allocation)
+            else:
+                done = finish_repair(session, job_id, worker, user, failure_id, document, fingerprint, allocation)
         if done is None:
             logger.warning("job %s: no longer this worker's (reaped or cancelled): nothing recorded", job_id)
             return None

@@ -98,8 +98,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import (account, analyst, auth, bids, challenges, errors, filters, inbox, milestones, pledges,
-                   statements)
+    from . import (account, analyst, auth, bids, challenges, errors, failures, filters, inbox, milestones,
+                   pledges, statements)
     filters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
@@ -111,6 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(analyst.bp)
     app.register_blueprint(milestones.bp)
     app.register_blueprint(statements.bp)
+    app.register_blueprint(failures.bp)
     inbox.init_app(app)
     evidence.init_app(app)
     from . import api, tokens   # the JSON API (token auth, CSRF-exempt) and the page that makes its tokens

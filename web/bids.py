@@ -12,6 +12,7 @@ from market import reads, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.explain import bid_outcome
 from market.models import Role, RoundStatus
+from market.repair_market import awarded_bid_ids
 from market.services import delivery, settlement
 from market.services.common import STAFF, get_round
 from solver.money import format_money_grouped
@@ -22,7 +23,8 @@ from .forms import status, ActionForm, BidForm, choices, attach_errors, row_reso
 
 bp = Blueprint("bids", __name__, url_prefix="/rounds/<int(max=9223372036854775807):round_id>/bids")
 KEY = "/<string(maxlength=64):key>"
-TOP = {"reliability": "reliability", "load": "load", "exclusive_group": "exclusive_group", "items": "items"}
+TOP = {"reliability": "reliability", "load": "load", "exclusive_group": "exclusive_group", "items": "items",
+       "standby_days": "standby_days", "standby_price": "standby_price"}
 
 
 @bp.before_request
@@ -59,6 +61,7 @@ def mine(round_id: int) -> ResponseReturnValue:
         run = reads.result(session, round_id)
         viewer = sealing.viewer(session, user, round_id)
         milestones = settlement.bid_milestones(session, [b.id for b in bids])
+        awarded = awarded_bid_ids(session, round_id)
         progress = delivery.details_of(session, [m.id for ms in milestones.values() for m in ms])
         rows = []
         for b in bids:
@@ -72,6 +75,10 @@ def mine(round_id: int) -> ResponseReturnValue:
                          "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
                          "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
                          "fixed": b.fixed, "fixed_reason": b.fixed_reason,
+                         "standby_days": b.standby_days, "standby_price": b.standby_price_cents,
+                         "standby_withdrawn": b.standby_withdrawn_at is not None,
+                         "standby_withdrawable": (b.standby_days is not None and b.standby_withdrawn_at is None
+                                                  and not b.withdrawn and b.id not in awarded),
                          "actor": b.actor.name or b.actor.key, "outcome": outcome,
                          "milestones": milestones.get(b.id, [])})
     return render_template("bids/mine.html", rnd=rnd, bids=rows, cleared=run is not None, action=ActionForm(),
@@ -111,7 +118,10 @@ def edit(round_id: int, key: str) -> ResponseReturnValue:
         except Withdrawn:
             abort(404)                                  # a withdrawn bid has no form
         prefill = {"items": _item_rows(row), "reliability": "" if row.reliability is None else f"{row.reliability:g}",
-                   "load": f"{row.load:g}" if row.load else "", "exclusive_group": row.exclusive_group or ""}
+                   "load": f"{row.load:g}" if row.load else "", "exclusive_group": row.exclusive_group or "",
+                   "standby_days": "" if row.standby_days is None else str(row.standby_days),
+                   "standby_price": "" if row.standby_price_cents is None
+                   else format_money_grouped(row.standby_price_cents)}
         form = BidForm() if BidForm().is_submitted() else BidForm(data=prefill)
         _choices(session, round_id, form)
     if form.validate_on_submit():
@@ -134,4 +144,15 @@ def withdraw(round_id: int, key: str) -> ResponseReturnValue:
         with sessions().begin() as session:
             services.withdraw_bid(session, current(), round_id, key)
         flash(f"Bid {key} withdrawn.", "success")
+    return redirect(url_for(".mine", round_id=round_id))
+
+
+@bp.route(KEY + "/standby/withdraw", methods=["POST"])
+def withdraw_standby(round_id: int, key: str) -> ResponseReturnValue:
+    """The actor takes back its standby offer (after the clearing too, until a repair calls the bid in)."""
+    _require_actor()
+    if ActionForm().validate_on_submit():
+        with sessions().begin() as session:
+            services.bids.withdraw_standby(session, current(), round_id, key)
+        flash(f"Bid {key}'s standby offer withdrawn: it will not be called in.", "success")
     return redirect(url_for(".mine", round_id=round_id))

@@ -4,6 +4,7 @@
     market/cli.py    the database and rounds: db, import, export, rounds
     market/cli_jobs.py  clearing jobs: clear, jobs, job, worker; the e-mail outbox
     market/cli_ledger.py  money after the clearing: ledger commit, show, check; milestones; statement; progress
+    market/cli_repair.py  when an actor fails: repair awards, fail, market, run, show, commit
     web/commands.py  the web app and its accounts: serve, user, token, doctor
 
 Failures exit 2 for input a command cannot use and 1 for any other; `swarm solve` and `swarm clear` exit 3
@@ -18,7 +19,7 @@ import logging
 
 import click
 
-from market import cli as market_cli, cli_jobs, cli_ledger
+from market import cli as market_cli, cli_jobs, cli_ledger, cli_repair
 from solver import cli as solver_cli
 from web import commands as web_commands
 
@@ -34,6 +35,8 @@ COMMANDS: list[click.Command] = [
     market_cli.db, market_cli.import_, market_cli.export, cli_jobs.clear_, market_cli.rounds,
     # money after the clearing
     cli_ledger.ledger_, cli_ledger.milestones, cli_ledger.statement, cli_ledger.progress,
+    # when an actor fails
+    cli_repair.repair_,
     # clearing jobs
     cli_jobs.jobs_, cli_jobs.job, cli_jobs.worker, cli_jobs.outbox_,
     # the web app and its accounts

@@ -269,6 +269,18 @@ class BidForm(FlaskForm):
                       description="Optional: how much of your capacity this bid uses")
     exclusive_group = StringField("Exclusive group", validators=[Optional(), Length(max=200)],
                                   description="Optional: of your bids with the same group, at most one wins")
+    standby_days = StringField("Stand by for (days)", validators=[Optional()],
+                               description="Optional: if this bid loses, it stays valid this many days after the "
+                                           "clearing, as a backup called in if a winner fails")
+    standby_price = MoneyField("Standby price", description="Optional: your price for the whole bundle on "
+                                                            "standby (empty: the prices above)")
+
+    def validate_standby_days(self, field: Field) -> None:
+        text = (field.data or "").strip()
+        if text and not (text.isdigit() and 1 <= int(text) <= 3650):
+            raise ValidationError("a number of days from 1 to 3650")
+        if not text and (self.standby_price.data or "").strip():
+            raise ValidationError("a standby price needs the days the bid stands by")
 
     def filled_items(self) -> list[tuple[int, BidItemForm]]:
         return [(row, entry.form) for row, entry in enumerate(self.items.entries)
@@ -288,7 +300,10 @@ class BidForm(FlaskForm):
         return ({"items": items,
                  "reliability": None if self.reliability.number is None else float(self.reliability.number),
                  "load": 0 if self.load.number is None else float(self.load.number),
-                 "exclusive_group": (self.exclusive_group.data or "").strip() or None}, rows)
+                 "exclusive_group": (self.exclusive_group.data or "").strip() or None,
+                 "standby_days": int(self.standby_days.data) if (self.standby_days.data or "").strip() else None,
+                 "standby_price": None if self.standby_price.cents is None else format_money(self.standby_price.cents)},
+                rows)
 
     def validate_items(self, field: Field) -> None:
         for _, item in self.filled_items():

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import schemas
-from ..errors import InvalidInput
-from ..models import Bid, BidItem, User, utcnow
+from ..errors import Forbidden, InvalidInput, WrongState
+from ..models import Bid, BidItem, Role, User, utcnow
+from ..repair_market import awarded_bid_ids
 from .access import bid_for
 from .common import audit, flush_new, given_key, lock_round, named_components
 from .fixing import require_not_fixed
@@ -26,7 +27,8 @@ def bid(session: Session, user: User | None, round_id: int, data: dict[str, Any]
         raise InvalidInput({"id": f'bid id "{values["id"]}" is already used in round {rnd.id}'})
     items = _items(session, rnd.id, values["items"])
     row = Bid(round_id=rnd.id, actor=actor, key=values["id"], reliability=values.get("reliability"),
-              load=values.get("load", 0), exclusive_group=values.get("exclusive_group"), items=items)
+              load=values.get("load", 0), exclusive_group=values.get("exclusive_group"), items=items,
+              standby_days=values.get("standby_days"), standby_price_cents=values.get("standby_price"))
     session.add(row)
     flush_new(session, "bid", row.key, rnd.id)
     audit(session, user, "create", "bid", row.id, rnd.id, key=row.key, actor=actor.key, **_state(row))
@@ -45,9 +47,13 @@ def change_bid(session: Session, user: User | None, round_id: int, key: str, dat
         row.items.clear()
         session.flush()                       # old items go before new ones may reuse their components
         row.items.extend(items)
-    for name in ("reliability", "load", "exclusive_group"):
+    for name in ("reliability", "load", "exclusive_group", "standby_days"):
         if name in values:
             setattr(row, name, values[name])
+    if "standby_price" in values or ("standby_days" in values and values["standby_days"] is None):
+        row.standby_price_cents = values.get("standby_price")
+    if row.standby_price_cents is not None and row.standby_days is None:
+        raise InvalidInput({"standby_price": "a standby price needs the days the bid stands by (standby_days)"})
     row.changed_at = utcnow()
     session.flush()
     audit(session, user, "change", "bid", row.id, rnd.id, key=row.key, before=before, after=_state(row))
@@ -85,4 +91,24 @@ def _items(session: Session, round_id: int, raw: list[dict[str, Any]]) -> list[B
 def _state(row: Bid) -> dict[str, Any]:
     return {"items": [{"component_id": i.component_id, "quantity": i.quantity, "price_cents": i.price_cents}
                       for i in row.items],
-            "reliability": row.reliability, "load": row.load, "exclusive_group": row.exclusive_group}
+            "reliability": row.reliability, "load": row.load, "exclusive_group": row.exclusive_group,
+            "standby_days": row.standby_days, "standby_price_cents": row.standby_price_cents}
+
+
+def withdraw_standby(session: Session, user: User | None, round_id: int, key: str) -> Bid:
+    """Its actor withdraws a bid's standby offer, after the clearing too, until a repair calls the bid in (then
+    it is a contract). The bid itself stays as it was."""
+    lock_round(session, round_id, shared=True)
+    row = bid_for(session, user, round_id, key, change=True)
+    if user is not None and user.role != Role.ACTOR:
+        raise Forbidden("a standby offer is withdrawn by its actor")
+    if row.standby_days is None:
+        raise WrongState(f"bid {key!r} offers no standby")
+    if row.standby_withdrawn_at is not None:
+        raise WrongState(f"bid {key!r}'s standby offer is withdrawn already")
+    if row.id in awarded_bid_ids(session, round_id):
+        raise WrongState(f"bid {key!r} is awarded: it is a contract, no longer a standby offer")
+    row.standby_withdrawn_at = utcnow()
+    session.flush()
+    audit(session, user, "withdraw standby", "bid", row.id, round_id, key=row.key)
+    return row

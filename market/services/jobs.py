@@ -70,12 +70,22 @@ def submit_clearing(session: Session, user: User | None, round_id: int, *, backe
         raise InvalidInput(problems)
     rnd = lock_round(session, round_id)
     require_clearable(session, rnd)
+    job = add_job(session, user, round_id, backend=backend, explain=explain, retry_of=retry_of,
+                  time_limit=time_limit, gap=gap)
+    audit(session, user, "clear-queued", "job", job.id, round_id, backend=backend, time_limit=job.time_limit,
+          gap=job.gap, retry_of=retry_of)
+    return job
+
+
+def add_job(session: Session, user: User | None, round_id: int, *, time_limit: float | None, gap: float | None,
+            **columns: Any) -> Job:
+    """A queued job of the round (a clearing, or a repair: `columns`), with the default limits for its size
+    where none are given; JobActive while another job of the round is queued or running."""
     _refuse_second(session, round_id)
     defaults = limits_for_round(session, round_id)
-    job = Job(round_id=round_id, backend=backend, explain=explain, created_by=audit_who(user),
-              user_id=None if user is None else user.id, retry_of=retry_of,
+    job = Job(round_id=round_id, created_by=audit_who(user), user_id=None if user is None else user.id,
               time_limit=defaults.time_limit if time_limit is None else time_limit,
-              gap=defaults.gap if gap is None and time_limit is None else gap)
+              gap=defaults.gap if gap is None and time_limit is None else gap, **columns)
     try:
         with session.begin_nested():            # the unique index is the guarantee; the check above the message
             session.add(job)
@@ -83,8 +93,6 @@ def submit_clearing(session: Session, user: User | None, round_id: int, *, backe
     except IntegrityError:
         _refuse_second(session, round_id)
         raise
-    audit(session, user, "clear-queued", "job", job.id, round_id, backend=backend, time_limit=job.time_limit,
-          gap=job.gap, retry_of=retry_of)
     return job
 
 
@@ -173,6 +181,9 @@ def retry_job(session: Session, user: User | None, job_id: Any) -> Job:
     reap_stale(session, old.id)
     if old.state not in (JobState.FAILED, JobState.CANCELLED):
         raise WrongState(f"job {old.id} is {old.state}; only a failed or cancelled job can be retried")
+    if old.kind != "clear":
+        raise WrongState(f"job {old.id} is a {old.kind}: run it again from its failure's page (or `swarm repair "
+                         f"run {old.failure_id}`)")
     return submit_clearing(session, user, old.round_id, backend=old.backend, time_limit=old.time_limit,
                            gap=old.gap, explain=old.explain, retry_of=old.id)
 

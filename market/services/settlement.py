@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import exists, func, select
@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from .. import ledger, schemas
 from ..errors import Forbidden, InvalidInput, WrongState
-from solver.money import format_money
+from solver.money import format_money, parse_money
 
 from ..ledger import Posting
 from ..split import split_table
-from ..models import (Account, Award, BidItem, Challenge, ClearingRun, Component, DeliveryReport, Dispute,
+from ..models import (Account, Award, AwardFailure, BidItem, Challenge, ClearingRun, Component, DeliveryReport, Dispute,
                       DisputeState, Flow, LedgerEntry, LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind,
                       MilestoneState,
-                      Pledge, Role, RoundStatus, ReportState, RoundActor, SettlementTerms, User, utcnow)
+                      Pledge, SETTLED_STATES, Role, RoundStatus, ReportState, RoundActor, SettlementTerms, User, utcnow)
 from . import notifications
 from .access import pledge_for
 from .clearing import audit_who, result_run
@@ -109,25 +109,37 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
                              "nothing was committed")
         per_item = split_table(prices, [f.amount_cents for f in funders])
         for (award, item), parts in zip(awarded, per_item):
-            held = item.price_cents * agreed.holdback_percent // 100
-            quantity = item.quantity or quantities[component_id]
-            steps: list[tuple[MilestoneKind, int, int | None]] = [
-                (MilestoneKind.DELIVERY, item.price_cents - held, None)]
-            if held:
-                steps.append((MilestoneKind.HOLDBACK, held, agreed.service_days))
-            split = split_table([amount for _, amount, _ in steps], parts)
-            for (kind, amount, days), paid in zip(steps, split):
-                milestone = Milestone(round_id=round_id, award_id=award.id, bid_item_id=item.id,
-                                      component_id=component_id, actor_id=award.actor_id, kind=kind.value,
-                                      quantity=quantity, amount_cents=amount, service_days=days,
-                                      due_at=due if kind == MilestoneKind.DELIVERY else None)
-                session.add(milestone)
-                session.flush()
-                session.add_all(MilestoneFunding(milestone_id=milestone.id, pledge_id=f.pledge_id, amount_cents=cents)
-                                for f, cents in zip(funders, paid) if cents)
-                made += 1
+            made += item_milestones(session, award, item, item.quantity or quantities[component_id], item.price_cents,
+                                    list(zip([f.pledge_id for f in funders], parts)), agreed, due)
     session.flush()
     return made
+
+
+def item_milestones(session: Session, award: Award, item: BidItem, quantity: int, price_cents: int,
+                    funding: list[tuple[int, int]], agreed: Terms, due: datetime) -> int:
+    """The delivery milestone of an awarded item (its price less the holdback) and its holdback, funded by
+    `funding` ((pledge id, cents) summing to the price), split over the two in whole cents; how many were made."""
+    held = price_cents * agreed.holdback_percent // 100
+    steps: list[tuple[MilestoneKind, int, int | None]] = [(MilestoneKind.DELIVERY, price_cents - held, None)]
+    if held:
+        steps.append((MilestoneKind.HOLDBACK, held, agreed.service_days))
+    split = split_table([amount for _, amount, _ in steps], [cents for _, cents in funding])
+    for (kind, amount, days), paid in zip(steps, split):
+        milestone = Milestone(round_id=award_round(session, award), award_id=award.id, bid_item_id=item.id,
+                              component_id=item.component_id, actor_id=award.actor_id, kind=kind.value,
+                              quantity=quantity, amount_cents=amount, service_days=days,
+                              due_at=due if kind == MilestoneKind.DELIVERY else None)
+        session.add(milestone)
+        session.flush()
+        session.add_all(MilestoneFunding(milestone_id=milestone.id, pledge_id=pledge_id, amount_cents=cents)
+                        for (pledge_id, _), cents in zip(funding, paid) if cents)
+    return len(steps)
+
+
+def award_round(session: Session, award: Award) -> int:
+    round_id = session.scalar(select(ClearingRun.round_id).where(ClearingRun.id == award.run_id))
+    assert round_id is not None
+    return round_id
 
 
 def terms(session: Session, round_id: int) -> Terms:
@@ -220,6 +232,8 @@ def check_ledger(session: Session, round_id: int) -> list[str]:
                                .join(Award, Award.bid_id == BidItem.bid_id).where(Award.run_id == run.id))
         for component_id, price in rows:
             prices[component_id] = prices.get(component_id, 0) + price
+        for component_id, price in repair_prices(session, round_id).items():
+            prices[component_id] = prices.get(component_id, 0) + price
     funded = session.execute(
         select(MilestoneFunding.pledge_id, Milestone.component_id, func.sum(MilestoneFunding.amount_cents))
         .join(Milestone, Milestone.id == MilestoneFunding.milestone_id).where(Milestone.round_id == round_id)
@@ -241,6 +255,26 @@ def check_ledger(session: Session, round_id: int) -> list[str]:
                                      released, amounts))
 
 
+def repair_prices(session: Session, round_id: int) -> dict[int, int]:
+    """Per component, the prices of the awards committed repairs added (issue 18: standby bids called in), as
+    their runs priced them (a standby price may differ from the bid's own)."""
+    out: dict[int, int] = {}
+    resolved = select(AwardFailure.resolved_run_id).where(AwardFailure.round_id == round_id)
+    runs = session.scalars(select(ClearingRun).where(ClearingRun.id.in_(resolved)).order_by(ClearingRun.id))
+    paths = {f"{c}/{k}": cid for c, k, cid in session.execute(
+        select(Challenge.key, Component.key, Component.id).join(Component.challenge)
+        .where(Challenge.round_id == round_id))}
+    for run in runs:
+        fixed = {b["id"] for a in run.market["actors"] for b in a["bids"] if b.get("fixed")}
+        for award in run.allocation["awards"]:
+            if award["bid"] in fixed:
+                continue
+            for item in award["items"]:
+                cents = parse_money(item["price"])
+                out[paths[item["component"]]] = out.get(paths[item["component"]], 0) + cents
+    return out
+
+
 @dataclass(frozen=True)
 class RoundMoney:
     committed: bool
@@ -259,7 +293,7 @@ def phase(session: Session, round_id: int) -> str:
     states = list(session.scalars(select(Milestone.state).where(Milestone.round_id == round_id)))
     escrow = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).join(LedgerTransaction)
                             .where(LedgerTransaction.round_id == round_id, LedgerEntry.account == Account.ESCROW))
-    if int(escrow or 0) == 0 and all(s in (MilestoneState.ACCEPTED, MilestoneState.WRITTEN_OFF) for s in states):
+    if int(escrow or 0) == 0 and all(s in SETTLED_STATES for s in states):
         return "settled"
     if any(s != MilestoneState.OPEN for s in states):
         return "delivering"

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..models import (Challenge, Component, DisputeState, Milestone, MilestoneFunding, MilestoneKind, MilestoneState,
+from ..models import (Account, Challenge, Component, DisputeState, LedgerEntry, LedgerTransaction, Milestone,
+                      MilestoneFunding, MilestoneKind, MilestoneState,
                       Pledge, ReportState, Role, Round, RoundActor, RoundFunder, User)
 from ..text import spreadsheet_cell
 from .common import STAFF, get_round, require_role
@@ -50,6 +51,10 @@ class Line:
         what = f"{self.quantity} of {self.component_quantity} {self.unit} in {self.challenge}"
         if self.state == MilestoneState.WRITTEN_OFF:
             return f"{what}: written off, not delivered; what it held went back"
+        if self.state == MilestoneState.FAILED:
+            return f"{what}: {self.actor} failed, not delivered; what it held went to the repair or back to you"
+        if self.state == MilestoneState.CANCELLED:
+            return f"{what}: cancelled, its challenge could not be completed after a failure; what it held went back"
         if self.verified_at is None:
             return f"{what}, not verified yet"
         done = (f"{self.accepted_quantity} of {self.component_quantity} {self.unit} in {self.challenge}"
@@ -72,11 +77,15 @@ class Statement:
     deposited_cents: int        # paid in
     owed_cents: int             # committed, not yet paid in
     released_cents: int         # paid to actors for verified work
-    refunded_cents: int         # gone back from escrow (written off, deductions upheld)
+    refunded_cents: int         # gone back from escrow to the funder (written off, deductions upheld, failures
+                                # not repaired)
     due_back_cents: int         # deposited beyond what is still committed: to be paid back
     held_back_cents: int        # in escrow for holdbacks: paid once the things have kept working
     in_escrow_cents: int        # all still in escrow (held back included)
     lines: list[Line]
+    # Issue 18: escrow of failed awards that repairs committed to replacement actors (net: a repair may also
+    # re-fund a contract under way from other pledges); refunded from the failed work, then spent on its repair.
+    repaired_cents: int = 0
 
     @property
     def unused_cents(self) -> int:
@@ -145,11 +154,25 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
                           component.unit or "units", component.quantity, actor.name or actor.key, m.kind, m.quantity,
                           m.state, cents, released, refunded, verified_at, accepted_quantity, evidence))
     totals = list(money.values())
+    repaired = repaired_by_pledge(session, list(keys))
+    moved = sum(repaired.values())
     return Statement(rnd.id, rnd.name or f"Round {rnd.id}", rnd.currency, funder.name or funder.key, funder.key,
                      is_committed(session, rnd.id), sum(p.amount_cents for p in pledges),
-                     sum(m.committed for m in totals), sum(m.deposited for m in totals), sum(m.owed for m in totals),
-                     sum(m.released for m in totals), sum(m.refunded for m in totals),
-                     sum(m.due_back for m in totals), held, sum(m.in_escrow for m in totals), lines)
+                     sum(m.committed for m in totals) - moved, sum(m.deposited for m in totals),
+                     sum(m.owed for m in totals), sum(m.released for m in totals),
+                     sum(m.refunded for m in totals) - moved, sum(m.due_back for m in totals), held,
+                     sum(m.in_escrow for m in totals), lines, moved)
+
+
+def repaired_by_pledge(session: Session, pledge_ids: list[int]) -> dict[int, int]:
+    """Per pledge, what repair transactions committed of it (net): money its failed work gave back, spent again on
+    the replacement."""
+    rows = session.execute(select(LedgerEntry.pledge_id, func.sum(LedgerEntry.amount_cents))
+                           .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+                           .where(LedgerTransaction.kind == "repair", LedgerEntry.account == Account.COMMITMENT,
+                                  LedgerEntry.pledge_id.in_(pledge_ids))
+                           .group_by(LedgerEntry.pledge_id))
+    return {pledge_id: -int(cents) for pledge_id, cents in rows}
 
 
 def _verification(detail: MilestoneDetail) -> tuple[datetime | None, int | None, list[FileView]]:

@@ -259,6 +259,8 @@ class StatementOut(Schema):
                                                       "description": "gone back from escrow to the funder"})
     due_back = fields.String(required=True, metadata={
         "pattern": MONEY_PATTERN, "description": "deposited beyond what is still committed: to be paid back"})
+    repaired = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "escrow of failed work that repairs spent on the actors replacing it"})
     in_escrow = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
     held_back = fields.String(required=True, metadata={
         "pattern": MONEY_PATTERN, "description": "in escrow until the things have kept working"})
@@ -464,6 +466,11 @@ class BidOut(Schema):
     # Named like Schema.load, which it does not hide: marshmallow's metaclass takes fields off the class.
     load = fields.Float(required=True)  # type: ignore[assignment]
     exclusive_group = fields.String(allow_none=True)
+    standby_days = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "if it loses, it stands by this many days after the clearing is committed (null: no offer)"})
+    standby_price = fields.String(allow_none=True, required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "its standby price for the whole bundle (null: its own prices)"})
+    standby_withdrawn = fields.Boolean(required=True, metadata={"description": "its actor withdrew the standby offer"})
     fixed = fields.Boolean(required=True, metadata={
         "description": "an analyst marked it contracted: every clearing must accept it, and its actor may no longer "
                        "change or withdraw it (seen only by its actor and the analysts, as the whole bid)"})

@@ -199,6 +199,9 @@ def bid_out(b: Bid) -> dict[str, Any]:
             "items": [{"component": i.component.path, "quantity": i.quantity, "price": format_money(i.price_cents)}
                       for i in b.items],
             "reliability": b.reliability, "load": b.load, "exclusive_group": b.exclusive_group,
+            "standby_days": b.standby_days,
+            "standby_price": None if b.standby_price_cents is None else format_money(b.standby_price_cents),
+            "standby_withdrawn": b.standby_withdrawn_at is not None,
             "fixed": b.fixed, "fixed_reason": b.fixed_reason, "withdrawn": b.withdrawn, "excluded": b.excluded_reason,
             "created_at": _stamp(b.created_at),
             "changed_at": _stamp(b.changed_at)}
@@ -858,7 +861,8 @@ def statement_out(found: statements.Statement) -> dict[str, Any]:
             "funder": found.funder_key, "committed": found.committed, "pledged": m(found.pledged_cents),
             "taken": m(found.committed_cents), "unused": m(found.unused_cents), "deposited": m(found.deposited_cents),
             "owed": m(found.owed_cents), "released": m(found.released_cents), "refunded": m(found.refunded_cents),
-            "due_back": m(found.due_back_cents), "in_escrow": m(found.in_escrow_cents),
+            "due_back": m(found.due_back_cents), "repaired": m(found.repaired_cents),
+            "in_escrow": m(found.in_escrow_cents),
             "held_back": m(found.held_back_cents),
             "lines": [{"pledge": line.pledge, "milestone": line.milestone_id, "component": line.component,
                        "actor": line.actor, "kind": line.kind, "quantity": line.quantity, "state": line.state,

@@ -1,0 +1,287 @@
+"""A repair market (issue 18): the challenges an award failure touches, re-cleared as a `swarm-market/1.1` document
+that the engine, `swarm verify` and outside checkers read like any other market file.
+
+What it holds, built from the database as the round stands now:
+  challenges  every challenge a failed award's bid touches (and, transitively, those of any other open failure on
+              them), with all their components, as in the round;
+  fixed bids  every other award in force on them, restricted to its items on those challenges: an item whose
+              milestones are all paid is priced 0, and a bid with nothing left to pay has reliability 1 (delivered
+              and paid); otherwise each item is priced at what is still unpaid of it (its milestones not yet
+              accepted), at the bid's declared reliability. An item written off (not delivered) is left out;
+  standby     losing bids whose actor offered to stand by, still valid (the offer's days since the round's
+              clearing was committed, not withdrawn, not already called) and wholly on those challenges, at their
+              standby price, split over their items in proportion to their own prices;
+  money       each pledge's escrow still held for milestones on those challenges (those under way and those of
+              the failed awards), as a pledge of that amount, with its scope, max_share, match,
+              max_challenge_share and conditions. Its min_spend is not carried: the pledge already met it at the
+              round's clearing, and the repair only moves money it committed then.
+Capacity limits are not carried either: they bounded the round's clearing, and the repair only replaces work the
+clearing had already given out.
+
+Everything is in a fixed order, so the same state gives the same document and the same digest: a repair run is
+committed only if the document still has the digest it was solved from (services/repair.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from solver.loading import FORMAT_1_1
+from solver.money import format_money
+
+from .models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, ClearingRun, Component, FailureState,
+                     LedgerEntry, LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, MilestoneState,
+                     Pledge, Round, RoundActor, RoundFunder, utcnow)
+from .snapshot import challenge_entry, number, pledge_entry
+
+# Milestones whose money is still in escrow, waiting: under way, or of a failed award not yet repaired.
+UNDER_WAY = (MilestoneState.OPEN, MilestoneState.SUBMITTED, MilestoneState.REJECTED)
+
+
+class NotRepairable(ValueError):
+    """Why the challenges cannot be re-cleared now (a dispute open on them, nothing committed)."""
+
+
+@dataclass
+class RepairPlan:
+    """What a repair market was built from, by row id: what a commit of its result moves."""
+    failure_ids: list[int]
+    challenge_ids: list[int]
+    component_paths: dict[int, str]                     # component id -> "challenge/component"
+    failed_award_ids: list[int]
+    # Milestones whose escrow is in the market: under way (their item a fixed bid) and failed (refunded).
+    under_way: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    fixed_bids: dict[str, int] = field(default_factory=dict)         # bid key -> award id in force
+    standby_bids: dict[str, int] = field(default_factory=dict)       # bid key -> bid id
+    pledge_escrow: dict[int, int] = field(default_factory=dict)      # pledge id -> cents in the market
+
+
+def committed_at(session: Session, round_id: int) -> datetime | None:
+    """When the round's clearing was committed (its money promised): the start of standby offers' days."""
+    return session.scalar(select(LedgerTransaction.created_at).where(
+        LedgerTransaction.round_id == round_id, LedgerTransaction.kind == "commit").order_by(LedgerTransaction.id))
+
+
+def committed_run_ids(session: Session, round_id: int) -> list[int]:
+    """The runs whose awards are contracts: the committed clearing, then each committed repair, in order."""
+    first = session.scalars(select(LedgerTransaction.run_id).where(
+        LedgerTransaction.round_id == round_id, LedgerTransaction.kind == "commit")).all()
+    repairs = session.scalars(select(AwardFailure.resolved_run_id).where(
+        AwardFailure.round_id == round_id, AwardFailure.resolved_run_id.is_not(None))).all()
+    return sorted({r for r in list(first) + list(repairs) if r is not None})
+
+
+def awarded_bid_ids(session: Session, round_id: int) -> set[int]:
+    """Bids awarded in force or once: by the committed clearing or a committed repair."""
+    runs = committed_run_ids(session, round_id)
+    return set(session.scalars(select(Award.bid_id).where(Award.run_id.in_(runs))))
+
+
+def committed_awards(session: Session, round_id: int) -> list[Award]:
+    runs = committed_run_ids(session, round_id)
+    return list(session.scalars(select(Award).where(Award.run_id.in_(runs)).order_by(Award.id)))
+
+
+def standby_open(bid: Bid, since: datetime | None, now: datetime, awarded: set[int]) -> bool:
+    """A losing bid's standby offer stands: made, not withdrawn, within its days, not called (awarded)."""
+    if bid.standby_days is None or bid.standby_withdrawn_at is not None or bid.withdrawn or bid.excluded_at:
+        return False
+    if since is None or bid.id in awarded:
+        return False
+    start = since if since.tzinfo is not None else since.replace(tzinfo=now.tzinfo)
+    return now <= start + timedelta(days=bid.standby_days)
+
+
+def standby_prices(bid: Bid) -> list[int]:
+    """The bid's item prices on standby: its own, or its standby price over its items in proportion to them
+    (largest remainders, ties to the earlier item), whole cents summing exactly."""
+    own = [item.price_cents for item in bid.items]
+    if bid.standby_price_cents is None:
+        return own
+    total, weight = bid.standby_price_cents, sum(own)
+    if weight == 0:
+        return [total] + [0] * (len(own) - 1) if own else []
+    shares = [total * price // weight for price in own]
+    order = sorted(range(len(own)), key=lambda i: (-(total * own[i] % weight), i))
+    for i in order[:total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def unspent_by_milestone(session: Session, milestone_ids: list[int]) -> dict[int, dict[int, int]]:
+    """Per milestone, per funding pledge: its funding less what was paid out or refunded of it."""
+    out: dict[int, dict[int, int]] = {m: {} for m in milestone_ids}
+    for milestone_id, pledge_id, cents in session.execute(
+            select(MilestoneFunding.milestone_id, MilestoneFunding.pledge_id, MilestoneFunding.amount_cents)
+            .where(MilestoneFunding.milestone_id.in_(milestone_ids))
+            .order_by(MilestoneFunding.milestone_id, MilestoneFunding.pledge_id)):
+        out[milestone_id][pledge_id] = cents
+    for spent_on, by_pledge, spent in session.execute(
+            select(LedgerEntry.milestone_id, LedgerEntry.pledge_id, func.sum(LedgerEntry.amount_cents))
+            .where(LedgerEntry.milestone_id.in_(milestone_ids),
+                   LedgerEntry.account.in_([Account.PAYABLE.value, Account.REFUND.value]))
+            .group_by(LedgerEntry.milestone_id, LedgerEntry.pledge_id)):
+        assert spent_on is not None
+        out[spent_on][by_pledge] = out[spent_on].get(by_pledge, 0) - int(spent)
+    return out
+
+
+def _touched(session: Session, award_ids: list[int]) -> set[int]:
+    return set(session.scalars(select(Component.challenge_id).join(BidItem, BidItem.component_id == Component.id)
+                               .join(Award, Award.bid_id == BidItem.bid_id).where(Award.id.in_(award_ids))))
+
+
+def repair_document(session: Session, failure: AwardFailure, now: datetime | None = None
+                    ) -> tuple[dict[str, Any], RepairPlan]:
+    """The repair market of an open failure (and of every other open failure on the same challenges)."""
+    now = now or utcnow()
+    rnd = session.get(Round, failure.round_id)
+    assert rnd is not None
+    if failure.state != FailureState.OPEN:
+        raise NotRepairable(f"failure {failure.id} is {failure.state}: its repair is committed already")
+    open_failures = list(session.scalars(select(AwardFailure).where(
+        AwardFailure.round_id == rnd.id, AwardFailure.state == FailureState.OPEN).order_by(AwardFailure.id)))
+    failures = [failure]
+    challenge_ids = _touched(session, [failure.award_id])
+    grew = True
+    while grew:                         # every open failure on these challenges is repaired with this one
+        grew = False
+        for other in open_failures:
+            if other in failures:
+                continue
+            theirs = _touched(session, [other.award_id])
+            if theirs & challenge_ids:
+                failures.append(other)
+                challenge_ids |= theirs
+                grew = True
+    failed_awards = sorted(f.award_id for f in failures)
+    challenges = list(session.scalars(
+        select(Challenge).where(Challenge.id.in_(challenge_ids)).order_by(Challenge.position, Challenge.id)
+        .options(selectinload(Challenge.components))))
+    paths = {k.id: f"{c.key}/{k.key}" for c in challenges for k in c.components}
+    plan = RepairPlan(sorted(f.id for f in failures), [c.id for c in challenges], paths, failed_awards)
+
+    milestones = list(session.scalars(select(Milestone).where(Milestone.component_id.in_(list(paths)))
+                                      .order_by(Milestone.id)))
+    if any(m.state == MilestoneState.DISPUTED for m in milestones):
+        raise NotRepairable("a dispute is open on these challenges' milestones: decide it first, then repair")
+    by_item: dict[int, list[Milestone]] = {}
+    for m in milestones:
+        by_item.setdefault(m.bid_item_id, []).append(m)
+    waiting = [m.id for m in milestones
+               if m.state in UNDER_WAY or (m.state == MilestoneState.FAILED and m.award_id in failed_awards)]
+    unspent = unspent_by_milestone(session, waiting)
+    for m in milestones:
+        if m.id not in unspent:
+            continue
+        (plan.failed if m.award_id in failed_awards else plan.under_way).append(m.id)
+        for pledge_id, cents in unspent[m.id].items():
+            if cents > 0:
+                plan.pledge_escrow[pledge_id] = plan.pledge_escrow.get(pledge_id, 0) + cents
+
+    actors: dict[int, dict[str, Any]] = {}
+    actor_rows = {a.id: a for a in session.scalars(select(RoundActor).where(RoundActor.round_id == rnd.id))}
+
+    def actor_entry(actor_id: int) -> dict[str, Any]:
+        if actor_id not in actors:
+            a = actor_rows[actor_id]
+            entry: dict[str, Any] = {"id": a.key}
+            if a.name is not None:
+                entry["name"] = a.name
+            entry["bids"] = []
+            actors[actor_id] = entry
+        return actors[actor_id]
+
+    in_force = [a for a in committed_awards(session, rnd.id) if a.id not in failed_awards]
+    bids = {b.id: b for b in session.scalars(
+        select(Bid).where(Bid.id.in_([a.bid_id for a in in_force])).options(selectinload(Bid.items)))}
+    for award in in_force:
+        bid = bids[award.bid_id]
+        items, unpaid_total = [], 0
+        for item in bid.items:
+            if item.component_id not in paths:
+                continue
+            own = by_item.get(item.id, [])
+            if any(m.state == MilestoneState.WRITTEN_OFF and m.kind == MilestoneKind.DELIVERY for m in own):
+                continue                # not delivered: the repair must cover it again
+            unpaid = sum(m.amount_cents for m in own if m.id in unspent)
+            unpaid_total += unpaid
+            entry: dict[str, Any] = {"component": paths[item.component_id]}
+            if item.quantity is not None:
+                entry["quantity"] = item.quantity
+            entry["price"] = format_money(unpaid)
+            items.append(entry)
+        if not items:
+            continue
+        reliability = 1.0 if unpaid_total == 0 else _reliability(bid, actor_rows[bid.actor_id])
+        actor_entry(bid.actor_id)["bids"].append({"id": bid.key, "items": items, "reliability": number(reliability),
+                                                   "fixed": True})
+        plan.fixed_bids[bid.key] = award.id
+
+    since = committed_at(session, rnd.id)
+    awarded = awarded_bid_ids(session, rnd.id)
+    for bid in session.scalars(select(Bid).where(Bid.round_id == rnd.id, Bid.standby_days.is_not(None))
+                               .order_by(Bid.id).options(selectinload(Bid.items))):
+        if not standby_open(bid, since, now, awarded) or not bid.items:
+            continue
+        if any(item.component_id not in paths for item in bid.items):
+            continue                    # a bundle reaching beyond these challenges cannot be called in part
+        items = []
+        for item, price in zip(bid.items, standby_prices(bid)):
+            entry = {"component": paths[item.component_id]}
+            if item.quantity is not None:
+                entry["quantity"] = item.quantity
+            entry["price"] = format_money(price)
+            items.append(entry)
+        standby: dict[str, Any] = {"id": bid.key, "items": items,
+                                   "reliability": number(_reliability(bid, actor_rows[bid.actor_id]))}
+        if bid.load:
+            standby["load"] = number(bid.load)
+        if bid.exclusive_group is not None:
+            standby["exclusive_group"] = bid.exclusive_group
+        actor_entry(bid.actor_id)["bids"].append(standby)
+        plan.standby_bids[bid.key] = bid.id
+
+    pledges = list(session.scalars(select(Pledge).where(Pledge.id.in_(list(plan.pledge_escrow)))
+                                   .order_by(Pledge.id)))
+    named = {c["funder"] for p in pledges for c in (p.conditions or [])}
+    funders = list(session.scalars(select(RoundFunder).where(RoundFunder.round_id == rnd.id)
+                                   .order_by(RoundFunder.position, RoundFunder.id)))
+    funder_docs = []
+    for f in funders:
+        own_pledges = [p for p in pledges if p.funder_id == f.id]
+        if not own_pledges and f.key not in named:
+            continue
+        doc_funder: dict[str, Any] = {"id": f.key}
+        if f.name is not None:
+            doc_funder["name"] = f.name
+        doc_funder["pledges"] = [pledge_entry(p, plan.pledge_escrow[p.id], min_spend=False) for p in own_pledges]
+        funder_docs.append(doc_funder)
+
+    document: dict[str, Any] = {
+        "format": FORMAT_1_1, "name": f"{rnd.name or f'round {rnd.id}'}: repair of failure "
+                                      f"{', '.join(str(i) for i in plan.failure_ids)}",
+        "currency": rnd.currency,
+        "challenges": [challenge_entry(c) for c in challenges],
+        "funders": funder_docs,
+        "actors": [actors[a.id] for a in sorted(actor_rows.values(), key=lambda a: (a.position, a.id))
+                   if a.id in actors],
+    }
+    return document, plan
+
+
+def _reliability(bid: Bid, actor: RoundActor) -> float:
+    if bid.reliability is not None:
+        return bid.reliability
+    return actor.reliability if actor.reliability is not None else 1.0
+
+
+def repair_runs(session: Session, failure_id: int) -> list[ClearingRun]:
+    return list(session.scalars(select(ClearingRun).where(ClearingRun.kind == "repair",
+                                                          ClearingRun.failure_id == failure_id)
+                                .order_by(ClearingRun.id)))

@@ -1,0 +1,57 @@
+"""When an actor fails (issue 18), on the site: the analysts' contracts page (awards, standby bids), marking an
+award failed, the failure's page with its repair market, a repair job and its review, the commit (which asks
+for confirmation), and the funder's statement afterwards; nobody but staff reaches any of it."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from market.models import Award, AwardFailure, Bid, ClearingRun
+from market.services import settlement
+from tests.web_fixtures import committed
+from web import db as web_db
+
+
+def award_of(app, bid_key):
+    with web_db.sessions(app).begin() as session:
+        return session.scalar(select(Award.id).join(Bid, Bid.id == Award.bid_id).where(Bid.key == bid_key))
+
+
+def test_an_analyst_fails_an_award_repairs_it_and_the_funders_see_the_refund(app, accounts):
+    round_id, analyst, _ = committed(app, accounts)
+    page = analyst.get(f"/rounds/{round_id}/awards")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    award = award_of(app, "b3")                 # a2's latrines
+    assert f'id="award-{award}"' in text and "none" in text
+    for key in ("f1", "a1", "a2", "vera"):
+        assert accounts.logged_in(f"{key}@example.org").get(f"/rounds/{round_id}/awards").status_code == 403
+    assert analyst.post(f"/awards/{award}/fail", data={"reason": ""}).status_code == 302     # no reason: refused
+    with web_db.sessions(app).begin() as session:
+        assert session.scalar(select(AwardFailure.id)) is None
+    made = analyst.post(f"/awards/{award}/fail", data={"reason": "the builder left the country"})
+    with web_db.sessions(app).begin() as session:
+        failure_id = session.scalar(select(AwardFailure.id))
+    assert made.headers["Location"].endswith(f"/failures/{failure_id}")
+    assert accounts.logged_in("a2@example.org").get(f"/failures/{failure_id}").status_code == 403
+    market = analyst.get(f"/failures/{failure_id}/market.json")
+    document = json.loads(market.get_data(as_text=True))
+    assert document["format"] == "swarm-market/1.1" and [c["id"] for c in document["challenges"]] == ["latrines"]
+    queued = analyst.post(f"/failures/{failure_id}/repair")
+    assert queued.status_code == 302
+    with web_db.sessions(app).begin() as session:
+        run_id = session.scalar(select(ClearingRun.id).where(ClearingRun.kind == "repair"))
+    assert run_id is not None, "the test app's queue runs jobs inline"
+    shown = analyst.get(f"/failures/{failure_id}").get_data(as_text=True)
+    assert f'id="repair-{run_id}"' in shown and "cannot be completed" in shown and "latrines" in shown
+    # Not ticked as reviewed: nothing moves.
+    assert analyst.post(f"/repairs/{run_id}/commit").status_code == 302
+    with web_db.sessions(app).begin() as session:
+        assert session.get(AwardFailure, failure_id).state == "open"
+    assert analyst.post(f"/repairs/{run_id}/commit", data={"reviewed": "yes"}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        assert session.get(AwardFailure, failure_id).state == "refunded"
+        assert settlement.check_ledger(session, round_id) == []
+    statement = accounts.logged_in("f2@example.org").get(f"/rounds/{round_id}/statement").get_data(as_text=True)
+    assert "cancelled" in statement or "failed, not delivered" in statement
