@@ -166,6 +166,8 @@ def statement(round_id: int, funder_key: str, as_csv: bool) -> None:
     click.echo(f"  deposited {amount(found.deposited_cents)}; still owed {amount(found.owed_cents)}"
                + (f"; to be paid back {amount(found.due_back_cents)}" if found.due_back_cents else ""))
     click.echo(f"  refunded (written off, deductions upheld, failures) {amount(found.refunded_cents)}")
+    for note in found.rolled:
+        click.echo(f"  {note}")
     if found.repaired_cents:
         click.echo(f"  moved by repairs from failed work to replacement actors {amount(found.repaired_cents)}")
     click.echo(f"  released to actors {amount(found.released_cents)}; in escrow {amount(found.in_escrow_cents)}, "

@@ -10,6 +10,11 @@
                                            re-clear the failure's challenges (a job, run here), then show the review
     swarm repair show RUN                  what committing the repair run would do
     swarm repair commit RUN                commit it: the money moves, the standby bids called are awarded
+    swarm repair records ROUND [--json]    the actors' track records and the reliability they suggest
+    swarm repair reliability ROUND declared|track_record
+                                           which reliability the round's clearing uses
+    swarm rollover programme ROUND [NAME]  put the round in a programme (rollover goes to its next round)
+    swarm rollover show ROUND              what came back to consenting pledges, waiting for the next round
 """
 from __future__ import annotations
 
@@ -18,10 +23,13 @@ import json
 import click
 from solver.money import format_money_grouped
 
-from . import services
+from sqlalchemy import select
+
+from . import records, services
 from .cli import database_or_exit
-from .models import Job
-from .services import repair
+from .models import Job, Pledge, RoundActor
+from .services import repair, rollover
+from .services.common import get_round
 from .worker import run_job, worker_name
 
 
@@ -42,7 +50,7 @@ def awards(round_id: int) -> None:
     for row in rows:
         state = f"  [failed: {row.failure}]" if row.failure else ""
         click.echo(f"award {row.award_id}: bid {row.bid} by {row.actor}, {format_money_grouped(row.price_cents)}, "
-                   f"reliability {row.reliability:g}{state}")
+                   f"reliability {row.reliability:g}{state}; track record {row.record}")
         for path, reliability, options in row.components:
             click.echo(f"  {path}: challenge reliability {reliability:.4g}")
             for s in options:
@@ -137,6 +145,76 @@ def commit(run_id: int) -> None:
             seen = repair.review(session, None, run_id)
     click.echo(f"repair run {run_id} committed: failure {seen.failure_id} {state}; "
                f"{format_money_grouped(seen.refunded_cents)} went back to the pledges")
+
+
+@repair_.command("records")
+@click.argument("round_id", metavar="ROUND", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print {actor id: track-record reliability} as JSON, the "
+              "file `swarm simulate --reliabilities` draws failures from.")
+def records_(round_id: int, as_json: bool) -> None:
+    """The round's actors' track records (across their accounts' rounds) and the reliability they suggest."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            rnd = get_round(session, round_id)
+            actors = list(session.scalars(select(RoundActor).where(RoundActor.round_id == round_id)
+                                          .order_by(RoundActor.position, RoundActor.id)))
+            found = records.records(session, [a.id for a in actors])
+    if as_json:
+        click.echo(json.dumps({a.key: round(found[a.id].estimate(a.reliability or 1.0), 9) for a in actors},
+                              indent=2))
+        return
+    click.echo(f"round {round_id}: clearing uses the {rnd.reliability_source.replace('_', ' ')} reliability "
+               f"(prior weight {records.PRIOR_WEIGHT} milestones)")
+    click.echo(f"  {'actor':<20} {'declared':>8} {'verified':>8} {'late':>5} {'failed':>6} {'rejected':>8} "
+               f"{'estimate':>8}")
+    for a in actors:
+        r = found[a.id]
+        declared = a.reliability or 1.0
+        click.echo(f"  {a.key:<20} {declared:>8.3g} {r.verified:>8} {r.late:>5} {r.failed:>6} {r.rejected:>8} "
+                   f"{r.estimate(declared):>8.4f}")
+
+
+@repair_.command("reliability")
+@click.argument("round_id", metavar="ROUND", type=int)
+@click.argument("source", type=click.Choice(["declared", "track_record"]))
+def reliability(round_id: int, source: str) -> None:
+    """Clear the round with the declared reliabilities, or with the actors' track records."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            services.rounds.set_round_options(session, None, round_id, {"reliability_source": source})
+    click.echo(f"round {round_id} clears with the {source.replace('_', ' ')} reliability")
+
+
+@click.group("rollover")
+def rollover_() -> None:
+    """Money funders consent to roll into the next round of a programme."""
+
+
+@rollover_.command("programme")
+@click.argument("round_id", metavar="ROUND", type=int)
+@click.argument("name", required=False)
+def programme(round_id: int, name: str | None) -> None:
+    """Put the round in a programme (no NAME: in none). Rolled-over money goes to the programme's next round."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            services.rounds.set_round_options(session, None, round_id, {"programme": name})
+    click.echo(f"round {round_id} is in programme {name!r}" if name else f"round {round_id} is in no programme")
+
+
+@rollover_.command("show")
+@click.argument("round_id", metavar="ROUND", type=int)
+def rollover_show(round_id: int) -> None:
+    """Per pledge consenting to roll over: what came back and waits for the programme's next round."""
+    with database_or_exit() as sessions:
+        with sessions.begin() as session:
+            rnd = get_round(session, round_id)
+            pledges = list(session.scalars(select(Pledge).where(Pledge.round_id == round_id,
+                                                                Pledge.rollover.is_(True)).order_by(Pledge.id)))
+            waiting = [(p.key, rollover.came_back(session, p)) for p in pledges]
+    click.echo(f"round {round_id}, programme {rnd.programme or '(none)'}: {len(pledges)} pledge(s) consent to "
+               "roll over")
+    for key, cents in waiting:
+        click.echo(f"  {key}: {format_money_grouped(cents)} {rnd.currency} waits for the next round")
 
 
 def _show(seen: repair.RepairReview) -> None:

@@ -183,8 +183,8 @@ def check(found: Facts) -> list[str]:
         if money.committed < 0:
             problems.append(f"pledge {pledge_id}: commitment is negative ({money.committed} cents)")
         if money.committed - money.refunded > amount:
-            problems.append(f"pledge {pledge_id}: committed {money.committed - money.refunded} cents net of refunds, "
-                            f"more than its {amount}")
+            problems.append(f"pledge {pledge_id}: committed {money.committed - money.refunded} cents"
+                            + (" net of refunds" if money.refunded else "") + f", more than its {amount}")
         if money.committed != money.in_escrow + money.released + money.refunded:
             problems.append(f"pledge {pledge_id}: committed {money.committed} cents but "
                             f"{money.in_escrow + money.released + money.refunded} are accounted for (in escrow "

@@ -75,7 +75,8 @@ class User(Base):
 class Round(Base):
     __tablename__ = "rounds"
     __table_args__ = (CheckConstraint(_one_of("status", RoundStatus), name="status"),
-                      CheckConstraint("length(currency) = 3", name="currency"))
+                      CheckConstraint("length(currency) = 3", name="currency"),
+                      CheckConstraint("reliability_source IN ('declared', 'track_record')", name="reliability_source"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(Text, default="")
@@ -84,6 +85,11 @@ class Round(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    # Issue 18: which reliability the clearing gives each bid: the declared one, or the actor's track record
+    # (market/records.py: a Bayesian estimate with the declared value as prior).
+    reliability_source: Mapped[str] = mapped_column(String(16), default="declared", server_default="declared")
+    # Rounds of one programme (e.g. "kenya-water"): money funders consent to roll over goes to the next one.
+    programme: Mapped[str | None] = mapped_column(String(100), index=True)
 
     challenges: Mapped[list[Challenge]] = relationship(back_populates="round", order_by="Challenge.position")
     funders: Mapped[list[RoundFunder]] = relationship(back_populates="round", order_by="RoundFunder.position")
@@ -210,6 +216,13 @@ class Pledge(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     # The funder chose to be named on public pages beside this pledge's money; off by default.
     listed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Issue 18: the funder consents to roll money that comes back (unspent at clearing, refunded after a failure)
+    # into the next round of the round's programme (services/rollover.py); a pledge made so names its source.
+    rollover: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # No foreign key: SQLite adds one only by copying the table, which the rows referring to pledges forbid.
+    rolled_from_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # New money for a failure's repair (issue 18), pledged during its re-tender: as Bid.tender_failure_id.
+    tender_failure_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # An analyst left this pledge out of clearing (why, and when); the row and its money stay.
     excluded_reason: Mapped[str | None] = mapped_column(Text)
     excluded_at: Mapped[datetime | None] = mapped_column(Stamp)
@@ -250,6 +263,9 @@ class Bid(Base):
     standby_days: Mapped[int | None] = mapped_column(Integer)
     standby_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     standby_withdrawn_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # A bid made in a failure's re-tender (issue 18), after the clearing: it takes part only in that failure's
+    # repair, never in the round's clearing or its market file. No foreign key, as ClearingRun.failure_id.
+    tender_failure_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # An analyst left this bid out of clearing (why, and when); the row stays.
     excluded_reason: Mapped[str | None] = mapped_column(Text)
     excluded_at: Mapped[datetime | None] = mapped_column(Stamp)
@@ -599,6 +615,8 @@ class AwardFailure(Base):
     failed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     state: Mapped[str] = mapped_column(String(16), default=FailureState.OPEN.value)
     resolved_run_id: Mapped[int | None] = mapped_column(Integer)      # the repair run committed (no key: above)
+    # An analyst opened a short re-tender: until then actors bid on its challenges and funders add money to it.
+    tender_until: Mapped[datetime | None] = mapped_column(Stamp)
     resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 

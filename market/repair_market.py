@@ -11,6 +11,7 @@ What it holds, built from the database as the round stands now:
   standby     losing bids whose actor offered to stand by, still valid (the offer's days since the round's
               clearing was committed, not withdrawn, not already called) and wholly on those challenges, at their
               standby price, split over their items in proportion to their own prices;
+  re-tender   the bids and new pledges made in the failures' re-tender (services/tender.py), as they are;
   money       each pledge's escrow still held for milestones on those challenges (those under way and those of
               the failed awards), as a pledge of that amount, with its scope, max_share, match,
               max_challenge_share and conditions. Its min_spend is not carried: the pledge already met it at the
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from solver.analysis.repair import narrow_scope
 from solver.loading import FORMAT_1_1
 from solver.money import format_money
 
@@ -58,7 +60,9 @@ class RepairPlan:
     failed: list[int] = field(default_factory=list)
     fixed_bids: dict[str, int] = field(default_factory=dict)         # bid key -> award id in force
     standby_bids: dict[str, int] = field(default_factory=dict)       # bid key -> bid id
+    tender_bids: dict[str, int] = field(default_factory=dict)        # bid key -> bid id, from the re-tender
     pledge_escrow: dict[int, int] = field(default_factory=dict)      # pledge id -> cents in the market
+    new_pledges: dict[int, int] = field(default_factory=dict)        # pledge id -> its amount (re-tender money)
 
 
 def committed_at(session: Session, round_id: int) -> datetime | None:
@@ -247,12 +251,33 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
         actor_entry(bid.actor_id)["bids"].append(standby)
         plan.standby_bids[bid.key] = bid.id
 
-    pledges = list(session.scalars(select(Pledge).where(Pledge.id.in_(list(plan.pledge_escrow)))
-                                   .order_by(Pledge.id)))
+    for bid in session.scalars(select(Bid).where(Bid.tender_failure_id.in_(plan.failure_ids),
+                                                 Bid.withdrawn.is_(False), Bid.excluded_at.is_(None))
+                               .order_by(Bid.id).options(selectinload(Bid.items))):
+        if any(item.component_id not in paths for item in bid.items):
+            continue
+        tendered: dict[str, Any] = {"id": bid.key, "items": [], "reliability": number(
+            _reliability(bid, actor_rows[bid.actor_id]))}
+        for item in bid.items:
+            entry = {"component": paths[item.component_id]}
+            if item.quantity is not None:
+                entry["quantity"] = item.quantity
+            entry["price"] = format_money(item.price_cents)
+            tendered["items"].append(entry)
+        actor_entry(bid.actor_id)["bids"].append(tendered)
+        plan.tender_bids[bid.key] = bid.id
+    for pledge_id, amount in session.execute(select(Pledge.id, Pledge.amount_cents).where(
+            Pledge.tender_failure_id.in_(plan.failure_ids), Pledge.withdrawn.is_(False),
+            Pledge.excluded_at.is_(None)).order_by(Pledge.id)):
+        plan.new_pledges[pledge_id] = amount
+
+    amounts = plan.pledge_escrow | plan.new_pledges
+    pledges = list(session.scalars(select(Pledge).where(Pledge.id.in_(list(amounts))).order_by(Pledge.id)))
     named = {c["funder"] for p in pledges for c in (p.conditions or [])}
     funders = list(session.scalars(select(RoundFunder).where(RoundFunder.round_id == rnd.id)
                                    .order_by(RoundFunder.position, RoundFunder.id)))
     funder_docs = []
+    keys = {c.key for c in challenges}
     for f in funders:
         own_pledges = [p for p in pledges if p.funder_id == f.id]
         if not own_pledges and f.key not in named:
@@ -260,7 +285,8 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
         doc_funder: dict[str, Any] = {"id": f.key}
         if f.name is not None:
             doc_funder["name"] = f.name
-        doc_funder["pledges"] = [pledge_entry(p, plan.pledge_escrow[p.id], min_spend=False) for p in own_pledges]
+        doc_funder["pledges"] = [_narrowed(pledge_entry(p, amounts[p.id], min_spend=False), keys)
+                                 for p in own_pledges]
         funder_docs.append(doc_funder)
 
     document: dict[str, Any] = {
@@ -273,6 +299,12 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
                    if a.id in actors],
     }
     return document, plan
+
+
+def _narrowed(entry: dict[str, Any], challenges: set[str]) -> dict[str, Any]:
+    if "scope" in entry:
+        entry["scope"] = narrow_scope(entry["scope"], challenges)
+    return entry
 
 
 def _reliability(bid: Bid, actor: RoundActor) -> float:

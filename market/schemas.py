@@ -139,6 +139,7 @@ class PledgeSchema(Schema):
     match = fields.Float(allow_none=True, validate=validate.And(
         validate.Range(min=0, min_inclusive=False, error="must be > 0"), Within(MATCH)))
     listed = fields.Boolean()            # its funder shown by name with its money on the public pages
+    rollover = fields.Boolean()          # money that comes back rolls into the programme's next round (issue 18)
     min_spend = Money(positive=True, allow_none=True)
     max_challenge_share = Probability(CHALLENGE_SHARE, allow_none=True)
     # An empty list, like null, means none (a market file writes the key only with at least one).

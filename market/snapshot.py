@@ -21,6 +21,7 @@ from solver.market import Market
 from solver.money import format_money
 
 from .models import Bid, BidItem, Challenge, Pledge, Round, RoundActor, RoundFunder
+from .records import Record, records
 
 PLEDGE_KEYS_1_1 = ("min_spend", "max_challenge_share", "conditions")
 SCOPE_KEYS_1_1 = ("all_tags", "exclude_tags")
@@ -43,12 +44,13 @@ def round_document(session: Session, rnd: Round) -> dict[str, Any]:
                              .order_by(RoundActor.position, RoundActor.id)).scalars().all()
     pledges: dict[int, list[Pledge]] = {}
     for p in session.execute(select(Pledge).where(Pledge.round_id == rnd.id, Pledge.withdrawn.is_(False),
-                                                 Pledge.excluded_at.is_(None))
+                                                 Pledge.excluded_at.is_(None), Pledge.tender_failure_id.is_(None))
                              .order_by(Pledge.id)).scalars():
         pledges.setdefault(p.funder_id, []).append(p)
     bids: dict[int, list[Bid]] = {}
     for b in session.execute(select(Bid).where(Bid.round_id == rnd.id, Bid.withdrawn.is_(False),
-                                              Bid.excluded_at.is_(None)).order_by(Bid.id)
+                                              Bid.excluded_at.is_(None), Bid.tender_failure_id.is_(None))
+                             .order_by(Bid.id)
                              .options(selectinload(Bid.items).selectinload(BidItem.component))).scalars():
         bids.setdefault(b.actor_id, []).append(b)
     paths = {k.id: f"{c.key}/{k.key}" for c in challenges for k in c.components}
@@ -58,7 +60,8 @@ def round_document(session: Session, rnd: Round) -> dict[str, Any]:
         doc["note"] = rnd.note
     doc["challenges"] = [challenge_entry(c) for c in challenges]
     doc["funders"] = [_funder(f, pledges.get(f.id, [])) for f in funders]
-    doc["actors"] = [_actor(a, bids.get(a.id, []), paths) for a in actors]
+    known = records(session, [a.id for a in actors]) if rnd.reliability_source == "track_record" else {}
+    doc["actors"] = [_actor(a, bids.get(a.id, []), paths, known.get(a.id)) for a in actors]
     if uses_1_1(doc):
         doc["format"] = FORMAT_1_1
     return doc
@@ -128,7 +131,9 @@ def pledge_entry(p: Pledge, amount_cents: int, min_spend: bool = True) -> dict[s
     return item
 
 
-def _actor(a: RoundActor, bids: list[Bid], paths: dict[int, str]) -> dict[str, Any]:
+def _actor(a: RoundActor, bids: list[Bid], paths: dict[int, str], record: Record | None = None) -> dict[str, Any]:
+    """The actor as a market file writes it; with its track `record` (a round clearing on track records), each
+    bid carries the record's estimate with its declared reliability as the prior (market/records.py)."""
     out: dict[str, Any] = {"id": a.key}
     if a.name is not None:
         out["name"] = a.name
@@ -150,7 +155,10 @@ def _actor(a: RoundActor, bids: list[Bid], paths: dict[int, str]) -> dict[str, A
                 entry["quantity"] = i.quantity
             entry["price"] = format_money(i.price_cents)
             item["items"].append(entry)
-        if b.reliability is not None:
+        if record is not None:
+            declared = b.reliability if b.reliability is not None else (a.reliability or 1.0)
+            item["reliability"] = number(round(record.estimate(declared), 9))
+        elif b.reliability is not None:
             item["reliability"] = number(b.reliability)
         if b.load:
             item["load"] = number(b.load)

@@ -407,20 +407,48 @@ def whatif(market_file: str, add: tuple[str, ...], drop: tuple[str, ...], scale:
             click.echo(f"  why {entry.challenge} is lost: {'; '.join(entry.reasons)}")
 
 
+def _reliabilities_or_exit(path: str, market: Market) -> dict[str, float]:
+    """{actor id: reliability in (0, 1]} from a JSON file; the actors must be the market's."""
+    try:
+        data = read_json(path, "a JSON file of reliabilities")
+    except AnalysisError as exc:
+        fail(str(exc), EXIT_INVALID)
+    actors = {a.id for a in market.actors}
+    if not isinstance(data, dict):
+        fail(f"{path}: expected a JSON object {{actor id: reliability}}", EXIT_INVALID)
+    for key, value in data.items():
+        if key not in actors:
+            fail(f"{path}: $.{key}: no actor {key!r} in the market", EXIT_INVALID)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            fail(f"{path}: $.{key}: a reliability must be a number in (0, 1]", EXIT_INVALID)
+    return {k: float(v) for k, v in data.items()}
+
+
 @click.command()
 @click.argument("market_file", metavar="MARKET")
 @click.argument("allocation_file", metavar="ALLOCATION")
 @click.option("--runs", type=click.IntRange(min=1, max=10_000_000), default=10000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_json: bool) -> None:
+@click.option("--repair", is_flag=True, help="Replace each failed bid by re-clearing its challenges with the losing "
+              "bids standing by (issue 18), and say how much of the planned value survives with and without.")
+@click.option("--reliabilities", "reliabilities_file", metavar="FILE",
+              help="JSON {actor id: reliability} to draw failures from (e.g. `swarm repair records ROUND --json`).")
+def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_json: bool, repair: bool,
+             reliabilities_file: str | None) -> None:
     """Monte-Carlo delivery: accepted bids fail independently by their reliabilities."""
     market = load_or_exit(market_file)
     doc = _allocation_or_exit(allocation_file, market)
+    reliabilities = _reliabilities_or_exit(reliabilities_file, market) if reliabilities_file else None
+    without = None
     with _analysis() as bar:
-        result = simulate_delivery(market, doc, runs, seed, bar)
+        if repair:
+            without = simulate_delivery(market, doc, runs, seed, bar, reliabilities=reliabilities)
+        result = simulate_delivery(market, doc, runs, seed, bar, repair=repair, reliabilities=reliabilities)
     bar.close()
     out = result.to_document()
+    if without is not None:
+        out["without_repair"] = without.to_document()["total"]
     if as_json:
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
@@ -442,6 +470,12 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
                    f"{_num(c['p50']):>7}  {verdict}".rstrip())
     click.echo("\n  all bids: P(every accepted bid touching it delivers), the spec's measure; P(done): its critical "
                "components delivered (± one standard error)")
+    if without is not None:
+        planned = out["planned_value"] or 1
+        before, after = out["without_repair"]["mean"], total["mean"]
+        click.echo(f"\n  with standby bids (every losing bid standing by, failures re-cleared): expected delivered "
+                   f"value {_num(round(after, 2))} ({after / planned:.1%} of planned); without: "
+                   f"{_num(round(before, 2))} ({before / planned:.1%})")
 
 
 @click.command()

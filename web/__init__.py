@@ -99,7 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import (account, analyst, auth, bids, challenges, errors, failures, filters, inbox, milestones,
-                   pledges, statements)
+                   pledges, statements, tenders)
     filters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
@@ -112,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(milestones.bp)
     app.register_blueprint(statements.bp)
     app.register_blueprint(failures.bp)
+    app.register_blueprint(tenders.bp)
     inbox.init_app(app)
     evidence.init_app(app)
     from . import api, tokens   # the JSON API (token auth, CSRF-exempt) and the page that makes its tokens

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from market import reads, sealing, services
+from market import reads, records, sealing, services
 from market.errors import Forbidden, InvalidInput, Withdrawn
 from market.explain import bid_outcome
 from market.models import Role, RoundStatus
@@ -62,6 +62,7 @@ def mine(round_id: int) -> ResponseReturnValue:
         viewer = sealing.viewer(session, user, round_id)
         milestones = settlement.bid_milestones(session, [b.id for b in bids])
         awarded = awarded_bid_ids(session, round_id)
+        record = records.own_record(session, user, round_id) if user.role == Role.ACTOR else None
         progress = delivery.details_of(session, [m.id for ms in milestones.values() for m in ms])
         rows = []
         for b in bids:
@@ -82,7 +83,7 @@ def mine(round_id: int) -> ResponseReturnValue:
                          "actor": b.actor.name or b.actor.key, "outcome": outcome,
                          "milestones": milestones.get(b.id, [])})
     return render_template("bids/mine.html", rnd=rnd, bids=rows, cleared=run is not None, action=ActionForm(),
-                           progress=progress,
+                           progress=progress, record=record,
                            may_fix=user.role in STAFF and rnd.status in (RoundStatus.OPEN, RoundStatus.CLOSED))
 
 

@@ -36,7 +36,7 @@ COMMANDS: list[click.Command] = [
     # money after the clearing
     cli_ledger.ledger_, cli_ledger.milestones, cli_ledger.statement, cli_ledger.progress,
     # when an actor fails
-    cli_repair.repair_,
+    cli_repair.repair_, cli_repair.rollover_,
     # clearing jobs
     cli_jobs.jobs_, cli_jobs.job, cli_jobs.worker, cli_jobs.outbox_,
     # the web app and its accounts

@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from market import queue as job_queues
-from market.errors import Forbidden, JobActive
+from market import services
+from market.errors import Forbidden, InvalidInput, JobActive
 from market.services import repair
 from market.services.common import STAFF, get_round
 
@@ -37,6 +38,22 @@ def awards(round_id: int) -> ResponseReturnValue:
         rows = repair.awards_in_force(session, current(), round_id)
         failures = repair.round_failures(session, current(), round_id)
     return render_template("failures/awards.html", rnd=rnd, rows=rows, failures=failures, form=WriteOffForm())
+
+
+@bp.route(f"/rounds/{ROW.format('round_id')}/options", methods=["POST"])
+def options(round_id: int) -> ResponseReturnValue:
+    """The round's programme (for rollover) and which reliability its clearing uses."""
+    if ActionForm().validate_on_submit():
+        data = {"reliability_source": request.form.get("reliability_source", ""),
+                "programme": (request.form.get("programme") or "").strip() or None}
+        try:
+            with sessions().begin() as session:
+                services.rounds.set_round_options(session, current(), round_id, data)
+        except InvalidInput as exc:
+            flash("Round options not saved: " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+        else:
+            flash("Round options saved.", "success")
+    return redirect(url_for("analyst.round_page", round_id=round_id) + "#options")
 
 
 @bp.route(f"/awards/{ROW.format('award_id')}/fail", methods=["POST"])

@@ -213,6 +213,9 @@ class PledgeForm(FlaskForm):
     listed = BooleanField("List me by name with this pledge on the public results",
                           description="Off: the public pages show this pledge's money only in totals "
                                       "(\"funded by N funders\"); only you and the analysts see where it went")
+    rollover = BooleanField("Roll money that comes back into the programme's next round",
+                            description="Unspent at the clearing, or refunded after an actor fails: pledged again, "
+                                        "with this scope where it still applies, when the next round opens")
 
     def filled_conditions(self) -> list[tuple[int, ConditionRowForm]]:
         return [(row, entry.form) for row, entry in enumerate(self.conditions.entries)
@@ -233,7 +236,7 @@ class PledgeForm(FlaskForm):
                                "min": "" if entry.min.cents is None else format_money(entry.min.cents)})
             rows.append(row)
         return ({"amount": "" if self.amount.cents is None else format_money(self.amount.cents),
-                 "listed": bool(self.listed.data),
+                 "listed": bool(self.listed.data), "rollover": bool(self.rollover.data),
                  "scope": self.scope_payload(),
                  "max_share": None if self.max_share.number is None else float(self.max_share.number / 100),
                  "match": None if self.match.number is None else float(self.match.number),
@@ -543,3 +546,15 @@ def row_resolver(form: FlaskForm, list_name: str, rows: list[int],
 def status(form: FlaskForm) -> int:
     """400 when the form is shown again with errors (its own or a service's), else 200."""
     return 400 if form.errors or form.form_errors or getattr(form, "service_errors", False) else 200
+
+
+class TenderPledgeForm(FlaskForm):
+    """A funder adds money to the repair of a failed award, during its re-tender (issue 18)."""
+    amount = MoneyField("Amount", validators=[InputRequired(message="give the amount")],
+                        description="New money for these challenges' repair only, e.g. 5,000")
+
+
+class TenderForm(FlaskForm):
+    """An analyst opens a failure's re-tender for some days (issue 18)."""
+    days = StringField("Days", validators=[InputRequired(message="give the days")], default="14",
+                       description="How long actors may bid and funders add money, 1 to 60")

@@ -173,6 +173,7 @@ def _prefill(form: PledgeForm, row: Any) -> None:
     form.min_spend.data = "" if row.min_spend_cents is None else format_money_grouped(row.min_spend_cents)
     form.match.data = "" if row.match is None else f"{row.match:g}"
     form.listed.data = row.listed
+    form.rollover.data = row.rollover
     for entry, condition in zip(form.conditions.entries, _conditions(row)):
         entry.form.funder.data = condition["funder"]
         entry.form.min.data = format_money_grouped(condition["min_cents"])

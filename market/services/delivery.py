@@ -32,7 +32,7 @@ from ..errors import InvalidInput, NotFound, WrongState
 from ..ledger import Posting
 from ..models import (Account, Challenge, Component, DeliveryReport, Dispute, DisputeState, LedgerEntry,
                       LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, MilestoneState, Pledge, ReportFile,
-                      ReportState, Role, Round, RoundActor, RoundFunder, User, utcnow)
+                      ReportState, Role, Round, RoundActor, RoundFunder, SETTLED_STATES, User, utcnow)
 from ..split import split_table
 from ..storage import Storage
 from .clearing import audit_who
@@ -215,6 +215,12 @@ def _report_input(data: dict[str, Any], files: list[Upload]) -> tuple[dict[str, 
     return values, typed
 
 
+# Issue 18: milestones stopped by an award failure, or by a repair that could not complete their challenge.
+STOPPED = (MilestoneState.FAILED, MilestoneState.CANCELLED)
+STOPPED_WHY = {MilestoneState.FAILED: "milestone {} stopped: its award failed",
+               MilestoneState.CANCELLED: "milestone {} was cancelled: a repair could not complete its challenge"}
+
+
 def report_refusal(milestone: Milestone, now: datetime) -> str | None:
     """Why its actor may not report on the milestone at `now`, or None when it may."""
     if milestone.state == MilestoneState.SUBMITTED:
@@ -225,6 +231,8 @@ def report_refusal(milestone: Milestone, now: datetime) -> str | None:
         return f"milestone {milestone.id} is disputed: an analyst decides"
     if milestone.state == MilestoneState.WRITTEN_OFF:
         return f"milestone {milestone.id} was written off"
+    if milestone.state in STOPPED:
+        return STOPPED_WHY[MilestoneState(milestone.state)].format(milestone.id)
     if milestone.opens_at is None and milestone.kind == MilestoneKind.HOLDBACK:
         return (f"milestone {milestone.id} is a holdback: it opens once its delivery is accepted and has kept "
                 f"working for {milestone.service_days} days")
@@ -247,6 +255,8 @@ def dispute_refusal(milestone: Milestone, report_id: int, report_state: str, lat
         return f"milestone {milestone.id} has a dispute waiting for an analyst"
     if milestone.state == MilestoneState.WRITTEN_OFF:
         return f"milestone {milestone.id} was written off"
+    if milestone.state in STOPPED:
+        return STOPPED_WHY[MilestoneState(milestone.state)].format(milestone.id)
     if report_state == ReportState.SUBMITTED:
         return f"report {report_id} waits for a verifier: there is no decision to dispute yet"
     if report_state == ReportState.ACCEPTED and held <= 0:
@@ -266,6 +276,8 @@ def write_off_refusal(milestone_id: int, state: str, held: int) -> str | None:
         return f"milestone {milestone_id} has a report waiting for a verifier: have it reviewed first"
     if state == MilestoneState.WRITTEN_OFF:
         return f"milestone {milestone_id} was written off already"
+    if state in STOPPED:
+        return STOPPED_WHY[MilestoneState(state)].format(milestone_id) + ": its escrow goes with the repair"
     if state == MilestoneState.ACCEPTED and held == 0:
         return f"milestone {milestone_id} is paid in full: nothing is left to write off"
     return None
@@ -299,6 +311,8 @@ def review_report(session: Session, user: User | None, report_id: Any, data: dic
     assert report is not None
     if report.state != ReportState.SUBMITTED:
         raise WrongState(f"report {report.id} is {report.state} already")
+    if milestone.state in STOPPED:
+        raise WrongState(STOPPED_WHY[MilestoneState(milestone.state)].format(milestone.id))
     now = now or utcnow()
     reason = values["reason"].strip()
     if values["decision"] == "reject" and not reason:
@@ -522,8 +536,9 @@ class MilestoneDetail:
 
     @property
     def settled(self) -> bool:
-        """Nothing more will happen to its money: paid and refunded in full, or written off."""
-        return self.state in (MilestoneState.ACCEPTED, MilestoneState.WRITTEN_OFF) and self.in_escrow_cents == 0
+        """Nothing more will happen to its money: paid and refunded in full, written off, or stopped (failed,
+        cancelled) with its escrow moved by a repair."""
+        return self.state in SETTLED_STATES and self.in_escrow_cents == 0
 
 
 def milestone_detail(session: Session, user: User | None, milestone_id: Any) -> MilestoneDetail:
@@ -577,6 +592,11 @@ def _next_step(m: Milestone, opens: datetime | None, due: datetime | None, now: 
     by = f" by {due:%Y-%m-%d}" if due is not None else ""
     if m.state == MilestoneState.WRITTEN_OFF:
         return "written off: what it held went back to the funders"
+    if m.state == MilestoneState.FAILED:
+        return ("stopped: its award failed; a repair gives what it held to a replacement actor or back to the funders"
+                if held else "stopped: its award failed; what it held went to the repair or back to the funders")
+    if m.state == MilestoneState.CANCELLED:
+        return "cancelled: a repair could not complete its challenge; what it held went back to the funders"
     if m.state == MilestoneState.DISPUTED:
         return "disputed: an analyst decides; the disputed money stays in escrow until then"
     if m.state == MilestoneState.ACCEPTED:

@@ -77,3 +77,13 @@ def _new(session: Session, rnd: Round, model: Any, key: str, name: str | None, u
     session.flush()
     return row
 
+
+
+def participant(session: Session, user: User | None, round_id: int, values: dict[str, Any], model: Any) -> Any:
+    """The funder or actor (`model`) a write of `user` is from, in a round that need not be open (a re-tender,
+    issue 18), made if new; the caller holds the round's exclusive lock."""
+    rnd = session.get(Round, round_id)
+    assert rnd is not None
+    if model is RoundActor:
+        return _participant(session, user, rnd, values, RoundActor, Role.ACTOR, "actor", "bid")
+    return _participant(session, user, rnd, values, RoundFunder, Role.FUNDER, "funder", "pledge")

@@ -34,6 +34,7 @@ def pledge(session: Session, user: User | None, round_id: int, data: dict[str, A
     row = Pledge(round_id=rnd.id, funder=funder, key=values["id"], amount_cents=values["amount"],
                  scope=scope, max_share=values.get("max_share"), match=values.get("match"),
                  listed=values.get("listed", False), min_spend_cents=values.get("min_spend"),
+                 rollover=values.get("rollover", False),
                  max_challenge_share=values.get("max_challenge_share"), conditions=conditions)
     session.add(row)
     flush_new(session, "pledge", row.key, rnd.id)
@@ -58,7 +59,7 @@ def change_pledge(session: Session, user: User | None, round_id: int, key: str, 
         raise InvalidInput({"min_spend" if "min_spend" in values else "amount": f"the min_spend "
                             f"({format_money(least)}) must be at most the amount ({format_money(amount)})"})
     row.amount_cents, row.scope, row.conditions, row.min_spend_cents = amount, scope, conditions, least
-    for name in ("max_share", "match", "listed", "max_challenge_share"):
+    for name in ("max_share", "match", "listed", "max_challenge_share", "rollover"):
         if name in values:
             setattr(row, name, values[name])
     row.changed_at = utcnow()
@@ -80,7 +81,7 @@ def withdraw_pledge(session: Session, user: User | None, round_id: int, key: str
 
 def _state(row: Pledge) -> dict[str, Any]:
     return {"amount_cents": row.amount_cents, "scope": row.scope, "max_share": row.max_share, "match": row.match,
-            "listed": row.listed, "min_spend_cents": row.min_spend_cents,
+            "listed": row.listed, "min_spend_cents": row.min_spend_cents, "rollover": row.rollover,
             "max_challenge_share": row.max_challenge_share, "conditions": row.conditions}
 
 

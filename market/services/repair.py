@@ -29,11 +29,13 @@ from solver.money import format_money_grouped, parse_money
 from .. import ledger, schemas
 from ..errors import Conflict, InvalidInput, NotFound, WrongState
 from ..ledger import Posting
-from ..models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, ClearingRun, Component, FailureState,
+from ..models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, ClearingRun, Component, DeliveryReport,
+                      FailureState, ReportState,
                       Flow, Job, JobState, Milestone, MilestoneFunding, MilestoneState, Pledge, RoundActor,
                       User, utcnow)
 from ..repair_market import (NotRepairable, RepairPlan, awarded_bid_ids, committed_at, committed_awards,
                              repair_document, standby_open, standby_prices, unspent_by_milestone)
+from ..records import records
 from ..snapshot import digest
 from ..split import split_table
 from . import notifications
@@ -70,6 +72,7 @@ def fail_award(session: Session, user: User | None, award_id: Any, data: dict[st
         raise WrongState(f"award {award.id} has nothing left to deliver: every milestone is paid or ended")
     for m in stopped:
         m.state = MilestoneState.FAILED.value
+    close_reports(session, user, [m.id for m in stopped], f"the award failed: {values['reason']}")
     failure = AwardFailure(round_id=run.round_id, award_id=award.id, reason=values["reason"],
                            failed_by=audit_who(user))
     session.add(failure)
@@ -85,6 +88,15 @@ def fail_award(session: Session, user: User | None, award_id: Any, data: dict[st
     return failure
 
 
+def close_reports(session: Session, user: User | None, milestone_ids: list[int], why: str) -> None:
+    """Reports still waiting on stopped milestones are closed as rejected, with why: no verifier reviews them."""
+    for report in session.scalars(select(DeliveryReport).where(DeliveryReport.milestone_id.in_(milestone_ids),
+                                                               DeliveryReport.state == ReportState.SUBMITTED)):
+        report.state = ReportState.REJECTED.value
+        report.reviewed_by, report.reviewer_id = audit_who(user), getattr(user, "id", None)
+        report.reviewed_at, report.reason = utcnow(), why
+
+
 def award_round_id(session: Session, user: User | None, award_id: Any) -> int:
     require_role(user, STAFF, "read awards")
     award = by_id(session, Award, award_id)
@@ -93,6 +105,22 @@ def award_round_id(session: Session, user: User | None, award_id: Any) -> int:
     run = session.get(ClearingRun, award.run_id)
     assert run is not None
     return run.round_id
+
+
+def get_failure_any(session: Session, failure_id: Any) -> AwardFailure:
+    """The failure, for whoever may act on its re-tender (the caller checks who)."""
+    failure = by_id(session, AwardFailure, failure_id)
+    if failure is None:
+        raise NotFound(f"no award failure {failure_id}")
+    return failure
+
+
+def touched_challenges(session: Session, failure: AwardFailure) -> list[Challenge]:
+    """The challenges the failed award's bid touches, in round order."""
+    ids = select(Component.challenge_id).join(BidItem, BidItem.component_id == Component.id).join(
+        Award, Award.bid_id == BidItem.bid_id).where(Award.id == failure.award_id)
+    return list(session.scalars(select(Challenge).where(Challenge.id.in_(ids))
+                                .order_by(Challenge.position, Challenge.id)))
 
 
 def get_failure(session: Session, user: User | None, failure_id: Any) -> AwardFailure:
@@ -165,9 +193,10 @@ def record_repair(session: Session, user: User | None, failure_id: int, document
                       is_result=False, created_by=audit_who(user))
     session.add(run)
     session.flush()
-    bids = {b.key: b for b in session.scalars(select(Bid).where(Bid.id.in_(list(plan.standby_bids.values()))))}
+    called = plan.standby_bids | plan.tender_bids
+    bids = {b.key: b for b in session.scalars(select(Bid).where(Bid.id.in_(list(called.values()))))}
     for award in allocation.awards:
-        if award.bid in plan.standby_bids:
+        if award.bid in called:
             bid = bids[award.bid]
             session.add(Award(run_id=run.id, bid_id=bid.id, actor_id=bid.actor_id, price_cents=award.price))
     pledges = dict(session.execute(select(Pledge.key, Pledge.id).where(Pledge.round_id == failure.round_id)).all())
@@ -335,6 +364,7 @@ def _move_money(session: Session, user: User | None, run: ClearingRun, plan: Rep
             give_back(m)
             m.state = MilestoneState.CANCELLED.value
             cancelled.append(m.id)
+    close_reports(session, user, cancelled, "cancelled: a repair could not complete its challenge")
 
     # What each pledge pays into each component, as the repair's flows say (only completed challenges have any).
     flows: dict[int, list[tuple[int, int]]] = {}
@@ -447,6 +477,7 @@ class AwardInForce:
     price_cents: int
     reliability: float
     failure: str | None             # "open", "repaired", "refunded": marked failed
+    record: str                     # its actor's track record, in words (market/records.py)
     components: list[tuple[str, float, list[Standby]]]    # path, its challenge's reliability now, standbys
 
 
@@ -478,6 +509,7 @@ def awards_in_force(session: Session, user: User | None, round_id: int, now: Any
     since, awarded = committed_at(session, round_id), awarded_bid_ids(session, round_id)
     now = now or utcnow()
     standing = [b for b in bids.values() if standby_open(b, since, now, awarded)]
+    known = records(session, list(actors))
     out = []
     for award in awards:
         bid = bids[award.bid_id]
@@ -491,6 +523,9 @@ def awards_in_force(session: Session, user: User | None, round_id: int, now: Any
                        for s in sorted(standing, key=lambda b: (sum(standby_prices(b)), b.id))
                        if any(i.component_id == item.component_id for i in s.items)]
             rows.append((path, now_rel, options))
+        found = known[bid.actor_id]
         out.append(AwardInForce(award.id, bid.key, actors[bid.actor_id].name or actors[bid.actor_id].key,
-                                award.price_cents, reliability(bid), failures.get(award.id), rows))
+                                award.price_cents, reliability(bid), failures.get(award.id),
+                                f"{found.verified} verified, {found.late} late, {found.failed} failed; by its record "
+                                f"{found.estimate(reliability(bid)):.3f}", rows))
     return out

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from .. import schemas
 from ..errors import InvalidInput, WrongState
 from ..models import Challenge, Component, Round, RoundStatus, User
+from . import rollover
 from .common import STAFF, audit, lock_round, require_role, touch
 
 
@@ -76,8 +77,44 @@ def _transition(session: Session, user: User | None, round_id: int, to: RoundSta
 
 
 def open_round(session: Session, user: User | None, round_id: int) -> Round:
-    """draft -> open: funders may pledge and actors bid."""
-    return _transition(session, user, round_id, RoundStatus.OPEN, RoundStatus.DRAFT, "open")
+    """draft -> open: funders may pledge and actors bid; money rolled over from the earlier rounds of its
+    programme becomes its pledges (services/rollover.py)."""
+    rnd = _transition(session, user, round_id, RoundStatus.OPEN, RoundStatus.DRAFT, "open")
+    rollover.roll_into(session, user, rnd)
+    return rnd
+
+
+SOURCES = ("declared", "track_record")
+
+
+def set_round_options(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Round:
+    """An analyst sets the round's programme (`programme`: text, or None; rounds of one programme take the money
+    funders roll over) and which reliability its clearing uses (`reliability_source`: "declared" or
+    "track_record", market/records.py) until the round is cleared."""
+    require_role(user, STAFF, "set round options")
+    rnd = lock_round(session, round_id)
+    problems = {}
+    before = {"programme": rnd.programme, "reliability_source": rnd.reliability_source}
+    if "reliability_source" in data:
+        if data["reliability_source"] not in SOURCES:
+            problems["reliability_source"] = f"one of {', '.join(SOURCES)}"
+        elif rnd.status == RoundStatus.CLEARED and data["reliability_source"] != rnd.reliability_source:
+            problems["reliability_source"] = f"round {rnd.id} is cleared: its clearing used {rnd.reliability_source}"
+    if "programme" in data:
+        value = data["programme"]
+        if value is not None and not (isinstance(value, str) and 1 <= len(value.strip()) <= 100):
+            problems["programme"] = "a name of 1 to 100 characters, or nothing"
+    if problems:
+        raise InvalidInput(problems)
+    if "reliability_source" in data:
+        rnd.reliability_source = data["reliability_source"]
+    if "programme" in data:
+        rnd.programme = data["programme"].strip() if data["programme"] else None
+    touch(rnd)
+    session.flush()
+    audit(session, user, "options", "round", rnd.id, rnd.id, before=before,
+          after={"programme": rnd.programme, "reliability_source": rnd.reliability_source})
+    return rnd
 
 
 def close_round(session: Session, user: User | None, round_id: int) -> Round:

@@ -20,6 +20,7 @@ from ..models import (Account, Challenge, Component, DisputeState, LedgerEntry, 
                       MilestoneFunding, MilestoneKind, MilestoneState,
                       Pledge, ReportState, Role, Round, RoundActor, RoundFunder, User)
 from ..text import spreadsheet_cell
+from solver.money import format_money_grouped
 from .common import STAFF, get_round, require_role
 from .delivery import FileView, MilestoneDetail, details_of
 from .settlement import is_committed, pledges_money
@@ -86,6 +87,11 @@ class Statement:
     # Issue 18: escrow of failed awards that repairs committed to replacement actors (net: a repair may also
     # re-fund a contract under way from other pledges); refunded from the failed work, then spent on its repair.
     repaired_cents: int = 0
+    # Rollover (issue 18): money that came back and was pledged again in the programme's next rounds (out), and
+    # this round's pledges that are such money from earlier rounds (in), with where from and to.
+    rolled_out_cents: int = 0
+    rolled_in_cents: int = 0
+    rolled: tuple[str, ...] = ()
 
     @property
     def unused_cents(self) -> int:
@@ -161,7 +167,27 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
                      sum(m.committed for m in totals) - moved, sum(m.deposited for m in totals),
                      sum(m.owed for m in totals), sum(m.released for m in totals),
                      sum(m.refunded for m in totals) - moved, sum(m.due_back for m in totals), held,
-                     sum(m.in_escrow for m in totals), lines, moved)
+                     sum(m.in_escrow for m in totals), lines, moved, *_rolled(session, pledges))
+
+
+def _rolled(session: Session, pledges: list[Pledge]) -> tuple[int, int, tuple[str, ...]]:
+    """Rolled out of these pledges, rolled into them, and a sentence for each."""
+    ids = [p.id for p in pledges]
+    out_rows = session.execute(select(Pledge.rolled_from_id, Pledge.key, Pledge.round_id, Pledge.amount_cents)
+                               .where(Pledge.rolled_from_id.in_(ids)).order_by(Pledge.id)).all()
+    keys = {p.id: p.key for p in pledges}
+    sources = {p.id: p for p in session.scalars(select(Pledge).where(
+        Pledge.id.in_([p.rolled_from_id for p in pledges if p.rolled_from_id is not None])))}
+    notes = [f"{keys.get(source or 0, '?')}: {format_money_grouped(cents)} rolled over to round {round_id} as "
+             f"pledge {key}" for source, key, round_id, cents in out_rows]
+    rolled_in = 0
+    for p in pledges:
+        if p.rolled_from_id is not None and p.rolled_from_id in sources:
+            origin = sources[p.rolled_from_id]
+            notes.append(f"{p.key}: {format_money_grouped(p.amount_cents)} rolled over from round {origin.round_id} "
+                         f"(pledge {origin.key})")
+            rolled_in += p.amount_cents
+    return sum(int(c) for *_, c in out_rows), rolled_in, tuple(notes)
 
 
 def repaired_by_pledge(session: Session, pledge_ids: list[int]) -> dict[int, int]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..market import Market
 from .common import QUIET, AnalysisError, Progress
+from .repair import Repairer
 
 CHUNK = 500
 
@@ -69,11 +70,22 @@ class Simulation:
 
 
 def simulate(market: Market, doc: dict[str, Any], runs: int = 10000, seed: int = 0,
-             progress: Progress = QUIET) -> Simulation:
+             progress: Progress = QUIET, repair: bool = False,
+             reliabilities: dict[str, float] | None = None) -> Simulation:
+    """`repair`: a failed accepted bid is replaced by re-clearing the challenges it touches with the losing bids
+    standing by (solver/analysis/repair.py), whose own delivery is drawn in turn. `reliabilities`: per actor id,
+    the reliability its bids fail by (a track record, `swarm repair records --json`) instead of the market's."""
     if runs < 1:
         raise AnalysisError(f"--runs {runs}: must be at least 1")
     bids = {b.id: b for b in market.bids}
     accepted = [bids[a["bid"]] for a in doc.get("awards", [])]
+    given = reliabilities or {}
+
+    def odds_of(bid: Any) -> float:
+        return float(given.get(bid.actor_id, bid.reliability))
+
+    repairer = Repairer(market, doc) if repair else None
+    standby_rng = random.Random(seed + 1_000_003)      # its own draws: the same runs fail with or without repair
     results = {r["id"]: r for r in doc["challenges"]}
     done = [c for c in market.challenges if results[c.id].get("completed")]
     # Per completed challenge: its components with the accepted (bid index, quantity) on each.
@@ -91,14 +103,26 @@ def simulate(market: Market, doc: dict[str, Any], runs: int = 10000, seed: int =
     rng = random.Random(seed)
     odds = [ChallengeOdds(c.id, planned, c.reliability, rel, 0, []) for c, _, rel, planned in plans]
     totals: list[float] = []
-    reliabilities = [b.reliability for b in accepted]
-    progress.start(f"simulating {runs} runs", runs)
+    draws = [odds_of(b) for b in accepted]
+    done_ids = {c.id for c in done}
+    touches = [sorted({item.component.split("/", 1)[0] for item in b.items} & done_ids) for b in accepted]
+    progress.start(f"simulating {runs} runs" + (" with repairs" if repair else ""), runs)
     for start in range(0, runs, CHUNK):
         for _ in range(start, min(start + CHUNK, runs)):
-            delivered = [rng.random() < r for r in reliabilities]
+            delivered = [rng.random() < r for r in draws]
+            extra: dict[str, int] = {}
+            if repairer is not None and not all(delivered):
+                for challenges, failed in _groups([(accepted[n].id, touches[n])
+                                                   for n, ok in enumerate(delivered) if not ok]):
+                    repaired = repairer.repair(challenges, failed)
+                    for bid_id in () if repaired is None else repaired.called:
+                        if standby_rng.random() < odds_of(bids[bid_id]):
+                            for item in bids[bid_id].items:
+                                extra[item.component] = extra.get(item.component, 0) + item.quantity
             total: float = 0
             for entry, (challenge, parts, _, _) in zip(odds, plans):
-                got = {k.key: sum(q for n, q in supply if delivered[n]) >= k.quantity for k, supply in parts}
+                got = {k.key: sum(q for n, q in supply if delivered[n]) + extra.get(k.key, 0) >= k.quantity
+                       for k, supply in parts}
                 value: float = 0
                 if all(got[k.key] for k, _ in parts if k.critical):
                     entry.completed += 1
@@ -112,3 +136,19 @@ def simulate(market: Market, doc: dict[str, Any], runs: int = 10000, seed: int =
         entry.values.sort()
     totals.sort()
     return Simulation(runs, seed, sum(p for *_, p in plans), totals, odds)
+
+
+def _groups(failed: list[tuple[str, list[str]]]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """The failed bids' completed challenges, joined where one bid touches several: each group is repaired as one
+    market (its challenges, the failed bids on them), in a fixed order."""
+    groups: list[tuple[set[str], set[str]]] = []
+    for bid, challenges in failed:
+        if not challenges:
+            continue
+        joined = ({*challenges}, {bid})
+        for group in [g for g in groups if g[0] & joined[0]]:
+            groups.remove(group)
+            joined[0].update(group[0])
+            joined[1].update(group[1])
+        groups.append(joined)
+    return sorted(((frozenset(c), frozenset(b)) for c, b in groups), key=lambda g: sorted(g[0]))

@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import copy
 import json
+import tempfile
 from typing import Any
 
 import pytest
+from hypothesis import event, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
 from market import services
-from market.errors import Conflict, Forbidden, NotFound, WrongState
-from market.models import (Award, AwardFailure, Bid, Milestone, MilestoneFunding, Pledge, Role, RoundActor,
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound, WrongState
+from market.models import (Award, AwardFailure, Bid, Milestone, MilestoneFunding, Pledge, Role, Round, RoundActor,
                            utcnow)
 from market.repair_market import standby_prices
 from market.services import repair, settlement
+from market.storage import DiskStorage
 from market.worker import InlineQueue, run_job
 from solver.loading import parse_market
 from solver.verify import verify_allocation
 
 from .helpers import import_round
-from .test_ledger import check
+from .test_delivery import DeliveryMachine
+from .test_ledger import check, fresh_databases
 
 MARKET: dict[str, Any] = {
     "format": "swarm-market/1", "name": "repairable", "currency": "USD",
@@ -47,12 +52,14 @@ MARKET: dict[str, Any] = {
 }
 
 
-def committed_round(db, standby: dict[str, Any] | None = None, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+def committed_round(db, standby: dict[str, Any] | None = None, doc: dict[str, Any] | None = None,
+                    more_standby: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The market above, b3 standing by 60 days at 5,500 (unless `standby` says otherwise), closed, cleared, committed; every actor
     with an account."""
     analyst = db.user("ana@example.org", Role.ANALYST)
     round_id = import_round(db, copy.deepcopy(doc or MARKET))
-    users = {key: db.user(f"{key}@example.org", Role.ACTOR) for key in ("a1", "a2", "a3", "a4")}
+    actors = [a["id"] for a in (doc or MARKET)["actors"]]
+    users = {key: db.user(f"{key}@example.org", Role.ACTOR) for key in actors}
     users.update({key: db.user(f"{key}@example.org", Role.FUNDER) for key in ("f1", "f2")})
     with db.sessions.begin() as session:
         for key, user in users.items():
@@ -60,6 +67,8 @@ def committed_round(db, standby: dict[str, Any] | None = None, doc: dict[str, An
     with db.sessions.begin() as session:
         services.change_bid(session, users["a3"], round_id, "b3", standby if standby is not None else
                             {"standby_days": 60, "standby_price": "5500"})
+        for key, offer in (more_standby or {}).items():
+            services.change_bid(session, None, round_id, key, offer)
         services.close_round(session, None, round_id)
     services.clear_round(db.sessions, analyst, round_id)
     with db.sessions.begin() as session:
@@ -222,3 +231,267 @@ def test_a_standby_price_is_split_over_the_items_in_proportion_to_their_prices()
     assert standby_prices(bid) == [1, 1, 1]
     assert utcnow()      # the module's clock is the models' one
     assert InlineQueue   # the queue the command line runs repairs on
+
+
+# ---------------------------------------------------------------- random sequences with failures and repairs
+
+MACHINE_MARKET = copy.deepcopy(MARKET)
+MACHINE_MARKET["actors"].append({"id": "a5", "name": "SpareLatrines", "bids": [
+    {"id": "b5", "items": [{"component": "latrines/build", "price": "2600"}]}]})
+
+
+class RepairMachine(DeliveryMachine):
+    """The delivery machine's random reports, reviews, disputes, decisions, write-offs, time and deposits, on a
+    round with standby bids (b3 for the drilling, b5 for the latrines), plus awards failing, repairs run and
+    committed, and rounds of the programme opening (rollover of what came back to p2) at any point: the ledger
+    check and the delivery machine's invariants hold after every step, and what rolled over plus what waits to
+    is always exactly what came back to the pledge."""
+
+    def __init__(self) -> None:
+        RuleBasedStateMachine.__init__(self)
+        self.db = type(self).fresh()
+        m = committed_round(self.db, doc=MACHINE_MARKET, more_standby={"b5": {"standby_days": 30,
+                                                                                "standby_price": "2300"}})
+        self.m = m
+        self.round_id, self.analyst, self.f1 = m["round_id"], m["analyst"], m["f1"]
+        self.actors = {k: m[k] for k in ("a1", "a2", "a3", "a4")}
+        self.verifier = self.db.user("vera@example.org", Role.VERIFIER)
+        self.storage = DiskStorage(tempfile.mkdtemp(prefix="evidence-"))
+        with self.db.sessions.begin() as session:
+            services.assign_verifier(session, self.analyst, self.round_id, {"email": "vera@example.org"})
+        self.milestones, self.released = [], {}
+        self.waiting, self.disputable, self.disputed = {}, {}, {}
+        self.now = utcnow()
+        with self.db.sessions.begin() as session:       # f2 consents to roll on what comes back
+            services.rounds.set_round_options(session, None, self.round_id, {"programme": "machine"})
+            session.scalar(select(Pledge).where(Pledge.round_id == self.round_id, Pledge.key == "p2")).rollover = True
+        self.rolled = 0
+        self.refresh()
+
+    def refresh(self) -> None:
+        """The milestones as they are now (a repair adds the called standby bids'), and the money committed."""
+        with self.db.sessions.begin() as session:
+            rows = session.execute(select(Milestone.id, RoundActor.key, Milestone.amount_cents, Milestone.quantity)
+                                   .join(RoundActor, RoundActor.id == Milestone.actor_id).order_by(Milestone.id)).all()
+            self.committed = sum(p.committed for p in settlement.pledges_money(
+                session, list(session.scalars(select(Pledge.id).where(Pledge.round_id == self.round_id)))).values())
+        self.milestones = [tuple(row) for row in rows]
+        for mid, actor, *_ in self.milestones:
+            self.released.setdefault(mid, 0)
+            self.actors.setdefault(actor, self.m[actor])
+
+    @rule(bid=st.sampled_from(["b1", "b2", "b4", "b3", "b5"]))
+    def fail(self, bid: str) -> None:
+        award = award_of(self.db, self.round_id, bid)
+        if award is None:
+            return                              # a standby bid not called (yet)
+        try:
+            with self.db.sessions.begin() as session:
+                failure = repair.fail_award(session, self.analyst, award, {"reason": "gone"})
+                stopped = set(session.scalars(select(Milestone.id).where(Milestone.award_id == award,
+                                                                          Milestone.state == "failed")))
+        except WrongState:
+            return
+        event("award failed")
+        assert failure.state == "open"
+        for mid in stopped:                     # their waiting reports were closed, nothing to dispute
+            self.waiting.pop(mid, None)
+            self.disputable.pop(mid, None)
+
+    @rule()
+    def repair_now(self) -> None:
+        with self.db.sessions.begin() as session:
+            open_ = session.scalar(select(AwardFailure.id).where(AwardFailure.round_id == self.round_id,
+                                                                 AwardFailure.state == "open")
+                                   .order_by(AwardFailure.id))
+        if open_ is None:
+            return
+        with self.db.sessions.begin() as session:
+            job_id = repair.submit_repair(session, self.analyst, open_).id
+        if run_job(self.db.sessions, job_id, "machine") != "succeeded":
+            event("repair refused (a dispute open)")
+            return
+        with self.db.sessions.begin() as session:
+            run_id = session.scalar(select(repair.Job.run_id).where(repair.Job.id == job_id))
+            run = session.get(repair.ClearingRun, run_id)
+            assert verify_allocation(parse_market(run.market, "repair"), run.allocation) == []
+        with self.db.sessions.begin() as session:
+            failure = repair.commit_repair(session, self.analyst, run_id)
+            event(f"repair {failure.state}")
+            stopped = set(session.scalars(select(Milestone.id).where(Milestone.state.in_(["failed", "cancelled"]))))
+        for mid in stopped:
+            self.waiting.pop(mid, None)
+            self.disputable.pop(mid, None)
+        self.refresh()
+
+
+    @rule()
+    def next_round_opens(self) -> None:
+        """A round of the same programme opens: what came back to p2 rolls into it, once."""
+        from market.services.rollover import came_back
+        with self.db.sessions.begin() as session:
+            p2 = session.scalar(select(Pledge).where(Pledge.round_id == self.round_id, Pledge.key == "p2"))
+            waiting = came_back(session, p2)
+            rnd = services.create_round(session, None, {"name": "next", "currency": "USD"})
+            services.add_challenge(session, None, rnd.id, copy.deepcopy(MARKET["challenges"][1]))
+            services.rounds.set_round_options(session, None, rnd.id, {"programme": "machine"})
+            services.open_round(session, None, rnd.id)
+            got = sum(p.amount_cents for p in session.scalars(select(Pledge).where(Pledge.round_id == rnd.id)))
+            assert got == waiting and came_back(session, p2) == 0
+        self.rolled += got
+        if got:
+            event("rolled over")
+
+    @invariant()
+    def rolled_and_waiting_money_is_what_came_back(self) -> None:
+        from market.services.rollover import came_back
+        with self.db.sessions.begin() as session:
+            p2 = session.scalar(select(Pledge).where(Pledge.round_id == self.round_id, Pledge.key == "p2"))
+            money = settlement.pledges_money(session, [p2.id])[p2.id]
+            assert self.rolled + came_back(session, p2) == p2.amount_cents - (money.committed - money.refunded)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_random_failures_and_repairs_keep_the_ledger_whole(request, tmp_path_factory, kind):
+    RepairMachine.fresh = staticmethod(fresh_databases(request, tmp_path_factory, kind))
+    run_state_machine_as_test(RepairMachine, settings=settings(max_examples=8, stateful_step_count=25,
+                                                               deadline=None))
+
+
+# ---------------------------------------------------------------- track records and rollover
+
+def second_round(m, programme=None, bid=True):
+    """A new round with the wells challenge again, a1 bidding on it (if `bid`), opened; its id."""
+    db = m["db"]
+    with db.sessions.begin() as session:
+        rnd = services.create_round(session, None, {"name": "next", "currency": "USD"})
+        services.add_challenge(session, None, rnd.id, copy.deepcopy(MARKET["challenges"][0]))
+        if programme:
+            services.rounds.set_round_options(session, None, rnd.id, {"programme": programme})
+        round_id = rnd.id
+    with db.sessions.begin() as session:
+        services.open_round(session, None, round_id)
+    if bid:
+        with db.sessions.begin() as session:
+            services.bid(session, m["a1"], round_id, {"items": [{"component": "wells/drill", "price": "6000"}]})
+    return round_id
+
+
+def test_a_failure_lowers_the_actors_track_record_and_a_round_can_clear_with_it(db):
+    from market.records import PRIOR_WEIGHT, records
+    from market.snapshot import round_document
+    m = committed_round(db)
+    fail(m, "b1")
+    with db.sessions.begin() as session:
+        a1 = session.scalar(select(RoundActor).where(RoundActor.round_id == m["round_id"], RoundActor.key == "a1"))
+        record = records(session, [a1.id])[a1.id]
+    assert (record.verified, record.late, record.failed) == (0, 0, 1)
+    assert record.estimate(0.95) == pytest.approx(PRIOR_WEIGHT * 0.95 / (PRIOR_WEIGHT + 1))
+    round_id = second_round(m)
+    with db.sessions.begin() as session:
+        rnd = session.get(Round, round_id)
+        declared = round_document(session, rnd)
+        services.rounds.set_round_options(session, m["analyst"], round_id, {"reliability_source": "track_record"})
+        tracked = round_document(session, rnd)
+    [bid] = [b for a in declared["actors"] for b in a["bids"]]
+    assert "reliability" not in bid                     # its actor's declared default in the new round: 1
+    [bid] = [b for a in tracked["actors"] for b in a["bids"]]
+    # The account's record across rounds, with the new round actor's declared reliability (1) as the prior.
+    assert bid["reliability"] == pytest.approx(PRIOR_WEIGHT / (PRIOR_WEIGHT + 1))
+    with db.sessions.begin() as session, pytest.raises(InvalidInput):
+        services.rounds.set_round_options(session, m["analyst"], round_id, {"reliability_source": "gut"})
+
+
+def test_money_that_comes_back_rolls_into_the_programmes_next_round_when_it_opens(db):
+    from market.services.rollover import came_back
+    from market.services.statements import statement
+    m = committed_round(db)
+    with db.sessions.begin() as session:
+        services.rounds.set_round_options(session, None, m["round_id"], {"programme": "kenya-water"})
+        p2 = session.scalar(select(Pledge).where(Pledge.round_id == m["round_id"], Pledge.key == "p2"))
+        p2.rollover = True                      # (consent is given on the pledge form while the round is open)
+    with db.sessions.begin() as session:
+        p2 = session.scalar(select(Pledge).where(Pledge.round_id == m["round_id"], Pledge.key == "p2"))
+        money = settlement.pledges_money(session, [p2.id])[p2.id]
+        unspent = p2.amount_cents - money.committed
+        assert came_back(session, p2) == unspent > 0
+    other = second_round(m, programme="elsewhere", bid=False)
+    with db.sessions.begin() as session:
+        assert session.scalar(select(Pledge.id).where(Pledge.round_id == other)) is None
+    round_id = second_round(m, programme="kenya-water", bid=False)
+    with db.sessions.begin() as session:
+        [rolled] = session.scalars(select(Pledge).where(Pledge.round_id == round_id)).all()
+        assert (rolled.amount_cents, rolled.rolled_from_id, rolled.rollover) == (unspent, p2.id, True)
+        assert rolled.funder.user_id == m["f2"].id and rolled.funder.key == "f2"
+        assert came_back(session, p2) == 0
+        before = statement(session, None, m["round_id"], "f2")
+        after = statement(session, None, round_id, "f2")
+    assert before.rolled_out_cents == unspent and after.rolled_in_cents == unspent
+    assert any("rolled over to round" in n for n in before.rolled)
+    # A failure later refunds more of p2 (no standby: the wells are refunded); it waits for the next round.
+    with db.sessions.begin() as session:
+        services.bids.withdraw_standby(session, m["a3"], m["round_id"], "b3")
+    failure_id = fail(m, "b1")
+    run_id = run_repair(m, failure_id)
+    with db.sessions.begin() as session:
+        repair.commit_repair(session, m["analyst"], run_id)
+    with db.sessions.begin() as session:
+        p2 = session.get(Pledge, p2.id)
+        refunded = settlement.pledges_money(session, [p2.id])[p2.id].refunded
+        assert refunded > 0 and came_back(session, p2) == refunded
+    third = second_round(m, programme="kenya-water", bid=False)
+    with db.sessions.begin() as session:
+        [again] = session.scalars(select(Pledge).where(Pledge.round_id == third)).all()
+        assert again.amount_cents == refunded and again.key == "p2-from-1"
+    assert check(db, m["round_id"]) == []
+
+
+def test_a_retender_brings_new_bids_and_new_money_into_the_repair(db):
+    from market.services import tender
+    m = committed_round(db, standby={"standby_days": None})
+    failure_id = fail(m, "b1")
+    with db.sessions.begin() as session, pytest.raises(WrongState, match="no re-tender"):
+        tender.tender_bid(session, m["a3"], failure_id, {"items": [{"component": "wells/drill", "price": "6500"}]})
+    with db.sessions.begin() as session, pytest.raises(Forbidden):
+        tender.open_tender(session, m["a3"], failure_id, {"days": 7})
+    with db.sessions.begin() as session, pytest.raises(InvalidInput):
+        tender.open_tender(session, m["analyst"], failure_id, {"days": 0})
+    with db.sessions.begin() as session:
+        tender.open_tender(session, m["analyst"], failure_id, {"days": 7})
+        assert [f.id for f in tender.open_tenders(session)] == [failure_id]
+    with db.sessions.begin() as session, pytest.raises(InvalidInput, match="not on the challenges"):
+        tender.tender_bid(session, m["a3"], failure_id, {"items": [{"component": "latrines/build", "price": "1"}]})
+    with db.sessions.begin() as session, pytest.raises(Forbidden):
+        tender.tender_pledge(session, m["a3"], failure_id, {"amount": "500"})
+    with db.sessions.begin() as session:
+        bid = tender.tender_bid(session, m["a3"], failure_id, {"items": [{"component": "wells/drill",
+                                                                          "price": "6500"}]})
+        bid_key = bid.key
+    # Without new money the repair cannot pay 6,500 + the pump's 1,000 from the 7,000 in escrow.
+    with db.sessions.begin() as session:
+        document, plan = repair.repair_market(session, m["analyst"], failure_id)
+        assert plan.tender_bids == {bid_key: bid.id}
+    assert run_review(m, failure_id).status == "infeasible"
+    with db.sessions.begin() as session:
+        pledge = tender.tender_pledge(session, m["f1"], failure_id, {"amount": "500"})
+        assert pledge.scope == {"challenges": ["wells"]} and pledge.tender_failure_id == failure_id
+        new_id = pledge.id
+    run_id = run_repair(m, failure_id)
+    with db.sessions.begin() as session:
+        seen = repair.review(session, m["analyst"], run_id)
+        assert seen.completed == ["wells"] and [a.bid for a in seen.new_awards] == [bid_key]
+        repair.commit_repair(session, m["analyst"], run_id)
+    assert check(db, m["round_id"]) == []
+    with db.sessions.begin() as session:
+        assert settlement.pledges_money(session, [new_id])[new_id].committed == 50000
+        from market.snapshot import round_document
+        exported = round_document(session, session.get(Round, m["round_id"]))
+    # The round's own market file is as it was cleared: no re-tender bid or pledge in it.
+    assert bid_key not in json.dumps(exported) and "500.00" not in json.dumps(exported["funders"])
+    with db.sessions.begin() as session, pytest.raises(WrongState):
+        tender.tender_pledge(session, m["f1"], failure_id, {"amount": "1"})
+
+
+def run_review(m, failure_id):
+    with m["db"].sessions.begin() as session:
+        return repair.review(session, m["analyst"], run_repair(m, failure_id))

@@ -93,6 +93,17 @@ def fill_bundle(page, base, round_id, drill_price, pump_price):
     page.fill("#items-1-price", pump_price)
 
 
+def close_clear_commit(analyst, base, round_id):
+    """The analyst closes the round, clears it and commits its result, from the round's page."""
+    analyst.goto(f"{base}/analyst/rounds/{round_id}")
+    analyst.click("text=Close the round")
+    analyst.click("text=Clear the round")
+    expect(analyst.locator("p.flash.success")).to_contain_text("cleared")
+    analyst.goto(f"{base}/analyst/rounds/{round_id}")
+    analyst.click("text=Commit the result")
+    expect(analyst.locator("p.flash.success")).to_contain_text("committed")
+
+
 def log_in_as_analyst(page, base):
     page.goto(f"{base}/login")
     page.fill("#email", "analyst@example.org")

@@ -13,7 +13,7 @@ from tests.browser import NEEDS_BROWSER, expect, launch, sync_playwright
 from tests.small_market import market_doc
 from web import db as web_db
 
-from .test_browser import fill_bundle, log_in_as_analyst, serving, shots, sign_up  # noqa: F401
+from .test_browser import close_clear_commit, fill_bundle, log_in_as_analyst, serving, shots, sign_up  # noqa: F401
 
 pytestmark = NEEDS_BROWSER
 # A 1x1 PNG: what a phone photo is to the server (its type is read from its bytes).
@@ -47,13 +47,7 @@ def test_an_actor_reports_a_verifier_accepts_and_the_funder_sees_the_release(tmp
 
                 analyst = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
                 log_in_as_analyst(analyst, base)
-                analyst.goto(f"{base}/analyst/rounds/{round_id}")
-                analyst.click("text=Close the round")
-                analyst.click("text=Clear the round")
-                expect(analyst.locator("p.flash.success")).to_contain_text("cleared")
-                analyst.goto(f"{base}/analyst/rounds/{round_id}")
-                analyst.click("text=Commit the result")
-                expect(analyst.locator("p.flash.success")).to_contain_text("committed")
+                close_clear_commit(analyst, base, round_id)
                 analyst.fill("#email", "vera@example.org")
                 analyst.click("form.verifier-form button[type=submit]")
                 expect(analyst.locator("p.flash.success")).to_contain_text("assigned to verify the round")

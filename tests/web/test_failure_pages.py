@@ -55,3 +55,35 @@ def test_an_analyst_fails_an_award_repairs_it_and_the_funders_see_the_refund(app
         assert settlement.check_ledger(session, round_id) == []
     statement = accounts.logged_in("f2@example.org").get(f"/rounds/{round_id}/statement").get_data(as_text=True)
     assert "cancelled" in statement or "failed, not delivered" in statement
+
+
+def test_a_retender_takes_bids_and_money_through_the_site(app, accounts):
+    round_id, analyst, _ = committed(app, accounts)
+    award = award_of(app, "b3")
+    analyst.post(f"/awards/{award}/fail", data={"reason": "the builder left"})
+    with web_db.sessions(app).begin() as session:
+        failure_id = session.scalar(select(AwardFailure.id))
+    actor = accounts.logged_in("a1@example.org")
+    assert "closed" in actor.get(f"/tenders/{failure_id}").get_data(as_text=True)
+    assert accounts.logged_in("a1@example.org").post(f"/failures/{failure_id}/tender",
+                                                     data={"days": "7"}).status_code == 403
+    assert analyst.post(f"/failures/{failure_id}/tender", data={"days": "99"}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        assert session.get(AwardFailure, failure_id).tender_until is None
+    assert analyst.post(f"/failures/{failure_id}/tender", data={"days": "7"}).status_code == 302
+    listing = actor.get("/tenders").get_data(as_text=True)
+    assert f"/tenders/{failure_id}" in listing and "latrines" in listing
+    form = actor.get(f"/tenders/{failure_id}/bid").get_data(as_text=True)
+    assert "latrines/build" in form and "wells/drill" not in form
+    sent = actor.post(f"/tenders/{failure_id}/bid", data={"items-0-component": "latrines/build",
+                                                          "items-0-price": "2,300"})
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    funder = accounts.logged_in("f1@example.org")
+    assert funder.post(f"/tenders/{failure_id}/pledge", data={"amount": "-5"}).status_code == 400
+    assert funder.post(f"/tenders/{failure_id}/pledge", data={"amount": "100"}).status_code == 302
+    with web_db.sessions(app).begin() as session:
+        bid = session.scalar(select(Bid).where(Bid.tender_failure_id == failure_id))
+        assert bid is not None and bid.items[0].price_cents == 230000
+    assert analyst.post(f"/failures/{failure_id}/repair").status_code == 302
+    shown = analyst.get(f"/failures/{failure_id}").get_data(as_text=True)
+    assert "Newly awarded" in shown and "Completed: latrines" in shown

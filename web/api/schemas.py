@@ -259,6 +259,10 @@ class StatementOut(Schema):
                                                       "description": "gone back from escrow to the funder"})
     due_back = fields.String(required=True, metadata={
         "pattern": MONEY_PATTERN, "description": "deposited beyond what is still committed: to be paid back"})
+    rolled_out = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "money that came back, pledged again in the programme's next rounds"})
+    rolled_in = fields.String(required=True, metadata={
+        "pattern": MONEY_PATTERN, "description": "this round's pledges rolled over from earlier rounds"})
     repaired = fields.String(required=True, metadata={
         "pattern": MONEY_PATTERN, "description": "escrow of failed work that repairs spent on the actors replacing it"})
     in_escrow = fields.String(required=True, metadata={"pattern": MONEY_PATTERN})
@@ -444,6 +448,9 @@ class PledgeOut(Schema):
         "description": "pays into a challenge only if each named funder pays at least `min` into it too"})
     listed = fields.Boolean(required=True, metadata={
         "description": "its funder is shown by name with its money on the public results (default false)"})
+    rollover = fields.Boolean(required=True, metadata={
+        "description": "money that comes back (unspent at clearing, refunded after a failure) is pledged again in "
+                       "the next round of the round's programme (default false)"})
     withdrawn = fields.Boolean(required=True)
     excluded = fields.String(allow_none=True, metadata={
         "description": "why an analyst left it out of the clearing (null: it takes part)"})

@@ -190,7 +190,7 @@ def pledge_out(p: Pledge) -> dict[str, Any]:
             "min_spend": None if p.min_spend_cents is None else format_money(p.min_spend_cents),
             "max_challenge_share": p.max_challenge_share,
             "conditions": [{"funder": c["funder"], "min": format_money(c["min_cents"])} for c in p.conditions or []],
-            "listed": p.listed, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
+            "listed": p.listed, "rollover": p.rollover, "withdrawn": p.withdrawn, "excluded": p.excluded_reason,
             "created_at": _stamp(p.created_at), "changed_at": _stamp(p.changed_at)}
 
 
@@ -862,6 +862,7 @@ def statement_out(found: statements.Statement) -> dict[str, Any]:
             "taken": m(found.committed_cents), "unused": m(found.unused_cents), "deposited": m(found.deposited_cents),
             "owed": m(found.owed_cents), "released": m(found.released_cents), "refunded": m(found.refunded_cents),
             "due_back": m(found.due_back_cents), "repaired": m(found.repaired_cents),
+            "rolled_out": m(found.rolled_out_cents), "rolled_in": m(found.rolled_in_cents),
             "in_escrow": m(found.in_escrow_cents),
             "held_back": m(found.held_back_cents),
             "lines": [{"pledge": line.pledge, "milestone": line.milestone_id, "component": line.component,

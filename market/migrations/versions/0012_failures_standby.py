@@ -25,6 +25,7 @@ STANDBY_DAYS = "standby_days IS NULL OR (standby_days >= 1 AND standby_days <= 3
 STANDBY_PRICE = "standby_price_cents IS NULL OR (standby_days IS NOT NULL AND standby_price_cents >= 0)"
 RUN_KIND = "kind IN ('clear', 'repair')"
 RUN_FAILURE = "kind = 'clear' OR failure_id IS NOT NULL"
+SOURCE = "reliability_source IN ('declared', 'track_record')"
 
 
 def upgrade() -> None:
@@ -38,6 +39,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('resolved_run_id', sa.Integer(), nullable=True),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('tender_until', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("state IN ('open', 'repaired', 'refunded')", name=op.f('ck_award_failures_state')),
     sa.ForeignKeyConstraint(['award_id'], ['awards.id'], name=op.f('fk_award_failures_award_id_awards')),
     sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_award_failures_round_id_rounds')),
@@ -59,12 +61,35 @@ def upgrade() -> None:
     replace_check('clearing_runs', 'ck_clearing_runs_repair_failure', None, RUN_FAILURE)
     op.add_column('jobs', sa.Column('failure_id', sa.Integer(), nullable=True))
     replace_check('milestones', 'ck_milestones_state', STATES, STATES_NOW)
+    # Track-record reliability per round, programmes and rollover.
+    op.add_column('rounds', sa.Column('reliability_source', sa.String(length=16), server_default='declared',
+                                      nullable=False))
+    op.add_column('rounds', sa.Column('programme', sa.String(length=100), nullable=True))
+    op.create_index(op.f('ix_rounds_programme'), 'rounds', ['programme'], unique=False)
+    replace_check('rounds', 'ck_rounds_reliability_source', None, SOURCE)
+    op.add_column('pledges', sa.Column('rollover', sa.Boolean(), server_default='0', nullable=False))
+    op.add_column('pledges', sa.Column('rolled_from_id', sa.Integer(), nullable=True))
+    op.create_index(op.f('ix_pledges_rolled_from_id'), 'pledges', ['rolled_from_id'], unique=False)
+    # Re-tenders: bids and new money for one failure's repair.
+    for table in ('bids', 'pledges'):
+        op.add_column(table, sa.Column('tender_failure_id', sa.Integer(), nullable=True))
+        op.create_index(op.f(f'ix_{table}_tender_failure_id'), table, ['tender_failure_id'], unique=False)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT count(*) FROM award_failures")).scalar():
         raise RuntimeError("award failures are recorded: 0011 cannot hold them")
+    for table in ('bids', 'pledges'):
+        op.drop_index(op.f(f'ix_{table}_tender_failure_id'), table_name=table)
+        op.drop_column(table, 'tender_failure_id')
+    op.drop_index(op.f('ix_pledges_rolled_from_id'), table_name='pledges')
+    op.drop_column('pledges', 'rolled_from_id')
+    op.drop_column('pledges', 'rollover')
+    replace_check('rounds', 'ck_rounds_reliability_source', SOURCE, None)
+    op.drop_index(op.f('ix_rounds_programme'), table_name='rounds')
+    op.drop_column('rounds', 'programme')
+    op.drop_column('rounds', 'reliability_source')
     replace_check('milestones', 'ck_milestones_state', STATES_NOW, STATES)
     op.drop_column('jobs', 'failure_id')
     replace_check('clearing_runs', 'ck_clearing_runs_repair_failure', RUN_FAILURE, None)
