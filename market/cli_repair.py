@@ -230,5 +230,6 @@ def _show(seen: repair.RepairReview) -> None:
         click.echo(f"  reliability of {challenge} with the repair: {reliability:.4g}")
     click.echo(f"  in escrow {format_money_grouped(seen.in_escrow_cents)}; paid to actors "
                f"{format_money_grouped(seen.cost_cents)} (newly awarded {format_money_grouped(seen.new_cost_cents)});"
-               f" back to the pledges {format_money_grouped(seen.refunded_cents)}")
+               f" back to the pledges {format_money_grouped(seen.refunded_cents)}"
+               + (f"; new money used {format_money_grouped(seen.new_money_cents)}" if seen.new_money_cents else ""))
 

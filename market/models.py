@@ -596,8 +596,8 @@ class Milestone(Base):
 
 class FailureState(enum.StrEnum):
     OPEN = "open"                   # the award failed; its challenges wait for a repair
-    REPAIRED = "repaired"           # a repair clearing was committed: every challenge it touched is completed
-    REFUNDED = "refunded"           # committed, and a touched challenge could not be completed: refunded
+    REPAIRED = "repaired"           # a repair clearing was committed and completes (some of) its challenges
+    REFUNDED = "refunded"           # committed, completing none of them: their unspent escrow went back
 
 
 class AwardFailure(Base):

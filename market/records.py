@@ -1,7 +1,7 @@
 """Actors' track records (issue 18): what became of the work they were awarded, across every round their account
 took part in, and the reliability it suggests.
 
-Counted per delivery milestone (one per awarded item; holdbacks follow their delivery):
+Counted per milestone (a delivery and its holdback, so a holdback that stops working counts too):
   verified  accepted by a verifier (or on a dispute decided for the actor);
   late      its deadline passed with no accepted report (still open, or rejected and not reported again);
   failed    its award was marked failed, or an analyst wrote it off;
@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import (DeliveryReport, Milestone, MilestoneKind, MilestoneState, ReportState, RoundActor, User,
+from .models import (DeliveryReport, Milestone, MilestoneState, ReportState, RoundActor, User,
                      utcnow)
 
 PRIOR_WEIGHT = 10
@@ -61,7 +61,7 @@ def records(session: Session, actor_ids: list[int], now: datetime | None = None)
     per_actor: dict[int, dict[str, int]] = {a: {"verified": 0, "late": 0, "failed": 0, "rejected": 0} for a in every}
     for actor_id, state, due in session.execute(
             select(Milestone.actor_id, Milestone.state, Milestone.due_at)
-            .where(Milestone.actor_id.in_(every), Milestone.kind == MilestoneKind.DELIVERY)):
+            .where(Milestone.actor_id.in_(every))):
         counts = per_actor[actor_id]
         if state == MilestoneState.ACCEPTED:
             counts["verified"] += 1

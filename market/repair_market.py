@@ -14,8 +14,14 @@ What it holds, built from the database as the round stands now:
   re-tender   the bids and new pledges made in the failures' re-tender (services/tender.py), as they are;
   money       each pledge's escrow still held for milestones on those challenges (those under way and those of
               the failed awards), as a pledge of that amount, with its scope, max_share, match,
-              max_challenge_share and conditions. Its min_spend is not carried: the pledge already met it at the
-              round's clearing, and the repair only moves money it committed then.
+              max_challenge_share and conditions; a condition's `min` is less what the named funder already paid
+              out into each of those challenges (that work is priced 0 here), and a condition met already is
+              left out. Its min_spend is not carried: the pledge already met it at the round's clearing, and the
+              repair only moves money it committed then.
+An award that failed once is never in force again, and an item a repair cancelled or an analyst wrote off is not
+delivered: the repair covers it again. The failing actor's own standby and re-tender bids are left out, and the
+contracts in force keep their exclusive groups (so a standby bid of the same group is not called beside them).
+A round clearing on track records (market/records.py) repairs on them too.
 Capacity limits are not carried either: they bounded the round's clearing, and the repair only replaces work the
 clearing had already given out.
 
@@ -33,11 +39,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from solver.analysis.repair import narrow_scope
 from solver.loading import FORMAT_1_1
-from solver.money import format_money
+from solver.money import format_money, parse_money
 
 from .models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, ClearingRun, Component, FailureState,
                      LedgerEntry, LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, MilestoneState,
                      Pledge, Round, RoundActor, RoundFunder, utcnow)
+from .records import records
 from .snapshot import challenge_entry, number, pledge_entry
 
 # Milestones whose money is still in escrow, waiting: under way, or of a failed award not yet repaired.
@@ -201,7 +208,18 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
             actors[actor_id] = entry
         return actors[actor_id]
 
-    in_force = [a for a in committed_awards(session, rnd.id) if a.id not in failed_awards]
+    # Awards that failed once (repaired since, or failing now) are never in force again.
+    ever_failed = set(session.scalars(select(AwardFailure.award_id).where(AwardFailure.round_id == rnd.id)))
+    failed_actors = set(session.scalars(select(Award.actor_id).where(Award.id.in_(failed_awards))))
+    known = records(session, list(actor_rows)) if rnd.reliability_source == "track_record" else {}
+
+    def reliability_of(bid: Bid) -> float:
+        """The bid's reliability as the round's clearing takes it: declared, or by its actor's track record."""
+        declared = _reliability(bid, actor_rows[bid.actor_id])
+        record = known.get(bid.actor_id)
+        return declared if record is None else round(record.estimate(declared), 9)
+
+    in_force = [a for a in committed_awards(session, rnd.id) if a.id not in ever_failed]
     bids = {b.id: b for b in session.scalars(
         select(Bid).where(Bid.id.in_([a.bid_id for a in in_force])).options(selectinload(Bid.items)))}
     for award in in_force:
@@ -211,8 +229,9 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
             if item.component_id not in paths:
                 continue
             own = by_item.get(item.id, [])
-            if any(m.state == MilestoneState.WRITTEN_OFF and m.kind == MilestoneKind.DELIVERY for m in own):
-                continue                # not delivered: the repair must cover it again
+            if any(m.state == MilestoneState.CANCELLED or (m.state == MilestoneState.WRITTEN_OFF
+                                                            and m.kind == MilestoneKind.DELIVERY) for m in own):
+                continue                # not delivered (written off, or cancelled by a repair): cover it again
             unpaid = sum(m.amount_cents for m in own if m.id in unspent)
             unpaid_total += unpaid
             entry: dict[str, Any] = {"component": paths[item.component_id]}
@@ -222,17 +241,19 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
             items.append(entry)
         if not items:
             continue
-        reliability = 1.0 if unpaid_total == 0 else _reliability(bid, actor_rows[bid.actor_id])
-        actor_entry(bid.actor_id)["bids"].append({"id": bid.key, "items": items, "reliability": number(reliability),
-                                                   "fixed": True})
+        reliability = 1.0 if unpaid_total == 0 else reliability_of(bid)
+        fixed: dict[str, Any] = {"id": bid.key, "items": items, "reliability": number(reliability), "fixed": True}
+        if bid.exclusive_group is not None:        # its actor's other bids in the group stay out of the repair
+            fixed["exclusive_group"] = bid.exclusive_group
+        actor_entry(bid.actor_id)["bids"].append(fixed)
         plan.fixed_bids[bid.key] = award.id
 
     since = committed_at(session, rnd.id)
     awarded = awarded_bid_ids(session, rnd.id)
     for bid in session.scalars(select(Bid).where(Bid.round_id == rnd.id, Bid.standby_days.is_not(None))
                                .order_by(Bid.id).options(selectinload(Bid.items))):
-        if not standby_open(bid, since, now, awarded) or not bid.items:
-            continue
+        if not standby_open(bid, since, now, awarded) or not bid.items or bid.actor_id in failed_actors:
+            continue                    # the failing actor does not replace itself
         if any(item.component_id not in paths for item in bid.items):
             continue                    # a bundle reaching beyond these challenges cannot be called in part
         items = []
@@ -242,8 +263,7 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
                 entry["quantity"] = item.quantity
             entry["price"] = format_money(price)
             items.append(entry)
-        standby: dict[str, Any] = {"id": bid.key, "items": items,
-                                   "reliability": number(_reliability(bid, actor_rows[bid.actor_id]))}
+        standby: dict[str, Any] = {"id": bid.key, "items": items, "reliability": number(reliability_of(bid))}
         if bid.load:
             standby["load"] = number(bid.load)
         if bid.exclusive_group is not None:
@@ -254,10 +274,9 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
     for bid in session.scalars(select(Bid).where(Bid.tender_failure_id.in_(plan.failure_ids),
                                                  Bid.withdrawn.is_(False), Bid.excluded_at.is_(None))
                                .order_by(Bid.id).options(selectinload(Bid.items))):
-        if any(item.component_id not in paths for item in bid.items):
+        if any(item.component_id not in paths for item in bid.items) or bid.actor_id in failed_actors:
             continue
-        tendered: dict[str, Any] = {"id": bid.key, "items": [], "reliability": number(
-            _reliability(bid, actor_rows[bid.actor_id]))}
+        tendered: dict[str, Any] = {"id": bid.key, "items": [], "reliability": number(reliability_of(bid))}
         for item in bid.items:
             entry = {"component": paths[item.component_id]}
             if item.quantity is not None:
@@ -278,6 +297,7 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
                                    .order_by(RoundFunder.position, RoundFunder.id)))
     funder_docs = []
     keys = {c.key for c in challenges}
+    paid_already = _paid_by_funder(session, plan)
     for f in funders:
         own_pledges = [p for p in pledges if p.funder_id == f.id]
         if not own_pledges and f.key not in named:
@@ -285,7 +305,8 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
         doc_funder: dict[str, Any] = {"id": f.key}
         if f.name is not None:
             doc_funder["name"] = f.name
-        doc_funder["pledges"] = [_narrowed(pledge_entry(p, amounts[p.id], min_spend=False), keys)
+        doc_funder["pledges"] = [_conditions_left(_narrowed(pledge_entry(p, amounts[p.id], min_spend=False), keys),
+                                                  paid_already)
                                  for p in own_pledges]
         funder_docs.append(doc_funder)
 
@@ -299,6 +320,43 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
                    if a.id in actors],
     }
     return document, plan
+
+
+def _paid_by_funder(session: Session, plan: RepairPlan) -> dict[str, int]:
+    """Per funder key, the least it has paid out (released to actors) into any one of the repair's challenges:
+    money outside the repair market that still counts towards a condition naming that funder."""
+    component_challenge = dict(session.execute(select(Component.id, Component.challenge_id)
+                                               .where(Component.id.in_(list(plan.component_paths)))).all())
+    per: dict[tuple[str, int], int] = {}
+    for key, component_id, cents in session.execute(
+            select(RoundFunder.key, LedgerEntry.component_id, func.sum(LedgerEntry.amount_cents))
+            .join(Pledge, Pledge.id == LedgerEntry.pledge_id).join(RoundFunder, RoundFunder.id == Pledge.funder_id)
+            .where(LedgerEntry.account == Account.PAYABLE.value,
+                   LedgerEntry.component_id.in_(list(plan.component_paths)))
+            .group_by(RoundFunder.key, LedgerEntry.component_id)):
+        if component_id is None:
+            continue
+        challenge = component_challenge[component_id]
+        per[key, challenge] = per.get((key, challenge), 0) + int(cents)
+    funders = {key for key, _ in per}
+    return {key: min(per.get((key, c), 0) for c in plan.challenge_ids) for key in funders}
+
+
+def _conditions_left(entry: dict[str, Any], paid: dict[str, int]) -> dict[str, Any]:
+    """A pledge's conditions in a repair market: each named funder's `min` less what it already paid into every
+    one of these challenges (the repair prices that work at 0); a condition met already is left out."""
+    if "conditions" not in entry:
+        return entry
+    left = []
+    for condition in entry["conditions"]:
+        cents = parse_money(condition["min"]) - paid.get(condition["funder"], 0)
+        if cents > 0:
+            left.append({"funder": condition["funder"], "min": format_money(cents)})
+    if left:
+        entry["conditions"] = left
+    else:
+        del entry["conditions"]
+    return entry
 
 
 def _narrowed(entry: dict[str, Any], challenges: set[str]) -> dict[str, Any]:

@@ -280,7 +280,7 @@ class BidForm(FlaskForm):
 
     def validate_standby_days(self, field: Field) -> None:
         text = (field.data or "").strip()
-        if text and not (text.isdigit() and 1 <= int(text) <= 3650):
+        if text and not (text.isascii() and text.isdigit() and 1 <= int(text) <= 3650):
             raise ValidationError("a number of days from 1 to 3650")
         if not text and (self.standby_price.data or "").strip():
             raise ValidationError("a standby price needs the days the bid stands by")

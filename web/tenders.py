@@ -3,11 +3,13 @@ challenges it touches and funders add money to their repair, here. Which re-tend
 challenges, any signed-in user may read; the bids stay sealed (their actor and the analysts see them)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from market.errors import InvalidInput
+from market.errors import InvalidInput, NotFound
 from market.models import Role
 from market.services import repair, tender
 from market.services.common import STAFF, get_round
@@ -28,6 +30,14 @@ def _logged_in() -> None:
     return None
 
 
+def _open(session: Any, failure_id: int) -> Any:
+    """The failure whose re-tender is open; else the same 404 as for no failure at all."""
+    failure = repair.get_failure_any(session, failure_id)
+    if not tender.tender_open(failure):
+        raise NotFound(f"no re-tender {failure_id} is open")
+    return failure
+
+
 @bp.route("/tenders")
 def index() -> ResponseReturnValue:
     with sessions().begin() as session:
@@ -40,9 +50,11 @@ def index() -> ResponseReturnValue:
 def page(failure_id: int) -> ResponseReturnValue:
     with sessions().begin() as session:
         failure = repair.get_failure_any(session, failure_id)
+        is_open = tender.tender_open(failure)
+        if not is_open and current().role not in STAFF:
+            raise NotFound(f"no re-tender {failure_id} is open")    # a failure is told only by an open re-tender
         rnd = get_round(session, failure.round_id)
         challenges = repair.touched_challenges(session, failure)
-        is_open = tender.tender_open(failure)
     return render_template("tenders/page.html", failure=failure, rnd=rnd, challenges=challenges, is_open=is_open,
                            role=current().role)
 
@@ -68,7 +80,7 @@ def open_(failure_id: int) -> ResponseReturnValue:
 def bid(failure_id: int) -> ResponseReturnValue:
     form = BidForm()
     with sessions().begin() as session:
-        failure = repair.get_failure_any(session, failure_id)
+        failure = _open(session, failure_id)
         rnd = get_round(session, failure.round_id)
         options = choices([("", "(choose a component)")] + tender.tender_components(session, failure))
     for entry in form.items.entries:
@@ -95,7 +107,7 @@ def bid(failure_id: int) -> ResponseReturnValue:
 def pledge(failure_id: int) -> ResponseReturnValue:
     form = TenderPledgeForm()
     with sessions().begin() as session:
-        failure = repair.get_failure_any(session, failure_id)
+        failure = _open(session, failure_id)
         rnd = get_round(session, failure.round_id)
         challenges = repair.touched_challenges(session, failure)
     if current().role not in (Role.FUNDER,):

@@ -55,5 +55,5 @@ __all__ += ["assign_verifier", "delivery", "review_report", "submit_report", "un
 from . import disputes, notifications, progress, statements  # noqa: E402  (issue 17: after the clearing)
 from .disputes import decide_dispute, open_dispute, write_off  # noqa: E402
 __all__ += ["decide_dispute", "disputes", "notifications", "open_dispute", "progress", "statements", "write_off"]
-from . import repair, rollover, rounds  # noqa: E402  (issue 18: failures, repairs, rollover)
-__all__ += ["repair", "rollover", "rounds"]
+from . import bids, repair, rollover, rounds, tender  # noqa: E402  (issue 18: failures, repairs, rollover)
+__all__ += ["bids", "repair", "rollover", "rounds", "tender"]

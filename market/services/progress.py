@@ -13,13 +13,16 @@ from .common import get_round
 from .settlement import is_committed, phase
 
 
+ENDED = (MilestoneState.WRITTEN_OFF, MilestoneState.FAILED, MilestoneState.CANCELLED)
+
+
 @dataclass(frozen=True)
 class ChallengeProgress:
     key: str
     title: str
     milestones: int             # its milestones (deliveries and holdbacks)
     verified: int               # accepted by a verifier (or on a dispute)
-    written_off: int
+    written_off: int            # ended undelivered: written off, or failed or cancelled (issue 18)
     committed_cents: int        # what its milestones pay in all
     released_cents: int         # paid to actors for verified work
     refunded_cents: int         # gone back to the funders
@@ -50,7 +53,7 @@ def round_progress(session: Session, round_id: int) -> RoundProgress | None:
         select(Challenge.key, Challenge.title, func.count(Milestone.id),
                func.sum(func.coalesce(Milestone.amount_cents, 0)),
                func.count(Milestone.id).filter(Milestone.state == MilestoneState.ACCEPTED),
-               func.count(Milestone.id).filter(Milestone.state == MilestoneState.WRITTEN_OFF))
+               func.count(Milestone.id).filter(Milestone.state.in_(ENDED)))
         .join(Component, Component.challenge_id == Challenge.id)
         .join(Milestone, Milestone.component_id == Component.id)
         .where(Challenge.round_id == round_id).group_by(Challenge.id, Challenge.key, Challenge.title)

@@ -115,6 +115,10 @@ def get_failure_any(session: Session, failure_id: Any) -> AwardFailure:
     return failure
 
 
+def failed_actor(session: Session, failure: AwardFailure) -> int | None:
+    return session.scalar(select(Award.actor_id).where(Award.id == failure.award_id))
+
+
 def touched_challenges(session: Session, failure: AwardFailure) -> list[Challenge]:
     """The challenges the failed award's bid touches, in round order."""
     ids = select(Component.challenge_id).join(BidItem, BidItem.component_id == Component.id).join(
@@ -243,10 +247,11 @@ class RepairReview:
     new_awards: list[NewAward]
     cost_cents: int                 # what the repair pays to actors (fixed bids' unpaid prices and new awards)
     new_cost_cents: int             # of which to the newly awarded
-    in_escrow_cents: int            # the money the repair market had
-    refunded_cents: int             # what goes back to the pledges
+    in_escrow_cents: int            # the escrow the repair market had (re-tender money apart)
+    refunded_cents: int             # what of that escrow goes back to the pledges
     reliability: dict[str, float]   # per completed challenge, with the repair
     committed: bool
+    new_money_cents: int = 0        # of re-tender pledges, what the repair uses
 
 
 def repair_run(session: Session, user: User | None, run_id: Any) -> ClearingRun:
@@ -275,12 +280,18 @@ def review(session: Session, user: User | None, run_id: Any) -> RepairReview:
         new_awards.append(NewAward(award["bid"], actor_names.get(award["actor"], award["actor"]),
                                    _cents(award["price"]), [(i["component"], _cents(i["price"]))
                                                             for i in award["items"]]))
-    escrow = sum(_cents(p["amount"]) for f in run.market["funders"] for p in f["pledges"])
-    spent = sum(_cents(p["spent"]) for p in doc["pledges"])
+    # Re-tender pledges are new money: what they do not spend was never committed, so it does not "go back".
+    fresh = set(session.scalars(select(Pledge.key).where(Pledge.round_id == run.round_id,
+                                                         Pledge.tender_failure_id.is_not(None))))
+    amounts = {p["id"]: _cents(p["amount"]) for f in run.market["funders"] for p in f["pledges"]}
+    spent = {p["id"]: _cents(p["spent"]) for p in doc["pledges"]}
+    escrow = sum(cents for key, cents in amounts.items() if key not in fresh)
+    back = sum(cents - spent.get(key, 0) for key, cents in amounts.items() if key not in fresh)
     return RepairReview(run.id, failure.id, run.status, plan_failed, completed, abandoned, new_awards,
-                        _cents(doc["cost"]), sum(a.price_cents for a in new_awards), escrow, escrow - spent,
+                        _cents(doc["cost"]), sum(a.price_cents for a in new_awards), escrow, back,
                         {c["id"]: c["reliability"] for c in doc["challenges"] if c["id"] in completed},
-                        failure.resolved_run_id == run.id)
+                        failure.resolved_run_id == run.id,
+                        sum(spent.get(key, 0) for key in amounts if key in fresh))
 
 
 def _failed_actor_names(session: Session, run: ClearingRun) -> list[str]:
@@ -321,7 +332,10 @@ def commit_repair(session: Session, user: User | None, run_id: Any) -> AwardFail
     for failure_id in plan.failure_ids:
         row = session.get(AwardFailure, failure_id)
         assert row is not None
-        row.state = (FailureState.REFUNDED if abandoned else FailureState.REPAIRED).value
+        # Refunded when the repair completes none of the challenges; repaired when it completes some (the audit
+        # row names any it abandoned).
+        row.state = (FailureState.REFUNDED if set(abandoned) == set(plan.challenge_ids)
+                     else FailureState.REPAIRED).value
         row.resolved_run_id = run.id
         row.resolved_at = now
     session.flush()

@@ -60,7 +60,8 @@ def roll_into(session: Session, user: User | None, rnd: Round) -> list[Rolled]:
         return []
     earlier = session.scalars(select(Pledge).join(Round, Round.id == Pledge.round_id)
                               .where(Round.programme == rnd.programme, Round.id < rnd.id,
-                                     Pledge.rollover.is_(True), Pledge.withdrawn.is_(False))
+                                     Pledge.rollover.is_(True), Pledge.withdrawn.is_(False),
+                                     Pledge.excluded_at.is_(None))
                               .order_by(Round.id, Pledge.id)).all()
     challenges = set(session.scalars(select(Challenge.key).where(Challenge.round_id == rnd.id)))
     components = {f"{c}/{k}" for c, k in session.execute(

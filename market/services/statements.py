@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..models import (Account, Challenge, Component, DisputeState, LedgerEntry, LedgerTransaction, Milestone,
-                      MilestoneFunding, MilestoneKind, MilestoneState,
-                      Pledge, ReportState, Role, Round, RoundActor, RoundFunder, User)
+from ..models import (Account, AwardFailure, Challenge, Component, DisputeState, LedgerEntry, LedgerTransaction,
+                      Milestone, MilestoneFunding, MilestoneKind, MilestoneState, Pledge, ReportState, Role, Round,
+                      RoundActor, RoundFunder, User)
 from ..text import spreadsheet_cell
 from solver.money import format_money_grouped
 from .common import STAFF, get_round, require_role
@@ -45,6 +45,7 @@ class Line:
     verified_at: datetime | None
     accepted_quantity: int | None
     evidence: list[FileView]
+    award_failed: bool = False  # its award was marked failed (issue 18): paid before, or stopped
 
     @property
     def bought(self) -> str:
@@ -61,7 +62,8 @@ class Line:
         done = (f"{self.accepted_quantity} of {self.component_quantity} {self.unit} in {self.challenge}"
                 if self.accepted_quantity != self.quantity else what)
         verb = "still working, verified" if self.kind == MilestoneKind.HOLDBACK else "verified"
-        return f"{done}, {verb} {self.verified_at:%Y-%m-%d}"
+        later = "; spent on delivered work: its actor failed later" if self.award_failed else ""
+        return f"{done}, {verb} {self.verified_at:%Y-%m-%d}{later}"
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
         .join(RoundActor, RoundActor.id == Milestone.actor_id)
         .where(MilestoneFunding.pledge_id.in_(list(keys))).order_by(Milestone.id, MilestoneFunding.pledge_id)).all()
     found = details_of(session, sorted({m.id for _, _, m, _, _, _ in rows}))
+    failed_awards = set(session.scalars(select(AwardFailure.award_id).where(AwardFailure.round_id == rnd.id)))
     lines = []
     held = 0
     for pledge_id, cents, m, challenge, component, actor in rows:
@@ -158,9 +161,11 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
             held += cents - released - refunded
         lines.append(Line(keys[pledge_id], m.id, challenge.title or challenge.key, f"{challenge.key}/{component.key}",
                           component.unit or "units", component.quantity, actor.name or actor.key, m.kind, m.quantity,
-                          m.state, cents, released, refunded, verified_at, accepted_quantity, evidence))
+                          m.state, cents, released, refunded, verified_at, accepted_quantity, evidence,
+                          m.award_id in failed_awards))
     totals = list(money.values())
-    repaired = repaired_by_pledge(session, list(keys))
+    # A re-tender pledge's commitment by a repair is new money taken, not escrow moved.
+    repaired = repaired_by_pledge(session, [p.id for p in pledges if p.tender_failure_id is None])
     moved = sum(repaired.values())
     return Statement(rnd.id, rnd.name or f"Round {rnd.id}", rnd.currency, funder.name or funder.key, funder.key,
                      is_committed(session, rnd.id), sum(p.amount_cents for p in pledges),

@@ -21,7 +21,7 @@ from . import notifications
 from .bids import _items
 from .common import STAFF, as_utc, audit, flush_new, given_key, lock_round, require_role
 from .participants import participant
-from .repair import get_failure_any, touched_challenges
+from .repair import failed_actor, get_failure_any, touched_challenges
 
 MAX_DAYS = 60
 
@@ -31,7 +31,7 @@ def open_tender(session: Session, user: User | None, failure_id: Any, data: dict
     """An analyst opens (or extends) the failure's re-tender for `data["days"]` days (1 to 60)."""
     require_role(user, STAFF, "open re-tenders")
     days = data.get("days")
-    if isinstance(days, str) and days.strip().isdigit():
+    if isinstance(days, str) and days.strip().isascii() and days.strip().isdigit():
         days = int(days)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         raise InvalidInput({"days": f"a number of days from 1 to {MAX_DAYS}"})
@@ -91,6 +91,8 @@ def tender_bid(session: Session, user: User | None, failure_id: Any, data: dict[
     if session.scalar(select(Bid.id).where(Bid.round_id == failure.round_id, Bid.key == values["id"])):
         raise InvalidInput({"id": f'bid id "{values["id"]}" is already used in round {failure.round_id}'})
     actor = participant(session, user, failure.round_id, values, RoundActor)
+    if actor.id == failed_actor(session, failure):
+        raise Forbidden("the actor whose award failed does not bid to replace it")
     row = Bid(round_id=failure.round_id, actor=actor, key=values["id"], reliability=values.get("reliability"),
               load=values.get("load", 0), items=_items(session, failure.round_id, values["items"]),
               tender_failure_id=failure.id)
@@ -105,6 +107,8 @@ def tender_pledge(session: Session, user: User | None, failure_id: Any, data: di
                   now: datetime | None = None) -> Pledge:
     """A funder adds money to the repair: `{"amount": money}` (plus `"funder"` from the command line); its scope
     is the failure's challenges."""
+    if not isinstance(data, dict):
+        raise InvalidInput({"amount": "send an object with the amount"})
     values = schemas.load(schemas.made(schemas.PledgeSchema), given_key(user, "p", {
         k: v for k, v in data.items() if k in ("amount", "funder", "id", "listed")}))
     if user is not None and user.role != Role.FUNDER:

@@ -4,9 +4,10 @@
 
 The repair market of a set of failed accepted bids: the completed challenges they touch; every other accepted bid
 on them as a fixed bid (its items on those challenges, at their prices: in a simulation nothing is paid yet); every
-losing bid wholly on those challenges as a standby bid (a market file says nothing of standby offers, so each
-losing bid is taken to stand by at its own price); each pledge's flows into those challenges as a pledge of that
-amount (its min_spend dropped: it was met by the clearing); no capacities (they bounded the clearing).
+losing bid wholly on those challenges, of an actor other than the failing ones, as a standby bid (a market file
+says nothing of standby offers, so each losing bid is taken to stand by at its own price); each pledge's flows
+into those challenges as a pledge of that amount (its min_spend dropped: it was met by the clearing); no
+capacities (they bounded the clearing). Accepted bids keep their exclusive groups.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def repair_document(market: Market, allocation: dict[str, Any], challenges: set[
     doc = market_document(market)
     accepted = {a["bid"] for a in allocation.get("awards", [])}
     effective = {b.id: b.reliability for b in market.bids}
+    failing = {b.actor_id for b in market.bids if b.id in failed}       # a failing actor does not replace itself
 
     def on(path: str) -> bool:
         return path.split("/", 1)[0] in challenges
@@ -56,8 +58,11 @@ def repair_document(market: Market, allocation: dict[str, Any], challenges: set[
             if not inside:
                 continue
             if bid["id"] in accepted:
-                bids.append({"id": bid["id"], "items": inside, "reliability": effective[bid["id"]], "fixed": True})
-            elif len(inside) == len(bid["items"]):
+                fixed = {"id": bid["id"], "items": inside, "reliability": effective[bid["id"]], "fixed": True}
+                if bid.get("exclusive_group") is not None:
+                    fixed["exclusive_group"] = bid["exclusive_group"]
+                bids.append(fixed)
+            elif len(inside) == len(bid["items"]) and actor["id"] not in failing:
                 standby = {"id": bid["id"], "items": inside, "reliability": effective[bid["id"]]}
                 if bid.get("exclusive_group") is not None:
                     standby["exclusive_group"] = bid["exclusive_group"]

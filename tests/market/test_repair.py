@@ -385,8 +385,8 @@ def test_a_failure_lowers_the_actors_track_record_and_a_round_can_clear_with_it(
     with db.sessions.begin() as session:
         a1 = session.scalar(select(RoundActor).where(RoundActor.round_id == m["round_id"], RoundActor.key == "a1"))
         record = records(session, [a1.id])[a1.id]
-    assert (record.verified, record.late, record.failed) == (0, 0, 1)
-    assert record.estimate(0.95) == pytest.approx(PRIOR_WEIGHT * 0.95 / (PRIOR_WEIGHT + 1))
+    assert (record.verified, record.late, record.failed) == (0, 0, 2)      # its delivery and its holdback
+    assert record.estimate(0.95) == pytest.approx(PRIOR_WEIGHT * 0.95 / (PRIOR_WEIGHT + 2))
     round_id = second_round(m)
     with db.sessions.begin() as session:
         rnd = session.get(Round, round_id)
@@ -397,7 +397,7 @@ def test_a_failure_lowers_the_actors_track_record_and_a_round_can_clear_with_it(
     assert "reliability" not in bid                     # its actor's declared default in the new round: 1
     [bid] = [b for a in tracked["actors"] for b in a["bids"]]
     # The account's record across rounds, with the new round actor's declared reliability (1) as the prior.
-    assert bid["reliability"] == pytest.approx(PRIOR_WEIGHT / (PRIOR_WEIGHT + 1))
+    assert bid["reliability"] == pytest.approx(PRIOR_WEIGHT / (PRIOR_WEIGHT + 2))
     with db.sessions.begin() as session, pytest.raises(InvalidInput):
         services.rounds.set_round_options(session, m["analyst"], round_id, {"reliability_source": "gut"})
 
@@ -463,6 +463,10 @@ def test_a_retender_brings_new_bids_and_new_money_into_the_repair(db):
         tender.tender_bid(session, m["a3"], failure_id, {"items": [{"component": "latrines/build", "price": "1"}]})
     with db.sessions.begin() as session, pytest.raises(Forbidden):
         tender.tender_pledge(session, m["a3"], failure_id, {"amount": "500"})
+    with db.sessions.begin() as session, pytest.raises(InvalidInput):
+        tender.open_tender(session, m["analyst"], failure_id, {"days": "\u00b2"})     # a digit, not a number
+    with db.sessions.begin() as session, pytest.raises(Forbidden, match="does not bid to replace it"):
+        tender.tender_bid(session, m["a1"], failure_id, {"items": [{"component": "wells/drill", "price": "1"}]})
     with db.sessions.begin() as session:
         bid = tender.tender_bid(session, m["a3"], failure_id, {"items": [{"component": "wells/drill",
                                                                           "price": "6500"}]})
@@ -495,3 +499,74 @@ def test_a_retender_brings_new_bids_and_new_money_into_the_repair(db):
 def run_review(m, failure_id):
     with m["db"].sessions.begin() as session:
         return repair.review(session, m["analyst"], run_repair(m, failure_id))
+
+
+def test_money_released_before_a_failure_shows_as_spent_on_delivered_work(db, tmp_path):
+    from market.services.statements import statement
+    m = committed_round(db)
+    verifier = db.user("vera@example.org", Role.VERIFIER)
+    award = award_of(db, m["round_id"], "b1")
+    with db.sessions.begin() as session:
+        services.assign_verifier(session, m["analyst"], m["round_id"], {"email": "vera@example.org"})
+        delivery = session.scalar(select(Milestone).where(Milestone.award_id == award, Milestone.kind == "delivery"))
+        report = services.submit_report(session, m["a1"], delivery.id, {"quantity": delivery.quantity}, [],
+                                        DiskStorage(tmp_path))
+    with db.sessions.begin() as session:
+        services.review_report(session, verifier, report.id, {"decision": "accept"})
+    failure_id = fail(m, "b1", "the pumps stopped")
+    with db.sessions.begin() as session:
+        states = dict(session.execute(select(Milestone.kind, Milestone.state).where(
+            Milestone.award_id == award)).all())
+    assert states == {"delivery": "accepted", "holdback": "failed"}
+    with db.sessions.begin() as session:
+        repair.commit_repair(session, m["analyst"], run_repair(m, failure_id))
+    assert check(db, m["round_id"]) == []
+    with db.sessions.begin() as session:
+        lines = [line for key in ("f1", "f2") for line in statement(session, None, m["round_id"], key).lines
+                 if line.milestone_id == delivery.id]
+    assert lines and all("spent on delivered work: its actor failed later" in line.bought for line in lines)
+    assert sum(line.released_cents for line in lines) == delivery.amount_cents
+
+
+def test_an_award_repaired_once_is_not_in_force_in_the_next_repair(db):
+    m = committed_round(db)
+    with db.sessions.begin() as session:
+        repair.commit_repair(session, m["analyst"], run_repair(m, fail(m, "b1")))
+    second = fail(m, "b3", "the backup firm failed too")
+    with db.sessions.begin() as session:
+        document, plan = repair.repair_market(session, m["analyst"], second)
+    bids = {b["id"]: b for a in document["actors"] for b in a["bids"]}
+    assert set(bids) == {"b2"} and bids["b2"]["fixed"]           # b1 failed before: not delivered work at 0
+    seen = run_review(m, second)
+    assert seen.completed == [] and seen.abandoned == ["wells"]
+    with db.sessions.begin() as session:
+        repair.commit_repair(session, m["analyst"], seen.run_id)
+    assert check(db, m["round_id"]) == []
+
+
+def test_a_contract_keeps_its_exclusive_group_in_a_repair(db):
+    doc = copy.deepcopy(MARKET)
+    pump = doc["actors"][1]
+    pump["bids"][0]["exclusive_group"] = "g"
+    pump["bids"].append({"id": "b2x", "items": [{"component": "wells/drill", "price": "5000"}],
+                         "exclusive_group": "g"})
+    m = committed_round(db, doc=doc, more_standby={"b2x": {"standby_days": 30}})
+    with db.sessions.begin() as session:
+        awarded = set(session.scalars(select(Bid.key).join(Award, Award.bid_id == Bid.id)))
+    assert {"b1", "b2"} <= awarded and "b2x" not in awarded
+    failure_id = fail(m, "b1")
+    with db.sessions.begin() as session:
+        document, _ = repair.repair_market(session, m["analyst"], failure_id)
+    assert {b["id"]: b.get("exclusive_group") for a in document["actors"] for b in a["bids"]} == {
+        "b2": "g", "b2x": "g", "b3": None}
+    seen = run_review(m, failure_id)
+    assert [a.bid for a in seen.new_awards] == ["b3"]            # not b2x beside b2: one of the group at most
+
+
+def test_a_repair_market_lowers_a_condition_by_what_the_named_funder_paid_there():
+    from market.repair_market import _conditions_left
+    entry = {"id": "p1", "amount": "10.00", "conditions": [{"funder": "f2", "min": "1000.00"},
+                                                            {"funder": "f3", "min": "5.00"}]}
+    assert _conditions_left(copy.deepcopy(entry), {"f2": 30000})["conditions"] == [
+        {"funder": "f2", "min": "700.00"}, {"funder": "f3", "min": "5.00"}]
+    assert "conditions" not in _conditions_left(copy.deepcopy(entry), {"f2": 100000, "f3": 500})

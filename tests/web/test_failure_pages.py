@@ -64,7 +64,9 @@ def test_a_retender_takes_bids_and_money_through_the_site(app, accounts):
     with web_db.sessions(app).begin() as session:
         failure_id = session.scalar(select(AwardFailure.id))
     actor = accounts.logged_in("a1@example.org")
-    assert "closed" in actor.get(f"/tenders/{failure_id}").get_data(as_text=True)
+    assert actor.get(f"/tenders/{failure_id}").status_code == 404       # no re-tender open: no failure told
+    assert actor.get(f"/tenders/{failure_id}/bid").status_code == 404
+    assert "closed" in analyst.get(f"/tenders/{failure_id}").get_data(as_text=True)
     assert accounts.logged_in("a1@example.org").post(f"/failures/{failure_id}/tender",
                                                      data={"days": "7"}).status_code == 403
     assert analyst.post(f"/failures/{failure_id}/tender", data={"days": "99"}).status_code == 302
@@ -87,3 +89,34 @@ def test_a_retender_takes_bids_and_money_through_the_site(app, accounts):
     assert analyst.post(f"/failures/{failure_id}/repair").status_code == 302
     shown = analyst.get(f"/failures/{failure_id}").get_data(as_text=True)
     assert "Newly awarded" in shown and "Completed: latrines" in shown
+
+
+def test_swarm_repair_from_the_command_line_and_its_market_passes_swarm_verify(app, accounts, tmp_path):
+    from tests.swarm import run, run_on
+    round_id, _, _ = committed(app, accounts)
+    url = app.config["DATABASE_URL"]
+    awards = run_on(url, "repair", "awards", round_id)
+    assert awards.exit_code == 0, awards.output
+    assert "bid b3 by" in awards.output and "no standby bid" in awards.output and "track record" in awards.output
+    failed = run_on(url, "repair", "fail", award_of(app, "b3"), "--reason", "the builder left")
+    assert failed.exit_code == 0, failed.output
+    failure_id = int(failed.output.split("failure ")[1].split(";")[0])
+    again = run_on(url, "repair", "fail", award_of(app, "b3"), "--reason", "twice")
+    assert again.exit_code == 2 and "already" in again.output
+    market = tmp_path / "repair.json"
+    assert run_on(url, "repair", "market", failure_id, "-o", market).exit_code == 0
+    allocation = tmp_path / "allocation.json"
+    solved = run("solve", market, "-o", allocation)
+    assert solved.exit_code == 0 and "latrines/build: no eligible bid" in solved.output    # no standby bid
+    checked = run("verify", market, allocation)
+    assert checked.exit_code == 0, checked.output
+    shown = run_on(url, "repair", "run", failure_id)
+    assert shown.exit_code == 0 and "cannot be completed: latrines" in shown.output, shown.output
+    run_id = int(shown.output.split("repair run ")[1].split(" ")[0])
+    committed_now = run_on(url, "repair", "commit", run_id)
+    assert committed_now.exit_code == 0 and f"failure {failure_id} refunded" in committed_now.output
+    assert run_on(url, "ledger", "check", round_id).exit_code == 0
+    records = run_on(url, "repair", "records", round_id, "--json")
+    assert records.exit_code == 0 and json.loads(records.output)["a2"] < 1
+    assert run_on(url, "rollover", "programme", round_id, "water").exit_code == 0
+    assert "programme water" in run_on(url, "rollover", "show", round_id).output

@@ -41,6 +41,24 @@ class PledgeCreate(ServerKey, market_schemas.PledgeSchema):
         exclude = ("funder", "id")
 
 
+class TenderPledgeIn(Schema):
+    """New money for a failed award's repair (issue 18): its scope is the failure's challenges."""
+    amount = market_schemas.Money(required=True)
+
+
+class TenderBidIn(ServerKey, market_schemas.BidSchema):
+    """A bid in a failure's re-tender: its items must all be on the failure's challenges."""
+    class Meta:
+        exclude = ("actor", "id", "exclusive_group", "standby_days", "standby_price")
+
+
+class TenderOut(Schema):
+    failure = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    challenges = fields.List(fields.String(), required=True, metadata={"description": "the challenges' ids"})
+    until = fields.DateTime(required=True, metadata={"description": "bids and pledges are taken until then"})
+
+
 class PledgeChange(market_schemas.PledgeSchema):
     class Meta:
         exclude = ("funder", "id")

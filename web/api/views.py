@@ -489,6 +489,50 @@ def bid_withdraw(round_id: int, key: str) -> Response:
     return write(do, made(s.BidOut), 200)
 
 
+@blp.route(f"{ROUND}/bids/{KEY}/standby", methods=["DELETE"])
+@blp.response(200, s.BidOut)
+def bid_standby_withdraw(round_id: int, key: str) -> Response:
+    """Withdraw your bid's standby offer (issue 18), after the clearing too, until a repair calls the bid in."""
+    def do(session: Any) -> dict[str, Any]:
+        return bid_out(services.bids.withdraw_standby(session, me_(), round_id, _key(key, "bid", round_id)))
+    return write(do, made(s.BidOut), 200)
+
+
+# ---------------------------------------------------------------- re-tenders (issue 18)
+
+TENDER = "/tenders/<int(max=9223372036854775807):failure_id>"
+
+
+@blp.route("/tenders")
+@blp.response(200, s.TenderOut(many=True))
+def tenders() -> list[dict[str, Any]]:
+    """The re-tenders open now: a failed award's challenges on which actors may bid and funders add money."""
+    with sessions().begin() as session:
+        return [{"failure": f.id, "round": f.round_id, "until": f.tender_until,
+                 "challenges": [c.key for c in services.repair.touched_challenges(session, f)]}
+                for f in services.tender.open_tenders(session)]
+
+
+@blp.route(f"{TENDER}/bids", methods=["POST"])
+@blp.arguments(s.TenderBidIn, as_kwargs=False)
+@blp.response(201, s.BidOut)
+def tender_bid(data: dict[str, Any], failure_id: int) -> Response:
+    """Bid in a re-tender (actors): sealed, like any bid; it takes part only in that failure's repair."""
+    body = request.get_json()
+    return write(lambda session: bid_out(services.tender.tender_bid(session, me_(), failure_id, body)),
+                 made(s.BidOut), 201)
+
+
+@blp.route(f"{TENDER}/pledges", methods=["POST"])
+@blp.arguments(s.TenderPledgeIn, as_kwargs=False)
+@blp.response(201, s.PledgeOut)
+def tender_pledge(data: dict[str, Any], failure_id: int) -> Response:
+    """Add money to a failed award's repair (funders): owed only for what the committed repair uses."""
+    body = request.get_json()
+    return write(lambda session: pledge_out(services.tender.tender_pledge(session, me_(), failure_id, body)),
+                 made(s.PledgeOut), 201)
+
+
 def _exclusion(kind: str, out: Callable[[Any], dict[str, Any]], schema: type[Schema]) -> None:
     """POST .../{kind}s/{key}/exclude {"reason"} and .../include, for pledges and bids alike."""
     def exclude(data: dict[str, Any], round_id: int, key: str) -> Response:
