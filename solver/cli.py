@@ -434,8 +434,11 @@ def _reliabilities_or_exit(path: str, market: Market) -> dict[str, float]:
               "bids standing by (issue 18), and say how much of the planned value survives with and without.")
 @click.option("--reliabilities", "reliabilities_file", metavar="FILE",
               help="JSON {actor id: reliability} to draw failures from (e.g. `swarm repair records ROUND --json`).")
+@click.option("--standby-price", "standby_percent", type=click.IntRange(min=1, max=1000), default=100,
+              show_default=True, metavar="PERCENT", help="With --repair: losing bids stand by at this percent of "
+              "their own prices (a standby price).")
 def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_json: bool, repair: bool,
-             reliabilities_file: str | None) -> None:
+             reliabilities_file: str | None, standby_percent: int) -> None:
     """Monte-Carlo delivery: accepted bids fail independently by their reliabilities."""
     market = load_or_exit(market_file)
     doc = _allocation_or_exit(allocation_file, market)
@@ -444,7 +447,8 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
     with _analysis() as bar:
         if repair:
             without = simulate_delivery(market, doc, runs, seed, bar, reliabilities=reliabilities)
-        result = simulate_delivery(market, doc, runs, seed, bar, repair=repair, reliabilities=reliabilities)
+        result = simulate_delivery(market, doc, runs, seed, bar, repair=repair, reliabilities=reliabilities,
+                                   standby_percent=standby_percent)
     bar.close()
     out = result.to_document()
     if without is not None:
@@ -473,7 +477,8 @@ def simulate(market_file: str, allocation_file: str, runs: int, seed: int, as_js
     if without is not None:
         planned = out["planned_value"] or 1
         before, after = out["without_repair"]["mean"], total["mean"]
-        click.echo(f"\n  with standby bids (every losing bid standing by, failures re-cleared): expected delivered "
+        click.echo(f"\n  with standby bids (every losing bid standing by at {standby_percent}% of its price, failures "
+                   "re-cleared): expected delivered "
                    f"value {_num(round(after, 2))} ({after / planned:.1%} of planned); without: "
                    f"{_num(round(before, 2))} ({before / planned:.1%})")
 

@@ -76,13 +76,16 @@ def results(round_id: int) -> ResponseReturnValue:
     with sessions().begin() as session:
         rnd = get_round(session, round_id)
         run = reads.result(session, round_id)
-        if run is None:
-            return render_template("challenges/results.html", rnd=rnd, run=None), 200
-        viewer = seer(session, round_id)
-        outcomes = reads.challenge_outcomes(run, viewer)
-        graph = reads.sankey(run, viewer)
-        titles = {c["id"]: c.get("title") or c["id"] for c in run.market.get("challenges", [])}
-        totals = reads.money_totals(run, viewer)
+        if run is not None:
+            viewer = seer(session, round_id)
+            outcomes = reads.challenge_outcomes(run, viewer)
+            graph = reads.sankey(run, viewer)
+            titles = {c["id"]: c.get("title") or c["id"] for c in run.market.get("challenges", [])}
+            totals = reads.money_totals(run, viewer)
+    # Rendered after the transaction: the page's context (the inbox count) reads in one of its own, and on SQLite
+    # a second transaction waits for the first's lock.
+    if run is None:
+        return render_template("challenges/results.html", rnd=rnd, run=None), 200
     return render_template("challenges/results.html", rnd=rnd, run=run, outcomes=outcomes, graph=graph,
                            titles=titles, totals=totals,
                            staff=getattr(current_user, "role", "") in ("analyst", "admin"))

@@ -47,12 +47,15 @@ def portfolio() -> ResponseReturnValue:
 @bp.route(ROUND + "/statement")
 def page(round_id: int) -> ResponseReturnValue:
     """A funder's own statement; analysts and admins choose a funder first (?funder=KEY)."""
+    choosing = current().role in STAFF and _funder() is None
     with sessions().begin() as session:
-        if current().role in STAFF and _funder() is None:
+        if choosing:
             rnd = get_round(session, round_id)
-            return render_template("statements/choose.html", rnd=rnd,
-                                   funders=statements.round_funders(session, current(), round_id))
-        found = statements.statement(session, current(), round_id, _funder())
+            funders = statements.round_funders(session, current(), round_id)
+        else:
+            found = statements.statement(session, current(), round_id, _funder())
+    if choosing:        # rendered after the transaction, as every page (the inbox count reads in its own)
+        return render_template("statements/choose.html", rnd=rnd, funders=funders)
     return render_template("statements/statement.html", s=found, funder_arg=_funder())
 
 

@@ -37,8 +37,9 @@ def narrow_scope(scope: dict[str, Any], challenges: set[str]) -> dict[str, Any]:
 
 
 def repair_document(market: Market, allocation: dict[str, Any], challenges: set[str],
-                    failed: Iterable[str]) -> dict[str, Any]:
-    """The repair market of `challenges` once the accepted bids `failed` failed."""
+                    failed: Iterable[str], standby_percent: int = 100) -> dict[str, Any]:
+    """The repair market of `challenges` once the accepted bids `failed` failed; standby bids at
+    `standby_percent` of their own prices (whole cents, rounded down)."""
     failed = set(failed)
     doc = market_document(market)
     accepted = {a["bid"] for a in allocation.get("awards", [])}
@@ -63,7 +64,9 @@ def repair_document(market: Market, allocation: dict[str, Any], challenges: set[
                     fixed["exclusive_group"] = bid["exclusive_group"]
                 bids.append(fixed)
             elif len(inside) == len(bid["items"]) and actor["id"] not in failing:
-                standby = {"id": bid["id"], "items": inside, "reliability": effective[bid["id"]]}
+                priced = [{**item, "price": format_money(parse_money(item["price"]) * standby_percent // 100)}
+                          for item in inside]
+                standby = {"id": bid["id"], "items": priced, "reliability": effective[bid["id"]]}
                 if bid.get("exclusive_group") is not None:
                     standby["exclusive_group"] = bid["exclusive_group"]
                 bids.append(standby)
@@ -102,15 +105,17 @@ class Repaired:
 class Repairer:
     """Repairs of one market and allocation, each solved once (a simulation meets the same ones again)."""
 
-    def __init__(self, market: Market, allocation: dict[str, Any], options: ClearOptions = OPTIONS) -> None:
+    def __init__(self, market: Market, allocation: dict[str, Any], options: ClearOptions = OPTIONS,
+                 standby_percent: int = 100) -> None:
         self.market, self.allocation, self.options = market, allocation, options
+        self.standby_percent = standby_percent
         self.accepted = {a["bid"] for a in allocation.get("awards", [])}
         self.cache: dict[tuple[frozenset[str], frozenset[str]], Repaired | None] = {}
 
     def repair(self, challenges: frozenset[str], failed: frozenset[str]) -> Repaired | None:
         key = (challenges, failed)
         if key not in self.cache:
-            doc = repair_document(self.market, self.allocation, set(challenges), failed)
+            doc = repair_document(self.market, self.allocation, set(challenges), failed, self.standby_percent)
             result = clear(parse_market(doc, "repair"), self.options)
             if result.status == "infeasible":
                 self.cache[key] = None

@@ -71,10 +71,11 @@ class Simulation:
 
 def simulate(market: Market, doc: dict[str, Any], runs: int = 10000, seed: int = 0,
              progress: Progress = QUIET, repair: bool = False,
-             reliabilities: dict[str, float] | None = None) -> Simulation:
+             reliabilities: dict[str, float] | None = None, standby_percent: int = 100) -> Simulation:
     """`repair`: a failed accepted bid is replaced by re-clearing the challenges it touches with the losing bids
     standing by (solver/analysis/repair.py), whose own delivery is drawn in turn. `reliabilities`: per actor id,
-    the reliability its bids fail by (a track record, `swarm repair records --json`) instead of the market's."""
+    the reliability its bids fail by (a track record, `swarm repair records --json`) instead of the market's.
+    `standby_percent`: standby bids stand by at this share of their own prices (a standby price)."""
     if runs < 1:
         raise AnalysisError(f"--runs {runs}: must be at least 1")
     bids = {b.id: b for b in market.bids}
@@ -84,7 +85,7 @@ def simulate(market: Market, doc: dict[str, Any], runs: int = 10000, seed: int =
     def odds_of(bid: Any) -> float:
         return float(given.get(bid.actor_id, bid.reliability))
 
-    repairer = Repairer(market, doc) if repair else None
+    repairer = Repairer(market, doc, standby_percent=standby_percent) if repair else None
     standby_rng = random.Random(seed + 1_000_003)      # its own draws: the same runs fail with or without repair
     results = {r["id"]: r for r in doc["challenges"]}
     done = [c for c in market.challenges if results[c.id].get("completed")]

@@ -63,6 +63,8 @@ def test_repair_calls_in_a_losing_bid_when_the_winner_fails(tmp_path):
     assert repair["format"] == "swarm-market/1.1" and repair["funders"][0]["pledges"][0]["amount"] == "90.00"
     assert [b["id"] for a in repair["actors"] for b in a["bids"]] == ["b"] and "capacity" not in str(repair)
     assert Repairer(market, doc).repair(frozenset({"w"}), frozenset({"a"})).called == ("b",)
+    halved = repair_document(market, doc, {"w"}, {"a"}, standby_percent=50)
+    assert [i["price"] for a in halved["actors"] for b in a["bids"] for i in b["items"]] == ["40.00"]
     without = simulate(market, doc, runs=2000, seed=5).to_document()
     with_repair = simulate(market, doc, runs=2000, seed=5, repair=True).to_document()
     assert abs(without["challenges"][0]["p_completed"] - 0.5) < 0.05
