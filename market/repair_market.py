@@ -18,10 +18,11 @@ What it holds, built from the database as the round stands now:
               out into each of those challenges (that work is priced 0 here), and a condition met already is
               left out. Its min_spend is not carried: the pledge already met it at the round's clearing, and the
               repair only moves money it committed then.
-An award that failed once is never in force again, and an item a repair cancelled or an analyst wrote off is not
-delivered: the repair covers it again. The failing actor's own standby and re-tender bids are left out, and the
-contracts in force keep their exclusive groups (so a standby bid of the same group is not called beside them).
-A round clearing on track records (market/records.py) repairs on them too.
+An award that failed once is never in force again, and an item whose delivery a repair cancelled or an analyst
+wrote off is not delivered: the repair covers it again. The failing actor's own standby and re-tender bids are
+left out, and so is a standby bid whose actor holds a contract of the same exclusive group anywhere in the round.
+A round clearing on track records (market/records.py) repairs on them too, with the estimates as they were when
+the run was solved (`solved_with`).
 Capacity limits are not carried either: they bounded the round's clearing, and the repair only replaces work the
 clearing had already given out.
 
@@ -147,9 +148,12 @@ def _touched(session: Session, award_ids: list[int]) -> set[int]:
                                .join(Award, Award.bid_id == BidItem.bid_id).where(Award.id.in_(award_ids))))
 
 
-def repair_document(session: Session, failure: AwardFailure, now: datetime | None = None
-                    ) -> tuple[dict[str, Any], RepairPlan]:
-    """The repair market of an open failure (and of every other open failure on the same challenges)."""
+def repair_document(session: Session, failure: AwardFailure, now: datetime | None = None,
+                    solved_with: dict[str, float] | None = None) -> tuple[dict[str, Any], RepairPlan]:
+    """The repair market of an open failure (and of every other open failure on the same challenges).
+    `solved_with`: the bids' reliabilities a run was solved with (bid key -> reliability), used instead of the
+    track records as they are now, so that a record moving on (a deadline passing, a report accepted in another
+    round) does not make the run stale: the estimates it was solved with stand."""
     now = now or utcnow()
     rnd = session.get(Round, failure.round_id)
     assert rnd is not None
@@ -211,11 +215,14 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
     # Awards that failed once (repaired since, or failing now) are never in force again.
     ever_failed = set(session.scalars(select(AwardFailure.award_id).where(AwardFailure.round_id == rnd.id)))
     failed_actors = set(session.scalars(select(Award.actor_id).where(Award.id.in_(failed_awards))))
-    known = records(session, list(actor_rows)) if rnd.reliability_source == "track_record" else {}
+    tracked = rnd.reliability_source == "track_record"
+    known = records(session, list(actor_rows), now) if tracked and solved_with is None else {}
 
     def reliability_of(bid: Bid) -> float:
         """The bid's reliability as the round's clearing takes it: declared, or by its actor's track record."""
         declared = _reliability(bid, actor_rows[bid.actor_id])
+        if tracked and solved_with is not None and bid.key in solved_with:
+            return solved_with[bid.key]
         record = known.get(bid.actor_id)
         return declared if record is None else round(record.estimate(declared), 9)
 
@@ -229,8 +236,8 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
             if item.component_id not in paths:
                 continue
             own = by_item.get(item.id, [])
-            if any(m.state == MilestoneState.CANCELLED or (m.state == MilestoneState.WRITTEN_OFF
-                                                            and m.kind == MilestoneKind.DELIVERY) for m in own):
+            if any(m.kind == MilestoneKind.DELIVERY and m.state in (MilestoneState.CANCELLED,
+                                                                    MilestoneState.WRITTEN_OFF) for m in own):
                 continue                # not delivered (written off, or cancelled by a repair): cover it again
             unpaid = sum(m.amount_cents for m in own if m.id in unspent)
             unpaid_total += unpaid
@@ -243,17 +250,20 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
             continue
         reliability = 1.0 if unpaid_total == 0 else reliability_of(bid)
         fixed: dict[str, Any] = {"id": bid.key, "items": items, "reliability": number(reliability), "fixed": True}
-        if bid.exclusive_group is not None:        # its actor's other bids in the group stay out of the repair
-            fixed["exclusive_group"] = bid.exclusive_group
         actor_entry(bid.actor_id)["bids"].append(fixed)
         plan.fixed_bids[bid.key] = award.id
 
     since = committed_at(session, rnd.id)
     awarded = awarded_bid_ids(session, rnd.id)
+    groups_taken = {(b.actor_id, b.exclusive_group) for b in session.scalars(
+        select(Bid).where(Bid.id.in_([a.bid_id for a in committed_awards(session, rnd.id)
+                                      if a.id not in ever_failed]))) if b.exclusive_group is not None}
     for bid in session.scalars(select(Bid).where(Bid.round_id == rnd.id, Bid.standby_days.is_not(None))
                                .order_by(Bid.id).options(selectinload(Bid.items))):
         if not standby_open(bid, since, now, awarded) or not bid.items or bid.actor_id in failed_actors:
             continue                    # the failing actor does not replace itself
+        if bid.exclusive_group is not None and (bid.actor_id, bid.exclusive_group) in groups_taken:
+            continue                    # its actor holds a contract of the same exclusive group, anywhere
         if any(item.component_id not in paths for item in bid.items):
             continue                    # a bundle reaching beyond these challenges cannot be called in part
         items = []
@@ -306,7 +316,7 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
         if f.name is not None:
             doc_funder["name"] = f.name
         doc_funder["pledges"] = [_conditions_left(_narrowed(pledge_entry(p, amounts[p.id], min_spend=False), keys),
-                                                  paid_already)
+                                                  _least_paid(paid_already, _in_scope(p.scope, challenges)))
                                  for p in own_pledges]
         funder_docs.append(doc_funder)
 
@@ -322,8 +332,8 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
     return document, plan
 
 
-def _paid_by_funder(session: Session, plan: RepairPlan) -> dict[str, int]:
-    """Per funder key, the least it has paid out (released to actors) into any one of the repair's challenges:
+def _paid_by_funder(session: Session, plan: RepairPlan) -> dict[tuple[str, int], int]:
+    """Per funder key and challenge of the repair, what the funder has paid out (released to actors) there:
     money outside the repair market that still counts towards a condition naming that funder."""
     component_challenge = dict(session.execute(select(Component.id, Component.challenge_id)
                                                .where(Component.id.in_(list(plan.component_paths)))).all())
@@ -338,8 +348,31 @@ def _paid_by_funder(session: Session, plan: RepairPlan) -> dict[str, int]:
             continue
         challenge = component_challenge[component_id]
         per[key, challenge] = per.get((key, challenge), 0) + int(cents)
-    funders = {key for key, _ in per}
-    return {key: min(per.get((key, c), 0) for c in plan.challenge_ids) for key in funders}
+    return per
+
+
+def _least_paid(paid: dict[tuple[str, int], int], challenge_ids: list[int]) -> dict[str, int]:
+    """Per funder, the least it paid out into any one of these challenges (those a pledge may pay into)."""
+    funders = {key for key, _ in paid}
+    return {key: min((paid.get((key, c), 0) for c in challenge_ids), default=0) for key in funders}
+
+
+def _in_scope(scope: dict[str, Any] | None, challenges: list[Challenge]) -> list[int]:
+    """The challenges a pledge's scope admits a component of (the format's scope rules, version 1.1 included)."""
+    if scope is None:
+        return [c.id for c in challenges]
+    named = [scope.get(k) or [] for k in ("challenges", "components", "tags")]
+    out = []
+    for c in challenges:
+        tags = set(c.tags or [])
+        if any(named):
+            hit = (c.key in named[0] or any(p.split("/", 1)[0] == c.key for p in named[1])
+                   or bool(tags & set(named[2])))
+        else:
+            hit = "all_tags" in scope or "exclude_tags" in scope
+        if hit and set(scope.get("all_tags") or []) <= tags and not tags & set(scope.get("exclude_tags") or []):
+            out.append(c.id)
+    return out
 
 
 def _conditions_left(entry: dict[str, Any], paid: dict[str, int]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from market.errors import InvalidInput, NotFound
+from market.errors import Forbidden, InvalidInput, NotFound
 from market.models import Role
 from market.services import repair, tender
 from market.services.common import STAFF, get_round
@@ -96,6 +96,9 @@ def bid(failure_id: int) -> ResponseReturnValue:
                 key = tender.tender_bid(session, current(), failure_id, data).key
         except InvalidInput as exc:
             attach_errors(form, exc.fields, row_resolver(form, "items", rows, TOP))
+        except Forbidden as exc:                # the failing actor itself: said on the re-tender's page
+            flash(str(exc), "error")
+            return redirect(url_for(".page", failure_id=failure_id))
         else:
             flash(f"Bid {key} saved for the repair. It stays sealed: no one but you and the analysts sees it.",
                   "success")

@@ -30,6 +30,7 @@ from .. import ledger, schemas
 from ..errors import Conflict, InvalidInput, NotFound, WrongState
 from ..ledger import Posting
 from ..models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, ClearingRun, Component, DeliveryReport,
+                      LedgerEntry, LedgerTransaction,
                       FailureState, ReportState,
                       Flow, Job, JobState, Milestone, MilestoneFunding, MilestoneState, Pledge, RoundActor,
                       User, utcnow)
@@ -108,10 +109,10 @@ def award_round_id(session: Session, user: User | None, award_id: Any) -> int:
 
 
 def get_failure_any(session: Session, failure_id: Any) -> AwardFailure:
-    """The failure, for whoever may act on its re-tender (the caller checks who)."""
+    """The failure, for whoever may act on its re-tender (the caller checks who, and says "no re-tender")."""
     failure = by_id(session, AwardFailure, failure_id)
     if failure is None:
-        raise NotFound(f"no award failure {failure_id}")
+        raise NotFound(f"no re-tender {failure_id} is open")
     return failure
 
 
@@ -148,11 +149,13 @@ def repair_runs_of(session: Session, failure_id: int) -> list[ClearingRun]:
                                 .order_by(ClearingRun.id)))
 
 
-def repair_market(session: Session, user: User | None, failure_id: Any) -> tuple[dict[str, Any], RepairPlan]:
-    """The repair market of an open failure, as it would be solved now (analysts; `swarm repair market`)."""
+def repair_market(session: Session, user: User | None, failure_id: Any,
+                  solved: dict[str, Any] | None = None) -> tuple[dict[str, Any], RepairPlan]:
+    """The repair market of an open failure, as it would be solved now (analysts; `swarm repair market`); with
+    the market a run `solved`, its bids' reliabilities as they were then (track records move on)."""
     failure = get_failure(session, user, failure_id)
     try:
-        return repair_document(session, failure)
+        return repair_document(session, failure, solved_with=None if solved is None else reliabilities_in(solved))
     except NotRepairable as exc:
         raise WrongState(str(exc)) from None
 
@@ -173,6 +176,11 @@ def submit_repair(session: Session, user: User | None, failure_id: Any, *, backe
     return job
 
 
+def reliabilities_in(document: dict[str, Any]) -> dict[str, float]:
+    return {b["id"]: float(b["reliability"]) for a in document.get("actors", []) for b in a.get("bids", [])
+            if "reliability" in b}
+
+
 def snapshot_for_repair(session: Session, user: User | None, failure_id: int) -> tuple[dict[str, Any], str]:
     document, _ = repair_market(session, user, failure_id)
     return document, digest(document)
@@ -185,7 +193,7 @@ def record_repair(session: Session, user: User | None, failure_id: int, document
     require_role(user, STAFF, "repair awards")
     failure = get_failure(session, user, failure_id)
     lock_round(session, failure.round_id)
-    now_document, plan = repair_market(session, user, failure_id)
+    now_document, plan = repair_market(session, user, failure_id, solved=document)
     if digest(now_document) != fingerprint:
         raise Conflict(f"failure {failure_id}'s challenges changed while the repair was solved; nothing was recorded, "
                        "repair again")
@@ -280,9 +288,14 @@ def review(session: Session, user: User | None, run_id: Any) -> RepairReview:
         new_awards.append(NewAward(award["bid"], actor_names.get(award["actor"], award["actor"]),
                                    _cents(award["price"]), [(i["component"], _cents(i["price"]))
                                                             for i in award["items"]]))
-    # Re-tender pledges are new money: what they do not spend was never committed, so it does not "go back".
+    # Re-tender pledges are new money until a repair commits them: what they do not spend was never committed, so
+    # it does not "go back". (One committed by an earlier repair is escrow like any other here.)
+    earlier = select(LedgerEntry.pledge_id).join(LedgerTransaction).where(
+        LedgerTransaction.round_id == run.round_id, LedgerEntry.account == Account.COMMITMENT.value,
+        (LedgerTransaction.run_id.is_(None)) | (LedgerTransaction.run_id != run.id))
     fresh = set(session.scalars(select(Pledge.key).where(Pledge.round_id == run.round_id,
-                                                         Pledge.tender_failure_id.is_not(None))))
+                                                         Pledge.tender_failure_id.is_not(None),
+                                                         Pledge.id.not_in(earlier))))
     amounts = {p["id"]: _cents(p["amount"]) for f in run.market["funders"] for p in f["pledges"]}
     spent = {p["id"]: _cents(p["spent"]) for p in doc["pledges"]}
     escrow = sum(cents for key, cents in amounts.items() if key not in fresh)
@@ -320,7 +333,7 @@ def commit_repair(session: Session, user: User | None, run_id: Any) -> AwardFail
     if not is_committed(session, run.round_id):
         raise WrongState(f"round {run.round_id}'s clearing is not committed")
     try:
-        document, plan = repair_document(session, failure)
+        document, plan = repair_document(session, failure, solved_with=reliabilities_in(run.market))
     except NotRepairable as exc:
         raise WrongState(str(exc)) from None
     if digest(document) != run.digest:

@@ -164,9 +164,7 @@ def _statement(session: Session, rnd: Round, funder: RoundFunder) -> Statement:
                           m.state, cents, released, refunded, verified_at, accepted_quantity, evidence,
                           m.award_id in failed_awards))
     totals = list(money.values())
-    # A re-tender pledge's commitment by a repair is new money taken, not escrow moved.
-    repaired = repaired_by_pledge(session, [p.id for p in pledges if p.tender_failure_id is None])
-    moved = sum(repaired.values())
+    moved = sum(repaired_by_pledge(session, pledges).values())
     return Statement(rnd.id, rnd.name or f"Round {rnd.id}", rnd.currency, funder.name or funder.key, funder.key,
                      is_committed(session, rnd.id), sum(p.amount_cents for p in pledges),
                      sum(m.committed for m in totals) - moved, sum(m.deposited for m in totals),
@@ -195,15 +193,24 @@ def _rolled(session: Session, pledges: list[Pledge]) -> tuple[int, int, tuple[st
     return sum(int(c) for *_, c in out_rows), rolled_in, tuple(notes)
 
 
-def repaired_by_pledge(session: Session, pledge_ids: list[int]) -> dict[int, int]:
+def repaired_by_pledge(session: Session, pledges: list[Pledge]) -> dict[int, int]:
     """Per pledge, what repair transactions committed of it (net): money its failed work gave back, spent again on
-    the replacement."""
-    rows = session.execute(select(LedgerEntry.pledge_id, func.sum(LedgerEntry.amount_cents))
-                           .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-                           .where(LedgerTransaction.kind == "repair", LedgerEntry.account == Account.COMMITMENT,
-                                  LedgerEntry.pledge_id.in_(pledge_ids))
-                           .group_by(LedgerEntry.pledge_id))
-    return {pledge_id: -int(cents) for pledge_id, cents in rows}
+    the replacement. A re-tender pledge's first commitment, by the repair of its own failure, is new money taken,
+    not escrow moved, so it is left out; later repairs move its money like any other's."""
+    own_run = dict(session.execute(select(AwardFailure.id, AwardFailure.resolved_run_id).where(
+        AwardFailure.id.in_([p.tender_failure_id for p in pledges if p.tender_failure_id is not None]))).all())
+    first = {p.id: own_run.get(p.tender_failure_id) for p in pledges if p.tender_failure_id is not None}
+    out: dict[int, int] = {}
+    for pledge_id, run_id, cents in session.execute(
+            select(LedgerEntry.pledge_id, LedgerTransaction.run_id, func.sum(LedgerEntry.amount_cents))
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .where(LedgerTransaction.kind == "repair", LedgerEntry.account == Account.COMMITMENT,
+                   LedgerEntry.pledge_id.in_([p.id for p in pledges]))
+            .group_by(LedgerEntry.pledge_id, LedgerTransaction.run_id)):
+        if pledge_id in first and run_id == first[pledge_id]:
+            continue
+        out[pledge_id] = out.get(pledge_id, 0) - int(cents)
+    return out
 
 
 def _verification(detail: MilestoneDetail) -> tuple[datetime | None, int | None, list[FileView]]:

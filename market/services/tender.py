@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import schemas
-from ..errors import Forbidden, InvalidInput, WrongState
+from ..errors import Forbidden, InvalidInput, NotFound, WrongState
 from ..models import AwardFailure, Bid, Component, FailureState, Pledge, Role, RoundActor, RoundFunder, User, utcnow
 from . import notifications
 from .bids import _items
 from .common import STAFF, as_utc, audit, flush_new, given_key, lock_round, require_role
 from .participants import participant
-from .repair import failed_actor, get_failure_any, touched_challenges
+from .repair import failed_actor, get_failure, get_failure_any, touched_challenges
 
 MAX_DAYS = 60
 
@@ -35,7 +35,7 @@ def open_tender(session: Session, user: User | None, failure_id: Any, data: dict
         days = int(days)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         raise InvalidInput({"days": f"a number of days from 1 to {MAX_DAYS}"})
-    failure = get_failure_any(session, failure_id)
+    failure = get_failure(session, user, failure_id)
     lock_round(session, failure.round_id)
     if failure.state != FailureState.OPEN:
         raise WrongState(f"failure {failure.id} is {failure.state}: its repair is committed already")
@@ -69,8 +69,8 @@ def open_tenders(session: Session, now: datetime | None = None) -> list[AwardFai
 def _open_failure(session: Session, failure_id: Any, now: datetime | None) -> AwardFailure:
     failure = get_failure_any(session, failure_id)
     lock_round(session, failure.round_id)
-    if not tender_open(failure, now):
-        raise WrongState(f"no re-tender is open for failure {failure.id}")
+    if not tender_open(failure, now):       # the same answer as for no failure: a failure is told only while open
+        raise NotFound(f"no re-tender {failure_id} is open")
     return failure
 
 

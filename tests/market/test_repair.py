@@ -450,7 +450,7 @@ def test_a_retender_brings_new_bids_and_new_money_into_the_repair(db):
     from market.services import tender
     m = committed_round(db, standby={"standby_days": None})
     failure_id = fail(m, "b1")
-    with db.sessions.begin() as session, pytest.raises(WrongState, match="no re-tender"):
+    with db.sessions.begin() as session, pytest.raises(NotFound, match="no re-tender"):
         tender.tender_bid(session, m["a3"], failure_id, {"items": [{"component": "wells/drill", "price": "6500"}]})
     with db.sessions.begin() as session, pytest.raises(Forbidden):
         tender.open_tender(session, m["a3"], failure_id, {"days": 7})
@@ -492,7 +492,7 @@ def test_a_retender_brings_new_bids_and_new_money_into_the_repair(db):
         exported = round_document(session, session.get(Round, m["round_id"]))
     # The round's own market file is as it was cleared: no re-tender bid or pledge in it.
     assert bid_key not in json.dumps(exported) and "500.00" not in json.dumps(exported["funders"])
-    with db.sessions.begin() as session, pytest.raises(WrongState):
+    with db.sessions.begin() as session, pytest.raises(NotFound):
         tender.tender_pledge(session, m["f1"], failure_id, {"amount": "1"})
 
 
@@ -544,7 +544,7 @@ def test_an_award_repaired_once_is_not_in_force_in_the_next_repair(db):
     assert check(db, m["round_id"]) == []
 
 
-def test_a_contract_keeps_its_exclusive_group_in_a_repair(db):
+def test_a_standby_bid_of_a_group_its_actor_holds_a_contract_in_is_not_called(db):
     doc = copy.deepcopy(MARKET)
     pump = doc["actors"][1]
     pump["bids"][0]["exclusive_group"] = "g"
@@ -557,8 +557,7 @@ def test_a_contract_keeps_its_exclusive_group_in_a_repair(db):
     failure_id = fail(m, "b1")
     with db.sessions.begin() as session:
         document, _ = repair.repair_market(session, m["analyst"], failure_id)
-    assert {b["id"]: b.get("exclusive_group") for a in document["actors"] for b in a["bids"]} == {
-        "b2": "g", "b2x": "g", "b3": None}
+    assert {b["id"] for a in document["actors"] for b in a["bids"]} == {"b2", "b3"}
     seen = run_review(m, failure_id)
     assert [a.bid for a in seen.new_awards] == ["b3"]            # not b2x beside b2: one of the group at most
 
@@ -570,3 +569,18 @@ def test_a_repair_market_lowers_a_condition_by_what_the_named_funder_paid_there(
     assert _conditions_left(copy.deepcopy(entry), {"f2": 30000})["conditions"] == [
         {"funder": "f2", "min": "700.00"}, {"funder": "f3", "min": "5.00"}]
     assert "conditions" not in _conditions_left(copy.deepcopy(entry), {"f2": 100000, "f3": 500})
+
+
+def test_a_conditions_relief_counts_only_the_challenges_its_pledge_may_pay_into():
+    from market.models import Challenge
+    from market.repair_market import _in_scope, _least_paid
+    a = Challenge(id=1, key="a", tags=["region:kenya"])
+    b = Challenge(id=2, key="b", tags=["region:uganda"])
+    assert _in_scope(None, [a, b]) == [1, 2]
+    assert _in_scope({"challenges": ["b"]}, [a, b]) == [2]
+    assert _in_scope({"tags": ["region:kenya"]}, [a, b]) == [1]
+    assert _in_scope({"all_tags": ["region:uganda"]}, [a, b]) == [2]
+    assert _in_scope({"exclude_tags": ["region:uganda"]}, [a, b]) == [1]
+    assert _in_scope({}, [a, b]) == []
+    paid = {("f2", 1): 100000, ("f2", 2): 0}
+    assert _least_paid(paid, [1]) == {"f2": 100000} and _least_paid(paid, [1, 2]) == {"f2": 0}
