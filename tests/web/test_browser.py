@@ -104,7 +104,14 @@ def close_clear_commit(analyst, base, round_id):
     expect(analyst.locator("p.flash.success")).to_contain_text("committed")
 
 
-def log_in_as_analyst(page, base):
+def log_in_as_analyst(page, base, confirmations=None):
+    """Logs the analyst in; the page then accepts the confirmations irreversible steps ask (each question is
+    appended to `confirmations` when given)."""
+    def accept(dialog):
+        if confirmations is not None:
+            confirmations.append(dialog.message)
+        dialog.accept()
+    page.on("dialog", accept)
     page.goto(f"{base}/login")
     page.fill("#email", "analyst@example.org")
     page.fill("#password", "analyst pass")

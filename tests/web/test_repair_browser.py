@@ -45,9 +45,11 @@ def test_an_award_fails_a_standby_bid_replaces_it_and_the_funder_sees_the_same_t
                 expect(backup.locator("p.standby")).to_contain_text("Stands by 60 days")
 
                 analyst = page()
-                analyst.on("dialog", lambda dialog: dialog.accept())      # the confirmations of irreversible steps
-                log_in_as_analyst(analyst, base)
+                asked = []
+                log_in_as_analyst(analyst, base, asked)
                 close_clear_commit(analyst, base, round_id)
+                assert [q.split("?")[0] for q in asked] == ["Close the round", "Clear the round",
+                                                            "Commit the result"]
                 before = funder_total(funder, base, round_id)
                 assert before == "9,500.00"
 
@@ -67,6 +69,7 @@ def test_an_award_fails_a_standby_bid_replaces_it_and_the_funder_sees_the_same_t
                 review.locator("input[name=reviewed]").check()
                 review.locator("button", has_text="Commit this repair").click()
                 expect(analyst.locator("p.flash.success")).to_contain_text("repaired")
+                assert [q.split("?")[0] for q in asked[3:]] == ["Mark award 1 failed", "Commit repair run 2"]
 
                 funder.goto(f"{base}/rounds/{round_id}/statement")
                 lines = funder.locator("#lines")
@@ -75,6 +78,10 @@ def test_an_award_fails_a_standby_bid_replaces_it_and_the_funder_sees_the_same_t
                 expect(funder.locator("#repaired")).to_contain_text("9,500.00")
                 assert funder_total(funder, base, round_id) == before
                 funder.screenshot(path=str(shots / "r2-funder-statement.png"), full_page=True)
+                funder.keyboard.press("Tab")            # the first stop is the skip link, then the content
+                expect(funder.locator("a.skip-link")).to_be_focused()
+                funder.keyboard.press("Enter")
+                assert funder.url.endswith("#main")
                 backup.goto(f"{base}/rounds/{round_id}/bids")
                 expect(backup.locator("main")).to_contain_text("milestone")
                 expect(backup.locator("#track-record")).to_contain_text("0 milestone(s) verified")
