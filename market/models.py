@@ -90,6 +90,10 @@ class Round(Base):
     reliability_source: Mapped[str] = mapped_column(String(16), default="declared", server_default="declared")
     # Rounds of one programme (e.g. "kenya-water"): money funders consent to roll over goes to the next one.
     programme: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Issue 19: the round's schedule, shown with a countdown; after `closes_at` pledges and bids are refused
+    # even if no analyst has closed it yet (None: open until an analyst closes it).
+    opens_at: Mapped[datetime | None] = mapped_column(Stamp)
+    closes_at: Mapped[datetime | None] = mapped_column(Stamp)
 
     challenges: Mapped[list[Challenge]] = relationship(back_populates="round", order_by="Challenge.position")
     funders: Mapped[list[RoundFunder]] = relationship(back_populates="round", order_by="RoundFunder.position")

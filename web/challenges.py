@@ -13,8 +13,8 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from market import reads, sealing, services
-from market.models import RoundStatus
-from market.services.common import get_round
+from market.models import RoundStatus, utcnow
+from market.services.common import as_utc, get_round
 
 from .db import sessions
 
@@ -47,7 +47,8 @@ def round_page(round_id: int) -> ResponseReturnValue:
         run = reads.result(session, round_id)
         outcomes = reads.challenge_outcomes(run, seer(session, round_id)) if run is not None else None
     return render_template("challenges/round.html", rnd=rnd, challenges=challenges, signals=signals,
-                           outcomes=outcomes)
+                           outcomes=outcomes, accepting_closed=rnd.closes_at is not None
+                           and as_utc(rnd.closes_at) <= utcnow())
 
 
 @bp.route(ROUND + "/challenges/<string(maxlength=64):key>")

@@ -42,10 +42,13 @@ def awards(round_id: int) -> ResponseReturnValue:
 
 @bp.route(f"/rounds/{ROW.format('round_id')}/options", methods=["POST"])
 def options(round_id: int) -> ResponseReturnValue:
-    """The round's programme (for rollover) and which reliability its clearing uses."""
+    """The round's schedule, its programme (for rollover) and which reliability its clearing uses."""
     if ActionForm().validate_on_submit():
         data = {"reliability_source": request.form.get("reliability_source", ""),
                 "programme": (request.form.get("programme") or "").strip() or None}
+        for name in ("opens_at", "closes_at"):          # the schedule (absent once the round is cleared)
+            if name in request.form:
+                data[name] = request.form.get(name) or None
         try:
             with sessions().begin() as session:
                 services.rounds.set_round_options(session, current(), round_id, data)

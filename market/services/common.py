@@ -105,9 +105,13 @@ def get_round(session: Session, round_id: int) -> Round:
     return found
 
 
-def require_open(rnd: Round, doing: str) -> None:
+def require_open(rnd: Round, doing: str, now: datetime | None = None) -> None:
+    """Open, and not past its scheduled closing time (issue 19: refused then even if no analyst closed it)."""
     if rnd.status != RoundStatus.OPEN:
         raise RoundNotOpen(f"round {rnd.id} is {rnd.status}: {doing} only while it is open")
+    if rnd.closes_at is not None and (now or utcnow()) >= as_utc(rnd.closes_at):
+        raise RoundNotOpen(f"round {rnd.id} closed at {as_utc(rnd.closes_at):%Y-%m-%d %H:%M} UTC: {doing} only "
+                           "before its closing time")
 
 
 def touch(rnd: Round) -> None:

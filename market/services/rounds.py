@@ -6,6 +6,7 @@ command line) create, open, close and clear rounds.
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from .. import schemas
 from ..errors import InvalidInput, WrongState
 from ..models import Challenge, Component, Round, RoundStatus, User
 from . import rollover
-from .common import STAFF, audit, lock_round, require_role, touch
+from .common import STAFF, as_utc, audit, lock_round, require_role, touch
 
 
 def create_round(session: Session, user: User | None, data: dict[str, Any]) -> Round:
@@ -89,12 +90,27 @@ SOURCES = ("declared", "track_record")
 
 def set_round_options(session: Session, user: User | None, round_id: int, data: dict[str, Any]) -> Round:
     """An analyst sets the round's programme (`programme`: text, or None; rounds of one programme take the money
-    funders roll over) and which reliability its clearing uses (`reliability_source`: "declared" or
-    "track_record", market/records.py) until the round is cleared."""
+    funders roll over), which reliability its clearing uses (`reliability_source`: "declared" or
+    "track_record", market/records.py) until the round is cleared, and its schedule (`opens_at`, `closes_at`:
+    ISO date-times, UTC unless zoned, or None; pledges and bids are refused from the closing time on)."""
     require_role(user, STAFF, "set round options")
     rnd = lock_round(session, round_id)
-    problems = {}
-    before = {"programme": rnd.programme, "reliability_source": rnd.reliability_source}
+    problems: dict[str, str] = {}
+    before = {"programme": rnd.programme, "reliability_source": rnd.reliability_source,
+              "opens_at": _iso(rnd.opens_at), "closes_at": _iso(rnd.closes_at)}
+    stamps: dict[str, datetime | None] = {}
+    for name in ("opens_at", "closes_at"):
+        if name in data:
+            try:
+                stamps[name] = _stamp(data[name])
+            except ValueError:
+                problems[name] = "a date and time, e.g. 2027-01-31T17:00 (UTC unless it says its zone), or nothing"
+    opens = stamps.get("opens_at", rnd.opens_at)
+    closes = stamps.get("closes_at", rnd.closes_at)
+    if opens is not None and closes is not None and as_utc(closes) <= as_utc(opens) and not problems:
+        problems["closes_at"] = "after the opening time"
+    if stamps and rnd.status == RoundStatus.CLEARED:
+        problems["closes_at" if "closes_at" in stamps else "opens_at"] = f"round {rnd.id} is cleared already"
     if "reliability_source" in data:
         if data["reliability_source"] not in SOURCES:
             problems["reliability_source"] = f"one of {', '.join(SOURCES)}"
@@ -110,10 +126,13 @@ def set_round_options(session: Session, user: User | None, round_id: int, data: 
         rnd.reliability_source = data["reliability_source"]
     if "programme" in data:
         rnd.programme = data["programme"].strip() if data["programme"] else None
+    for name, stamp in stamps.items():
+        setattr(rnd, name, stamp)
     touch(rnd)
     session.flush()
     audit(session, user, "options", "round", rnd.id, rnd.id, before=before,
-          after={"programme": rnd.programme, "reliability_source": rnd.reliability_source})
+          after={"programme": rnd.programme, "reliability_source": rnd.reliability_source,
+                 "opens_at": _iso(rnd.opens_at), "closes_at": _iso(rnd.closes_at)})
     return rnd
 
 
@@ -130,3 +149,17 @@ def reopen_round(session: Session, user: User | None, round_id: int) -> Round:
 
 def list_rounds(session: Session) -> list[Round]:
     return list(session.execute(select(Round).order_by(Round.id)).scalars())
+
+
+def _stamp(value: Any) -> datetime | None:
+    """An ISO date-time (UTC unless it names its zone), or None for nothing; ValueError otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError(value)
+    stamp = datetime.fromisoformat(value.strip())
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def _iso(stamp: datetime | None) -> str | None:
+    return None if stamp is None else as_utc(stamp).isoformat()
