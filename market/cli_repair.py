@@ -160,7 +160,7 @@ def records_(round_id: int, as_json: bool) -> None:
                                           .order_by(RoundActor.position, RoundActor.id)))
             found = records.records(session, [a.id for a in actors])
     if as_json:
-        click.echo(json.dumps({a.key: round(found[a.id].estimate(a.reliability or 1.0), 9) for a in actors},
+        click.echo(json.dumps({a.key: round(found[a.id].estimate(records.actor_reliability(a)), 9) for a in actors},
                               indent=2))
         return
     click.echo(f"round {round_id}: clearing uses the {rnd.reliability_source.replace('_', ' ')} reliability "
@@ -169,7 +169,7 @@ def records_(round_id: int, as_json: bool) -> None:
                f"{'estimate':>8}")
     for a in actors:
         r = found[a.id]
-        declared = a.reliability or 1.0
+        declared = records.actor_reliability(a)
         click.echo(f"  {a.key:<20} {declared:>8.3g} {r.verified:>8} {r.late:>5} {r.failed:>6} {r.rejected:>8} "
                    f"{r.estimate(declared):>8.4f}")
 

@@ -20,6 +20,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(stamp: datetime) -> datetime:
+    """SQLite gives stamps back without their zone; they were written in UTC."""
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
 class Role(enum.StrEnum):
     FUNDER = "funder"
     ACTOR = "actor"

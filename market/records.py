@@ -23,10 +23,20 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import (DeliveryReport, Milestone, MilestoneState, ReportState, RoundActor, User,
-                     utcnow)
+from .models import (Bid, DeliveryReport, Milestone, MilestoneState, ReportState, RoundActor, User,
+                     as_utc, utcnow)
 
 PRIOR_WEIGHT = 10
+
+
+def actor_reliability(actor: RoundActor) -> float:
+    """The actor's declared reliability, else the format's default 1."""
+    return actor.reliability if actor.reliability is not None else 1.0
+
+
+def declared_reliability(bid: Bid, actor: RoundActor) -> float:
+    """The bid's own declared reliability, else its actor's."""
+    return bid.reliability if bid.reliability is not None else actor_reliability(actor)
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ def records(session: Session, actor_ids: list[int], now: datetime | None = None)
             counts["verified"] += 1
         elif state in (MilestoneState.FAILED, MilestoneState.WRITTEN_OFF):
             counts["failed"] += 1
-        elif state in (MilestoneState.OPEN, MilestoneState.REJECTED) and due is not None and _aware(due) < now:
+        elif state in (MilestoneState.OPEN, MilestoneState.REJECTED) and due is not None and as_utc(due) < now:
             counts["late"] += 1
     for actor_id, rejected in session.execute(
             select(Milestone.actor_id, func.count(DeliveryReport.id))
@@ -84,9 +94,6 @@ def records(session: Session, actor_ids: list[int], now: datetime | None = None)
         out[actor_id] = Record(**totals)
     return out
 
-
-def _aware(stamp: datetime) -> datetime:
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utcnow().tzinfo)
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,6 @@ def own_record(session: Session, user: User, round_id: int) -> OwnRecord | None:
     mine = session.scalar(select(RoundActor).where(RoundActor.round_id == round_id, RoundActor.user_id == user.id))
     if mine is None:
         return None
-    declared = mine.reliability if mine.reliability is not None else 1.0
+    declared = actor_reliability(mine)
     found = records(session, [mine.id])[mine.id]
     return OwnRecord(declared, found.estimate(declared), found.verified, found.late, found.failed, found.rejected)

@@ -42,10 +42,10 @@ from solver.analysis.repair import narrow_scope
 from solver.loading import FORMAT_1_1
 from solver.money import format_money, parse_money
 
-from .models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, ClearingRun, Component, FailureState,
+from .models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, Component, FailureState,
                      LedgerEntry, LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind, MilestoneState,
-                     Pledge, Round, RoundActor, RoundFunder, utcnow)
-from .records import records
+                     Pledge, Round, RoundActor, RoundFunder, as_utc, utcnow)
+from .records import declared_reliability, records
 from .snapshot import challenge_entry, number, pledge_entry
 
 # Milestones whose money is still in escrow, waiting: under way, or of a failed award not yet repaired.
@@ -105,8 +105,7 @@ def standby_open(bid: Bid, since: datetime | None, now: datetime, awarded: set[i
         return False
     if since is None or bid.id in awarded:
         return False
-    start = since if since.tzinfo is not None else since.replace(tzinfo=now.tzinfo)
-    return now <= start + timedelta(days=bid.standby_days)
+    return now <= as_utc(since) + timedelta(days=bid.standby_days)
 
 
 def standby_prices(bid: Bid) -> list[int]:
@@ -143,7 +142,8 @@ def unspent_by_milestone(session: Session, milestone_ids: list[int]) -> dict[int
     return out
 
 
-def _touched(session: Session, award_ids: list[int]) -> set[int]:
+def touched_challenge_ids(session: Session, award_ids: list[int]) -> set[int]:
+    """The challenges the awards' bids touch."""
     return set(session.scalars(select(Component.challenge_id).join(BidItem, BidItem.component_id == Component.id)
                                .join(Award, Award.bid_id == BidItem.bid_id).where(Award.id.in_(award_ids))))
 
@@ -162,14 +162,14 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
     open_failures = list(session.scalars(select(AwardFailure).where(
         AwardFailure.round_id == rnd.id, AwardFailure.state == FailureState.OPEN).order_by(AwardFailure.id)))
     failures = [failure]
-    challenge_ids = _touched(session, [failure.award_id])
+    challenge_ids = touched_challenge_ids(session, [failure.award_id])
     grew = True
     while grew:                         # every open failure on these challenges is repaired with this one
         grew = False
         for other in open_failures:
             if other in failures:
                 continue
-            theirs = _touched(session, [other.award_id])
+            theirs = touched_challenge_ids(session, [other.award_id])
             if theirs & challenge_ids:
                 failures.append(other)
                 challenge_ids |= theirs
@@ -220,13 +220,14 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
 
     def reliability_of(bid: Bid) -> float:
         """The bid's reliability as the round's clearing takes it: declared, or by its actor's track record."""
-        declared = _reliability(bid, actor_rows[bid.actor_id])
+        declared = declared_reliability(bid, actor_rows[bid.actor_id])
         if tracked and solved_with is not None and bid.key in solved_with:
             return solved_with[bid.key]
         record = known.get(bid.actor_id)
         return declared if record is None else round(record.estimate(declared), 9)
 
-    in_force = [a for a in committed_awards(session, rnd.id) if a.id not in ever_failed]
+    contracts = committed_awards(session, rnd.id)
+    in_force = [a for a in contracts if a.id not in ever_failed]
     bids = {b.id: b for b in session.scalars(
         select(Bid).where(Bid.id.in_([a.bid_id for a in in_force])).options(selectinload(Bid.items)))}
     for award in in_force:
@@ -256,8 +257,7 @@ def repair_document(session: Session, failure: AwardFailure, now: datetime | Non
     since = committed_at(session, rnd.id)
     awarded = awarded_bid_ids(session, rnd.id)
     groups_taken = {(b.actor_id, b.exclusive_group) for b in session.scalars(
-        select(Bid).where(Bid.id.in_([a.bid_id for a in committed_awards(session, rnd.id)
-                                      if a.id not in ever_failed]))) if b.exclusive_group is not None}
+        select(Bid).where(Bid.id.in_([a.bid_id for a in in_force]))) if b.exclusive_group is not None}
     for bid in session.scalars(select(Bid).where(Bid.round_id == rnd.id, Bid.standby_days.is_not(None))
                                .order_by(Bid.id).options(selectinload(Bid.items))):
         if not standby_open(bid, since, now, awarded) or not bid.items or bid.actor_id in failed_actors:
@@ -398,13 +398,8 @@ def _narrowed(entry: dict[str, Any], challenges: set[str]) -> dict[str, Any]:
     return entry
 
 
-def _reliability(bid: Bid, actor: RoundActor) -> float:
-    if bid.reliability is not None:
-        return bid.reliability
-    return actor.reliability if actor.reliability is not None else 1.0
-
-
-def repair_runs(session: Session, failure_id: int) -> list[ClearingRun]:
-    return list(session.scalars(select(ClearingRun).where(ClearingRun.kind == "repair",
-                                                          ClearingRun.failure_id == failure_id)
-                                .order_by(ClearingRun.id)))
+def new_awards(market: dict[str, Any], allocation: dict[str, Any]) -> list[dict[str, Any]]:
+    """A repair run's awards that are not its fixed bids (contracts already): the standby and re-tender bids it
+    calls in, as its allocation writes them."""
+    fixed = {b["id"] for a in market["actors"] for b in a["bids"] if b.get("fixed")}
+    return [award for award in allocation["awards"] if award["bid"] not in fixed]

@@ -21,7 +21,7 @@ from solver.market import Market
 from solver.money import format_money
 
 from .models import Bid, BidItem, Challenge, Pledge, Round, RoundActor, RoundFunder
-from .records import Record, records
+from .records import Record, declared_reliability, records
 
 PLEDGE_KEYS_1_1 = ("min_spend", "max_challenge_share", "conditions")
 SCOPE_KEYS_1_1 = ("all_tags", "exclude_tags")
@@ -156,7 +156,7 @@ def _actor(a: RoundActor, bids: list[Bid], paths: dict[int, str], record: Record
             entry["price"] = format_money(i.price_cents)
             item["items"].append(entry)
         if record is not None:
-            declared = b.reliability if b.reliability is not None else (a.reliability or 1.0)
+            declared = declared_reliability(b, a)
             item["reliability"] = number(round(record.estimate(declared), 9))
         elif b.reliability is not None:
             item["reliability"] = number(b.reliability)

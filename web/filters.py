@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from flask_login import current_user
 
+from market.models import as_utc
 from solver.money import format_money_grouped
 
 
@@ -33,10 +34,7 @@ def schedule(opens: datetime | None, closes: datetime | None, status: str, now: 
     """A round's schedule in words, with a countdown: "Closes to pledges and bids on 2027-01-31 17:00 UTC, in 3
     days 4 hours"; "" without one."""
     now = now or datetime.now(UTC)
-
-    def utc(stamp: datetime) -> datetime:
-        return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
-
+    utc = as_utc
     parts = []
     if opens is not None and status == "draft":
         parts.append(f"Opens {utc(opens):%Y-%m-%d %H:%M} UTC" + _left(utc(opens) - now))

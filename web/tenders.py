@@ -3,12 +3,12 @@ challenges it touches and funders add money to their repair, here. Which re-tend
 challenges, any signed-in user may read; the bids stay sealed (their actor and the analysts see them)."""
 from __future__ import annotations
 
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from market import reads
 from market.errors import Forbidden, InvalidInput, NotFound
 from market.models import Role
 from market.services import repair, tender
@@ -28,14 +28,6 @@ TOP = {"reliability": "reliability", "load": "load", "items": "items"}
 @login_required
 def _logged_in() -> None:
     return None
-
-
-def _open(session: Any, failure_id: int) -> Any:
-    """The failure whose re-tender is open; else the same 404 as for no failure at all."""
-    failure = repair.get_failure_any(session, failure_id)
-    if not tender.tender_open(failure):
-        raise NotFound(f"no re-tender {failure_id} is open")
-    return failure
 
 
 @bp.route("/tenders")
@@ -80,9 +72,12 @@ def open_(failure_id: int) -> ResponseReturnValue:
 def bid(failure_id: int) -> ResponseReturnValue:
     form = BidForm()
     with sessions().begin() as session:
-        failure = _open(session, failure_id)
+        failure = tender.open_failure(session, failure_id)
         rnd = get_round(session, failure.round_id)
-        options = choices([("", "(choose a component)")] + tender.tender_components(session, failure))
+        keys = {c.key for c in repair.touched_challenges(session, failure)}
+        options = choices([("", "(choose a component)")] + [(path, label) for path, label in
+                                                            reads.bid_components(session, failure.round_id)
+                                                            if path.split("/", 1)[0] in keys])
     for entry in form.items.entries:
         entry.form.component.choices = options
     if current().role != Role.ACTOR:
@@ -110,7 +105,7 @@ def bid(failure_id: int) -> ResponseReturnValue:
 def pledge(failure_id: int) -> ResponseReturnValue:
     form = TenderPledgeForm()
     with sessions().begin() as session:
-        failure = _open(session, failure_id)
+        failure = tender.open_failure(session, failure_id)
         rnd = get_round(session, failure.round_id)
         challenges = repair.touched_challenges(session, failure)
     if current().role not in (Role.FUNDER,):

@@ -14,7 +14,7 @@ from solver.ids import ID
 
 from ..db import Base
 from ..errors import Forbidden, InvalidInput, NotFound, RoundNotOpen
-from ..models import AuditLog, Challenge, Component, Role, Round, RoundStatus, User, utcnow
+from ..models import AuditLog, Challenge, Component, Role, Round, RoundStatus, User, as_utc, utcnow
 
 CLI = "cli"
 STAFF = (Role.ANALYST, Role.ADMIN)
@@ -141,11 +141,6 @@ def violates(exc: IntegrityError, constraint: str, sqlite_columns: str) -> bool:
     if name is not None:
         return bool(name == constraint)
     return f"UNIQUE constraint failed: {sqlite_columns}" in str(exc.orig)
-
-
-def as_utc(stamp: datetime) -> datetime:
-    """SQLite gives stamps back without their zone; they were written in UTC."""
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utcnow().tzinfo)
 
 
 def audit(session: Session, by: User | None, action: str, entity: str, entity_id: Any = None,

@@ -35,8 +35,9 @@ from ..models import (Account, Award, AwardFailure, Bid, BidItem, Challenge, Cle
                       Flow, Job, JobState, Milestone, MilestoneFunding, MilestoneState, Pledge, RoundActor,
                       User, utcnow)
 from ..repair_market import (NotRepairable, RepairPlan, awarded_bid_ids, committed_at, committed_awards,
-                             repair_document, standby_open, standby_prices, unspent_by_milestone)
-from ..records import records
+                             new_awards, repair_document, standby_open, standby_prices,
+                             touched_challenge_ids, unspent_by_milestone)
+from ..records import declared_reliability, records
 from ..snapshot import digest
 from ..split import split_table
 from . import notifications
@@ -122,8 +123,7 @@ def failed_actor(session: Session, failure: AwardFailure) -> int | None:
 
 def touched_challenges(session: Session, failure: AwardFailure) -> list[Challenge]:
     """The challenges the failed award's bid touches, in round order."""
-    ids = select(Component.challenge_id).join(BidItem, BidItem.component_id == Component.id).join(
-        Award, Award.bid_id == BidItem.bid_id).where(Award.id == failure.award_id)
+    ids = touched_challenge_ids(session, [failure.award_id])
     return list(session.scalars(select(Challenge).where(Challenge.id.in_(ids))
                                 .order_by(Challenge.position, Challenge.id)))
 
@@ -279,14 +279,11 @@ def review(session: Session, user: User | None, run_id: Any) -> RepairReview:
     infeasible = run.status == INFEASIBLE
     completed = [] if infeasible else [c["id"] for c in doc["challenges"] if c["completed"]]
     abandoned = [c["id"] for c in doc["challenges"] if infeasible or not c["completed"]]
-    new_awards = []
+    called = []
     actor_names = {a["id"]: a.get("name") or a["id"] for a in run.market["actors"]}
-    fixed = {b["id"] for a in run.market["actors"] for b in a["bids"] if b.get("fixed")}
-    for award in doc["awards"]:
-        if award["bid"] in fixed:
-            continue
-        new_awards.append(NewAward(award["bid"], actor_names.get(award["actor"], award["actor"]),
-                                   _cents(award["price"]), [(i["component"], _cents(i["price"]))
+    for award in new_awards(run.market, doc):
+        called.append(NewAward(award["bid"], actor_names.get(award["actor"], award["actor"]),
+                                   parse_money(award["price"]), [(i["component"], parse_money(i["price"]))
                                                             for i in award["items"]]))
     # Re-tender pledges are new money until a repair commits them: what they do not spend was never committed, so
     # it does not "go back". (One committed by an earlier repair is escrow like any other here.)
@@ -296,12 +293,12 @@ def review(session: Session, user: User | None, run_id: Any) -> RepairReview:
     fresh = set(session.scalars(select(Pledge.key).where(Pledge.round_id == run.round_id,
                                                          Pledge.tender_failure_id.is_not(None),
                                                          Pledge.id.not_in(earlier))))
-    amounts = {p["id"]: _cents(p["amount"]) for f in run.market["funders"] for p in f["pledges"]}
-    spent = {p["id"]: _cents(p["spent"]) for p in doc["pledges"]}
+    amounts = {p["id"]: parse_money(p["amount"]) for f in run.market["funders"] for p in f["pledges"]}
+    spent = {p["id"]: parse_money(p["spent"]) for p in doc["pledges"]}
     escrow = sum(cents for key, cents in amounts.items() if key not in fresh)
     back = sum(cents - spent.get(key, 0) for key, cents in amounts.items() if key not in fresh)
-    return RepairReview(run.id, failure.id, run.status, plan_failed, completed, abandoned, new_awards,
-                        _cents(doc["cost"]), sum(a.price_cents for a in new_awards), escrow, back,
+    return RepairReview(run.id, failure.id, run.status, plan_failed, completed, abandoned, called,
+                        parse_money(doc["cost"]), sum(a.price_cents for a in called), escrow, back,
                         {c["id"]: c["reliability"] for c in doc["challenges"] if c["id"] in completed},
                         failure.resolved_run_id == run.id,
                         sum(spent.get(key, 0) for key in amounts if key in fresh))
@@ -314,10 +311,6 @@ def _failed_actor_names(session: Session, run: ClearingRun) -> list[str]:
                                   (AwardFailure.state == FailureState.OPEN) | (AwardFailure.resolved_run_id == run.id))
                            .order_by(AwardFailure.id)).all()
     return [name or key for name, key in rows]
-
-
-def _cents(text: str) -> int:
-    return parse_money(text)
 
 
 def commit_repair(session: Session, user: User | None, run_id: Any) -> AwardFailure:
@@ -398,7 +391,7 @@ def _move_money(session: Session, user: User | None, run: ClearingRun, plan: Rep
     if not infeasible:
         for flow in doc["flows"]:
             flows.setdefault(by_path[flow["component"]], []).append((pledge_ids[flow["pledge"]],
-                                                                     _cents(flow["amount"])))
+                                                                     parse_money(flow["amount"])))
     # The priced items on each component: under-way items (their unpaid milestones) and new awards' items.
     under_way_items: dict[int, list[list[Milestone]]] = {}
     by_item: dict[int, list[Milestone]] = {}
@@ -408,11 +401,11 @@ def _move_money(session: Session, user: User | None, run: ClearingRun, plan: Rep
             by_item.setdefault(m.bid_item_id, []).append(m)
     for ms in by_item.values():
         under_way_items.setdefault(ms[0].component_id, []).append(ms)
-    new_awards = list(session.scalars(select(Award).where(Award.run_id == run.id).order_by(Award.id)))
+    awarded = list(session.scalars(select(Award).where(Award.run_id == run.id).order_by(Award.id)))
     new_items: dict[int, list[tuple[Award, BidItem, int]]] = {}
-    prices = {(a["bid"], i["component"]): _cents(i["price"]) for a in doc["awards"] for i in a["items"]}
-    bid_keys = dict(session.execute(select(Bid.id, Bid.key).where(Bid.id.in_([a.bid_id for a in new_awards]))).all())
-    for award in new_awards:
+    prices = {(a["bid"], i["component"]): parse_money(i["price"]) for a in doc["awards"] for i in a["items"]}
+    bid_keys = dict(session.execute(select(Bid.id, Bid.key).where(Bid.id.in_([a.bid_id for a in awarded]))).all())
+    for award in awarded:
         for item in session.scalars(select(BidItem).where(BidItem.bid_id == award.bid_id).order_by(BidItem.position,
                                                                                                   BidItem.id)):
             price = prices[(bid_keys[award.bid_id], plan.component_paths[item.component_id])]
@@ -446,8 +439,9 @@ def _move_money(session: Session, user: User | None, run: ClearingRun, plan: Rep
                         key = (pledge_id, component_id)
                         escrow_change[key] = escrow_change.get(key, 0) + cents
         for (award, item, price), parts in zip(fresh, per_item[len(old_items):]):
-            made += item_milestones(session, award, item, item.quantity or quantities[component_id], price,
-                                    [(pledge_id, cents) for (pledge_id, _), cents in zip(paying, parts)], agreed, due)
+            made += item_milestones(session, run.round_id, award, item, item.quantity or quantities[component_id],
+                                    price, [(pledge_id, cents) for (pledge_id, _), cents in zip(paying, parts)],
+                                    agreed, due)
             for (pledge_id, _), cents in zip(paying, parts):
                 key = (pledge_id, component_id)
                 escrow_change[key] = escrow_change.get(key, 0) + cents
@@ -464,7 +458,7 @@ def _move_money(session: Session, user: User | None, run: ClearingRun, plan: Rep
         transaction = ledger.post(session, run.round_id, REPAIR, postings, audit_who(user),
                                   memo=f"repair run {run.id}", run_id=run.id).id
     return {"transaction": transaction, "refunded_cents": refunded, "cancelled": cancelled, "milestones": made,
-            "abandoned": sorted(set(plan.challenge_ids) - completed), "new_awards": [a.id for a in new_awards]}
+            "abandoned": sorted(set(plan.challenge_ids) - completed), "new_awards": [a.id for a in awarded]}
 
 
 def _tell(session: Session, run: ClearingRun, plan: RepairPlan, moved: dict[str, Any]) -> None:
@@ -523,10 +517,7 @@ def awards_in_force(session: Session, user: User | None, round_id: int, now: Any
         .where(Challenge.round_id == round_id))}
 
     def reliability(bid: Bid) -> float:
-        if bid.reliability is not None:
-            return bid.reliability
-        actor = actors[bid.actor_id]
-        return actor.reliability if actor.reliability is not None else 1.0
+        return declared_reliability(bid, actors[bid.actor_id])
 
     alive = [a for a in awards if failures.get(a.id) is None]
     per_challenge: dict[int, float] = {}

@@ -22,6 +22,7 @@ from ..errors import Forbidden, InvalidInput, WrongState
 from solver.money import format_money, parse_money
 
 from ..ledger import Posting
+from ..repair_market import new_awards
 from ..split import split_table
 from ..models import (Account, Award, AwardFailure, BidItem, Challenge, ClearingRun, Component, DeliveryReport, Dispute,
                       DisputeState, Flow, LedgerEntry, LedgerTransaction, Milestone, MilestoneFunding, MilestoneKind,
@@ -109,13 +110,14 @@ def make_milestones(session: Session, round_id: int, run: ClearingRun, flows: Se
                              "nothing was committed")
         per_item = split_table(prices, [f.amount_cents for f in funders])
         for (award, item), parts in zip(awarded, per_item):
-            made += item_milestones(session, award, item, item.quantity or quantities[component_id], item.price_cents,
+            made += item_milestones(session, round_id, award, item, item.quantity or quantities[component_id],
+                                    item.price_cents,
                                     list(zip([f.pledge_id for f in funders], parts)), agreed, due)
     session.flush()
     return made
 
 
-def item_milestones(session: Session, award: Award, item: BidItem, quantity: int, price_cents: int,
+def item_milestones(session: Session, round_id: int, award: Award, item: BidItem, quantity: int, price_cents: int,
                     funding: list[tuple[int, int]], agreed: Terms, due: datetime) -> int:
     """The delivery milestone of an awarded item (its price less the holdback) and its holdback, funded by
     `funding` ((pledge id, cents) summing to the price), split over the two in whole cents; how many were made."""
@@ -125,7 +127,7 @@ def item_milestones(session: Session, award: Award, item: BidItem, quantity: int
         steps.append((MilestoneKind.HOLDBACK, held, agreed.service_days))
     split = split_table([amount for _, amount, _ in steps], [cents for _, cents in funding])
     for (kind, amount, days), paid in zip(steps, split):
-        milestone = Milestone(round_id=award_round(session, award), award_id=award.id, bid_item_id=item.id,
+        milestone = Milestone(round_id=round_id, award_id=award.id, bid_item_id=item.id,
                               component_id=item.component_id, actor_id=award.actor_id, kind=kind.value,
                               quantity=quantity, amount_cents=amount, service_days=days,
                               due_at=due if kind == MilestoneKind.DELIVERY else None)
@@ -135,11 +137,6 @@ def item_milestones(session: Session, award: Award, item: BidItem, quantity: int
                         for (pledge_id, _), cents in zip(funding, paid) if cents)
     return len(steps)
 
-
-def award_round(session: Session, award: Award) -> int:
-    round_id = session.scalar(select(ClearingRun.round_id).where(ClearingRun.id == award.run_id))
-    assert round_id is not None
-    return round_id
 
 
 def terms(session: Session, round_id: int) -> Terms:
@@ -265,10 +262,7 @@ def repair_prices(session: Session, round_id: int) -> dict[int, int]:
         select(Challenge.key, Component.key, Component.id).join(Component.challenge)
         .where(Challenge.round_id == round_id))}
     for run in runs:
-        fixed = {b["id"] for a in run.market["actors"] for b in a["bids"] if b.get("fixed")}
-        for award in run.allocation["awards"]:
-            if award["bid"] in fixed:
-                continue
+        for award in new_awards(run.market, run.allocation):
             for item in award["items"]:
                 cents = parse_money(item["price"])
                 out[paths[item["component"]]] = out.get(paths[item["component"]], 0) + cents

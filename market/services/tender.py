@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .. import schemas
 from ..errors import Forbidden, InvalidInput, NotFound, WrongState
-from ..models import AwardFailure, Bid, Component, FailureState, Pledge, Role, RoundActor, RoundFunder, User, utcnow
+from ..models import AwardFailure, Bid, FailureState, Pledge, Role, RoundActor, RoundFunder, User, utcnow
 from . import notifications
 from .bids import _items
 from .common import STAFF, as_utc, audit, flush_new, given_key, lock_round, require_role
@@ -66,10 +66,14 @@ def open_tenders(session: Session, now: datetime | None = None) -> list[AwardFai
     return [f for f in rows if tender_open(f, now)]
 
 
-def _open_failure(session: Session, failure_id: Any, now: datetime | None) -> AwardFailure:
+def open_failure(session: Session, failure_id: Any, now: datetime | None = None, lock: bool = False
+                 ) -> AwardFailure:
+    """The failure whose re-tender is open (its round locked, for a write); else the same NotFound as for no
+    failure at all: a failure is told only while its re-tender is open."""
     failure = get_failure_any(session, failure_id)
-    lock_round(session, failure.round_id)
-    if not tender_open(failure, now):       # the same answer as for no failure: a failure is told only while open
+    if lock:
+        lock_round(session, failure.round_id)
+    if not tender_open(failure, now):
         raise NotFound(f"no re-tender {failure_id} is open")
     return failure
 
@@ -81,7 +85,7 @@ def tender_bid(session: Session, user: User | None, failure_id: Any, data: dict[
     values = schemas.load(schemas.made(schemas.BidSchema), given_key(user, "b", data))
     if user is not None and user.role != Role.ACTOR:
         raise Forbidden(f"only actors bid; you are logged in as {user.role}")
-    failure = _open_failure(session, failure_id, now)
+    failure = open_failure(session, failure_id, now, lock=True)
     keys = {c.key for c in touched_challenges(session, failure)}
     problems = {f"items[{i}].component": f"{item['component']!r} is not on the challenges being repaired "
                                          f"({', '.join(sorted(keys))})"
@@ -113,7 +117,7 @@ def tender_pledge(session: Session, user: User | None, failure_id: Any, data: di
         k: v for k, v in data.items() if k in ("amount", "funder", "id", "listed")}))
     if user is not None and user.role != Role.FUNDER:
         raise Forbidden(f"only funders pledge; you are logged in as {user.role}")
-    failure = _open_failure(session, failure_id, now)
+    failure = open_failure(session, failure_id, now, lock=True)
     if session.scalar(select(Pledge.id).where(Pledge.round_id == failure.round_id, Pledge.key == values["id"])):
         raise InvalidInput({"id": f'pledge id "{values["id"]}" is already used in round {failure.round_id}'})
     funder = participant(session, user, failure.round_id, values, RoundFunder)
@@ -125,15 +129,4 @@ def tender_pledge(session: Session, user: User | None, failure_id: Any, data: di
     audit(session, user, "tender pledge", "pledge", row.id, failure.round_id, key=row.key, failure=failure.id,
           funder=funder.key, amount_cents=row.amount_cents)
     return row
-
-
-def tender_components(session: Session, failure: AwardFailure) -> list[tuple[str, str]]:
-    """The components a re-tender bid may be on: (path, label)."""
-    out = []
-    for challenge in touched_challenges(session, failure):
-        for k in session.scalars(select(Component).where(Component.challenge_id == challenge.id)
-                                 .order_by(Component.position)):
-            out.append((f"{challenge.key}/{k.key}", f"{challenge.title or challenge.key}: {k.title or k.key} "
-                                                     f"({k.quantity} {k.unit or 'units'})"))
-    return out
 

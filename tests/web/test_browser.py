@@ -93,6 +93,16 @@ def fill_bundle(page, base, round_id, drill_price, pump_price):
     page.fill("#items-1-price", pump_price)
 
 
+def pledge_on_wells(funder, base, round_id):
+    """Lake Trust signs up and pledges 12,000 on the wells challenge."""
+    sign_up(funder, base, "Lake Trust", "trust@example.org", "funder")
+    funder.goto(f"{base}/rounds/{round_id}/pledges/new")
+    funder.fill("#amount", "12,000")
+    funder.check("input[name=challenges][value=wells]")
+    funder.click("main button[type=submit]")
+    expect(funder.locator("p.flash.success")).to_contain_text("saved")
+
+
 def close_clear_commit(analyst, base, round_id):
     """The analyst closes the round, clears it and commits its result, from the round's page."""
     analyst.goto(f"{base}/analyst/rounds/{round_id}")

@@ -13,7 +13,7 @@ from tests.browser import NEEDS_BROWSER, expect, launch, sync_playwright
 from tests.small_market import market_doc
 from web import db as web_db
 
-from .test_browser import close_clear_commit, fill_bundle, log_in_as_analyst, serving, shots, sign_up  # noqa: F401
+from .test_browser import close_clear_commit, fill_bundle, pledge_on_wells, log_in_as_analyst, serving, shots, sign_up  # noqa: F401
 
 pytestmark = NEEDS_BROWSER
 # A 1x1 PNG: what a phone photo is to the server (its type is read from its bytes).
@@ -33,12 +33,7 @@ def test_an_actor_reports_a_verifier_accepts_and_the_funder_sees_the_release(tmp
             browser = launch(pw)
             try:
                 funder = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-                sign_up(funder, base, "Lake Trust", "trust@example.org", "funder")
-                funder.goto(f"{base}/rounds/{round_id}/pledges/new")
-                funder.fill("#amount", "12,000")
-                funder.check("input[name=challenges][value=wells]")
-                funder.click("main button[type=submit]")
-                expect(funder.locator("p.flash.success")).to_contain_text("saved")
+                pledge_on_wells(funder, base, round_id)
                 actor = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
                 sign_up(actor, base, "DrillCo", "drill@example.org", "actor")
                 fill_bundle(actor, base, round_id, "8,000", "1,500")

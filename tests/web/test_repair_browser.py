@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.browser import NEEDS_BROWSER, expect, launch, sync_playwright
 from tests.small_market import market_doc
 
-from .test_browser import close_clear_commit, fill_bundle, log_in_as_analyst, serving, shots, sign_up  # noqa: F401
+from .test_browser import close_clear_commit, fill_bundle, pledge_on_wells, log_in_as_analyst, serving, shots, sign_up  # noqa: F401
 
 pytestmark = NEEDS_BROWSER
 
@@ -24,12 +24,7 @@ def test_an_award_fails_a_standby_bid_replaces_it_and_the_funder_sees_the_same_t
                     return browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
 
                 funder = page()
-                sign_up(funder, base, "Lake Trust", "trust@example.org", "funder")
-                funder.goto(f"{base}/rounds/{round_id}/pledges/new")
-                funder.fill("#amount", "12,000")
-                funder.check("input[name=challenges][value=wells]")
-                funder.click("main button[type=submit]")
-                expect(funder.locator("p.flash.success")).to_contain_text("saved")
+                pledge_on_wells(funder, base, round_id)
                 winner = page()
                 sign_up(winner, base, "DrillCo", "drill@example.org", "actor")
                 fill_bundle(winner, base, round_id, "8,000", "1,500")
