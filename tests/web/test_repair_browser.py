@@ -54,9 +54,11 @@ def test_an_award_fails_a_standby_bid_replaces_it_and_the_funder_sees_the_same_t
                 card.locator("input[name=reason]").fill("the rig broke down and the firm withdrew")
                 card.locator("button", has_text="Mark failed").click()
                 expect(analyst.locator("p.flash.success")).to_contain_text("marked failed")
+                failure_page = analyst.url
                 analyst.click("text=Run a repair clearing")
-                analyst.go_back()
-                analyst.reload()
+                # the job page follows the job and reloads itself when it ends: wait for that, then leave
+                expect(analyst.locator("#job")).to_have_attribute("data-state", "succeeded", timeout=30_000)
+                analyst.goto(failure_page)
                 review = analyst.locator("section.card[id^=repair-]")
                 expect(review).to_contain_text("Newly awarded: Backup Drilling")
                 expect(review).to_contain_text("Completed: wells")
