@@ -99,6 +99,9 @@ class Round(Base):
     # even if no analyst has closed it yet (None: open until an analyst closes it).
     opens_at: Mapped[datetime | None] = mapped_column(Stamp)
     closes_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # Issue 19: the analysts' own notes on the round; `note` is the public description (shown and exported),
+    # this one is read only by analysts and admins, never shown publicly nor put in a market file.
+    private_note: Mapped[str | None] = mapped_column(Text)
 
     challenges: Mapped[list[Challenge]] = relationship(back_populates="round", order_by="Challenge.position")
     funders: Mapped[list[RoundFunder]] = relationship(back_populates="round", order_by="RoundFunder.position")
@@ -160,6 +163,10 @@ class Challenge(Base):
     reliability: Mapped[float | None] = mapped_column(Double)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Issue 19: what analysts tell funders and actors about the challenge (narrative and location, public);
+    # the clearing never reads them.
+    description: Mapped[str | None] = mapped_column(Text)
+    place: Mapped[str | None] = mapped_column(Text)
 
     round: Mapped[Round] = relationship(back_populates="challenges")
     components: Mapped[list[Component]] = relationship(back_populates="challenge", order_by="Component.position",
