@@ -457,3 +457,24 @@ def test_an_analyst_excludes_a_pledge_and_a_bid_and_the_owners_see_why(funder, a
     assert analyst.post(f"{base}/bids/{b}/include").get_json()["excluded"] is None
     assert_error(analyst.post(f"{base}/bids/{b}/include"), 409, "")
     assert actor.get(f"{base}/bids/{b}").get_json()["excluded"] is None
+
+
+def test_a_round_says_its_schedule_and_a_challenge_its_description_and_place(app, funder, empty_round):
+    """Issue 19: the schedule an analyst set, and the narrative analysts write, are in the API too."""
+    from datetime import UTC, datetime, timedelta
+
+    from market import services
+    from market.models import Challenge
+    from web import db as web_db
+    closes = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
+    with web_db.sessions(app).begin() as session:
+        services.rounds.set_round_options(session, None, empty_round, {"closes_at": closes.isoformat()})
+        challenge = session.query(Challenge).filter_by(round_id=empty_round).order_by(Challenge.position).first()
+        challenge.description, challenge.place = "Twelve boreholes for dry-season water.", "Kisumu, Kenya"
+        key = challenge.key
+    got = funder.get(f"/rounds/{empty_round}").get_json()
+    assert got["opens_at"] is None
+    assert datetime.fromisoformat(got["closes_at"]) == closes
+    shown = {c["id"]: c for c in funder.get(f"/rounds/{empty_round}/challenges").get_json()}
+    assert shown[key]["description"] == "Twelve boreholes for dry-season water."
+    assert shown[key]["place"] == "Kisumu, Kenya"

@@ -404,6 +404,9 @@ class RoundOut(Schema):
     changed_at = fields.DateTime(required=True, metadata={
         "description": "when the round itself last changed: its status, challenges or exclusions (pledges and "
                        "bids have a changed_at of their own and leave the round's as it was)"})
+    opens_at = fields.DateTime(allow_none=True, metadata={"description": "when the round opens (its schedule)"})
+    closes_at = fields.DateTime(allow_none=True, metadata={
+        "description": "from this time on pledges and bids are refused, even if no analyst has closed the round"})
 
 
 class ComponentOut(Schema):
@@ -424,6 +427,9 @@ class ChallengeOut(Schema):
     value = fields.Float(required=True)
     reliability = fields.Float(allow_none=True)
     tags = fields.List(fields.String(), required=True)
+    description = fields.String(allow_none=True, metadata={
+        "description": "the analysts' narrative (not in market files)"})
+    place = fields.String(allow_none=True, metadata={"description": "where the work is (not in market files)"})
     components = fields.List(fields.Nested(ComponentOut), required=True)
 
 

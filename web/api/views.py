@@ -172,11 +172,13 @@ def _json(body: Any, status: int) -> Response:
 
 def round_out(r: Round) -> dict[str, Any]:
     return {"id": r.id, "name": r.name, "currency": r.currency, "status": r.status, "note": r.note,
-            "created_at": _stamp(r.created_at), "changed_at": _stamp(r.changed_at)}
+            "created_at": _stamp(r.created_at), "changed_at": _stamp(r.changed_at),
+            "opens_at": _stamp(r.opens_at), "closes_at": _stamp(r.closes_at)}
 
 
 def challenge_out(c: Any) -> dict[str, Any]:
     return {"id": c.key, "title": c.title, "value": c.value, "reliability": c.reliability, "tags": list(c.tags or []),
+            "description": c.description, "place": c.place,
             "components": [{"id": k.key, "title": k.title, "unit": k.unit, "quantity": k.quantity,
                             "critical": k.critical, "value": k.value, "requires": list(k.requires or []),
                             "min_reliability": k.min_reliability,
